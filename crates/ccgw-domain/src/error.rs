@@ -1,0 +1,46 @@
+//! Domain errors. They say *what* went wrong, never how the vendor spells it: the wire crate maps
+//! each (interface, error) pair to a retcode in one table.
+
+use thiserror::Error;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+pub enum DomainError {
+    #[error("agent not signed in")]
+    NotSignedIn,
+    #[error("agent already signed in")]
+    AlreadySignedIn,
+    #[error("forced sign-in is not allowed")]
+    ForceLoginNotAllowed,
+    #[error("agent is signing in")]
+    SigningIn,
+    #[error("wrong user name or password")]
+    WrongPassword,
+    #[error("account locked")]
+    AccountLocked,
+    #[error("account locked after repeated failures")]
+    LockedNow,
+    #[error("agent is in a call")]
+    InCall,
+    #[error("the agent's state does not allow this")]
+    WrongState,
+    #[error("invalid parameter")]
+    InvalidParameter,
+    #[error("invalid phone number")]
+    InvalidNumber,
+    #[error("no call")]
+    NoCall,
+    #[error("no held call")]
+    NoHeldCall,
+    #[error("unknown agent")]
+    UnknownAgent,
+    #[error("agent belongs to another VDN")]
+    OtherVdn,
+    #[error("target agent is not available")]
+    TargetUnavailable,
+    #[error("no agent available")]
+    NoAgentAvailable,
+    #[error("too many requests")]
+    Overloaded,
+    #[error("internal error")]
+    Internal,
+}

@@ -1,0 +1,58 @@
+//! Agent events: what the long poll hands to a desktop. Names and content shapes on the wire are the
+//! wire crate's business; here each variant carries exactly the facts it needs.
+
+use crate::call::{CallFeature, Leg};
+use crate::ids::{AgentId, CallId};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub agent: AgentId,
+    pub at_ms: u64,
+    pub kind: EventKind,
+}
+
+/// A call being offered to (or auto-answered by) an agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offer {
+    pub call: CallId,
+    pub caller: String,
+    pub called: String,
+    pub feature: CallFeature,
+    pub leg: Leg,
+    /// The agent that transferred the call here, if any.
+    pub transferred_from: Option<AgentId>,
+    pub media_type: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// Sign-in started.
+    InService,
+    /// Signed out (voluntarily, forced, or by heartbeat expiry).
+    ShutdownService { login_time_ms: u64 },
+    /// Idle.
+    Ready,
+    /// Occupied by a call.
+    Busy,
+    /// Wrap-up after a call.
+    Work,
+    SetNotReadySuccess { reason: u16 },
+    CancelNotReadySuccess,
+    SetRestSuccess,
+    CancelRestSuccess,
+    RestTimeout,
+    SetWorkSuccess,
+    CancelWorkSuccess,
+    Ringing(Offer),
+    AutoAnswer(Offer),
+    /// The other side of a call this agent placed is ringing.
+    CustomerAlerting { call: CallId, other_phone: String, other_agent: Option<AgentId> },
+    Talking { call: CallId, caller: String, called: String, leg: Leg, feature: CallFeature },
+    Hold(CallId),
+    Conference { call: CallId, partners: Vec<String> },
+    CallRelease(CallId),
+    CustomerRelease { call: CallId, number: String },
+    CallOutFail(CallId),
+    /// The agent let an offered call ring until it was taken back.
+    NoAnswer(CallId),
+}

@@ -1,0 +1,19 @@
+//! The contact-center domain of ccgw: agents, sign-in sessions, ready states, calls, the ACD and
+//! the events agents receive. Pure: no I/O, no clocks (time comes in through [`engine::Ctx`]), no
+//! HTTP, no JSON wire names.
+
+pub mod agent;
+pub mod call;
+pub mod directory;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod ids;
+
+pub use agent::{AgentStateCode, InitialState, SignInOptions};
+pub use call::{Call, CallFeature, Endpoint, Leg, PartyState};
+pub use directory::{AgentProfile, Directory, Skill};
+pub use engine::{Ctx, HelpMode, HelpTarget, Policy, TelephonyCommand, TransferMode, TransferTarget, VdnState};
+pub use error::DomainError;
+pub use event::{Event, EventKind, Offer};
+pub use ids::{AgentId, CallId, SkillId, VdnId};

@@ -1,0 +1,1041 @@
+//! Gateway configuration.
+//!
+//! Layering: compiled defaults → optional TOML file → `CCGW_*` environment variables
+//! (`__` separates sections, e.g. `CCGW_SERVER__LISTEN=127.0.0.1:9000`). Every struct denies
+//! unknown keys, and an unknown `CCGW_*` variable is an error too, so typos never pass silently.
+//! The layering is done by hand on `toml::Value` (no figment) so the rules stay small and exact.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail, ensure};
+use serde::{Deserialize, Serialize};
+
+/// Prefix of environment variables that override configuration keys.
+pub const ENV_PREFIX: &str = "CCGW_";
+
+/// `CCGW_*` variables that are not configuration keys (read by the CLI), so the
+/// unknown-variable check must skip them.
+pub const RESERVED_ENV_VARS: &[&str] = &["CCGW_CONFIG"];
+
+/// Lowest agent id accepted by the vendor route regex.
+pub const MIN_WORKNO: u32 = 101;
+/// Highest agent id with `wide_agent_ids = false` (old vendor builds).
+pub const MAX_WORKNO_NARROW: u32 = 59_999;
+/// Highest agent id with `wide_agent_ids = true` (new vendor builds).
+pub const MAX_WORKNO_WIDE: u32 = 999_999;
+
+/// A secret string (password hash, token) whose `Debug` output is redacted so it can never
+/// leak into logs through `{:?}` of a config struct.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The clear value; call only where it is actually needed (e.g. argon2 verify).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+/// Complete gateway configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub admin: AdminConfig,
+    pub auth: AuthConfig,
+    pub limits: LimitsConfig,
+    pub engine: EngineConfig,
+    pub telephony: Telephony,
+    pub log: LogConfig,
+    /// `[[vdn]]` tables.
+    #[serde(rename = "vdn")]
+    pub vdns: Vec<VdnConfig>,
+    /// `[[skill]]` tables.
+    #[serde(rename = "skill")]
+    pub skills: Vec<SkillConfig>,
+    /// `[[agent]]` tables.
+    #[serde(rename = "agent")]
+    pub agents: Vec<AgentConfig>,
+}
+
+/// `[server]`: the agent-facing HTTPS listener.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Serve plain HTTP (for use behind a TLS-terminating proxy).
+    pub plain_http: bool,
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// Where the generated self-signed certificate lives.
+    pub data_dir: PathBuf,
+    /// Node name: suffix of issued GUIDs (`….AgentGateway0`).
+    pub node_name: String,
+    /// Cluster name: `serverName` in the sign-in response.
+    pub cluster_name: String,
+    pub max_connections: usize,
+    pub max_body_bytes: usize,
+    pub max_header_bytes: usize,
+    pub tls_handshake_timeout_ms: u64,
+    /// Keep-alive connections idle for this long are closed.
+    pub idle_timeout_ms: u64,
+    /// Tokio worker threads; `None` = number of CPUs.
+    pub worker_threads: Option<usize>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8043)),
+            plain_http: false,
+            cert_file: None,
+            key_file: None,
+            data_dir: PathBuf::from("ccgw-data"),
+            node_name: "AgentGateway0".into(),
+            cluster_name: "AgentGateway".into(),
+            max_connections: 20_000,
+            max_body_bytes: 65_536,
+            max_header_bytes: 16_384,
+            tls_handshake_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            worker_threads: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Worker thread count to build the runtime with.
+    pub fn effective_worker_threads(&self) -> usize {
+        self.worker_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+    }
+
+    pub fn tls_handshake_timeout(&self) -> Duration {
+        Duration::from_millis(self.tls_handshake_timeout_ms)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+}
+
+/// `[admin]`: the operator listener (health, metrics, operator API).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// `None` (written `"off"` in TOML/env) disables the admin listener.
+    #[serde(with = "opt_addr")]
+    pub listen: Option<SocketAddr>,
+    /// Bearer token for the operator API; `None` disables the operator API
+    /// (`/health` and `/metrics` need no token).
+    pub token: Option<Secret>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 9043))),
+            token: None,
+        }
+    }
+}
+
+/// `[auth]`: sign-in, GUID and heartbeat rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Vendor AUTHMODE: 1 or 2.
+    pub mode: u8,
+    pub guid_interval_ms: u64,
+    pub guid_timeout_ms: u64,
+    /// Vendor MAXTIME: session dropped when the agent neither polls nor calls for this long.
+    pub heartbeat_timeout_ms: u64,
+    pub poll_wait_ms: u64,
+    /// Failed sign-ins before lockout; 0 disables lockout.
+    pub max_failed_logins: u32,
+    pub lockout_ms: u64,
+    /// false: agent ids 101–59999; true: 101–999999.
+    pub wide_agent_ids: bool,
+    pub allow_force_login: bool,
+    /// argon2 verifications allowed in parallel (each costs ~20 ms of CPU).
+    pub sign_in_concurrency: usize,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            mode: 2,
+            guid_interval_ms: 60_000,
+            guid_timeout_ms: 120_000,
+            heartbeat_timeout_ms: 120_000,
+            poll_wait_ms: 10_000,
+            max_failed_logins: 5,
+            lockout_ms: 600_000,
+            wide_agent_ids: false,
+            allow_force_login: true,
+            sign_in_concurrency: 2,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// Highest agent id accepted.
+    pub fn max_workno(&self) -> u32 {
+        if self.wide_agent_ids {
+            MAX_WORKNO_WIDE
+        } else {
+            MAX_WORKNO_NARROW
+        }
+    }
+
+    pub fn workno_in_range(&self, workno: u32) -> bool {
+        (MIN_WORKNO..=self.max_workno()).contains(&workno)
+    }
+}
+
+/// `[limits]`: vendor calldata overload control.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// calldata queries per agent per window; 0 = off.
+    pub calldata_per_agent: u32,
+    /// calldata queries per node per window; 0 = off.
+    pub calldata_system: u32,
+    pub calldata_window_ms: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            calldata_per_agent: 5,
+            calldata_system: 15_000,
+            calldata_window_ms: 2_000,
+        }
+    }
+}
+
+/// `[engine]`: call-routing engine timing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// An offered call not answered within this goes back to the queue.
+    pub ring_timeout_ms: u64,
+    pub max_events_per_agent: usize,
+    pub tick_ms: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            ring_timeout_ms: 20_000,
+            max_events_per_agent: 10_000,
+            tick_ms: 200,
+        }
+    }
+}
+
+/// What the simulated far end does with an outbound call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    #[default]
+    Answer,
+    Busy,
+    NoAnswer,
+}
+
+/// One simulated-telephony rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelephonyRule {
+    /// Exact number, or a prefix followed by a single trailing `*` (`"9*"`, `"*"`).
+    pub pattern: String,
+    pub outcome: Outcome,
+    pub answer_after_ms: u64,
+    /// Far end hangs up this long after answering; `None` = never.
+    pub hangup_after_ms: Option<u64>,
+}
+
+impl Default for TelephonyRule {
+    fn default() -> Self {
+        Self {
+            pattern: "*".into(),
+            outcome: Outcome::Answer,
+            answer_after_ms: 1_000,
+            hangup_after_ms: None,
+        }
+    }
+}
+
+impl TelephonyRule {
+    pub fn matches(&self, number: &str) -> bool {
+        match self.pattern.strip_suffix('*') {
+            Some(prefix) => number.starts_with(prefix),
+            None => number == self.pattern,
+        }
+    }
+}
+
+/// `[telephony]`: simulated far-end behaviour for outbound calls.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Telephony {
+    /// Used when no rule matches (its `pattern` is ignored).
+    pub default: TelephonyRule,
+    /// Tried in order; first match wins.
+    pub rules: Vec<TelephonyRule>,
+}
+
+impl Telephony {
+    /// First matching rule, else the default.
+    pub fn rule_for(&self, number: &str) -> &TelephonyRule {
+        self.rules
+            .iter()
+            .find(|r| r.matches(number))
+            .unwrap_or(&self.default)
+    }
+}
+
+/// `[log]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `EnvFilter` directive for application logs; `RUST_LOG` overrides it.
+    pub level: String,
+    /// `"stdout"`, `"off"`, or a file path (appended to).
+    pub access_log: String,
+    /// `"json"` or `"text"`.
+    pub format: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            access_log: "stdout".into(),
+            format: "json".into(),
+        }
+    }
+}
+
+/// `[[vdn]]`: a virtual call center (tenant).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VdnConfig {
+    pub id: u32,
+    pub name: String,
+}
+
+/// `[[skill]]`: a skill queue inside a VDN.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SkillConfig {
+    pub id: u32,
+    pub vdn: u32,
+    pub name: String,
+    /// Numbers that route inbound calls into this skill.
+    pub access_codes: Vec<String>,
+    /// Vendor media type (5 = voice).
+    pub media_type: u8,
+}
+
+impl Default for SkillConfig {
+    fn default() -> Self {
+        Self {
+            id: 0,
+            vdn: 0,
+            name: String::new(),
+            access_codes: Vec::new(),
+            media_type: 5,
+        }
+    }
+}
+
+/// `[[agent]]`: a provisioned agent. `Debug` redacts the password hash.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    pub workno: u32,
+    pub vdn: u32,
+    pub name: String,
+    /// PHC-format argon2 hash (`$argon2id$v=19$...`).
+    pub password_hash: Secret,
+    pub skills: Vec<u32>,
+    /// The agent's phone number (softphone extension).
+    pub phone: Option<String>,
+}
+
+impl Config {
+    /// Loads defaults → `path` (if any) → `CCGW_*` variables from the process environment.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let mut env = Vec::new();
+        for (k, v) in std::env::vars_os() {
+            let Some(key) = k.to_str() else { continue };
+            if !key.starts_with(ENV_PREFIX) {
+                continue;
+            }
+            let value = v
+                .into_string()
+                .map_err(|_| anyhow::anyhow!("environment variable {key} is not valid UTF-8"))?;
+            env.push((key.to_owned(), value));
+        }
+        Self::load_from(path, env)
+    }
+
+    /// Like [`Config::load`] with an explicit environment (testable). Variables without the
+    /// `CCGW_` prefix are ignored; does not call [`Config::validate`].
+    pub fn load_from(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Config> {
+        let mut root = toml::Table::new();
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading config file {}", path.display()))?;
+            // Typed parse first: its errors carry line/column and the offending key.
+            toml::from_str::<Config>(&text)
+                .with_context(|| format!("invalid config file {}", path.display()))?;
+            root = toml::from_str::<toml::Table>(&text)
+                .with_context(|| format!("invalid config file {}", path.display()))?;
+        }
+
+        let vars: BTreeMap<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !RESERVED_ENV_VARS.contains(&k.as_str()))
+            .collect();
+        for (name, raw) in &vars {
+            apply_env_var(&mut root, name, raw)?;
+        }
+
+        Config::deserialize(toml::Value::Table(root)).context("invalid configuration")
+    }
+
+    /// Parses a TOML document (no environment layering).
+    pub fn from_toml_str(text: &str) -> anyhow::Result<Config> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// True when no agents are provisioned: the gateway then runs with demo provisioning.
+    pub fn is_demo(&self) -> bool {
+        self.agents.is_empty()
+    }
+
+    /// Demo tenants: VDN 1 (agents 101–600, skills 1 "voice"/10086 and 2 "vip"/10087 for
+    /// agents 101–150) and VDN 2 (agents 601–700, skill 3 "voice2"/20086). All agents share
+    /// `password_hash`.
+    pub fn demo_provisioning(
+        password_hash: String,
+    ) -> (Vec<VdnConfig>, Vec<SkillConfig>, Vec<AgentConfig>) {
+        let vdns = vec![
+            VdnConfig {
+                id: 1,
+                name: "Demo VDN 1".into(),
+            },
+            VdnConfig {
+                id: 2,
+                name: "Demo VDN 2".into(),
+            },
+        ];
+        let skill = |id: u32, vdn: u32, name: &str, code: &str| SkillConfig {
+            id,
+            vdn,
+            name: name.into(),
+            access_codes: vec![code.into()],
+            media_type: 5,
+        };
+        let skills = vec![
+            skill(1, 1, "voice", "10086"),
+            skill(2, 1, "vip", "10087"),
+            skill(3, 2, "voice2", "20086"),
+        ];
+        let hash = Secret::new(password_hash);
+        let agents = (101..=700u32)
+            .map(|workno| {
+                let (vdn, skills) = match workno {
+                    101..=150 => (1, vec![1, 2]),
+                    151..=600 => (1, vec![1]),
+                    _ => (2, vec![3]),
+                };
+                AgentConfig {
+                    workno,
+                    vdn,
+                    name: format!("Agent {workno}"),
+                    password_hash: hash.clone(),
+                    skills,
+                    phone: Some(format!("7{workno}")),
+                }
+            })
+            .collect();
+        (vdns, skills, agents)
+    }
+
+    /// Cross-field and range checks that serde cannot express.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.validate_server().context("[server]")?;
+        self.validate_admin().context("[admin]")?;
+        self.validate_auth().context("[auth]")?;
+        self.validate_limits().context("[limits]")?;
+        self.validate_engine().context("[engine]")?;
+        self.validate_telephony().context("[telephony]")?;
+        self.validate_log().context("[log]")?;
+        self.validate_provisioning()
+            .context("provisioning ([[vdn]], [[skill]], [[agent]])")?;
+        Ok(())
+    }
+
+    fn validate_server(&self) -> anyhow::Result<()> {
+        let s = &self.server;
+        ensure!(
+            s.cert_file.is_some() == s.key_file.is_some(),
+            "cert_file and key_file must be set together"
+        );
+        ensure!(
+            !(s.plain_http && s.cert_file.is_some()),
+            "cert_file/key_file are set but plain_http = true would ignore them"
+        );
+        ensure!(valid_name(&s.node_name), "node_name must be 1-64 chars of [A-Za-z0-9_-]");
+        ensure!(!s.cluster_name.trim().is_empty(), "cluster_name must not be empty");
+        ensure!(s.max_connections > 0, "max_connections must be > 0");
+        ensure!(
+            s.max_connections <= 1_000_000,
+            "max_connections must be <= 1000000"
+        );
+        ensure!(s.max_body_bytes > 0, "max_body_bytes must be > 0");
+        ensure!(s.max_header_bytes >= 1024, "max_header_bytes must be >= 1024");
+        ensure!(s.tls_handshake_timeout_ms > 0, "tls_handshake_timeout_ms must be > 0");
+        ensure!(s.idle_timeout_ms > 0, "idle_timeout_ms must be > 0");
+        ensure!(s.worker_threads != Some(0), "worker_threads must be > 0");
+        Ok(())
+    }
+
+    fn validate_admin(&self) -> anyhow::Result<()> {
+        if let Some(addr) = self.admin.listen {
+            ensure!(
+                addr != self.server.listen,
+                "admin.listen must differ from server.listen"
+            );
+        }
+        if let Some(token) = &self.admin.token {
+            ensure!(
+                token.expose().len() >= 16,
+                "token must be at least 16 characters (unset it to disable the operator API)"
+            );
+        }
+        Ok(())
+    }
+
+    fn validate_auth(&self) -> anyhow::Result<()> {
+        let a = &self.auth;
+        ensure!(matches!(a.mode, 1 | 2), "mode must be 1 or 2, got {}", a.mode);
+        ensure!(a.guid_interval_ms > 0, "guid_interval_ms must be > 0");
+        ensure!(
+            a.guid_interval_ms < a.guid_timeout_ms,
+            "guid_interval_ms ({}) must be less than guid_timeout_ms ({})",
+            a.guid_interval_ms,
+            a.guid_timeout_ms
+        );
+        ensure!(a.heartbeat_timeout_ms > 0, "heartbeat_timeout_ms must be > 0");
+        ensure!(a.poll_wait_ms > 0, "poll_wait_ms must be > 0");
+        ensure!(
+            a.poll_wait_ms < a.heartbeat_timeout_ms,
+            "poll_wait_ms must be less than heartbeat_timeout_ms"
+        );
+        ensure!(
+            a.max_failed_logins == 0 || a.lockout_ms > 0,
+            "lockout_ms must be > 0 when max_failed_logins > 0"
+        );
+        ensure!(
+            (1..=256).contains(&a.sign_in_concurrency),
+            "sign_in_concurrency must be 1..=256"
+        );
+        Ok(())
+    }
+
+    fn validate_limits(&self) -> anyhow::Result<()> {
+        let l = &self.limits;
+        if l.calldata_per_agent > 0 || l.calldata_system > 0 {
+            ensure!(l.calldata_window_ms > 0, "calldata_window_ms must be > 0");
+        }
+        Ok(())
+    }
+
+    fn validate_engine(&self) -> anyhow::Result<()> {
+        let e = &self.engine;
+        ensure!(e.ring_timeout_ms > 0, "ring_timeout_ms must be > 0");
+        ensure!(e.max_events_per_agent > 0, "max_events_per_agent must be > 0");
+        ensure!(e.tick_ms > 0, "tick_ms must be > 0");
+        ensure!(
+            e.tick_ms <= e.ring_timeout_ms,
+            "tick_ms must not exceed ring_timeout_ms"
+        );
+        Ok(())
+    }
+
+    fn validate_telephony(&self) -> anyhow::Result<()> {
+        for (i, rule) in self.telephony.rules.iter().enumerate() {
+            let p = &rule.pattern;
+            ensure!(!p.is_empty(), "rules[{i}]: pattern must not be empty");
+            let star_ok = match p.find('*') {
+                None => true,
+                Some(pos) => pos == p.len() - 1,
+            };
+            ensure!(star_ok, "rules[{i}]: '*' is only allowed at the end of pattern {p:?}");
+        }
+        Ok(())
+    }
+
+    fn validate_log(&self) -> anyhow::Result<()> {
+        let l = &self.log;
+        tracing_subscriber::EnvFilter::try_new(&l.level)
+            .with_context(|| format!("invalid level {:?}", l.level))?;
+        ensure!(
+            matches!(l.format.as_str(), "json" | "text"),
+            "format must be \"json\" or \"text\", got {:?}",
+            l.format
+        );
+        ensure!(
+            !l.access_log.trim().is_empty(),
+            "access_log must be \"stdout\", \"off\" or a file path"
+        );
+        Ok(())
+    }
+
+    fn validate_provisioning(&self) -> anyhow::Result<()> {
+        let mut vdns = HashSet::new();
+        for v in &self.vdns {
+            ensure!(v.id > 0, "vdn id must be > 0");
+            ensure!(vdns.insert(v.id), "duplicate vdn id {}", v.id);
+        }
+
+        let mut skills: HashMap<u32, u32> = HashMap::new();
+        let mut codes = HashSet::new();
+        for s in &self.skills {
+            ensure!(s.id > 0, "skill id must be > 0");
+            ensure!(
+                skills.insert(s.id, s.vdn).is_none(),
+                "duplicate skill id {}",
+                s.id
+            );
+            ensure!(
+                vdns.contains(&s.vdn),
+                "skill {} refers to unknown vdn {}",
+                s.id,
+                s.vdn
+            );
+            for code in &s.access_codes {
+                ensure!(
+                    !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()),
+                    "skill {}: access code {code:?} must be digits",
+                    s.id
+                );
+                ensure!(codes.insert(code.as_str()), "duplicate access code {code}");
+            }
+        }
+
+        let mut agents = HashSet::new();
+        let mut phones = HashSet::new();
+        for a in &self.agents {
+            if !self.auth.workno_in_range(a.workno) {
+                bail!(
+                    "agent workno {} out of range {MIN_WORKNO}..={} (see auth.wide_agent_ids)",
+                    a.workno,
+                    self.auth.max_workno()
+                );
+            }
+            ensure!(agents.insert(a.workno), "duplicate agent workno {}", a.workno);
+            ensure!(
+                vdns.contains(&a.vdn),
+                "agent {} refers to unknown vdn {}",
+                a.workno,
+                a.vdn
+            );
+            ensure!(
+                !a.password_hash.is_empty(),
+                "agent {} has no password_hash",
+                a.workno
+            );
+            for skill in &a.skills {
+                match skills.get(skill) {
+                    None => bail!("agent {} refers to unknown skill {skill}", a.workno),
+                    Some(&vdn) if vdn != a.vdn => bail!(
+                        "agent {} (vdn {}) has skill {skill} of vdn {vdn}",
+                        a.workno,
+                        a.vdn
+                    ),
+                    Some(_) => {}
+                }
+            }
+            if let Some(phone) = &a.phone {
+                ensure!(!phone.is_empty(), "agent {} has an empty phone", a.workno);
+                ensure!(
+                    phones.insert(phone.as_str()),
+                    "agent {}: phone {phone} is used by another agent",
+                    a.workno
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn valid_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Applies one `CCGW_A__B=value` override onto `root`.
+///
+/// The value is first tried as a TOML value (number, bool, array…) and, if the resulting
+/// configuration does not deserialize, as a plain string; so `CCGW_ADMIN__TOKEN=123456…`
+/// stays a string while `CCGW_AUTH__MODE=1` becomes an integer.
+fn apply_env_var(root: &mut toml::Table, name: &str, raw: &str) -> anyhow::Result<()> {
+    let rest = &name[ENV_PREFIX.len()..];
+    let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+    if path.iter().any(String::is_empty) {
+        bail!("environment variable {name}: malformed key (empty section)");
+    }
+
+    let mut candidates = Vec::with_capacity(2);
+    if let Some(v) = parse_toml_value(raw) {
+        candidates.push(v);
+    }
+    candidates.push(toml::Value::String(raw.to_owned()));
+
+    let mut last_err = None;
+    for value in candidates {
+        let mut trial = root.clone();
+        set_path(&mut trial, &path, value).with_context(|| format!("environment variable {name}"))?;
+        match Config::deserialize(toml::Value::Table(trial.clone())) {
+            Ok(_) => {
+                *root = trial;
+                return Ok(());
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    match last_err {
+        Some(e) => Err(anyhow::Error::new(e).context(format!(
+            "environment variable {name} is not a valid configuration override"
+        ))),
+        None => bail!("environment variable {name}: no value"),
+    }
+}
+
+/// `raw` as a non-string TOML value, if it is one. Datetimes are left as strings.
+fn parse_toml_value(raw: &str) -> Option<toml::Value> {
+    let doc = format!("v = {raw}");
+    let mut table: toml::Table = toml::from_str(&doc).ok()?;
+    if table.len() != 1 {
+        return None; // e.g. an embedded newline smuggling in other keys
+    }
+    match table.remove("v")? {
+        toml::Value::String(_) | toml::Value::Datetime(_) => None,
+        v => Some(v),
+    }
+}
+
+fn set_path(root: &mut toml::Table, path: &[String], value: toml::Value) -> anyhow::Result<()> {
+    let Some((last, parents)) = path.split_last() else {
+        bail!("empty key");
+    };
+    let mut table = root;
+    for part in parents {
+        let entry = table
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        table = match entry {
+            toml::Value::Table(t) => t,
+            _ => bail!("`{part}` is not a section"),
+        };
+    }
+    match (table.get_mut(last), value) {
+        // Merging an inline table into an existing section keeps the other keys.
+        (Some(toml::Value::Table(existing)), toml::Value::Table(new)) => {
+            for (k, v) in new {
+                existing.insert(k, v);
+            }
+        }
+        (_, value) => {
+            table.insert(last.clone(), value);
+        }
+    }
+    Ok(())
+}
+
+/// Serde for `Option<SocketAddr>` where `None` is spelled `"off"` (TOML has no null).
+mod opt_addr {
+    use std::net::SocketAddr;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(addr) => s.collect_str(addr),
+            None => s.serialize_str("off"),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.trim() {
+            "" | "off" | "none" => Ok(None),
+            other => other
+                .parse()
+                .map(Some)
+                .map_err(|e| serde::de::Error::custom(format!("invalid socket address {other:?}: {e}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn temp_file(name: &str, contents: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "ccgw-config-test-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::load_from(None, env(&[("PATH", "/bin")])).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.server.listen, "0.0.0.0:8043".parse().unwrap());
+        assert!(!c.server.plain_http);
+        assert_eq!(c.server.node_name, "AgentGateway0");
+        assert_eq!(c.server.cluster_name, "AgentGateway");
+        assert_eq!(c.server.max_connections, 20_000);
+        assert_eq!(c.admin.listen, Some("127.0.0.1:9043".parse().unwrap()));
+        assert_eq!(c.admin.token, None);
+        assert_eq!(c.auth.mode, 2);
+        assert_eq!(c.auth.sign_in_concurrency, 2);
+        assert_eq!(c.limits.calldata_per_agent, 5);
+        assert_eq!(c.limits.calldata_system, 15_000);
+        assert_eq!(c.engine.ring_timeout_ms, 20_000);
+        assert_eq!(c.log.format, "json");
+        assert!(c.is_demo());
+        c.validate().unwrap();
+        assert!(c.server.effective_worker_threads() >= 1);
+    }
+
+    #[test]
+    fn defaults_roundtrip_through_toml() {
+        let mut c = Config::default();
+        c.admin.listen = None;
+        let text = toml::to_string(&c).unwrap();
+        assert_eq!(Config::from_toml_str(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn env_overrides_nested() {
+        let file = temp_file(
+            "c.toml",
+            "[server]\nnode_name = \"FromFile\"\nmax_connections = 7\n[auth]\nmode = 1\n",
+        );
+        let c = Config::load_from(
+            Some(&file),
+            env(&[
+                ("CCGW_SERVER__LISTEN", "127.0.0.1:9000"),
+                ("CCGW_SERVER__MAX_CONNECTIONS", "99"),
+                ("CCGW_SERVER__PLAIN_HTTP", "true"),
+                ("CCGW_LIMITS__CALLDATA_PER_AGENT", "0"),
+                ("CCGW_ADMIN__LISTEN", "off"),
+                ("CCGW_ADMIN__TOKEN", "1234567890123456"),
+                ("CCGW_TELEPHONY__DEFAULT__OUTCOME", "busy"),
+                ("CCGW_CONFIG", "/ignored/because/reserved.toml"),
+                ("OTHER", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(c.server.max_connections, 99);
+        assert_eq!(c.server.node_name, "FromFile");
+        assert!(c.server.plain_http);
+        assert_eq!(c.auth.mode, 1);
+        assert_eq!(c.limits.calldata_per_agent, 0);
+        assert_eq!(c.admin.listen, None);
+        // Numeric-looking token stays a string.
+        assert_eq!(c.admin.token.as_ref().unwrap().expose(), "1234567890123456");
+        assert_eq!(c.telephony.default.outcome, Outcome::Busy);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_error() {
+        let file = temp_file("c.toml", "[server]\nlisten = \"0.0.0.0:1\"\nlisten_typo = 1\n");
+        let err = Config::load_from(Some(&file), env(&[])).unwrap_err();
+        assert!(format!("{err:#}").contains("listen_typo"), "{err:#}");
+
+        let file = temp_file("c.toml", "[nosuchsection]\na = 1\n");
+        assert!(Config::load_from(Some(&file), env(&[])).is_err());
+    }
+
+    #[test]
+    fn unknown_env_is_error() {
+        for bad in [
+            "CCGW_SERVER__LISTN",
+            "CCGW_NOSUCH",
+            "CCGW_SERVER__LISTEN__X",
+            "CCGW_SERVER____LISTEN",
+            "CCGW_",
+        ] {
+            let err = Config::load_from(None, env(&[(bad, "1")]));
+            assert!(err.is_err(), "{bad} accepted");
+        }
+        // Wrong type is an error too.
+        let err = Config::load_from(None, env(&[("CCGW_AUTH__MODE", "two")])).unwrap_err();
+        assert!(format!("{err:#}").contains("CCGW_AUTH__MODE"), "{err:#}");
+    }
+
+    #[test]
+    fn validate_rejects_bad_values() {
+        let mut c = Config::default();
+        c.auth.guid_interval_ms = c.auth.guid_timeout_ms;
+        assert!(c.validate().is_err());
+
+        let mut c = Config::default();
+        c.auth.mode = 3;
+        assert!(c.validate().is_err());
+
+        let mut c = Config::default();
+        c.server.cert_file = Some("a.pem".into());
+        assert!(c.validate().is_err());
+
+        let (vdns, skills, mut agents) = Config::demo_provisioning("$argon2id$x".into());
+        let mut c = Config {
+            vdns: vdns.clone(),
+            skills: skills.clone(),
+            agents: agents.clone(),
+            ..Config::default()
+        };
+        c.validate().unwrap();
+        // Skill of another VDN.
+        c.agents[0].skills.push(3);
+        assert!(c.validate().is_err());
+        // Duplicate workno.
+        agents.push(agents[0].clone());
+        let c = Config {
+            vdns,
+            skills,
+            agents,
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn demo_provisioning_shape() {
+        let (vdns, skills, agents) = Config::demo_provisioning("h".into());
+        assert_eq!(vdns.len(), 2);
+        assert_eq!(skills.len(), 3);
+        assert_eq!(agents.len(), 600);
+        let a101 = agents.iter().find(|a| a.workno == 101).unwrap();
+        assert_eq!(a101.phone.as_deref(), Some("7101"));
+        assert_eq!(a101.name, "Agent 101");
+        assert_eq!(a101.skills, vec![1, 2]);
+        let a151 = agents.iter().find(|a| a.workno == 151).unwrap();
+        assert_eq!(a151.skills, vec![1]);
+        let a601 = agents.iter().find(|a| a.workno == 601).unwrap();
+        assert_eq!((a601.vdn, a601.skills.clone()), (2, vec![3]));
+        assert_eq!(agents.iter().filter(|a| a.vdn == 2).count(), 100);
+    }
+
+    #[test]
+    fn telephony_rule_for() {
+        let t = Telephony {
+            default: TelephonyRule::default(),
+            rules: vec![
+                TelephonyRule {
+                    pattern: "9*".into(),
+                    outcome: Outcome::Busy,
+                    ..TelephonyRule::default()
+                },
+                TelephonyRule {
+                    pattern: "555".into(),
+                    outcome: Outcome::NoAnswer,
+                    ..TelephonyRule::default()
+                },
+                TelephonyRule {
+                    pattern: "5*".into(),
+                    hangup_after_ms: Some(5),
+                    ..TelephonyRule::default()
+                },
+            ],
+        };
+        assert_eq!(t.rule_for("912").outcome, Outcome::Busy);
+        assert_eq!(t.rule_for("555").outcome, Outcome::NoAnswer);
+        assert_eq!(t.rule_for("5555").hangup_after_ms, Some(5));
+        assert_eq!(t.rule_for("123"), &t.default);
+        assert_eq!(t.rule_for("123").answer_after_ms, 1000);
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let (_, _, agents) = Config::demo_provisioning("$argon2id$v=19$SECRETHASH".into());
+        let mut c = Config {
+            agents,
+            ..Config::default()
+        };
+        c.admin.token = Some(Secret::new("TOPSECRETTOKEN0123"));
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("SECRETHASH"));
+        assert!(!dbg.contains("TOPSECRETTOKEN"));
+        assert!(dbg.contains("<redacted>"));
+    }
+
+    #[test]
+    fn example_file_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ccgw.example.toml");
+        let c = Config::load_from(Some(&path), env(&[])).unwrap();
+        c.validate().unwrap();
+        assert!(!c.is_demo());
+        assert_eq!(c.vdns.len(), 1);
+        assert_eq!(c.skills.len(), 1);
+        assert_eq!(c.agents.len(), 1);
+        assert!(!c.telephony.rules.is_empty());
+        assert!(c.agents[0].password_hash.expose().starts_with("$argon2id$"));
+    }
+}

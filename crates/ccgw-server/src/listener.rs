@@ -1,0 +1,412 @@
+//! Hand-rolled accept loop (TLS or plain) serving an axum `Router` over hyper HTTP/1.1.
+//!
+//! `axum::serve` has no TLS, no handshake timeout and no connection cap, so we own the loop:
+//! a semaphore caps live connections, the TLS handshake runs in the connection task under a
+//! timeout, and shutdown drains connections through a `watch` broadcast.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt;
+
+use crate::config::ServerConfig;
+
+/// How long shutdown waits for in-flight connections before closing them hard.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Per-listener resource limits.
+#[derive(Clone, Debug)]
+pub struct ListenerLimits {
+    /// Live connections; beyond this new sockets are accepted and closed immediately.
+    pub max_connections: usize,
+    /// Read buffer cap, which bounds the request head size (hyper needs at least 8192).
+    pub max_header_bytes: usize,
+    pub tls_handshake_timeout: Duration,
+    /// hyper's header-read timer starts whenever the connection waits for a request head, so
+    /// it bounds both keep-alive idle time and slow (slowloris) header delivery.
+    pub idle_timeout: Duration,
+}
+
+impl ListenerLimits {
+    pub fn from_config(cfg: &ServerConfig) -> Self {
+        Self {
+            max_connections: cfg.max_connections,
+            max_header_bytes: cfg.max_header_bytes,
+            tls_handshake_timeout: cfg.tls_handshake_timeout(),
+            idle_timeout: cfg.idle_timeout(),
+        }
+    }
+}
+
+/// Connection lifecycle broadcast to every connection task.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Running,
+    /// Finish the in-flight request, then close.
+    Draining,
+    /// Drain timed out: drop the connection now.
+    Abort,
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops accepting, asks every
+/// connection to finish its current request and waits up to [`DRAIN_TIMEOUT`] for them.
+///
+/// Requests carry `ConnectInfo<SocketAddr>` with the peer address.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    app: Router,
+    limits: ListenerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    let permits = u32::try_from(max).unwrap_or(u32::MAX);
+    let max = permits as usize;
+    let semaphore = Arc::new(Semaphore::new(max));
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let (phase_tx, phase_rx) = watch::channel(Phase::Running);
+
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.keep_alive(true)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.idle_timeout);
+    let http = Arc::new(http);
+
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    if !is_connection_error(&e) {
+                        // e.g. EMFILE: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    continue;
+                }
+            },
+        };
+
+        let Ok(permit) = semaphore.clone().try_acquire_owned() else {
+            // Full: close at once so clients fail fast instead of hanging in the backlog.
+            metrics::counter!("ccgw_connections_rejected_total").increment(1);
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        let http = http.clone();
+        let mut phase = phase_rx.clone();
+        let handshake_timeout = limits.tls_handshake_timeout;
+        tokio::spawn(async move {
+            let _permit = permit;
+            metrics::gauge!("ccgw_connections_open").increment(1.0);
+            match acceptor {
+                None => serve_connection(&http, stream, peer, app, &mut phase).await,
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
+                    let tls_stream = tokio::select! {
+                        r = handshake => r,
+                        _ = phase.wait_for(|p| *p != Phase::Running) => {
+                            metrics::gauge!("ccgw_connections_open").decrement(1.0);
+                            return;
+                        }
+                    };
+                    match tls_stream {
+                        Ok(Ok(s)) => serve_connection(&http, s, peer, app, &mut phase).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            metrics::counter!("ccgw_tls_handshake_failures_total").increment(1);
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            metrics::counter!("ccgw_tls_handshake_failures_total").increment(1);
+                        }
+                    }
+                }
+            }
+            metrics::gauge!("ccgw_connections_open").decrement(1.0);
+        });
+    }
+
+    drop(listener);
+    let _ = phase_tx.send(Phase::Draining);
+    // Every connection task holds a permit: all permits back = all connections closed.
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, semaphore.acquire_many(permits)).await;
+    if drained.is_err() {
+        tracing::warn!(
+            open = max - semaphore.available_permits(),
+            "connections still open after drain timeout; closing them"
+        );
+        let _ = phase_tx.send(Phase::Abort);
+    }
+    Ok(())
+}
+
+/// Runs hyper on one connection until it closes, honouring the shutdown phases.
+async fn serve_connection<I>(
+    http: &hyper::server::conn::http1::Builder,
+    io: I,
+    peer: SocketAddr,
+    app: Router,
+    phase: &mut watch::Receiver<Phase>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = app.map_request(move |mut req: axum::http::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        req
+    });
+    let conn = http
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(svc))
+        .with_upgrades();
+    let mut conn = std::pin::pin!(conn);
+
+    tokio::select! {
+        r = conn.as_mut() => {
+            log_conn_result(peer, r);
+            return;
+        }
+        _ = phase.wait_for(|p| *p != Phase::Running) => {
+            conn.as_mut().graceful_shutdown();
+        }
+    }
+    tokio::select! {
+        r = conn.as_mut() => log_conn_result(peer, r),
+        _ = phase.wait_for(|p| *p == Phase::Abort) => {}
+    }
+}
+
+fn log_conn_result(peer: SocketAddr, r: hyper::Result<()>) {
+    if let Err(e) = r {
+        // Timeouts, resets and malformed requests are routine on the open internet.
+        tracing::debug!(%peer, error = %e, "connection ended with error");
+    }
+}
+
+/// Per-connection accept errors that say nothing about the listener itself.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset | Interrupted
+    )
+}
+
+/// Binds a TCP listener (thin wrapper kept for symmetry with tests and `main`).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    use tokio::sync::oneshot;
+
+    fn temp_dir(tag: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!(
+            "ccgw-{tag}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ))
+    }
+
+    fn app() -> Router {
+        Router::new().route(
+            "/",
+            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
+                format!("hello {}", peer.ip())
+            }),
+        )
+    }
+
+    fn limits(max_connections: usize, idle: Duration) -> ListenerLimits {
+        ListenerLimits {
+            max_connections,
+            max_header_bytes: 16_384,
+            tls_handshake_timeout: Duration::from_secs(5),
+            idle_timeout: idle,
+        }
+    }
+
+    struct Running {
+        addr: SocketAddr,
+        stop: Option<oneshot::Sender<()>>,
+        task: tokio::task::JoinHandle<std::io::Result<()>>,
+    }
+
+    impl Running {
+        async fn stop(mut self) {
+            if let Some(tx) = self.stop.take() {
+                let _ = tx.send(());
+            }
+            tokio::time::timeout(Duration::from_secs(10), self.task)
+                .await
+                .expect("serve did not stop")
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    async fn start(tls: Option<Arc<rustls::ServerConfig>>, limits: ListenerLimits) -> Running {
+        let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, tls, app(), limits, async {
+            let _ = rx.await;
+        }));
+        Running {
+            addr,
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    /// Minimal HTTP/1.1 GET over a raw socket; returns the full response text.
+    async fn raw_get(stream: &mut TcpStream, keep_alive: bool) -> String {
+        let conn = if keep_alive { "keep-alive" } else { "close" };
+        stream
+            .write_all(format!("GET / HTTP/1.1\r\nHost: x\r\nConnection: {conn}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut out = Vec::new();
+        loop {
+            let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+                .await
+                .unwrap()
+                .unwrap();
+            out.extend_from_slice(&buf[..n]);
+            if n == 0 || out.windows(15).any(|w| w == b"hello 127.0.0.1") {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[tokio::test]
+    async fn tls_request_gets_200_with_peer() {
+        let cfg = ServerConfig {
+            data_dir: temp_dir("listener-tls"),
+            ..ServerConfig::default()
+        };
+        let (tls, _fp) = crate::tls::server_config(&cfg).unwrap();
+        let server = start(Some(tls), limits(16, Duration::from_secs(30))).await;
+
+        let client = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .unwrap();
+        let resp = client
+            .get(format!("https://{}/", server.addr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.text().await.unwrap(), "hello 127.0.0.1");
+
+        // Plain HTTP against the TLS port fails cleanly (no hang).
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        let text = raw_get(&mut s, false).await;
+        assert!(!text.contains("200 OK"));
+
+        drop(client);
+        server.stop().await;
+        let _ = std::fs::remove_dir_all(&cfg.data_dir);
+    }
+
+    #[tokio::test]
+    async fn plain_mode_works() {
+        let server = start(None, limits(16, Duration::from_secs(30))).await;
+        let resp = reqwest::get(format!("http://{}/", server.addr)).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.text().await.unwrap(), "hello 127.0.0.1");
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn connections_beyond_max_are_closed() {
+        let server = start(None, limits(2, Duration::from_secs(30))).await;
+        let mut a = TcpStream::connect(server.addr).await.unwrap();
+        let mut b = TcpStream::connect(server.addr).await.unwrap();
+        assert!(raw_get(&mut a, true).await.contains("200 OK"));
+        assert!(raw_get(&mut b, true).await.contains("200 OK"));
+
+        // Third connection: accepted and dropped at once.
+        let mut c = TcpStream::connect(server.addr).await.unwrap();
+        let _ = c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        let mut buf = [0u8; 64];
+        let r = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf))
+            .await
+            .expect("rejected connection should close promptly");
+        assert!(matches!(r, Ok(0) | Err(_)), "got {r:?}");
+
+        // Freeing a slot lets new connections in again.
+        drop(a);
+        let mut ok = false;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let mut d = TcpStream::connect(server.addr).await.unwrap();
+            let _ = d
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .await;
+            let mut out = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(2), d.read_to_end(&mut out)).await;
+            if String::from_utf8_lossy(&out).contains("200 OK") {
+                ok = true;
+                break;
+            }
+        }
+        assert!(ok, "slot was not released");
+        drop(b);
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn idle_connections_are_closed() {
+        let server = start(None, limits(4, Duration::from_millis(300))).await;
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        assert!(raw_get(&mut s, true).await.contains("200 OK"));
+        let mut buf = [0u8; 64];
+        let r = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("idle connection was not closed");
+        assert!(matches!(r, Ok(0) | Err(_)), "got {r:?}");
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_idle_keepalive_connections() {
+        let server = start(None, limits(4, Duration::from_secs(60))).await;
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        assert!(raw_get(&mut s, true).await.contains("200 OK"));
+        let started = std::time::Instant::now();
+        server.stop().await;
+        assert!(started.elapsed() < DRAIN_TIMEOUT, "idle connection delayed shutdown");
+        let mut buf = [0u8; 64];
+        let r = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf))
+            .await
+            .unwrap();
+        assert!(matches!(r, Ok(0) | Err(_)), "got {r:?}");
+    }
+}

@@ -1,0 +1,77 @@
+//! Where ccgw's state lives.
+//!
+//! [`Store`] is the contract: every operation is atomic on its own. The unit of atomicity is one
+//! VDN's [`VdnState`] (agents of a VDN only ever share calls with each other), plus per-agent
+//! mailboxes for events and a per-agent heartbeat stamp. [`MemoryStore`] is the embedded default;
+//! a Redis implementation would keep one key per VDN (CAS on a version, or a Lua script) and a
+//! stream per agent, and could then serve several gateway nodes.
+
+mod memory;
+
+use std::future::Future;
+use std::time::Duration;
+
+use ccgw_domain::{AgentId, CallId, Ctx, DomainError, Event, TelephonyCommand, VdnId, VdnState};
+
+pub use memory::MemoryStore;
+
+/// The result of a committed update: the operation's value and what it asks of the telephony.
+#[derive(Debug)]
+pub struct Committed<R> {
+    pub value: R,
+    pub telephony: Vec<TelephonyCommand>,
+}
+
+pub trait Store: Send + Sync + 'static {
+    /// Run `op` on the VDN's state atomically. On `Ok` the state is committed and the events the
+    /// operation emitted are appended to the agents' mailboxes, in order, before any other
+    /// operation on the VDN can run. On `Err` the operation has changed nothing (the domain
+    /// guarantees it) and its outputs are dropped.
+    fn update<R>(
+        &self,
+        vdn: VdnId,
+        now_ms: u64,
+        op: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<R, DomainError>,
+    ) -> Result<Committed<R>, DomainError>;
+
+    /// Read a VDN's state. Concurrent readers do not block each other.
+    fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError>;
+
+    /// The VDN an agent is provisioned in.
+    fn vdn_of(&self, agent: AgentId) -> Option<VdnId>;
+
+    /// Every VDN.
+    fn vdns(&self) -> Vec<VdnId>;
+
+    /// Record that the agent's client was heard from (the poll is the heartbeat).
+    fn touch(&self, agent: AgentId, now_ms: u64);
+
+    /// When the agent's client was last heard from.
+    fn last_seen(&self, agent: AgentId) -> Option<u64>;
+
+    /// Take the agent's next event, waiting up to `wait` for one. `None` on time-out or shut-down.
+    fn next_event(&self, agent: AgentId, wait: Duration) -> impl Future<Output = Option<Event>> + Send;
+
+    /// Wake every waiting poll and make new polls return at once.
+    fn shut_down(&self);
+}
+
+/// Call ids unique for the life of this node and never reused across restarts: the counter is
+/// monotonic within the process, and the seconds part never goes back to or below the second
+/// in which the process started (so a restart within the same second cannot collide).
+#[derive(Debug)]
+pub struct CallIdSource {
+    seq: std::sync::atomic::AtomicU64,
+    floor_secs: u64,
+}
+
+impl CallIdSource {
+    pub fn new(start_secs: u64) -> Self {
+        CallIdSource { seq: std::sync::atomic::AtomicU64::new(1), floor_secs: start_secs + 1 }
+    }
+
+    pub fn next(&self, now_secs: u64) -> CallId {
+        let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        CallId { secs: now_secs.max(self.floor_secs), seq }
+    }
+}

@@ -1,0 +1,162 @@
+//! The in-memory store: one `RwLock<VdnState>` per VDN and one mailbox per agent. The maps
+//! themselves are fixed at start-up (provisioning is static), so finding a VDN or a mailbox takes
+//! no lock at all; reads of a VDN share its read lock.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ccgw_domain::{AgentId, Ctx, Directory, DomainError, Event, Policy, VdnId, VdnState};
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::Notify;
+
+use crate::{CallIdSource, Committed, Store};
+
+struct Mailbox {
+    events: Mutex<VecDeque<Event>>,
+    notify: Notify,
+    last_seen_ms: AtomicU64,
+}
+
+pub struct MemoryStore {
+    vdns: HashMap<VdnId, RwLock<VdnState>>,
+    agent_vdn: HashMap<AgentId, VdnId>,
+    mailboxes: HashMap<AgentId, Mailbox>,
+    call_ids: CallIdSource,
+    max_events: usize,
+    closing: AtomicBool,
+    /// Events dropped because a mailbox was full (a client that stopped polling).
+    dropped: AtomicU64,
+}
+
+impl MemoryStore {
+    pub fn new(directory: &Directory, policy: Policy, max_events: usize) -> Self {
+        let start_secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let vdns = directory.vdns.keys().map(|v| (*v, RwLock::new(VdnState::new(*v, directory, policy.clone())))).collect();
+        let agent_vdn = directory.agents.values().map(|a| (a.id, a.vdn)).collect();
+        let mailboxes = directory
+            .agents
+            .keys()
+            .map(|a| (*a, Mailbox { events: Mutex::new(VecDeque::new()), notify: Notify::new(), last_seen_ms: AtomicU64::new(0) }))
+            .collect();
+        MemoryStore {
+            vdns,
+            agent_vdn,
+            mailboxes,
+            call_ids: CallIdSource::new(start_secs),
+            max_events: max_events.max(1),
+            closing: AtomicBool::new(false),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    pub fn dropped_events(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn deliver(&self, ctx: Ctx) {
+        let mut fresh: HashMap<AgentId, usize> = HashMap::new();
+        for (agent, from) in &ctx.new_sessions {
+            fresh.insert(*agent, *from);
+            if let Some(mb) = self.mailboxes.get(agent) {
+                mb.events.lock().clear();
+            }
+        }
+        let mut woken: Vec<AgentId> = Vec::new();
+        for (i, ev) in ctx.events.into_iter().enumerate() {
+            if fresh.get(&ev.agent).is_some_and(|from| i < *from) {
+                continue; // belonged to the session that this operation replaced
+            }
+            let Some(mb) = self.mailboxes.get(&ev.agent) else { continue };
+            let agent = ev.agent;
+            {
+                let mut q = mb.events.lock();
+                if q.len() >= self.max_events {
+                    q.pop_front();
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                q.push_back(ev);
+            }
+            if !woken.contains(&agent) {
+                woken.push(agent);
+            }
+        }
+        for a in woken {
+            if let Some(mb) = self.mailboxes.get(&a) {
+                mb.notify.notify_waiters();
+            }
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn update<R>(
+        &self,
+        vdn: VdnId,
+        now_ms: u64,
+        op: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<R, DomainError>,
+    ) -> Result<Committed<R>, DomainError> {
+        let lock = self.vdns.get(&vdn).ok_or(DomainError::UnknownAgent)?;
+        let mut next_id = |secs| self.call_ids.next(secs);
+        let mut state = lock.write();
+        let mut ctx = Ctx::new(now_ms, &mut next_id);
+        let value = op(&mut state, &mut ctx)?;
+        let telephony = std::mem::take(&mut ctx.telephony);
+        // Deliver while still holding the VDN lock, so mailboxes see events in commit order.
+        self.deliver(ctx);
+        drop(state);
+        Ok(Committed { value, telephony })
+    }
+
+    fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError> {
+        let lock = self.vdns.get(&vdn).ok_or(DomainError::UnknownAgent)?;
+        Ok(f(&lock.read()))
+    }
+
+    fn vdn_of(&self, agent: AgentId) -> Option<VdnId> {
+        self.agent_vdn.get(&agent).copied()
+    }
+
+    fn vdns(&self) -> Vec<VdnId> {
+        let mut v: Vec<_> = self.vdns.keys().copied().collect();
+        v.sort();
+        v
+    }
+
+    fn touch(&self, agent: AgentId, now_ms: u64) {
+        if let Some(mb) = self.mailboxes.get(&agent) {
+            mb.last_seen_ms.fetch_max(now_ms, Ordering::Relaxed);
+        }
+    }
+
+    fn last_seen(&self, agent: AgentId) -> Option<u64> {
+        self.mailboxes.get(&agent).map(|mb| mb.last_seen_ms.load(Ordering::Relaxed))
+    }
+
+    async fn next_event(&self, agent: AgentId, wait: Duration) -> Option<Event> {
+        let mb = self.mailboxes.get(&agent)?;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Register for wake-ups before looking, so an event pushed in between is not missed.
+            let notified = mb.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(ev) = mb.events.lock().pop_front() {
+                return Some(ev);
+            }
+            if self.closing.load(Ordering::Acquire) {
+                return None;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    fn shut_down(&self) {
+        self.closing.store(true, Ordering::Release);
+        for mb in self.mailboxes.values() {
+            mb.notify.notify_waiters();
+        }
+    }
+}
