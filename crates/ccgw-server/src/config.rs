@@ -521,16 +521,28 @@ impl Config {
             !(s.plain_http && s.cert_file.is_some()),
             "cert_file/key_file are set but plain_http = true would ignore them"
         );
-        ensure!(valid_name(&s.node_name), "node_name must be 1-64 chars of [A-Za-z0-9_-]");
-        ensure!(!s.cluster_name.trim().is_empty(), "cluster_name must not be empty");
+        ensure!(
+            valid_name(&s.node_name),
+            "node_name must be 1-64 chars of [A-Za-z0-9_-]"
+        );
+        ensure!(
+            !s.cluster_name.trim().is_empty(),
+            "cluster_name must not be empty"
+        );
         ensure!(s.max_connections > 0, "max_connections must be > 0");
         ensure!(
             s.max_connections <= 1_000_000,
             "max_connections must be <= 1000000"
         );
         ensure!(s.max_body_bytes > 0, "max_body_bytes must be > 0");
-        ensure!(s.max_header_bytes >= 1024, "max_header_bytes must be >= 1024");
-        ensure!(s.tls_handshake_timeout_ms > 0, "tls_handshake_timeout_ms must be > 0");
+        ensure!(
+            s.max_header_bytes >= 1024,
+            "max_header_bytes must be >= 1024"
+        );
+        ensure!(
+            s.tls_handshake_timeout_ms > 0,
+            "tls_handshake_timeout_ms must be > 0"
+        );
         ensure!(s.idle_timeout_ms > 0, "idle_timeout_ms must be > 0");
         ensure!(s.worker_threads != Some(0), "worker_threads must be > 0");
         Ok(())
@@ -554,7 +566,11 @@ impl Config {
 
     fn validate_auth(&self) -> anyhow::Result<()> {
         let a = &self.auth;
-        ensure!(matches!(a.mode, 1 | 2), "mode must be 1 or 2, got {}", a.mode);
+        ensure!(
+            matches!(a.mode, 1 | 2),
+            "mode must be 1 or 2, got {}",
+            a.mode
+        );
         ensure!(a.guid_interval_ms > 0, "guid_interval_ms must be > 0");
         ensure!(
             a.guid_interval_ms < a.guid_timeout_ms,
@@ -562,7 +578,10 @@ impl Config {
             a.guid_interval_ms,
             a.guid_timeout_ms
         );
-        ensure!(a.heartbeat_timeout_ms > 0, "heartbeat_timeout_ms must be > 0");
+        ensure!(
+            a.heartbeat_timeout_ms > 0,
+            "heartbeat_timeout_ms must be > 0"
+        );
         ensure!(a.poll_wait_ms > 0, "poll_wait_ms must be > 0");
         ensure!(
             a.poll_wait_ms < a.heartbeat_timeout_ms,
@@ -590,7 +609,10 @@ impl Config {
     fn validate_engine(&self) -> anyhow::Result<()> {
         let e = &self.engine;
         ensure!(e.ring_timeout_ms > 0, "ring_timeout_ms must be > 0");
-        ensure!(e.max_events_per_agent > 0, "max_events_per_agent must be > 0");
+        ensure!(
+            e.max_events_per_agent > 0,
+            "max_events_per_agent must be > 0"
+        );
         ensure!(e.tick_ms > 0, "tick_ms must be > 0");
         ensure!(
             e.tick_ms <= e.ring_timeout_ms,
@@ -607,7 +629,10 @@ impl Config {
                 None => true,
                 Some(pos) => pos == p.len() - 1,
             };
-            ensure!(star_ok, "rules[{i}]: '*' is only allowed at the end of pattern {p:?}");
+            ensure!(
+                star_ok,
+                "rules[{i}]: '*' is only allowed at the end of pattern {p:?}"
+            );
         }
         Ok(())
     }
@@ -670,7 +695,11 @@ impl Config {
                     self.auth.max_workno()
                 );
             }
-            ensure!(agents.insert(a.workno), "duplicate agent workno {}", a.workno);
+            ensure!(
+                agents.insert(a.workno),
+                "duplicate agent workno {}",
+                a.workno
+            );
             ensure!(
                 vdns.contains(&a.vdn),
                 "agent {} refers to unknown vdn {}",
@@ -733,7 +762,8 @@ fn apply_env_var(root: &mut toml::Table, name: &str, raw: &str) -> anyhow::Resul
     let mut last_err = None;
     for value in candidates {
         let mut trial = root.clone();
-        set_path(&mut trial, &path, value).with_context(|| format!("environment variable {name}"))?;
+        set_path(&mut trial, &path, value)
+            .with_context(|| format!("environment variable {name}"))?;
         match Config::deserialize(toml::Value::Table(trial.clone())) {
             Ok(_) => {
                 *root = trial;
@@ -808,10 +838,9 @@ mod opt_addr {
         let s = String::deserialize(d)?;
         match s.trim() {
             "" | "off" | "none" => Ok(None),
-            other => other
-                .parse()
-                .map(Some)
-                .map_err(|e| serde::de::Error::custom(format!("invalid socket address {other:?}: {e}"))),
+            other => other.parse().map(Some).map_err(|e| {
+                serde::de::Error::custom(format!("invalid socket address {other:?}: {e}"))
+            }),
         }
     }
 }
@@ -905,7 +934,10 @@ mod tests {
 
     #[test]
     fn unknown_key_in_file_is_error() {
-        let file = temp_file("c.toml", "[server]\nlisten = \"0.0.0.0:1\"\nlisten_typo = 1\n");
+        let file = temp_file(
+            "c.toml",
+            "[server]\nlisten = \"0.0.0.0:1\"\nlisten_typo = 1\n",
+        );
         let err = Config::load_from(Some(&file), env(&[])).unwrap_err();
         assert!(format!("{err:#}").contains("listen_typo"), "{err:#}");
 

@@ -1,1 +1,4 @@
-
+pub mod config;
+pub mod listener;
+pub mod telemetry;
+pub mod tls;

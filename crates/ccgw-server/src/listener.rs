@@ -286,7 +286,9 @@ mod tests {
     async fn raw_get(stream: &mut TcpStream, keep_alive: bool) -> String {
         let conn = if keep_alive { "keep-alive" } else { "close" };
         stream
-            .write_all(format!("GET / HTTP/1.1\r\nHost: x\r\nConnection: {conn}\r\n\r\n").as_bytes())
+            .write_all(
+                format!("GET / HTTP/1.1\r\nHost: x\r\nConnection: {conn}\r\n\r\n").as_bytes(),
+            )
             .await
             .unwrap();
         let mut buf = vec![0u8; 4096];
@@ -338,7 +340,9 @@ mod tests {
     #[tokio::test]
     async fn plain_mode_works() {
         let server = start(None, limits(16, Duration::from_secs(30))).await;
-        let resp = reqwest::get(format!("http://{}/", server.addr)).await.unwrap();
+        let resp = reqwest::get(format!("http://{}/", server.addr))
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.text().await.unwrap(), "hello 127.0.0.1");
         server.stop().await;
@@ -402,7 +406,10 @@ mod tests {
         assert!(raw_get(&mut s, true).await.contains("200 OK"));
         let started = std::time::Instant::now();
         server.stop().await;
-        assert!(started.elapsed() < DRAIN_TIMEOUT, "idle connection delayed shutdown");
+        assert!(
+            started.elapsed() < DRAIN_TIMEOUT,
+            "idle connection delayed shutdown"
+        );
         let mut buf = [0u8; 64];
         let r = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf))
             .await

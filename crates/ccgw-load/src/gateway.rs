@@ -1,0 +1,113 @@
+//! Spawning the gateway (`ccgw serve`) as a child process for a self-contained bench.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use rand::Rng;
+
+use crate::api;
+use crate::client::{Client, Connector, Target};
+
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A `ccgw serve` child process; killed when dropped.
+pub struct SpawnedGateway {
+    child: Child,
+    pub public: Target,
+    pub admin: Target,
+    pub admin_token: String,
+    pub log_file: PathBuf,
+}
+
+impl SpawnedGateway {
+    /// Starts `<current exe> serve` on two free loopback ports with rate
+    /// limits off and a random operator token, and waits for `/health`.
+    pub async fn start(access_log: &str) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe().context("cannot locate the ccgw executable")?;
+        let public_port = free_port()?;
+        let admin_port = free_port()?;
+        let admin_token: String = {
+            let mut rng = rand::rng();
+            (0..32)
+                .map(|_| char::from_digit(rng.random_range(0..16), 16).expect("hex digit"))
+                .collect()
+        };
+        let log_file = std::env::temp_dir().join(format!("ccgw-bench-{}.log", std::process::id()));
+        let log = File::create(&log_file)
+            .with_context(|| format!("cannot create {}", log_file.display()))?;
+
+        let child = Command::new(&exe)
+            .arg("serve")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{public_port}"))
+            .arg("--admin-listen")
+            .arg(format!("127.0.0.1:{admin_port}"))
+            .env("CCGW_LIMITS__CALLDATA_PER_AGENT", "0")
+            .env("CCGW_LIMITS__CALLDATA_SYSTEM", "0")
+            .env("CCGW_ADMIN__TOKEN", &admin_token)
+            .env("CCGW_LOG__ACCESS_LOG", access_log)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("cannot start {} serve", exe.display()))?;
+
+        let mut gateway = Self {
+            child,
+            public: Target::parse(&format!("https://127.0.0.1:{public_port}"))?,
+            admin: Target::parse(&format!("http://127.0.0.1:{admin_port}"))?,
+            admin_token,
+            log_file,
+        };
+        gateway.wait_until_healthy().await?;
+        Ok(gateway)
+    }
+
+    async fn wait_until_healthy(&mut self) -> anyhow::Result<()> {
+        let mut client = Client::new(Connector::new(self.admin.clone())?);
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "the gateway exited during startup ({status}); its output:\n{}",
+                    self.log_tail()
+                );
+            }
+            if api::health(&mut client).await.is_ok() {
+                return Ok(());
+            }
+            if started.elapsed() > STARTUP_TIMEOUT {
+                bail!(
+                    "the gateway did not answer GET {}/health within {STARTUP_TIMEOUT:?}; its output:\n{}",
+                    self.admin,
+                    self.log_tail()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The last lines of the child's output, for error messages.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log_file).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+impl Drop for SpawnedGateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TCP port that is free right now on 127.0.0.1.
+fn free_port() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
+    Ok(listener.local_addr()?.port())
+}

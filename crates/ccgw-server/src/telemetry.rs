@@ -1,0 +1,293 @@
+//! Logging, access log and Prometheus metrics.
+//!
+//! Application logs and the access log are separate layers: the access log (target
+//! [`ACCESS_TARGET`]) goes only to its own lossy non-blocking writer, so one JSON line per
+//! request costs little and can never stall a request on a slow stdout/disk.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use sha2::{Digest, Sha256};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, Registry};
+
+use crate::config::LogConfig;
+
+/// Tracing target of access-log events.
+pub const ACCESS_TARGET: &str = "ccgw::access";
+
+/// Request-duration histogram buckets, 50 µs … 10 s.
+pub const DURATION_BUCKETS: &[f64] = &[
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0,
+];
+
+const REQUESTS_TOTAL: &str = "ccgw_requests_total";
+const REQUEST_DURATION: &str = "ccgw_request_duration_seconds";
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Keeps the log writer threads alive; drop it last in `main` so buffered lines are flushed.
+#[must_use = "dropping LogGuards stops the log writers"]
+pub struct LogGuards {
+    _guards: Vec<WorkerGuard>,
+    installed: bool,
+}
+
+impl LogGuards {
+    /// False when a global subscriber was already set (e.g. a second server in one test
+    /// process); logging then goes to that earlier subscriber.
+    pub fn is_installed(&self) -> bool {
+        self.installed
+    }
+}
+
+type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// Installs the global subscriber. Safe to call more than once: later calls are no-ops.
+/// `RUST_LOG`, when set, replaces `cfg.level`.
+pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<LogGuards> {
+    let directives = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ => cfg.level.clone(),
+    };
+    let app_filter = EnvFilter::try_new(&directives)
+        .with_context(|| format!("invalid log filter {directives:?}"))?
+        // The access log has its own layer; keep it out of the application log.
+        .add_directive(
+            format!("{ACCESS_TARGET}=off")
+                .parse()
+                .context("access-log directive")?,
+        );
+
+    let mut guards = Vec::new();
+    let mut layers: Vec<BoxedLayer> = Vec::new();
+
+    let (app_writer, app_guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("ccgw-log")
+        .finish(std::io::stdout());
+    guards.push(app_guard);
+    let app_layer: BoxedLayer = match cfg.format.as_str() {
+        "text" => tracing_subscriber::fmt::layer()
+            .with_writer(app_writer)
+            .with_ansi(std::io::stdout().is_terminal())
+            .with_filter(app_filter)
+            .boxed(),
+        _ => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_writer(app_writer)
+            .with_filter(app_filter)
+            .boxed(),
+    };
+    layers.push(app_layer);
+
+    let access_sink: Option<Box<dyn std::io::Write + Send>> = match cfg.access_log.as_str() {
+        "off" => None,
+        "stdout" => Some(Box::new(std::io::stdout())),
+        path => Some(Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening access log {path}"))?,
+        )),
+    };
+    if let Some(sink) = access_sink {
+        // Lossy: under overload we drop access lines rather than block requests.
+        let (writer, guard) = NonBlockingBuilder::default()
+            .lossy(true)
+            .thread_name("ccgw-access-log")
+            .finish(sink);
+        guards.push(guard);
+        layers.push(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_target(false)
+                .with_writer(writer)
+                .with_filter(Targets::new().with_target(ACCESS_TARGET, LevelFilter::INFO))
+                .boxed(),
+        );
+    }
+
+    let installed = tracing_subscriber::registry()
+        .with(layers)
+        .try_init()
+        .is_ok();
+    Ok(LogGuards {
+        _guards: guards,
+        installed,
+    })
+}
+
+/// Records one finished request: an access-log line plus the request counter and histogram.
+/// Works (as a metrics/log no-op) when no subscriber or recorder is installed.
+pub fn access_log(
+    method_name: &'static str,
+    http_method: &str,
+    agent: Option<u32>,
+    retcode: &str,
+    status: u16,
+    latency_us: u64,
+    peer: Option<SocketAddr>,
+) {
+    tracing::info!(
+        target: ACCESS_TARGET,
+        method = method_name,
+        http_method,
+        agent,
+        retcode,
+        status,
+        latency_us,
+        peer = peer.map(tracing::field::display),
+    );
+    metrics::counter!(REQUESTS_TOTAL, "method" => method_name, "retcode" => retcode_label(retcode))
+        .increment(1);
+    metrics::histogram!(REQUEST_DURATION, "method" => method_name)
+        .record(latency_us as f64 / 1_000_000.0);
+}
+
+/// Avoids an allocation for the common codes; retcodes are a small closed set either way.
+fn retcode_label(retcode: &str) -> metrics::SharedString {
+    match retcode {
+        "0" => metrics::SharedString::const_str("0"),
+        other => metrics::SharedString::from(other.to_owned()),
+    }
+}
+
+/// Installs the global Prometheus recorder once per process and returns its handle (the same
+/// handle on every call). Spawns the upkeep thread that the `install_recorder` path omits;
+/// without it histogram samples accumulate until the next scrape.
+pub fn init_metrics() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.into()), DURATION_BUCKETS)
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            let handle = match builder.install_recorder() {
+                Ok(handle) => handle,
+                Err(e) => {
+                    // Another recorder owns the global slot; keep a private one so
+                    // /metrics still renders (empty) instead of failing start-up.
+                    tracing::warn!(error = %e, "could not install Prometheus recorder");
+                    PrometheusBuilder::new().build_recorder().handle()
+                }
+            };
+            metrics::describe_counter!(REQUESTS_TOTAL, "Requests by API method and retcode.");
+            metrics::describe_histogram!(
+                REQUEST_DURATION,
+                metrics::Unit::Seconds,
+                "Request latency by API method."
+            );
+            let upkeep = handle.clone();
+            let spawned = std::thread::Builder::new()
+                .name("ccgw-metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_INTERVAL);
+                        upkeep.run_upkeep();
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "could not spawn metrics upkeep thread");
+            }
+            handle
+        })
+        .clone()
+}
+
+/// Short, stable identifier of a GUID for logs (GUIDs are credentials, never logged in clear).
+pub fn guid_fingerprint(guid: &str) -> String {
+    let mut hex = hex::encode(Sha256::digest(guid.as_bytes()));
+    hex.truncate(12);
+    hex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_log_without_subscriber_or_recorder_is_fine() {
+        access_log("test.noop", "GET", None, "0", 200, 12, None);
+        access_log(
+            "test.noop",
+            "PUT",
+            Some(101),
+            "100-006",
+            200,
+            1_234,
+            Some("127.0.0.1:5000".parse().unwrap()),
+        );
+    }
+
+    #[test]
+    fn metrics_render_after_access_log() {
+        let handle = init_metrics();
+        let again = init_metrics();
+        access_log("test.render", "GET", Some(101), "0", 200, 250, None);
+        access_log(
+            "test.render",
+            "GET",
+            Some(101),
+            "000-002",
+            200,
+            3_000_000,
+            None,
+        );
+        let text = handle.render();
+        assert!(text.contains(REQUESTS_TOTAL), "{text}");
+        assert!(text.contains("method=\"test.render\""), "{text}");
+        assert!(text.contains("retcode=\"000-002\""), "{text}");
+        // Rendered as a histogram (buckets), not a summary.
+        assert!(
+            text.contains("ccgw_request_duration_seconds_bucket"),
+            "{text}"
+        );
+        assert!(again.render().contains(REQUESTS_TOTAL));
+    }
+
+    #[test]
+    fn init_logging_twice_is_ok() {
+        let cfg = LogConfig {
+            level: "off".into(),
+            access_log: "off".into(),
+            format: "json".into(),
+        };
+        let _a = init_logging(&cfg).unwrap();
+        let b = init_logging(&cfg).unwrap();
+        assert!(!b.is_installed());
+        let bad = LogConfig {
+            level: "info,=[".into(),
+            ..cfg
+        };
+        // Only fails when RUST_LOG does not override the level.
+        if std::env::var("RUST_LOG").is_err() {
+            assert!(init_logging(&bad).is_err());
+        }
+    }
+
+    #[test]
+    fn guid_fingerprint_is_short_and_stable() {
+        let a = guid_fingerprint("0f5c1e2a-1111-2222-3333-444455556666.AgentGateway0");
+        assert_eq!(a.len(), 12);
+        assert_eq!(
+            a,
+            guid_fingerprint("0f5c1e2a-1111-2222-3333-444455556666.AgentGateway0")
+        );
+        assert_ne!(a, guid_fingerprint("other"));
+    }
+}

@@ -1,0 +1,120 @@
+//! Events as the poll delivers them: `{"eventType","workNo","content","eventGenTime"}`. The
+//! content is an object, a bare call-id string, or null, depending on the event type.
+
+use ccgw_domain::{Event, EventKind, Leg, Offer};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+#[derive(Serialize, Debug)]
+pub struct WireEvent {
+    #[serde(rename = "eventType")]
+    pub event_type: &'static str,
+    #[serde(rename = "workNo")]
+    pub work_no: String,
+    pub content: Value,
+    #[serde(rename = "eventGenTime")]
+    pub event_gen_time: u64,
+}
+
+/// Voice (the only media ccgw carries).
+const MEDIA_ABILITY_VOICE: u8 = 1;
+
+fn leg(l: Leg) -> &'static str {
+    match l {
+        Leg::Main => "main",
+        Leg::Assistant => "assistant",
+    }
+}
+
+fn offer(o: &Offer) -> Value {
+    json!({
+        "caller": o.caller,
+        "called": o.called,
+        "callid": o.call.to_string(),
+        "type": leg(o.leg),
+        "feature": o.feature.code(),
+        "mediaAbility": MEDIA_ABILITY_VOICE,
+        "transfer": if o.transferred_from.is_some() { "yes" } else { "no" },
+        "transfrom": o.transferred_from.map(|a| a.to_string()).unwrap_or_default(),
+        "mediaType": o.media_type,
+    })
+}
+
+pub fn event_type(kind: &EventKind) -> &'static str {
+    use EventKind::*;
+    match kind {
+        InService => "AgentOther_InService",
+        ShutdownService { .. } => "AgentOther_ShutdownService",
+        Ready => "AgentState_Ready",
+        Busy => "AgentState_Busy",
+        Work => "AgentState_Work",
+        SetNotReadySuccess { .. } => "AgentState_SetNotReady_Success",
+        CancelNotReadySuccess => "AgentState_CancelNotReady_Success",
+        SetRestSuccess => "AgentState_SetRest_Success",
+        CancelRestSuccess => "AgentState_CancelRest_Success",
+        RestTimeout => "AgentState_Rest_Timeout",
+        SetWorkSuccess => "AgentState_SetWork_Success",
+        CancelWorkSuccess => "AgentState_CancelWork_Success",
+        Ringing(_) => "AgentEvent_Ringing",
+        AutoAnswer(_) => "AgentEvent_Auto_Answer",
+        CustomerAlerting { .. } => "AgentEvent_Customer_Alerting",
+        Talking { .. } => "AgentEvent_Talking",
+        Hold(_) => "AgentEvent_Hold",
+        Conference { .. } => "AgentEvent_Conference",
+        CallRelease(_) => "AgentEvent_Call_Release",
+        CustomerRelease { .. } => "AgentEvent_Customer_Release",
+        CallOutFail(_) => "AgentEvent_Call_Out_Fail",
+        NoAnswer(_) => "AgentEvent_No_Answer",
+    }
+}
+
+pub fn content(kind: &EventKind) -> Value {
+    use EventKind::*;
+    match kind {
+        InService | Ready | Busy | Work | CancelNotReadySuccess | SetRestSuccess | CancelRestSuccess | RestTimeout
+        | SetWorkSuccess | CancelWorkSuccess => Value::Null,
+        ShutdownService { login_time_ms } => json!({ "loginTime": login_time_ms.to_string() }),
+        SetNotReadySuccess { reason } => json!({ "reason": reason }),
+        Ringing(o) | AutoAnswer(o) => offer(o),
+        CustomerAlerting { call, other_phone, other_agent } => json!({
+            "callid": call.to_string(),
+            "otherPhone": other_phone,
+            "otherPhoneWorkno": other_agent.map(|a| a.to_string()).unwrap_or_default(),
+            "type": "main",
+        }),
+        Talking { call, caller, called, leg: l, feature } => json!({
+            "caller": caller,
+            "called": called,
+            "callid": call.to_string(),
+            "type": leg(*l),
+            "feature": feature.code(),
+            "mediaAbility": MEDIA_ABILITY_VOICE,
+        }),
+        Hold(c) | CallRelease(c) | CallOutFail(c) | NoAnswer(c) => Value::String(c.to_string()),
+        Conference { call, partners } => json!({ "callid": call.to_string(), "partner": partners.join(",") }),
+        CustomerRelease { call, number } => json!({ "callid": call.to_string(), "number": number }),
+    }
+}
+
+pub fn wire_event(ev: &Event) -> WireEvent {
+    WireEvent {
+        event_type: event_type(&ev.kind),
+        work_no: ev.agent.to_string(),
+        content: content(&ev.kind),
+        event_gen_time: ev.at_ms,
+    }
+}
+
+#[derive(Serialize)]
+struct PollBody<'a> {
+    message: &'a str,
+    retcode: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<WireEvent>,
+}
+
+/// The poll response: `{"message":"","retcode":"0","event":{...}}`, or without `event` when
+/// nothing happened during the wait.
+pub fn poll_body(ev: Option<&Event>) -> Vec<u8> {
+    serde_json::to_vec(&PollBody { message: "", retcode: "0", event: ev.map(wire_event) }).unwrap_or_default()
+}

@@ -1,0 +1,83 @@
+//! The one place that turns domain errors into vendor retcodes. The same error means different
+//! codes on different interfaces (the vendor numbers "no call" per operation), so the table is
+//! keyed by (interface, error). docs/compat.md lists every choice made where the vendor is silent.
+
+use ccgw_domain::DomainError;
+
+use crate::method::Method;
+
+/// A vendor error: retcode and the message that goes with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retcode {
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+const fn rc(code: &'static str, message: &'static str) -> Retcode {
+    Retcode { code, message }
+}
+
+pub const PARAMETER_INVALID: Retcode = rc("000-002", "parameter or address in the URL is invalid");
+pub const NO_PERMISSION: Retcode = rc("000-003", "no permission to call the interface");
+pub const BODY_INVALID: Retcode = rc("000-006", "message body parameter error");
+pub const OVERLOADED: Retcode = rc("000-007", "interface invoked too frequently, try again later");
+pub const SIGN_IN_PARAMETER: Retcode = rc("100-001", "sign-in parameter empty or invalid");
+pub const NOT_SIGNED_IN: Retcode = rc("100-006", "agent not signed in or authentication failed");
+pub const INTERNAL: Retcode = rc("100-007", "internal error");
+pub const LOGOUT_PARAMETER: Retcode = rc("100-005", "invalid sign-out parameter");
+pub const AGENT_TYPE_INVALID: Retcode = rc("100-012", "invalid agent type at sign-in");
+pub const PHONE_INVALID: Retcode = rc("100-013", "the phone number to bind is invalid");
+pub const SKILL_PARAMETER: Retcode = rc("100-019", "invalid skill queue parameter");
+pub const WRONG_PASSWORD: Retcode = rc("100-004", "wrong user name or password");
+
+/// The retcode for `err` returned by `method`.
+pub fn retcode(method: Method, err: DomainError) -> Retcode {
+    use DomainError as E;
+    use Method as M;
+    match (err, method) {
+        (E::NotSignedIn, _) => NOT_SIGNED_IN,
+        (E::Overloaded, _) => OVERLOADED,
+        (E::Internal, _) => INTERNAL,
+        (E::AlreadySignedIn, _) => rc("100-002", "agent already signed in"),
+        (E::ForceLoginNotAllowed, _) => rc("100-015", "agent already signed in and cannot be forcibly signed out"),
+        (E::SigningIn, _) => rc("100-021", "agent is signing in, do not repeat"),
+        (E::WrongPassword, _) => WRONG_PASSWORD,
+        (E::AccountLocked, _) => rc("110-016", "account locked"),
+        (E::LockedNow, _) => rc("110-021", "account locked after too many failed sign-ins"),
+
+        (E::InCall, M::Logout) => rc("100-010", "agent is in a call and cannot sign out"),
+        (E::InCall | E::WrongState, M::Hold) => rc("200-014", "call state does not allow hold"),
+        (E::InCall | E::WrongState, M::GetHold) => rc("200-016", "call state does not allow unhold"),
+        (E::WrongState, M::BeginMute) => rc("200-004", "call state does not allow mute"),
+        (E::WrongState, M::EndMute) => rc("200-008", "call state does not allow unmute"),
+        (E::WrongState, M::Transfer) => rc("200-012", "a transfer of this call is already in progress"),
+        (E::InCall | E::WrongState, _) => rc("100-009", "agent state does not allow this operation"),
+
+        (E::NoCall, M::Answer) => rc("200-002", "no call to answer"),
+        (E::NoCall, M::BeginMute) => rc("200-003", "no call to mute"),
+        (E::NoCall, M::EndMute) => rc("200-007", "no call to unmute"),
+        (E::NoCall, M::ConfJoin) => rc("200-010", "no call for a three-party call"),
+        (E::NoCall, M::Transfer) => rc("200-012", "no call to transfer"),
+        (E::NoCall, M::Hold | M::ConnectHold) => rc("200-013", "no call to hold"),
+        (E::NoCall, M::Release | M::Disconnect) => rc("200-017", "no call to release"),
+        (E::NoCall, M::InnerHelp) => rc("200-018", "no call for internal help"),
+        (E::NoCall, M::DropCall) => rc("200-025", "no call can be droped"),
+        (E::NoCall, M::SetCallAppDataEx) => rc("400-001", "no call to set call data on"),
+        (E::NoCall, _) => INTERNAL,
+
+        (E::NoHeldCall, M::GetHold) => rc("200-015", "no held call"),
+        (E::NoHeldCall, M::ConnectHold) => rc("200-014", "no held call to connect"),
+        (E::NoHeldCall, M::ConfJoin) => rc("200-011", "no held call for a three-party call"),
+        (E::NoHeldCall, _) => rc("400-003", "no held call"),
+
+        (E::UnknownAgent, M::QueryAllCallInfoByAgentWorkNoEx) => rc("100-011", "invalid parameter: no such agent"),
+        (E::UnknownAgent, _) => rc("300-002", "no such agent"),
+        (E::OtherVdn, M::QueryAllCallInfoByAgentWorkNoEx) => rc("900-002", "no permission: the agent is in another VDN"),
+        (E::OtherVdn, _) => rc("300-001", "no permission to query this agent"),
+
+        (E::TargetUnavailable | E::NoAgentAvailable, _) => rc("200-019", "no target agent available"),
+        (E::InvalidNumber, M::Callout | M::Transfer) => rc("200-001", "wrong number"),
+        (E::InvalidNumber | E::InvalidParameter, M::ResetSkill) => SKILL_PARAMETER,
+        (E::InvalidNumber | E::InvalidParameter, _) => PARAMETER_INVALID,
+    }
+}
