@@ -216,7 +216,11 @@ impl VdnState {
     fn phone_of(&self, agent: AgentId) -> String {
         self.agents
             .get(&agent)
-            .map(|a| a.session.as_ref().map_or_else(|| a.profile.phone.clone(), |s| s.options.phone.clone()))
+            .map(|a| match &a.session {
+                // A sign-in that named no phone uses the provisioned one.
+                Some(s) if !s.options.phone.is_empty() => s.options.phone.clone(),
+                _ => a.profile.phone.clone(),
+            })
             .unwrap_or_default()
     }
 
@@ -331,15 +335,20 @@ impl VdnState {
     }
 
     fn end_session(&mut self, ctx: &mut Ctx, agent: AgentId) {
-        let calls = self.call_ids_of(agent);
-        for call in calls {
-            self.leave(ctx, call, agent, true);
+        // The session goes first: the after-call distribution while its calls are released must
+        // not offer a queued call to the agent on its way out (that call would keep a party with
+        // no session).
+        let Some(s) = self.agents.get_mut(&agent).and_then(|a| a.session.take()) else { return };
+        for call in s.calls {
+            // An offer it never answered goes back to the queue, as when rejected.
+            if let Some(skill) = self.requeue_skill(call, agent) {
+                self.enqueue(call, skill, ctx.now_ms, true);
+            }
+            ctx.emit(agent, EventKind::CallRelease(call));
+            self.leave(ctx, call, agent, false);
         }
-        if let Some(a) = self.agents.get_mut(&agent)
-            && let Some(s) = a.session.take()
-        {
-            ctx.emit(agent, EventKind::ShutdownService { login_time_ms: s.login_ms });
-        }
+        ctx.emit(agent, EventKind::ShutdownService { login_time_ms: s.login_ms });
+        self.distribute(ctx);
     }
 
     /// Rotate the agent's GUID if the interval has passed; returns the new GUID when it did.
@@ -527,8 +536,15 @@ impl VdnState {
     /// settles (ends if fewer than two parties remain) and the agent's after-call state applies.
     fn leave(&mut self, ctx: &mut Ctx, call: CallId, agent: AgentId, announce: bool) {
         if let Some(c) = self.calls.get_mut(&call) {
+            let was_ringing = c.party_of(agent).is_some_and(|p| matches!(p.state, PartyState::Alerting { .. }));
             c.parties.retain(|p| p.who != Endpoint::Agent(agent));
             if c.transfer.is_some_and(|t| t.from == agent) {
+                c.transfer = None;
+            }
+            // The transfer target gave up ringing (time-out, rejection) and nobody else rings: the
+            // transfer failed, as when a dialled number fails. A stale one would take the
+            // transferring agent out of the call at the next connect.
+            if was_ringing && !c.parties.iter().any(|p| matches!(p.state, PartyState::Alerting { .. })) {
                 c.transfer = None;
             }
         }
@@ -858,12 +874,14 @@ impl VdnState {
             let _ = t;
             return;
         }
-        if c.parties.len() < 2 {
+        if c.parties.len() < 2 && !(c.queued_since_ms.is_some() && !c.parties.is_empty()) {
             // The dialling agent alone: the call ends without a separate Call_Release.
-            let snapshot = self.calls.remove(&call);
+            let snapshot = self.calls.get(&call).cloned();
             for a in agents {
                 self.detach(ctx, a, call, snapshot.clone(), false);
             }
+            // Whoever else is left (the customer of a failed blind transfer) is hung up.
+            self.end_call(ctx, call);
         }
     }
 
@@ -970,16 +988,21 @@ impl VdnState {
 
     /// An agent rejecting an offered inbound call sends it back to the queue.
     fn reject_or_leave(&mut self, ctx: &mut Ctx, call: CallId, agent: AgentId) {
-        let requeue = self.calls.get(&call).and_then(|c| {
-            let ringing = c.party_of(agent).is_some_and(|p| matches!(p.state, PartyState::Alerting { .. }));
-            let alone = !c.parties.iter().any(|p| p.agent().is_some_and(|a| a != agent));
-            (ringing && alone && c.transfer.is_none()).then_some(c.skill).flatten()
-        });
-        if let Some(skill) = requeue {
+        if let Some(skill) = self.requeue_skill(call, agent) {
             self.enqueue(call, skill, ctx.now_ms, true);
         }
         self.leave(ctx, call, agent, true);
         self.distribute(ctx);
+    }
+
+    /// The skill queue a call goes back to when `agent` drops the offer of it: only a queue call
+    /// ringing at this agent alone.
+    fn requeue_skill(&self, call: CallId, agent: AgentId) -> Option<SkillId> {
+        self.calls.get(&call).and_then(|c| {
+            let ringing = c.party_of(agent).is_some_and(|p| matches!(p.state, PartyState::Alerting { .. }));
+            let alone = !c.parties.iter().any(|p| p.agent().is_some_and(|a| a != agent));
+            (ringing && alone && c.transfer.is_none()).then_some(c.skill).flatten()
+        })
     }
 
     /// Release one party of the agent's active call by its number (agent work number or phone).
@@ -1188,7 +1211,14 @@ impl VdnState {
         if !self.held_calls(agent).iter().any(|c| c.id == held) {
             return Err(DomainError::NoHeldCall);
         }
+        let moved: Vec<AgentId> = self.calls.get(&active).map(|c| c.agents().filter(|a| *a != agent).collect()).unwrap_or_default();
         self.merge_into(ctx, active, held, agent);
+        // The agents brought over have not been told they talk on `held`: `connect` tells them.
+        if let Some(c) = self.calls.get_mut(&held) {
+            for p in c.parties.iter_mut().filter(|p| p.agent().is_some_and(|a| moved.contains(&a))) {
+                p.connected = false;
+            }
+        }
         self.leave(ctx, held, agent, true);
         self.connect(ctx, held);
         Ok(())

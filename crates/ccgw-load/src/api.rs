@@ -286,6 +286,24 @@ pub async fn inject_call(admin: &mut Client, call: &InjectCall) -> anyhow::Resul
     Ok(response.json::<Injected>()?.call_id)
 }
 
+/// Checks that the operator API accepts our token (`GET /admin/calls` answers 200).
+pub async fn check_admin(admin: &mut Client) -> anyhow::Result<()> {
+    let response = admin
+        .send(Method::GET, paths::ADMIN_CALLS, None, None)
+        .await?;
+    match response.status {
+        200 => Ok(()),
+        401 | 403 => bail!(
+            "the operator API rejected the token (HTTP {}): check --admin-token / CCGW_ADMIN__TOKEN",
+            response.status
+        ),
+        status => bail!(
+            "operator API GET /admin/calls answered HTTP {status}: {}",
+            String::from_utf8_lossy(&response.body)
+        ),
+    }
+}
+
 /// `GET /health` on the admin listener answers 200.
 pub async fn health(admin: &mut Client) -> anyhow::Result<()> {
     let response = admin

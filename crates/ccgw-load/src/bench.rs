@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use hyper::Method;
-use rand::Rng;
 
 use crate::api::{self, InjectCall, SignInOptions, event_types, paths};
 use crate::client::{Client, Connector, Target};
+use crate::dist::exponential;
 use crate::fleet::{self, Agent, Fleet, RingPolicy};
 use crate::gateway::SpawnedGateway;
 use crate::report::{BenchReport, ScenarioReport};
@@ -57,7 +57,8 @@ pub struct BenchOpts {
     /// Seconds per throughput scenario.
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,
-    /// Scenarios to run (comma-separated).
+    /// Scenarios to run, comma-separated; they run in the order allcallinfo,
+    /// signin-storm, event-latency, mix.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
     pub scenario: Vec<Scenario>,
     /// Also write the report as JSON to this file.
@@ -115,7 +116,8 @@ impl AgentRange {
         self.first..=self.last
     }
 
-    pub fn len(&self) -> usize {
+    /// Number of agent ids in the range (never 0).
+    pub fn count(&self) -> usize {
         (self.last - self.first) as usize + 1
     }
 }
@@ -195,7 +197,7 @@ pub async fn run_bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
 }
 
 /// Everything the scenarios share.
-struct Context {
+struct Bench {
     opts: BenchOpts,
     public: Arc<Connector>,
     admin: Option<Arc<Connector>>,
@@ -208,13 +210,13 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
     if opts.agents < 2 {
         bail!("--agents must be at least 2");
     }
-    if opts.agents > opts.agent_range.len() {
+    if opts.agents > opts.agent_range.count() {
         bail!(
             "--agents {} exceeds --agent-range {}-{} ({} agents)",
             opts.agents,
             opts.agent_range.first,
             opts.agent_range.last,
-            opts.agent_range.len()
+            opts.agent_range.count()
         );
     }
     let connections = opts.connections.max(1);
@@ -251,6 +253,11 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
     let admin = admin
         .map(|(target, token)| Connector::with_bearer(target, &token))
         .transpose()?;
+    if let Some(admin) = &admin {
+        api::check_admin(&mut Client::new(admin.clone()))
+            .await
+            .with_context(|| format!("operator API at {}", admin.target()))?;
+    }
 
     eprintln!("signing in {} agents ...", opts.agents);
     let ids: Vec<u32> = opts.agent_range.ids().take(opts.agents).collect();
@@ -258,7 +265,7 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
         .await
         .map_err(|error| with_gateway_log(error, spawned.as_ref()))?;
     let directory = Arc::new(AgentDirectory::new(fleet.agents.clone()));
-    let mut ctx = Context {
+    let mut ctx = Bench {
         opts: opts.clone(),
         public,
         admin,
@@ -308,7 +315,7 @@ fn with_gateway_log(error: anyhow::Error, gateway: Option<&SpawnedGateway>) -> a
     }
 }
 
-async fn run_scenarios(ctx: &mut Context) -> anyhow::Result<Vec<ScenarioReport>> {
+async fn run_scenarios(ctx: &mut Bench) -> anyhow::Result<Vec<ScenarioReport>> {
     let mut reports = Vec::new();
     if ctx.opts.runs(Scenario::Allcallinfo) {
         eprintln!("scenario allcallinfo ...");
@@ -331,7 +338,7 @@ async fn run_scenarios(ctx: &mut Context) -> anyhow::Result<Vec<ScenarioReport>>
 
 /// Puts `--calls` customer calls in progress and makes a quarter of the
 /// talking agents consult an idle colleague. Returns the consultations made.
-async fn setup_calls(ctx: &Context, admin: Arc<Connector>) -> anyhow::Result<usize> {
+async fn setup_calls(ctx: &Bench, admin: Arc<Connector>) -> anyhow::Result<usize> {
     let fleet = &ctx.fleet;
     let calls = ctx.opts.calls;
     eprintln!("injecting {calls} customer calls ...");
@@ -357,11 +364,13 @@ async fn setup_calls(ctx: &Context, admin: Arc<Connector>) -> anyhow::Result<usi
     }
 
     let wait = Duration::from_secs(10) + Duration::from_millis(20 * calls as u64);
-    wait_until(wait, || fleet.agents_in_call() >= calls).await;
+    // Every agent takes at most one customer call.
+    let expected = calls.min(fleet.agents.len());
+    wait_until(wait, || fleet.agents_in_call() >= expected).await;
     let in_call = fleet.agents_in_call();
-    if in_call < calls {
+    if in_call < expected {
         eprintln!(
-            "warning: only {in_call} of {calls} setup calls were answered within {wait:?} \
+            "warning: only {in_call} of {expected} setup calls were answered within {wait:?} \
              (are the agents in the skill of access code {}?)",
             ctx.opts.access_code
         );
@@ -371,7 +380,11 @@ async fn setup_calls(ctx: &Context, admin: Arc<Connector>) -> anyhow::Result<usi
     // idle agent of the same VDN: both then have a call, the consulting
     // agent two (held customer + consultation).
     let talking: Vec<&Arc<Agent>> = fleet.agents.iter().filter(|a| a.call_count() > 0).collect();
-    let mut idle: Vec<&Arc<Agent>> = fleet.agents.iter().filter(|a| a.call_count() == 0).collect();
+    let mut idle: Vec<&Arc<Agent>> = fleet
+        .agents
+        .iter()
+        .filter(|a| a.call_count() == 0)
+        .collect();
     let mut client = Client::new(ctx.public.clone());
     let mut consultations = 0;
     for consulting in talking.iter().take(talking.len() / 4) {
@@ -385,7 +398,11 @@ async fn setup_calls(ctx: &Context, admin: Arc<Connector>) -> anyhow::Result<usi
         }
     }
     let expected = in_call + consultations;
-    if !wait_until(Duration::from_secs(10), || fleet.agents_in_call() >= expected).await {
+    if !wait_until(Duration::from_secs(10), || {
+        fleet.agents_in_call() >= expected
+    })
+    .await
+    {
         eprintln!(
             "warning: {} agents in a call after consultations, expected {expected}",
             fleet.agents_in_call()
@@ -408,10 +425,18 @@ async fn consult(client: &mut Client, agent: &Agent, helper: u32) -> anyhow::Res
     let body = serde_json::json!({"dstaddress": helper.to_string(), "devicetype": 2, "mode": 1});
     let response = agent
         .session
-        .send(client, Method::POST, &paths::inner_help(id), Some(body.to_string().as_bytes()))
+        .send(
+            client,
+            Method::POST,
+            &paths::inner_help(id),
+            Some(body.to_string().as_bytes()),
+        )
         .await?;
     if !response.is_success() {
-        bail!("agent {id}: innerhelp to {helper} answered {}", response.describe());
+        bail!(
+            "agent {id}: innerhelp to {helper} answered {}",
+            response.describe()
+        );
     }
     Ok(())
 }
@@ -431,7 +456,7 @@ async fn wait_until(timeout: Duration, condition: impl Fn() -> bool) -> bool {
 }
 
 /// Rate of the 404 baseline with the scenario's connections and duration.
-async fn baseline_rate(ctx: &Context) -> anyhow::Result<f64> {
+async fn baseline_rate(ctx: &Bench) -> anyhow::Result<f64> {
     let clients = connect_clients(&ctx.public, ctx.opts.connections.max(1)).await?;
     let (stats, elapsed) = closed_loop_for(Arc::new(Baseline), clients, ctx.opts.duration()).await;
     let rate = stats
@@ -442,7 +467,7 @@ async fn baseline_rate(ctx: &Context) -> anyhow::Result<f64> {
 }
 
 /// (a) allcallinfoEx as fast as possible over `--connections` connections.
-async fn scenario_allcallinfo(ctx: &Context) -> anyhow::Result<ScenarioReport> {
+async fn scenario_allcallinfo(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     let baseline = baseline_rate(ctx).await?;
     let clients = connect_clients(&ctx.public, ctx.opts.connections.max(1)).await?;
     let workload = Arc::new(AllCallInfo(ctx.directory.clone()));
@@ -459,7 +484,7 @@ async fn scenario_allcallinfo(ctx: &Context) -> anyhow::Result<ScenarioReport> {
 }
 
 /// (c) Many agents sign in at once while allcallinfoEx queries keep running.
-async fn scenario_signin_storm(ctx: &Context) -> anyhow::Result<ScenarioReport> {
+async fn scenario_signin_storm(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     let opts = &ctx.opts;
     let signed_in: HashSet<u32> = ctx.fleet.agents.iter().map(|a| a.id()).collect();
     let ids: Vec<u32> = opts
@@ -545,10 +570,15 @@ async fn scenario_signin_storm(ctx: &Context) -> anyhow::Result<ScenarioReport> 
     fleet::sign_out_sessions(&ctx.public, sessions.iter(), connections).await;
 
     let mut rows = stats.summarize(completion);
-    rows.extend(query_stats.summarize(query_elapsed).into_iter().map(|mut row| {
-        row.interface = format!("{} (concurrent)", row.interface);
-        row
-    }));
+    rows.extend(
+        query_stats
+            .summarize(query_elapsed)
+            .into_iter()
+            .map(|mut row| {
+                row.interface = format!("{} (concurrent)", row.interface);
+                row
+            }),
+    );
     Ok(ScenarioReport {
         name: "signin-storm".into(),
         rows,
@@ -557,7 +587,7 @@ async fn scenario_signin_storm(ctx: &Context) -> anyhow::Result<ScenarioReport> 
 }
 
 /// (d) Time from a state-change request to the event that reports it.
-async fn scenario_event_latency(ctx: &Context) -> anyhow::Result<ScenarioReport> {
+async fn scenario_event_latency(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     let sample: Vec<Arc<Agent>> = ctx
         .fleet
         .agents
@@ -600,49 +630,69 @@ async fn scenario_event_latency(ctx: &Context) -> anyhow::Result<ScenarioReport>
 /// How long to wait for the event confirming a state change.
 const EVENT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// One half of a busy/idle toggle: the request and the event confirming it.
+struct Toggle {
+    request: &'static str,
+    path: fn(u32) -> String,
+    event_kind: &'static str,
+    /// Report row for the request-to-event latency.
+    event_row: &'static str,
+}
+
+const TOGGLES: [Toggle; 2] = [
+    Toggle {
+        request: "saybusy",
+        path: paths::say_busy,
+        event_kind: event_types::SET_NOT_READY,
+        event_row: "event SetNotReady",
+    },
+    Toggle {
+        request: "sayfree",
+        path: paths::say_free,
+        event_kind: event_types::READY,
+        event_row: "event Ready",
+    },
+];
+
 /// One agent alternates `saybusy` / `sayfree` until `deadline`, measuring
 /// request latency and request-to-event latency.
 async fn toggle_state(agent: Arc<Agent>, mut client: Client, deadline: Instant) -> StatsSet {
-    let steps: [(&'static str, fn(u32) -> String, &'static str, &'static str); 2] = [
-        ("saybusy", paths::say_busy, event_types::SET_NOT_READY, "event SetNotReady"),
-        ("sayfree", paths::say_free, event_types::READY, "event Ready"),
-    ];
     let mut stats = StatsSet::default();
     let mut events = agent.listen().await;
     'outer: while Instant::now() < deadline {
-        for (request_name, path, expected_event, event_name) in steps {
+        for toggle in &TOGGLES {
             while events.try_recv().is_ok() {}
             let sent = Instant::now();
             let result = agent
                 .session
-                .send(&mut client, Method::POST, &path(agent.id()), None)
+                .send(&mut client, Method::POST, &(toggle.path)(agent.id()), None)
                 .await;
             match result {
                 Ok(response) if response.is_success() => {
-                    stats.get(request_name).record_success(sent.elapsed())
+                    stats.get(toggle.request).record_success(sent.elapsed())
                 }
                 Ok(response) => {
-                    stats.get(request_name).record_error(&response);
+                    stats.get(toggle.request).record_error(&response);
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue 'outer;
                 }
                 Err(_) => {
-                    stats.get(request_name).record_transport_error();
+                    stats.get(toggle.request).record_transport_error();
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue 'outer;
                 }
             }
             let wait_for_event = async {
                 while let Some(event) = events.recv().await {
-                    if event.kind == expected_event {
+                    if event.kind == toggle.event_kind {
                         return Some(event.received_at.saturating_duration_since(sent));
                     }
                 }
                 None
             };
             match tokio::time::timeout(EVENT_TIMEOUT, wait_for_event).await {
-                Ok(Some(latency)) => stats.get(event_name).record_success(latency),
-                _ => stats.get(event_name).record_failure("timeout"),
+                Ok(Some(latency)) => stats.get(toggle.event_row).record_success(latency),
+                _ => stats.get(toggle.event_row).record_failure("timeout"),
             }
         }
     }
@@ -652,7 +702,7 @@ async fn toggle_state(agent: Arc<Agent>, mut client: Client, deadline: Instant) 
 
 /// (b) Desktop mix: calls arrive and are answered/released by the agents
 /// while query workers run `callinfo` / `allcallinfoEx` / `agentstatus`.
-async fn scenario_mix(ctx: &Context) -> anyhow::Result<ScenarioReport> {
+async fn scenario_mix(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     let baseline = baseline_rate(ctx).await?;
     let fleet = &ctx.fleet;
     *fleet.shared.actions.lock().expect("stats lock poisoned") = StatsSet::default();
@@ -688,7 +738,12 @@ async fn scenario_mix(ctx: &Context) -> anyhow::Result<ScenarioReport> {
         let inject_stats = arrivals.await.context("call generator panicked")?;
         rows.extend(inject_stats.summarize(elapsed));
     }
-    let actions = fleet.shared.actions.lock().expect("stats lock poisoned").clone();
+    let actions = fleet
+        .shared
+        .actions
+        .lock()
+        .expect("stats lock poisoned")
+        .clone();
     rows.extend(actions.summarize(elapsed));
     notes.push(format!(
         "calls arrive at ~{}/s (Poisson), agents answer on Ringing and release after 0.5-3 s",
@@ -721,20 +776,18 @@ async fn call_arrivals(
         };
         let started = Instant::now();
         match api::inject_call(&mut admin, &call).await {
-            Ok(_) => stats.get("admin POST /admin/calls").record_success(started.elapsed()),
+            Ok(_) => stats
+                .get("admin POST /admin/calls")
+                .record_success(started.elapsed()),
             Err(error) => {
                 tracing::debug!("{error:#}");
-                stats.get("admin POST /admin/calls").record_failure("failed");
+                stats
+                    .get("admin POST /admin/calls")
+                    .record_failure("failed");
             }
         }
     }
     stats
-}
-
-/// A sample of an exponential distribution with the given mean.
-pub(crate) fn exponential(rng: &mut impl Rng, mean: f64) -> f64 {
-    let u: f64 = rng.random();
-    -mean * (1.0 - u).ln()
 }
 
 #[cfg(test)]
@@ -751,7 +804,7 @@ mod tests {
     #[test]
     fn parses_agent_ranges() {
         let range: AgentRange = "101-600".parse().unwrap();
-        assert_eq!((range.first, range.last, range.len()), (101, 600, 500));
+        assert_eq!((range.first, range.last, range.count()), (101, 600, 500));
         assert!("600-101".parse::<AgentRange>().is_err());
         assert!("101".parse::<AgentRange>().is_err());
         assert!("a-b".parse::<AgentRange>().is_err());
@@ -770,14 +823,9 @@ mod tests {
         let opts = cli.bench.effective();
         assert!(opts.runs(Scenario::SigninStorm));
         assert!(!opts.runs(Scenario::EventLatency));
-        assert_eq!((opts.agents, opts.storm_agents, opts.duration), (10, 20, 1.0));
-    }
-
-    #[test]
-    fn exponential_has_the_right_mean() {
-        let mut rng = rand::rng();
-        let n = 20_000;
-        let mean = (0..n).map(|_| exponential(&mut rng, 2.0)).sum::<f64>() / n as f64;
-        assert!((mean - 2.0).abs() < 0.1, "{mean}");
+        assert_eq!(
+            (opts.agents, opts.storm_agents, opts.duration),
+            (10, 20, 1.0)
+        );
     }
 }

@@ -249,10 +249,11 @@ impl Connector {
         match &self.tls {
             None => handshake(tcp).await,
             Some((tls, server_name)) => {
-                let stream = tokio::time::timeout(CONNECT_TIMEOUT, tls.connect(server_name.clone(), tcp))
-                    .await
-                    .map_err(|_| anyhow!("TLS handshake with {} timed out", self.target))?
-                    .with_context(|| format!("TLS handshake with {} failed", self.target))?;
+                let stream =
+                    tokio::time::timeout(CONNECT_TIMEOUT, tls.connect(server_name.clone(), tcp))
+                        .await
+                        .map_err(|_| anyhow!("TLS handshake with {} timed out", self.target))?
+                        .with_context(|| format!("TLS handshake with {} failed", self.target))?;
                 handshake(stream).await
             }
         }
@@ -558,7 +559,10 @@ mod tests {
         assert_eq!(t.to_string(), "https://127.0.0.1:8043");
 
         let t = Target::parse("http://localhost/").unwrap();
-        assert_eq!((t.scheme, t.host.as_str(), t.port), (Scheme::Http, "localhost", 80));
+        assert_eq!(
+            (t.scheme, t.host.as_str(), t.port),
+            (Scheme::Http, "localhost", 80)
+        );
 
         let t = Target::parse("https://[::1]:9443").unwrap();
         assert_eq!(t.host, "::1");

@@ -306,6 +306,10 @@ where
     Fut: Future<Output = (Client, R)> + Send,
 {
     let count = items.len();
+    assert!(
+        count == 0 || !clients.is_empty(),
+        "for_each_parallel needs at least one client"
+    );
     let queue = Arc::new(Mutex::new(items.into_iter().enumerate()));
     let job = Arc::new(job);
     let workers: Vec<_> = clients
@@ -405,11 +409,27 @@ impl Poller {
 /// time), recording request latencies in `shared.actions`.
 async fn answer_call(agent: Arc<Agent>, shared: Arc<FleetShared>, release: bool) {
     let mut client = shared.pool.get();
-    let answered = timed_action(&agent, &shared, &mut client, "answer", Method::PUT, paths::answer).await;
+    let answered = timed_action(
+        &agent,
+        &shared,
+        &mut client,
+        "answer",
+        Method::PUT,
+        paths::answer,
+    )
+    .await;
     if answered && release {
         let handle_ms = rand::rng().random_range(SHORT_HANDLE_TIME_MS);
         tokio::time::sleep(Duration::from_millis(handle_ms)).await;
-        timed_action(&agent, &shared, &mut client, "release", Method::DELETE, paths::release).await;
+        timed_action(
+            &agent,
+            &shared,
+            &mut client,
+            "release",
+            Method::DELETE,
+            paths::release,
+        )
+        .await;
     }
     shared.pool.put(client);
 }
@@ -423,7 +443,10 @@ async fn timed_action(
     path: fn(u32) -> String,
 ) -> bool {
     let started = std::time::Instant::now();
-    let result = agent.session.send(client, method, &path(agent.id()), None).await;
+    let result = agent
+        .session
+        .send(client, method, &path(agent.id()), None)
+        .await;
     let latency = started.elapsed();
     let mut actions = shared.actions.lock().expect("stats lock poisoned");
     let stats = actions.get(interface);

@@ -1,1 +1,26 @@
+//! Load generation for ccgw, speaking the public agent interface
+//! (`/agentgateway/resource/...`) like real agent desktops do.
+//!
+//! * [`run_bench`] (`ccgw bench`): throughput and latency scenarios, with a
+//!   report table ([`print_report`]) and optional JSON.
+//! * [`run_simulate`] (`ccgw simulate`): a live contact center — agents
+//!   answering, talking and wrapping up while customers call in.
+//!
+//! Building blocks: [`client`] (keep-alive HTTP/1.1 over TLS or TCP, GUID
+//! handling), [`api`] (paths, sign-in, events, operator API).
 
+pub mod api;
+mod bench;
+pub mod client;
+mod dist;
+mod fleet;
+mod gateway;
+mod report;
+mod simulate;
+mod stats;
+mod workload;
+
+pub use bench::{AgentRange, BenchOpts, Scenario, run_bench};
+pub use report::{BenchReport, ScenarioReport, format_report, print_report};
+pub use simulate::{SimulateOpts, run_simulate};
+pub use stats::InterfaceRow;

@@ -39,7 +39,11 @@ pub fn format_report(report: &BenchReport) -> String {
         out,
         "ccgw bench: {}{} | {} agents ({} in a call, {} consultations) | {} connections | {} s per scenario",
         report.target,
-        if report.spawned_gateway { " (spawned)" } else { "" },
+        if report.spawned_gateway {
+            " (spawned)"
+        } else {
+            ""
+        },
         report.agents,
         report.agents_in_call,
         report.consultations,
@@ -49,7 +53,7 @@ pub fn format_report(report: &BenchReport) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{:<14} {:<24} {:>9} {:>9} {:>7} {:>10} {:>8} {:>8} {:>8} {:>9} {:>10} {:>6}",
+        "{:<14} {:<28} {:>9} {:>9} {:>7} {:>10} {:>8} {:>8} {:>8} {:>9} {:>10} {:>6}",
         "scenario",
         "interface",
         "requests",
@@ -67,7 +71,7 @@ pub fn format_report(report: &BenchReport) -> String {
         for row in &scenario.rows {
             let _ = writeln!(
                 out,
-                "{:<14} {:<24} {:>9} {:>9} {:>7} {:>10.1} {:>8} {:>8} {:>8} {:>9} {:>10} {:>6}",
+                "{:<14} {:<28} {:>9} {:>9} {:>7} {:>10.1} {:>8} {:>8} {:>8} {:>9} {:>10} {:>6}",
                 scenario.name,
                 row.interface,
                 row.requests,

@@ -90,9 +90,8 @@ impl InterfaceStats {
     pub fn summarize(&self, elapsed: Duration) -> InterfaceRow {
         let ms = |micros: u64| micros as f64 / 1000.0;
         let secs = elapsed.as_secs_f64();
-        let quantile = |q: f64| {
-            (self.successes > 0).then(|| ms(self.latency_us.value_at_quantile(q)))
-        };
+        let quantile =
+            |q: f64| (self.successes > 0).then(|| ms(self.latency_us.value_at_quantile(q)));
         InterfaceRow {
             interface: self.name.to_owned(),
             requests: self.requests,
@@ -138,7 +137,10 @@ impl StatsSet {
     }
 
     pub fn summarize(&self, elapsed: Duration) -> Vec<InterfaceRow> {
-        self.interfaces.iter().map(|s| s.summarize(elapsed)).collect()
+        self.interfaces
+            .iter()
+            .map(|s| s.summarize(elapsed))
+            .collect()
     }
 }
 

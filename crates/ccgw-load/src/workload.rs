@@ -38,7 +38,10 @@ pub trait Workload: Send + Sync + 'static {
 }
 
 /// Opens `count` connections concurrently.
-pub async fn connect_clients(connector: &Arc<Connector>, count: usize) -> anyhow::Result<Vec<Client>> {
+pub async fn connect_clients(
+    connector: &Arc<Connector>,
+    count: usize,
+) -> anyhow::Result<Vec<Client>> {
     let tasks: Vec<_> = (0..count)
         .map(|_| tokio::spawn(Client::connected(connector.clone())))
         .collect();
@@ -209,7 +212,10 @@ impl Workload for AllCallInfo {
 }
 
 fn write_all_call_info(path: &mut String, agent: u32, target: u32) {
-    let _ = write!(path, "/agentgateway/resource/calldata/{agent}/allcallinfoEx/{target}");
+    let _ = write!(
+        path,
+        "/agentgateway/resource/calldata/{agent}/allcallinfoEx/{target}"
+    );
 }
 
 /// The desktop query mix: `callinfo`, `allcallinfoEx` and `agentstatus` in equal parts.

@@ -1,0 +1,279 @@
+//! The gateway runtime: the store, the provisioning, credentials, telephony and the clock, put
+//! together into the operations the HTTP layer calls. Nothing here knows HTTP or JSON.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use ccgw_domain::{
+    AgentId, AgentProfile, Ctx, Directory, DomainError, Event, Policy, SignInOptions, Skill, SkillId, VdnId, VdnState,
+};
+use ccgw_store::{MemoryStore, Store};
+use tokio::sync::Semaphore;
+
+use crate::config::Config;
+use crate::limiter::CalldataLimiter;
+use crate::telephony::{Telephony, TelephonyReport};
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Hash a password for the configuration file (argon2id, OWASP default parameters).
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+}
+
+/// The password of the embedded demo agents.
+pub const DEMO_PASSWORD: &str = "ccgw-demo";
+
+/// What a sign-in needs besides the password check.
+pub struct SignInParams {
+    pub password: String,
+    pub options: SignInOptions,
+    pub force: bool,
+}
+
+pub struct SignedIn {
+    pub vdn: VdnId,
+    pub login_ms: u64,
+    pub guid: String,
+}
+
+pub struct Gateway<S: Store = MemoryStore> {
+    pub config: Arc<Config>,
+    pub store: S,
+    pub directory: Arc<Directory>,
+    credentials: HashMap<AgentId, String>,
+    telephony: Box<dyn Telephony>,
+    verify_permits: Semaphore,
+    pub limiter: CalldataLimiter,
+}
+
+/// Build the directory and the credential table from the configuration (or the demo).
+pub fn provision(config: &Config) -> anyhow::Result<(Directory, HashMap<AgentId, String>)> {
+    let (vdns, skills, agents) = if config.is_demo() {
+        let hash = hash_password(DEMO_PASSWORD)?;
+        Config::demo_provisioning(hash)
+    } else {
+        (config.vdns.clone(), config.skills.clone(), config.agents.clone())
+    };
+    let mut dir = Directory::default();
+    for v in &vdns {
+        dir.vdns.insert(VdnId(v.id), v.name.clone());
+    }
+    for s in &skills {
+        dir.skills.insert(SkillId(s.id), Skill { id: SkillId(s.id), vdn: VdnId(s.vdn), name: s.name.clone(), media_type: s.media_type });
+        for code in &s.access_codes {
+            dir.access_codes.insert(code.clone(), SkillId(s.id));
+        }
+    }
+    let mut credentials = HashMap::new();
+    for a in &agents {
+        let id = AgentId(a.workno);
+        let phone = a.phone.clone().unwrap_or_else(|| format!("7{}", a.workno));
+        dir.agents.insert(
+            id,
+            Arc::new(AgentProfile {
+                id,
+                vdn: VdnId(a.vdn),
+                name: a.name.clone(),
+                skills: a.skills.iter().map(|s| SkillId(*s)).collect(),
+                phone,
+            }),
+        );
+        credentials.insert(id, a.password_hash.expose().to_owned());
+    }
+    Ok((dir, credentials))
+}
+
+impl Gateway<MemoryStore> {
+    /// The embedded default: the in-memory store.
+    pub fn in_memory(config: Arc<Config>, telephony: Box<dyn Telephony>) -> anyhow::Result<Self> {
+        let (directory, credentials) = provision(&config).context("provisioning")?;
+        let policy = Policy {
+            ring_timeout_ms: config.engine.ring_timeout_ms,
+            max_failed_logins: if config.auth.max_failed_logins == 0 { u32::MAX } else { config.auth.max_failed_logins },
+            lockout_ms: config.auth.lockout_ms,
+            allow_force_login: config.auth.allow_force_login,
+        };
+        let store = MemoryStore::new(&directory, policy, config.engine.max_events_per_agent);
+        Ok(Gateway::new(config, store, directory, credentials, telephony))
+    }
+}
+
+impl<S: Store> Gateway<S> {
+    pub fn new(config: Arc<Config>, store: S, directory: Directory, credentials: HashMap<AgentId, String>, telephony: Box<dyn Telephony>) -> Self {
+        let limiter = CalldataLimiter::new(
+            directory.agents.keys().copied(),
+            config.limits.calldata_per_agent,
+            config.limits.calldata_system,
+            config.limits.calldata_window_ms,
+        );
+        Gateway {
+            verify_permits: Semaphore::new(config.auth.sign_in_concurrency.max(1)),
+            config,
+            store,
+            directory: Arc::new(directory),
+            credentials,
+            telephony,
+            limiter,
+        }
+    }
+
+    /// A fresh GUID: a v4 UUID (122 bits from a CSPRNG) plus this node's name, as the vendor's.
+    pub fn new_guid(&self) -> String {
+        format!("{}.{}", uuid::Uuid::new_v4(), self.config.server.node_name)
+    }
+
+    /// Run a domain operation on a VDN and hand its telephony commands to the telephony.
+    pub fn update<R>(&self, vdn: VdnId, op: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<R, DomainError>) -> Result<R, DomainError> {
+        let committed = self.store.update(vdn, now_ms(), op)?;
+        for cmd in committed.telephony {
+            self.telephony.execute(vdn, cmd);
+        }
+        Ok(committed.value)
+    }
+
+    pub fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError> {
+        self.store.read(vdn, f)
+    }
+
+    pub fn vdn_of(&self, agent: AgentId) -> Result<VdnId, DomainError> {
+        self.store.vdn_of(agent).ok_or(DomainError::NotSignedIn)
+    }
+
+    /// Check the `Guid` header against the agent's session and count the request as a heartbeat.
+    pub fn authenticate(&self, agent: AgentId, guid: Option<&str>) -> Result<VdnId, DomainError> {
+        let vdn = self.vdn_of(agent)?;
+        let guid = guid.ok_or(DomainError::NotSignedIn)?;
+        let now = now_ms();
+        let ok = self.store.read(vdn, |s| s.session(agent).is_ok_and(|s| s.credential.accepts(guid, now)))?;
+        if !ok {
+            return Err(DomainError::NotSignedIn);
+        }
+        self.store.touch(agent, now);
+        Ok(vdn)
+    }
+
+    /// Sign in: lock-out and concurrency checks, the password check off the async threads, then
+    /// the session. Runs to completion even if the client goes away.
+    pub async fn sign_in(self: &Arc<Self>, agent: AgentId, params: SignInParams) -> Result<SignedIn, DomainError>
+    where
+        S: 'static,
+    {
+        let gw = self.clone();
+        tokio::spawn(async move { gw.sign_in_inner(agent, params).await }).await.unwrap_or(Err(DomainError::Internal))
+    }
+
+    async fn sign_in_inner(self: Arc<Self>, agent: AgentId, params: SignInParams) -> Result<SignedIn, DomainError> {
+        // Unknown agents get the wrong-password answer, so ids cannot be enumerated.
+        let Some(vdn) = self.store.vdn_of(agent) else { return Err(DomainError::WrongPassword) };
+        let force = params.force;
+        self.update(vdn, |s, ctx| s.begin_sign_in(ctx, agent, force))?;
+        let ok = self.verify_password(agent, params.password).await;
+        let Ok(password_ok) = ok else {
+            let _ = self.update(vdn, |s, _| {
+                s.abort_sign_in(agent);
+                Ok(())
+            });
+            return Err(DomainError::Internal);
+        };
+        let guid = self.new_guid();
+        let g = guid.clone();
+        let login = self.update(vdn, |s, ctx| Ok(s.complete_sign_in(ctx, agent, password_ok, params.options, g, force)))??;
+        self.store.touch(agent, now_ms());
+        Ok(SignedIn { vdn, login_ms: login.login_ms, guid })
+    }
+
+    async fn verify_password(&self, agent: AgentId, password: String) -> Result<bool, DomainError> {
+        let Some(hash) = self.credentials.get(&agent).cloned() else { return Ok(false) };
+        let _permit = self.verify_permits.acquire().await.map_err(|_| DomainError::Internal)?;
+        tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
+            .await
+            .map_err(|_| DomainError::Internal)
+    }
+
+    /// AUTHMODE 2: mint a new GUID when the interval has passed. Returns it for `Set-GUID`.
+    pub fn rotate_guid_if_due(&self, vdn: VdnId, agent: AgentId) -> Option<String> {
+        if self.config.auth.mode != 2 {
+            return None;
+        }
+        let interval = self.config.auth.guid_interval_ms;
+        let now = now_ms();
+        let due = self.store.read(vdn, |s| s.session(agent).is_ok_and(|s| s.credential.rotation_due(now, interval))).ok()?;
+        if !due {
+            return None;
+        }
+        let timeout = self.config.auth.guid_timeout_ms;
+        self.update(vdn, |s, ctx| s.rotate_guid(ctx, agent, interval, timeout, || self.new_guid())).ok().flatten()
+    }
+
+    /// Replace the GUID now (updateGuid).
+    pub fn replace_guid(&self, vdn: VdnId, agent: AgentId) -> Result<String, DomainError> {
+        let guid = self.new_guid();
+        let timeout = self.config.auth.guid_timeout_ms;
+        self.update(vdn, |s, ctx| s.replace_guid(ctx, agent, guid.clone(), timeout))?;
+        Ok(guid)
+    }
+
+    /// The long poll.
+    pub async fn next_event(&self, agent: AgentId) -> Option<Event> {
+        self.store.next_event(agent, Duration::from_millis(self.config.auth.poll_wait_ms)).await
+    }
+
+    /// Housekeeping for every VDN: ring time-outs, rest reminders, ACD, and the heartbeat.
+    pub fn tick(&self) {
+        let now = now_ms();
+        let cutoff = now.saturating_sub(self.config.auth.heartbeat_timeout_ms);
+        for vdn in self.store.vdns() {
+            let stale: Vec<AgentId> = self
+                .store
+                .read(vdn, |s| {
+                    s.agents
+                        .iter()
+                        .filter(|(id, a)| a.session.is_some() && self.store.last_seen(**id).unwrap_or(0) < cutoff)
+                        .map(|(id, _)| *id)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let _ = self.update(vdn, |s, ctx| {
+                for agent in &stale {
+                    // Re-checked under the write lock: a request may have come in meanwhile.
+                    if self.store.last_seen(*agent).unwrap_or(0) < cutoff {
+                        tracing::info!(agent = agent.0, "heartbeat expired: signing the agent out");
+                        let _ = s.force_sign_out(ctx, *agent);
+                    }
+                }
+                s.tick(ctx);
+                Ok(())
+            });
+        }
+    }
+
+    pub fn apply_report(&self, report: TelephonyReport) {
+        let _ = match report {
+            TelephonyReport::Answered { vdn, call, number } => self.update(vdn, |s, ctx| {
+                s.remote_answered(ctx, call, &number);
+                Ok(())
+            }),
+            TelephonyReport::Failed { vdn, call, number } => self.update(vdn, |s, ctx| {
+                s.remote_failed(ctx, call, &number);
+                Ok(())
+            }),
+            TelephonyReport::HungUp { vdn, call, number } => self.update(vdn, |s, ctx| {
+                s.remote_hung_up(ctx, call, &number);
+                Ok(())
+            }),
+        };
+    }
+
+    pub fn shut_down(&self) {
+        self.store.shut_down();
+    }
+}

@@ -1,0 +1,84 @@
+//! The telephony boundary: phones outside the contact center (customers, dialled numbers).
+//!
+//! The engine emits [`TelephonyCommand`]s; an implementation of [`Telephony`] carries them out
+//! and reports back through a channel of [`TelephonyReport`]s. The embedded default,
+//! [`SimulatedTelephony`], behaves per number pattern as configured (answer after N ms, busy,
+//! no answer, hang up after N ms). A SIP implementation would sit behind the same trait.
+
+use std::time::Duration;
+
+use ccgw_domain::{CallId, TelephonyCommand, VdnId};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::config::{Outcome, Telephony as TelephonyConfig};
+
+/// What a remote phone did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TelephonyReport {
+    Answered { vdn: VdnId, call: CallId, number: String },
+    Failed { vdn: VdnId, call: CallId, number: String },
+    HungUp { vdn: VdnId, call: CallId, number: String },
+}
+
+pub trait Telephony: Send + Sync + 'static {
+    fn execute(&self, vdn: VdnId, command: TelephonyCommand);
+}
+
+/// How long a busy number takes to report busy.
+const BUSY_AFTER: Duration = Duration::from_millis(200);
+
+pub struct SimulatedTelephony {
+    rules: TelephonyConfig,
+    reports: UnboundedSender<TelephonyReport>,
+}
+
+impl SimulatedTelephony {
+    pub fn new(rules: TelephonyConfig, reports: UnboundedSender<TelephonyReport>) -> Self {
+        SimulatedTelephony { rules, reports }
+    }
+}
+
+impl Telephony for SimulatedTelephony {
+    fn execute(&self, vdn: VdnId, command: TelephonyCommand) {
+        let reports = self.reports.clone();
+        match command {
+            TelephonyCommand::Dial { call, number } => {
+                let rule = self.rules.rule_for(&number).clone();
+                tokio::spawn(async move {
+                    let report = |f: fn(VdnId, CallId, String) -> TelephonyReport| {
+                        let _ = reports.send(f(vdn, call, number.clone()));
+                    };
+                    match rule.outcome {
+                        Outcome::Answer => {
+                            tokio::time::sleep(Duration::from_millis(rule.answer_after_ms)).await;
+                            report(|vdn, call, number| TelephonyReport::Answered { vdn, call, number });
+                            if let Some(ms) = rule.hangup_after_ms {
+                                tokio::time::sleep(Duration::from_millis(ms)).await;
+                                report(|vdn, call, number| TelephonyReport::HungUp { vdn, call, number });
+                            }
+                        }
+                        Outcome::Busy => {
+                            tokio::time::sleep(BUSY_AFTER).await;
+                            report(|vdn, call, number| TelephonyReport::Failed { vdn, call, number });
+                        }
+                        Outcome::NoAnswer => {
+                            tokio::time::sleep(Duration::from_millis(rule.answer_after_ms)).await;
+                            report(|vdn, call, number| TelephonyReport::Failed { vdn, call, number });
+                        }
+                    }
+                });
+            }
+            TelephonyCommand::Attach { call, number } => {
+                if let Some(ms) = self.rules.rule_for(&number).hangup_after_ms {
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                        let _ = reports.send(TelephonyReport::HungUp { vdn, call, number });
+                    });
+                }
+            }
+            // A report about a party the engine already dropped is ignored by the engine, so
+            // pending timers need no cancelling.
+            TelephonyCommand::Hangup { .. } => {}
+        }
+    }
+}
