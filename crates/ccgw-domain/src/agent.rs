@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::directory::AgentProfile;
 use crate::call::Call;
+use crate::directory::AgentProfile;
 use crate::ids::{CallId, SkillId};
 
 /// Where an agent stands when it is not in a call. In a call the vendor reports "talking" (7)

@@ -44,7 +44,9 @@ pub enum Endpoint {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PartyState {
     /// Being rung (an agent offered a call, or a remote phone dialled).
-    Alerting { since_ms: u64 },
+    Alerting {
+        since_ms: u64,
+    },
     Talking,
     /// This party put the call on hold (only agents hold).
     Held,

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::agent::{Agent, Credential, InitialState, Pending, Ready, Session, SignInOptions, SIGN_IN_STALE_MS};
+use crate::agent::{Agent, Credential, InitialState, Pending, Ready, SIGN_IN_STALE_MS, Session, SignInOptions};
 use crate::call::{Call, CallFeature, Endpoint, Leg, Party, PartyState, PendingTransfer};
 use crate::directory::{Directory, Skill};
 use crate::error::DomainError;
@@ -140,9 +140,11 @@ impl VdnState {
     /// The agent's call that is not on hold (ringing or talking), if any.
     pub fn active_call(&self, agent: AgentId) -> Option<&Call> {
         let s = self.session(agent).ok()?;
-        s.calls.iter().rev().filter_map(|c| self.calls.get(c)).find(|c| {
-            c.party_of(agent).is_some_and(|p| !matches!(p.state, PartyState::Held))
-        })
+        s.calls
+            .iter()
+            .rev()
+            .filter_map(|c| self.calls.get(c))
+            .find(|c| c.party_of(agent).is_some_and(|p| !matches!(p.state, PartyState::Held)))
     }
 
     /// The agent's active call in which it is talking (not ringing).
@@ -352,7 +354,14 @@ impl VdnState {
     }
 
     /// Rotate the agent's GUID if the interval has passed; returns the new GUID when it did.
-    pub fn rotate_guid(&mut self, ctx: &Ctx, agent: AgentId, interval_ms: u64, timeout_ms: u64, new_guid: impl FnOnce() -> String) -> Result<Option<String>> {
+    pub fn rotate_guid(
+        &mut self,
+        ctx: &Ctx,
+        agent: AgentId,
+        interval_ms: u64,
+        timeout_ms: u64,
+        new_guid: impl FnOnce() -> String,
+    ) -> Result<Option<String>> {
         let s = self.session_mut(agent)?;
         if !s.credential.rotation_due(ctx.now_ms, interval_ms) {
             return Ok(None);
@@ -663,9 +672,10 @@ impl VdnState {
         // A "success" transfer completes when someone other than the transferring agent is in.
         let done = self.calls.get(&call).and_then(|c| {
             let t = c.transfer?;
-            let target_in = c.parties.iter().any(|p| {
-                p.agent() != Some(t.from) && p.state == PartyState::Talking && p.connected_or_remote()
-            });
+            let target_in = c
+                .parties
+                .iter()
+                .any(|p| p.agent() != Some(t.from) && p.state == PartyState::Talking && p.connected_or_remote());
             target_in.then_some(t.from)
         });
         if let Some(from) = done {
@@ -759,7 +769,14 @@ impl VdnState {
     }
 
     /// A customer call arrives on `skill` (the operator API or the telephony).
-    pub fn customer_call(&mut self, ctx: &mut Ctx, caller: &str, called: &str, skill: SkillId, data: String) -> Result<CallId> {
+    pub fn customer_call(
+        &mut self,
+        ctx: &mut Ctx,
+        caller: &str,
+        called: &str,
+        skill: SkillId,
+        data: String,
+    ) -> Result<CallId> {
         if !valid_number(caller) || !self.skills.contains_key(&skill) {
             return Err(DomainError::InvalidParameter);
         }
@@ -801,7 +818,9 @@ impl VdnState {
             .values()
             .flat_map(|c| {
                 c.parties.iter().filter_map(move |p| match (p.state, p.agent()) {
-                    (PartyState::Alerting { since_ms }, Some(a)) if now.saturating_sub(since_ms) >= timeout => Some((c.id, a)),
+                    (PartyState::Alerting { since_ms }, Some(a)) if now.saturating_sub(since_ms) >= timeout => {
+                        Some((c.id, a))
+                    }
                     _ => None,
                 })
             })
@@ -849,7 +868,11 @@ impl VdnState {
     // ----- telephony reports --------------------------------------------------------------------
 
     pub fn remote_answered(&mut self, ctx: &mut Ctx, call: CallId, number: &str) {
-        let Some(p) = self.calls.get_mut(&call).and_then(|c| c.parties.iter_mut().find(|p| p.who == Endpoint::Remote(number.to_owned()))) else {
+        let Some(p) = self
+            .calls
+            .get_mut(&call)
+            .and_then(|c| c.parties.iter_mut().find(|p| p.who == Endpoint::Remote(number.to_owned())))
+        else {
             return;
         };
         if matches!(p.state, PartyState::Alerting { .. }) {
@@ -905,7 +928,14 @@ impl VdnState {
     // ----- call control -------------------------------------------------------------------------
 
     /// Outbound call to an external number. The agent may hold other calls but not talk on one.
-    pub fn call_out(&mut self, ctx: &mut Ctx, agent: AgentId, called: &str, caller: Option<&str>, data: String) -> Result<CallId> {
+    pub fn call_out(
+        &mut self,
+        ctx: &mut Ctx,
+        agent: AgentId,
+        called: &str,
+        caller: Option<&str>,
+        data: String,
+    ) -> Result<CallId> {
         self.session(agent)?;
         if !valid_number(called) || caller.is_some_and(|c| !c.is_empty() && !valid_number(c)) {
             return Err(DomainError::InvalidNumber);
@@ -915,10 +945,21 @@ impl VdnState {
         }
         let caller = caller.filter(|c| !c.is_empty()).map_or_else(|| self.phone_of(agent), str::to_owned);
         let id = ctx.call_id();
-        self.calls.insert(id, new_call(id, CallFeature::Outbound, &caller, called, data, ctx.now_ms, vec![
-            agent_party(agent, PartyState::Talking, Leg::Main),
-            remote(called, PartyState::Alerting { since_ms: ctx.now_ms }),
-        ]));
+        self.calls.insert(
+            id,
+            new_call(
+                id,
+                CallFeature::Outbound,
+                &caller,
+                called,
+                data,
+                ctx.now_ms,
+                vec![
+                    agent_party(agent, PartyState::Talking, Leg::Main),
+                    remote(called, PartyState::Alerting { since_ms: ctx.now_ms }),
+                ],
+            ),
+        );
         self.join(ctx, agent, id);
         if let Ok(s) = self.session_mut(agent) {
             s.stats.callouts += 1;
@@ -948,9 +989,18 @@ impl VdnState {
         }
         self.check_target(agent, target)?;
         let id = ctx.call_id();
-        self.calls.insert(id, new_call(id, CallFeature::Internal, &agent.to_string(), &target.to_string(), data, ctx.now_ms, vec![
-            agent_party(agent, PartyState::Talking, Leg::Main),
-        ]));
+        self.calls.insert(
+            id,
+            new_call(
+                id,
+                CallFeature::Internal,
+                &agent.to_string(),
+                &target.to_string(),
+                data,
+                ctx.now_ms,
+                vec![agent_party(agent, PartyState::Talking, Leg::Main)],
+            ),
+        );
         self.join(ctx, agent, id);
         let phone = self.phone_of(target);
         ctx.emit(agent, EventKind::CustomerAlerting { call: id, other_phone: phone, other_agent: Some(target) });
@@ -1079,7 +1129,14 @@ impl VdnState {
 
     /// Consult (two-party: the current call is held and a new call rings the helper) or bring a
     /// helper into the current call (three-party). Returns the call the helper is rung on.
-    pub fn inner_help(&mut self, ctx: &mut Ctx, agent: AgentId, target: HelpTarget, mode: HelpMode, data: String) -> Result<CallId> {
+    pub fn inner_help(
+        &mut self,
+        ctx: &mut Ctx,
+        agent: AgentId,
+        target: HelpTarget,
+        mode: HelpMode,
+        data: String,
+    ) -> Result<CallId> {
         self.session(agent)?;
         let current = self.talking_call(agent).ok_or(DomainError::NoCall)?;
         let helper = match target {
@@ -1101,12 +1158,24 @@ impl VdnState {
                 }
                 ctx.emit(agent, EventKind::Hold(current));
                 let id = ctx.call_id();
-                self.calls.insert(id, new_call(id, CallFeature::ConsultTwoParty, &agent.to_string(), &helper.to_string(), data, ctx.now_ms, vec![
-                    agent_party(agent, PartyState::Talking, Leg::Main),
-                ]));
+                self.calls.insert(
+                    id,
+                    new_call(
+                        id,
+                        CallFeature::ConsultTwoParty,
+                        &agent.to_string(),
+                        &helper.to_string(),
+                        data,
+                        ctx.now_ms,
+                        vec![agent_party(agent, PartyState::Talking, Leg::Main)],
+                    ),
+                );
                 self.join(ctx, agent, id);
                 let phone = self.phone_of(helper);
-                ctx.emit(agent, EventKind::CustomerAlerting { call: id, other_phone: phone, other_agent: Some(helper) });
+                ctx.emit(
+                    agent,
+                    EventKind::CustomerAlerting { call: id, other_phone: phone, other_agent: Some(helper) },
+                );
                 self.offer(ctx, id, helper, Leg::Assistant);
                 Ok(id)
             }
@@ -1121,7 +1190,13 @@ impl VdnState {
     }
 
     /// Transfer the active call.
-    pub fn transfer(&mut self, ctx: &mut Ctx, agent: AgentId, target: TransferTarget, mode: TransferMode) -> Result<()> {
+    pub fn transfer(
+        &mut self,
+        ctx: &mut Ctx,
+        agent: AgentId,
+        target: TransferTarget,
+        mode: TransferMode,
+    ) -> Result<()> {
         self.session(agent)?;
         let call = self.talking_call(agent).ok_or(DomainError::NoCall)?;
         if self.calls.get(&call).is_some_and(|c| c.transfer.is_some()) {
@@ -1139,7 +1214,9 @@ impl VdnState {
                 }
                 match mode {
                     TransferMode::Blind => None,
-                    TransferMode::Success => Some(self.pick_agent(*s, Some(agent)).ok_or(DomainError::NoAgentAvailable)?),
+                    TransferMode::Success => {
+                        Some(self.pick_agent(*s, Some(agent)).ok_or(DomainError::NoAgentAvailable)?)
+                    }
                 }
             }
             TransferTarget::External(n) => {
@@ -1194,7 +1271,8 @@ impl VdnState {
         let members: Vec<(AgentId, Vec<String>)> = c
             .agents()
             .map(|a| {
-                let partners = c.parties.iter().filter(|p| p.agent() != Some(a)).map(|p| self.number_of(&p.who)).collect();
+                let partners =
+                    c.parties.iter().filter(|p| p.agent() != Some(a)).map(|p| self.number_of(&p.who)).collect();
                 (a, partners)
             })
             .collect();
@@ -1211,7 +1289,8 @@ impl VdnState {
         if !self.held_calls(agent).iter().any(|c| c.id == held) {
             return Err(DomainError::NoHeldCall);
         }
-        let moved: Vec<AgentId> = self.calls.get(&active).map(|c| c.agents().filter(|a| *a != agent).collect()).unwrap_or_default();
+        let moved: Vec<AgentId> =
+            self.calls.get(&active).map(|c| c.agents().filter(|a| *a != agent).collect()).unwrap_or_default();
         self.merge_into(ctx, active, held, agent);
         // The agents brought over have not been told they talk on `held`: `connect` tells them.
         if let Some(c) = self.calls.get_mut(&held) {
@@ -1273,7 +1352,15 @@ fn agent_party(agent: AgentId, state: PartyState, leg: Leg) -> Party {
     Party { who: Endpoint::Agent(agent), state, leg, muted: false, connected: false }
 }
 
-fn new_call(id: CallId, feature: CallFeature, caller: &str, called: &str, data: String, now_ms: u64, parties: Vec<Party>) -> Call {
+fn new_call(
+    id: CallId,
+    feature: CallFeature,
+    caller: &str,
+    called: &str,
+    data: String,
+    now_ms: u64,
+    parties: Vec<Party>,
+) -> Call {
     Call {
         id,
         feature,

@@ -29,14 +29,18 @@ pub enum EventKind {
     /// Sign-in started.
     InService,
     /// Signed out (voluntarily, forced, or by heartbeat expiry).
-    ShutdownService { login_time_ms: u64 },
+    ShutdownService {
+        login_time_ms: u64,
+    },
     /// Idle.
     Ready,
     /// Occupied by a call.
     Busy,
     /// Wrap-up after a call.
     Work,
-    SetNotReadySuccess { reason: u16 },
+    SetNotReadySuccess {
+        reason: u16,
+    },
     CancelNotReadySuccess,
     SetRestSuccess,
     CancelRestSuccess,
@@ -46,12 +50,28 @@ pub enum EventKind {
     Ringing(Offer),
     AutoAnswer(Offer),
     /// The other side of a call this agent placed is ringing.
-    CustomerAlerting { call: CallId, other_phone: String, other_agent: Option<AgentId> },
-    Talking { call: CallId, caller: String, called: String, leg: Leg, feature: CallFeature },
+    CustomerAlerting {
+        call: CallId,
+        other_phone: String,
+        other_agent: Option<AgentId>,
+    },
+    Talking {
+        call: CallId,
+        caller: String,
+        called: String,
+        leg: Leg,
+        feature: CallFeature,
+    },
     Hold(CallId),
-    Conference { call: CallId, partners: Vec<String> },
+    Conference {
+        call: CallId,
+        partners: Vec<String>,
+    },
     CallRelease(CallId),
-    CustomerRelease { call: CallId, number: String },
+    CustomerRelease {
+        call: CallId,
+        number: String,
+    },
     CallOutFail(CallId),
     /// The agent let an offered call ring until it was taken back.
     NoAnswer(CallId),

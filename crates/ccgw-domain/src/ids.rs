@@ -47,10 +47,7 @@ impl FromStr for CallId {
         if !digits(a) || !digits(b) {
             return Err(());
         }
-        Ok(CallId {
-            secs: a.parse().map_err(|_| ())?,
-            seq: b.parse().map_err(|_| ())?,
-        })
+        Ok(CallId { secs: a.parse().map_err(|_| ())?, seq: b.parse().map_err(|_| ())? })
     }
 }
 

@@ -4,8 +4,8 @@ mod common;
 
 use ccgw_domain::call::PartyState;
 use ccgw_domain::{
-    AgentId, CallFeature, DomainError as E, Endpoint, EventKind as K, HelpMode, HelpTarget, InitialState, Leg, Offer, Policy,
-    TelephonyCommand as T, TransferMode, TransferTarget,
+    AgentId, CallFeature, DomainError as E, Endpoint, EventKind as K, HelpMode, HelpTarget, InitialState, Leg, Offer,
+    Policy, TelephonyCommand as T, TransferMode, TransferTarget,
 };
 use common::*;
 
@@ -252,7 +252,10 @@ fn becoming_idle_offers_a_waiting_call() {
     let (c, _) = h.customer("13900000001");
     assert_eq!(h.queue(), vec![c]);
     let out = h.ok(|st, ctx| st.say_free(ctx, a(101))).1;
-    assert_eq!(out.of(101), vec![K::CancelNotReadySuccess, K::Ready, K::Busy, K::Ringing(inbound_offer(c, "13900000001"))]);
+    assert_eq!(
+        out.of(101),
+        vec![K::CancelNotReadySuccess, K::Ready, K::Busy, K::Ringing(inbound_offer(c, "13900000001"))]
+    );
     assert!(h.queue().is_empty());
 }
 
@@ -414,7 +417,10 @@ fn callout_answered_and_failed() {
     let mut h = Harness::new();
     h.sign_in(101);
     let (c, out) = h.ok(|st, ctx| st.call_out(ctx, a(101), "13900000009", None, String::new()));
-    assert_eq!(out.of(101), vec![K::Busy, K::CustomerAlerting { call: c, other_phone: "13900000009".into(), other_agent: None }]);
+    assert_eq!(
+        out.of(101),
+        vec![K::Busy, K::CustomerAlerting { call: c, other_phone: "13900000009".into(), other_agent: None }]
+    );
     assert_eq!(out.telephony, vec![T::Dial { call: c, number: "13900000009".into() }]);
     h.err(E::InCall, |st, ctx| st.call_out(ctx, a(101), "1", None, String::new()));
     let out = h.run(|st, ctx| st.remote_answered(ctx, c, "13900000009")).1;
@@ -423,7 +429,10 @@ fn callout_answered_and_failed() {
     assert!(h.run(|st, ctx| st.remote_answered(ctx, c, "13900000009")).1.events.is_empty());
 
     let out = h.run(|st, ctx| st.remote_hung_up(ctx, c, "13900000009")).1;
-    assert_eq!(out.of(101), vec![K::CustomerRelease { call: c, number: "13900000009".into() }, K::CallRelease(c), K::Ready]);
+    assert_eq!(
+        out.of(101),
+        vec![K::CustomerRelease { call: c, number: "13900000009".into() }, K::CallRelease(c), K::Ready]
+    );
 
     let (c, _) = h.ok(|st, ctx| st.call_out(ctx, a(101), "777", Some("6000"), String::new()));
     assert_eq!(h.st.calls[&c].caller, "6000");
@@ -444,7 +453,10 @@ fn callinner_both_talk_on_answer() {
     h.sign_in(101);
     h.sign_in(106);
     let (c, out) = h.ok(|st, ctx| st.call_inner(ctx, a(101), a(106), String::new()));
-    assert_eq!(out.of(101), vec![K::Busy, K::CustomerAlerting { call: c, other_phone: phone(106), other_agent: Some(a(106)) }]);
+    assert_eq!(
+        out.of(101),
+        vec![K::Busy, K::CustomerAlerting { call: c, other_phone: phone(106), other_agent: Some(a(106)) }]
+    );
     let offer = Offer {
         call: c,
         caller: "101".into(),
@@ -534,9 +546,13 @@ fn talking_with_customer() -> (Harness, ccgw_domain::CallId) {
 #[test]
 fn inner_help_two_party() {
     let (mut h, c) = talking_with_customer();
-    let (help, out) = h.ok(|st, ctx| st.inner_help(ctx, a(101), HelpTarget::Agent(a(102)), HelpMode::TwoParty, String::new()));
+    let (help, out) =
+        h.ok(|st, ctx| st.inner_help(ctx, a(101), HelpTarget::Agent(a(102)), HelpMode::TwoParty, String::new()));
     assert_ne!(help, c);
-    assert_eq!(out.of(101), vec![K::Hold(c), K::CustomerAlerting { call: help, other_phone: phone(102), other_agent: Some(a(102)) }]);
+    assert_eq!(
+        out.of(101),
+        vec![K::Hold(c), K::CustomerAlerting { call: help, other_phone: phone(102), other_agent: Some(a(102)) }]
+    );
     let offer = Offer {
         call: help,
         caller: "101".into(),
@@ -566,19 +582,32 @@ fn inner_help_two_party() {
 #[test]
 fn inner_help_errors() {
     let (mut h, _) = talking_with_customer();
-    h.err(E::NoCall, |st, ctx| st.inner_help(ctx, a(102), HelpTarget::Agent(a(101)), HelpMode::TwoParty, String::new()));
-    h.err(E::InvalidParameter, |st, ctx| st.inner_help(ctx, a(101), HelpTarget::Agent(a(101)), HelpMode::TwoParty, String::new()));
-    h.err(E::TargetUnavailable, |st, ctx| st.inner_help(ctx, a(101), HelpTarget::Agent(a(103)), HelpMode::ThreeParty, String::new()));
-    h.err(E::UnknownAgent, |st, ctx| st.inner_help(ctx, a(101), HelpTarget::Agent(a(201)), HelpMode::TwoParty, String::new()));
-    h.err(E::InvalidParameter, |st, ctx| st.inner_help(ctx, a(101), HelpTarget::Skill(OTHER_SKILL), HelpMode::TwoParty, String::new()));
+    h.err(E::NoCall, |st, ctx| {
+        st.inner_help(ctx, a(102), HelpTarget::Agent(a(101)), HelpMode::TwoParty, String::new())
+    });
+    h.err(E::InvalidParameter, |st, ctx| {
+        st.inner_help(ctx, a(101), HelpTarget::Agent(a(101)), HelpMode::TwoParty, String::new())
+    });
+    h.err(E::TargetUnavailable, |st, ctx| {
+        st.inner_help(ctx, a(101), HelpTarget::Agent(a(103)), HelpMode::ThreeParty, String::new())
+    });
+    h.err(E::UnknownAgent, |st, ctx| {
+        st.inner_help(ctx, a(101), HelpTarget::Agent(a(201)), HelpMode::TwoParty, String::new())
+    });
+    h.err(E::InvalidParameter, |st, ctx| {
+        st.inner_help(ctx, a(101), HelpTarget::Skill(OTHER_SKILL), HelpMode::TwoParty, String::new())
+    });
     h.ok(|st, ctx| st.say_busy(ctx, a(102), 0, false));
-    h.err(E::NoAgentAvailable, |st, ctx| st.inner_help(ctx, a(101), HelpTarget::Skill(SKILL), HelpMode::TwoParty, String::new()));
+    h.err(E::NoAgentAvailable, |st, ctx| {
+        st.inner_help(ctx, a(101), HelpTarget::Skill(SKILL), HelpMode::TwoParty, String::new())
+    });
 }
 
 #[test]
 fn inner_help_three_party() {
     let (mut h, c) = talking_with_customer();
-    let (r, out) = h.ok(|st, ctx| st.inner_help(ctx, a(101), HelpTarget::Skill(SKILL), HelpMode::ThreeParty, String::new()));
+    let (r, out) =
+        h.ok(|st, ctx| st.inner_help(ctx, a(101), HelpTarget::Skill(SKILL), HelpMode::ThreeParty, String::new()));
     assert_eq!(r, c);
     assert!(out.of(101).is_empty());
     assert!(matches!(&out.of(102)[..], [K::Busy, K::Ringing(o)] if o.call == c && o.leg == Leg::Assistant));
@@ -602,7 +631,8 @@ fn inner_help_three_party() {
 #[test]
 fn conference_merges_held_and_active() {
     let (mut h, c) = talking_with_customer();
-    let (help, _) = h.ok(|st, ctx| st.inner_help(ctx, a(101), HelpTarget::Agent(a(102)), HelpMode::TwoParty, String::new()));
+    let (help, _) =
+        h.ok(|st, ctx| st.inner_help(ctx, a(101), HelpTarget::Agent(a(102)), HelpMode::TwoParty, String::new()));
     answer(&mut h, 102);
     h.err(E::NoHeldCall, |st, ctx| st.conference(ctx, a(102)));
     let (r, out) = h.ok(|st, ctx| st.conference(ctx, a(101)));
@@ -626,7 +656,8 @@ fn conference_merges_held_and_active() {
 #[test]
 fn connect_held_steps_out() {
     let (mut h, c) = talking_with_customer();
-    let (help, _) = h.ok(|st, ctx| st.inner_help(ctx, a(101), HelpTarget::Agent(a(102)), HelpMode::TwoParty, String::new()));
+    let (help, _) =
+        h.ok(|st, ctx| st.inner_help(ctx, a(101), HelpTarget::Agent(a(102)), HelpMode::TwoParty, String::new()));
     h.err(E::NoCall, |st, ctx| st.connect_held(ctx, a(102), c));
     answer(&mut h, 102);
     h.err(E::NoHeldCall, |st, ctx| st.connect_held(ctx, a(101), help));
@@ -666,15 +697,21 @@ fn transfer_blind_to_skill_requeues() {
     assert_eq!(out.of(101), vec![K::CallRelease(c), K::SetNotReadySuccess { reason: 0 }]);
     assert_eq!(h.queue(), vec![c]);
     let out = h.ok(|st, ctx| st.say_free(ctx, a(102))).1;
-    assert!(out.of(102).contains(&K::Ringing(Offer { transferred_from: Some(a(101)), ..inbound_offer(c, "13900000001") })));
+    assert!(
+        out.of(102).contains(&K::Ringing(Offer { transferred_from: Some(a(101)), ..inbound_offer(c, "13900000001") }))
+    );
     assert!(h.queue().is_empty());
 }
 
 #[test]
 fn transfer_external() {
     let (mut h, c) = talking_with_customer();
-    h.err(E::InvalidNumber, |st, ctx| st.transfer(ctx, a(101), TransferTarget::External("x".into()), TransferMode::Blind));
-    h.err(E::InvalidParameter, |st, ctx| st.transfer(ctx, a(101), TransferTarget::Skill(OTHER_SKILL), TransferMode::Blind));
+    h.err(E::InvalidNumber, |st, ctx| {
+        st.transfer(ctx, a(101), TransferTarget::External("x".into()), TransferMode::Blind)
+    });
+    h.err(E::InvalidParameter, |st, ctx| {
+        st.transfer(ctx, a(101), TransferTarget::Skill(OTHER_SKILL), TransferMode::Blind)
+    });
     h.err(E::NoCall, |st, ctx| st.transfer(ctx, a(102), TransferTarget::Agent(a(101)), TransferMode::Blind));
     let out = h.ok(|st, ctx| st.transfer(ctx, a(101), TransferTarget::External("700".into()), TransferMode::Blind)).1;
     assert_eq!(out.telephony, vec![T::Dial { call: c, number: "700".into() }]);
@@ -776,7 +813,10 @@ fn release_by_agent_and_by_customer() {
     let (c, _) = h.customer("13900000002");
     answer(&mut h, 102);
     let out = h.run(|st, ctx| st.remote_hung_up(ctx, c, "13900000002")).1;
-    assert_eq!(out.of(102), vec![K::CustomerRelease { call: c, number: "13900000002".into() }, K::CallRelease(c), K::Ready]);
+    assert_eq!(
+        out.of(102),
+        vec![K::CustomerRelease { call: c, number: "13900000002".into() }, K::CallRelease(c), K::Ready]
+    );
     assert!(out.telephony.is_empty());
     assert!(h.st.calls.is_empty());
 
@@ -809,7 +849,10 @@ fn disconnect_by_number() {
     h.err(E::NoCall, |st, ctx| st.disconnect(ctx, a(102), "101"));
     let out = h.ok(|st, ctx| st.disconnect(ctx, a(101), "13900000001")).1;
     assert_eq!(out.telephony, vec![T::Hangup { call: c, number: "13900000001".into() }]);
-    assert_eq!(out.of(101), vec![K::CustomerRelease { call: c, number: "13900000001".into() }, K::CallRelease(c), K::Ready]);
+    assert_eq!(
+        out.of(101),
+        vec![K::CustomerRelease { call: c, number: "13900000001".into() }, K::CallRelease(c), K::Ready]
+    );
 
     // By an agent's phone number.
     h.sign_in(106);
@@ -835,7 +878,9 @@ fn other_vdn_agents_are_unknown() {
     h.customer("13900000001");
     answer(&mut h, 101);
     assert_eq!(h.st.agent(AgentId(201)).unwrap_err(), E::UnknownAgent);
-    h.err(E::UnknownAgent, |st, ctx| st.transfer(ctx, a(101), TransferTarget::Agent(a(201)), TransferMode::Blind).map(|_| 0));
+    h.err(E::UnknownAgent, |st, ctx| {
+        st.transfer(ctx, a(101), TransferTarget::Agent(a(201)), TransferMode::Blind).map(|_| 0)
+    });
     assert!(!h.st.agents.contains_key(&a(201)));
     assert!(h.st.call_ids_of(a(201)).is_empty());
     let _ = Endpoint::Agent(a(201));

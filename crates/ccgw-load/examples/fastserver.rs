@@ -11,9 +11,7 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::co
     let body: &'static [u8] = if path.contains("/agentevent/") {
         tokio::time::sleep(std::time::Duration::from_secs(10)).await;
         br#"{"message":"","retcode":"0"}"#
-    } else if path.starts_with("/agentgateway/resource/onlineagent/")
-        && req.method() == hyper::Method::PUT
-    {
+    } else if path.starts_with("/agentgateway/resource/onlineagent/") && req.method() == hyper::Method::PUT {
         resp = resp.header("set-guid", "JSESSIONID=abc.AgentGateway0");
         br#"{"message":"","retcode":"0","result":{"vdnid":1}}"#
     } else if path.ends_with("/unknown") {
@@ -26,13 +24,9 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::co
 }
 
 fn main() -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     rt.block_on(async {
-        let certs = CertificateDer::pem_file_iter("/tmp/ccgwmock/cert.pem")?
-            .collect::<Result<Vec<_>, _>>()?;
+        let certs = CertificateDer::pem_file_iter("/tmp/ccgwmock/cert.pem")?.collect::<Result<Vec<_>, _>>()?;
         let key = PrivateKeyDer::from_pem_file("/tmp/ccgwmock/key.pem")?;
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)

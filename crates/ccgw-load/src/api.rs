@@ -120,16 +120,8 @@ impl std::error::Error for SignInError {}
 
 /// Signs an agent in (PUT onlineagent), falling back to `forcelogin` when
 /// the agent is already signed in, and returns its session.
-pub async fn sign_in(
-    client: &mut Client,
-    agent: u32,
-    options: &SignInOptions,
-) -> Result<SignedIn, SignInError> {
-    let fail = |retcode: &str, detail: String| SignInError {
-        agent,
-        retcode: retcode.to_owned(),
-        detail,
-    };
+pub async fn sign_in(client: &mut Client, agent: u32, options: &SignInOptions) -> Result<SignedIn, SignInError> {
+    let fail = |retcode: &str, detail: String| SignInError { agent, retcode: retcode.to_owned(), detail };
     let body = options.body(agent);
     let mut response = client
         .send(Method::PUT, &paths::sign_in(agent), Some(&body), None)
@@ -142,18 +134,12 @@ pub async fn sign_in(
             .map_err(|e| fail("transport", format!("forcelogin: {e:#}")))?;
     }
     if !response.is_success() {
-        let code = if response.retcode.is_empty() {
-            format!("HTTP {}", response.status)
-        } else {
-            response.retcode.clone()
-        };
+        let code =
+            if response.retcode.is_empty() { format!("HTTP {}", response.status) } else { response.retcode.clone() };
         return Err(fail(&code, response.describe()));
     }
     let Some(guid) = &response.set_guid else {
-        return Err(fail(
-            "no-guid",
-            "retcode 0 but no Set-GUID header in the response".into(),
-        ));
+        return Err(fail("no-guid", "retcode 0 but no Set-GUID header in the response".into()));
     };
 
     #[derive(Deserialize)]
@@ -177,10 +163,7 @@ pub async fn sign_in(
         })
         .and_then(|v| u32::try_from(v).ok())
         .unwrap_or(0);
-    Ok(SignedIn {
-        session: AgentSession::new(agent, guid),
-        vdn,
-    })
+    Ok(SignedIn { session: AgentSession::new(agent, guid), vdn })
 }
 
 /// Force-signs an agent out (releases its calls); errors are returned, not fatal.
@@ -188,11 +171,7 @@ pub async fn force_logout(client: &mut Client, session: &AgentSession) -> anyhow
     let path = paths::force_logout(session.agent_id());
     let response = session.send(client, Method::DELETE, &path, None).await?;
     if !response.is_success() {
-        bail!(
-            "sign-out of agent {} failed: {}",
-            session.agent_id(),
-            response.describe()
-        );
+        bail!("sign-out of agent {} failed: {}", session.agent_id(), response.describe());
     }
     Ok(())
 }
@@ -232,27 +211,17 @@ pub fn parse_event(body: &[u8], received_at: Instant) -> anyhow::Result<Option<A
         #[serde(default)]
         content: serde_json::Value,
     }
-    let poll: PollBody = serde_json::from_slice(body).with_context(|| {
-        format!(
-            "event poll answered with invalid JSON: {}",
-            String::from_utf8_lossy(body)
-        )
-    })?;
+    let poll: PollBody = serde_json::from_slice(body)
+        .with_context(|| format!("event poll answered with invalid JSON: {}", String::from_utf8_lossy(body)))?;
     Ok(poll.event.map(|raw| {
         let call_id = match &raw.content {
             serde_json::Value::String(id) => Some(id.clone()),
-            serde_json::Value::Object(map) => map
-                .get("callid")
-                .or_else(|| map.get("callId"))
-                .and_then(|v| v.as_str())
-                .map(str::to_owned),
+            serde_json::Value::Object(map) => {
+                map.get("callid").or_else(|| map.get("callId")).and_then(|v| v.as_str()).map(str::to_owned)
+            }
             _ => None,
         };
-        AgentEvent {
-            kind: raw.event_type,
-            call_id,
-            received_at,
-        }
+        AgentEvent { kind: raw.event_type, call_id, received_at }
     }))
 }
 
@@ -273,9 +242,7 @@ pub async fn inject_call(admin: &mut Client, call: &InjectCall) -> anyhow::Resul
         call_id: String,
     }
     let body = serde_json::to_vec(call)?;
-    let response = admin
-        .send(Method::POST, paths::ADMIN_CALLS, Some(&body), None)
-        .await?;
+    let response = admin.send(Method::POST, paths::ADMIN_CALLS, Some(&body), None).await?;
     if !(200..300).contains(&response.status) {
         bail!(
             "operator API POST /admin/calls answered HTTP {}: {}",
@@ -288,27 +255,22 @@ pub async fn inject_call(admin: &mut Client, call: &InjectCall) -> anyhow::Resul
 
 /// Checks that the operator API accepts our token (`GET /admin/calls` answers 200).
 pub async fn check_admin(admin: &mut Client) -> anyhow::Result<()> {
-    let response = admin
-        .send(Method::GET, paths::ADMIN_CALLS, None, None)
-        .await?;
+    let response = admin.send(Method::GET, paths::ADMIN_CALLS, None, None).await?;
     match response.status {
         200 => Ok(()),
         401 | 403 => bail!(
             "the operator API rejected the token (HTTP {}): check --admin-token / CCGW_ADMIN__TOKEN",
             response.status
         ),
-        status => bail!(
-            "operator API GET /admin/calls answered HTTP {status}: {}",
-            String::from_utf8_lossy(&response.body)
-        ),
+        status => {
+            bail!("operator API GET /admin/calls answered HTTP {status}: {}", String::from_utf8_lossy(&response.body))
+        }
     }
 }
 
 /// `GET /health` on the admin listener answers 200.
 pub async fn health(admin: &mut Client) -> anyhow::Result<()> {
-    let response = admin
-        .send(Method::GET, paths::ADMIN_HEALTH, None, None)
-        .await?;
+    let response = admin.send(Method::GET, paths::ADMIN_HEALTH, None, None).await?;
     if response.status != 200 {
         return Err(anyhow!("GET /health answered HTTP {}", response.status));
     }
@@ -334,20 +296,13 @@ mod tests {
         let ready = br#"{"retcode":"0","event":{"eventType":"AgentState_Ready","workNo":"101","content":null}}"#;
         assert_eq!(parse_event(ready, now).unwrap().unwrap().call_id, None);
 
-        assert!(
-            parse_event(br#"{"message":"","retcode":"0"}"#, now)
-                .unwrap()
-                .is_none()
-        );
+        assert!(parse_event(br#"{"message":"","retcode":"0"}"#, now).unwrap().is_none());
         assert!(parse_event(b"oops", now).is_err());
     }
 
     #[test]
     fn sign_in_body_matches_contract() {
-        let options = SignInOptions {
-            password: DEMO_PASSWORD.into(),
-            auto_enter_idle: true,
-        };
+        let options = SignInOptions { password: DEMO_PASSWORD.into(), auto_enter_idle: true };
         let body: serde_json::Value = serde_json::from_slice(&options.body(101)).unwrap();
         assert_eq!(
             body,
@@ -358,11 +313,8 @@ mod tests {
 
     #[test]
     fn inject_call_body_is_camel_case() {
-        let call = InjectCall {
-            caller: "13800000001".into(),
-            access_code: "10086".into(),
-            call_data: "order=42".into(),
-        };
+        let call =
+            InjectCall { caller: "13800000001".into(), access_code: "10086".into(), call_data: "order=42".into() };
         assert_eq!(
             serde_json::to_string(&call).unwrap(),
             r#"{"caller":"13800000001","accessCode":"10086","callData":"order=42"}"#

@@ -27,9 +27,7 @@ use crate::fleet::{self, Agent, Fleet, RingPolicy};
 use crate::gateway::SpawnedGateway;
 use crate::report::{BenchReport, ScenarioReport};
 use crate::stats::{InterfaceRow, StatsSet};
-use crate::workload::{
-    AgentDirectory, AllCallInfo, Baseline, QueryMix, closed_loop, closed_loop_for, connect_clients,
-};
+use crate::workload::{AgentDirectory, AllCallInfo, Baseline, QueryMix, closed_loop, closed_loop_for, connect_clients};
 
 /// Options of `ccgw bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -126,14 +124,9 @@ impl FromStr for AgentRange {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (first, last) = s
-            .split_once('-')
-            .ok_or_else(|| format!("agent range {s:?} must look like 101-600"))?;
-        let parse = |v: &str| {
-            v.trim()
-                .parse::<u32>()
-                .map_err(|_| format!("agent range {s:?}: {v:?} is not an agent id"))
-        };
+        let (first, last) = s.split_once('-').ok_or_else(|| format!("agent range {s:?} must look like 101-600"))?;
+        let parse =
+            |v: &str| v.trim().parse::<u32>().map_err(|_| format!("agent range {s:?}: {v:?} is not an agent id"));
         let (first, last) = (parse(first)?, parse(last)?);
         if first == 0 || first > last {
             return Err(format!("agent range {s:?} is empty or starts at 0"));
@@ -166,19 +159,14 @@ impl BenchOpts {
     }
 
     fn sign_in_options(&self) -> SignInOptions {
-        SignInOptions {
-            password: self.password.clone(),
-            auto_enter_idle: true,
-        }
+        SignInOptions { password: self.password.clone(), auto_enter_idle: true }
     }
 }
 
 /// Runs the bench on a dedicated multi-threaded runtime (`--threads`
 /// workers) so the load generator's parallelism does not depend on the caller.
 pub async fn run_bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
-    let threads = opts
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("ccgw-bench".into())
@@ -230,19 +218,14 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
         }
     };
     let (public_target, admin) = match &spawned {
-        Some(gateway) => (
-            gateway.public.clone(),
-            Some((gateway.admin.clone(), gateway.admin_token.clone())),
-        ),
+        Some(gateway) => (gateway.public.clone(), Some((gateway.admin.clone(), gateway.admin_token.clone()))),
         None => {
             let target = Target::parse(opts.target.as_deref().unwrap_or_default())?;
             let admin = match (&opts.admin, &opts.admin_token) {
                 (Some(url), Some(token)) => Some((Target::parse(url)?, token.clone())),
                 (Some(_), None) => bail!("--admin needs --admin-token (or CCGW_ADMIN__TOKEN)"),
                 (None, _) => {
-                    eprintln!(
-                        "warning: no --admin given: no calls are injected (allcallinfoEx answers empty lists)"
-                    );
+                    eprintln!("warning: no --admin given: no calls are injected (allcallinfoEx answers empty lists)");
                     None
                 }
             };
@@ -250,9 +233,7 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
         }
     };
     let public = Connector::new(public_target.clone())?;
-    let admin = admin
-        .map(|(target, token)| Connector::with_bearer(target, &token))
-        .transpose()?;
+    let admin = admin.map(|(target, token)| Connector::with_bearer(target, &token)).transpose()?;
     if let Some(admin) = &admin {
         api::check_admin(&mut Client::new(admin.clone()))
             .await
@@ -265,13 +246,7 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
         .await
         .map_err(|error| with_gateway_log(error, spawned.as_ref()))?;
     let directory = Arc::new(AgentDirectory::new(fleet.agents.clone()));
-    let mut ctx = Bench {
-        opts: opts.clone(),
-        public,
-        admin,
-        fleet,
-        directory,
-    };
+    let mut ctx = Bench { opts: opts.clone(), public, admin, fleet, directory };
 
     let consultations = match &ctx.admin {
         Some(admin) if opts.calls > 0 => setup_calls(&ctx, admin.clone()).await?,
@@ -306,11 +281,9 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
 /// Appends the spawned gateway's last output lines to an error.
 fn with_gateway_log(error: anyhow::Error, gateway: Option<&SpawnedGateway>) -> anyhow::Error {
     match gateway {
-        Some(gateway) => error.context(format!(
-            "gateway output ({}):\n{}",
-            gateway.log_file.display(),
-            gateway.log_tail()
-        )),
+        Some(gateway) => {
+            error.context(format!("gateway output ({}):\n{}", gateway.log_file.display(), gateway.log_tail()))
+        }
         None => error,
     }
 }
@@ -351,9 +324,7 @@ async fn setup_calls(ctx: &Bench, admin: Arc<Connector>) -> anyhow::Result<usize
             call_data: format!("bench={i}"),
         })
         .collect();
-    let clients = (0..calls.clamp(1, 8))
-        .map(|_| Client::new(admin.clone()))
-        .collect();
+    let clients = (0..calls.clamp(1, 8)).map(|_| Client::new(admin.clone())).collect();
     let injected = fleet::for_each_parallel(clients, requests, |mut client, call| async move {
         let result = api::inject_call(&mut client, &call).await;
         (client, result)
@@ -380,11 +351,7 @@ async fn setup_calls(ctx: &Bench, admin: Arc<Connector>) -> anyhow::Result<usize
     // idle agent of the same VDN: both then have a call, the consulting
     // agent two (held customer + consultation).
     let talking: Vec<&Arc<Agent>> = fleet.agents.iter().filter(|a| a.call_count() > 0).collect();
-    let mut idle: Vec<&Arc<Agent>> = fleet
-        .agents
-        .iter()
-        .filter(|a| a.call_count() == 0)
-        .collect();
+    let mut idle: Vec<&Arc<Agent>> = fleet.agents.iter().filter(|a| a.call_count() == 0).collect();
     let mut client = Client::new(ctx.public.clone());
     let mut consultations = 0;
     for consulting in talking.iter().take(talking.len() / 4) {
@@ -398,15 +365,8 @@ async fn setup_calls(ctx: &Bench, admin: Arc<Connector>) -> anyhow::Result<usize
         }
     }
     let expected = in_call + consultations;
-    if !wait_until(Duration::from_secs(10), || {
-        fleet.agents_in_call() >= expected
-    })
-    .await
-    {
-        eprintln!(
-            "warning: {} agents in a call after consultations, expected {expected}",
-            fleet.agents_in_call()
-        );
+    if !wait_until(Duration::from_secs(10), || fleet.agents_in_call() >= expected).await {
+        eprintln!("warning: {} agents in a call after consultations, expected {expected}", fleet.agents_in_call());
     }
     fleet.set_ring_policy(RingPolicy::Ignore);
     Ok(consultations)
@@ -415,28 +375,15 @@ async fn setup_calls(ctx: &Bench, admin: Arc<Connector>) -> anyhow::Result<usize
 /// Hold the current call, then `innerhelp` (two-party consultation) to `helper`.
 async fn consult(client: &mut Client, agent: &Agent, helper: u32) -> anyhow::Result<()> {
     let id = agent.id();
-    let response = agent
-        .session
-        .send(client, Method::POST, &paths::hold(id), None)
-        .await?;
+    let response = agent.session.send(client, Method::POST, &paths::hold(id), None).await?;
     if !response.is_success() {
         bail!("agent {id}: hold answered {}", response.describe());
     }
     let body = serde_json::json!({"dstaddress": helper.to_string(), "devicetype": 2, "mode": 1});
-    let response = agent
-        .session
-        .send(
-            client,
-            Method::POST,
-            &paths::inner_help(id),
-            Some(body.to_string().as_bytes()),
-        )
-        .await?;
+    let response =
+        agent.session.send(client, Method::POST, &paths::inner_help(id), Some(body.to_string().as_bytes())).await?;
     if !response.is_success() {
-        bail!(
-            "agent {id}: innerhelp to {helper} answered {}",
-            response.describe()
-        );
+        bail!("agent {id}: innerhelp to {helper} answered {}", response.describe());
     }
     Ok(())
 }
@@ -459,10 +406,7 @@ async fn wait_until(timeout: Duration, condition: impl Fn() -> bool) -> bool {
 async fn baseline_rate(ctx: &Bench) -> anyhow::Result<f64> {
     let clients = connect_clients(&ctx.public, ctx.opts.connections.max(1)).await?;
     let (stats, elapsed) = closed_loop_for(Arc::new(Baseline), clients, ctx.opts.duration()).await;
-    let rate = stats
-        .summarize(elapsed)
-        .first()
-        .map_or(0.0, |row| row.rate_per_sec);
+    let rate = stats.summarize(elapsed).first().map_or(0.0, |row| row.rate_per_sec);
     Ok(rate)
 }
 
@@ -474,11 +418,7 @@ async fn scenario_allcallinfo(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     let (stats, elapsed) = closed_loop_for(workload, clients, ctx.opts.duration()).await;
     Ok(ScenarioReport {
         name: "allcallinfo".into(),
-        rows: stats
-            .summarize(elapsed)
-            .into_iter()
-            .map(|row| row.with_baseline(baseline))
-            .collect(),
+        rows: stats.summarize(elapsed).into_iter().map(|row| row.with_baseline(baseline)).collect(),
         notes: Vec::new(),
     })
 }
@@ -487,12 +427,7 @@ async fn scenario_allcallinfo(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
 async fn scenario_signin_storm(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     let opts = &ctx.opts;
     let signed_in: HashSet<u32> = ctx.fleet.agents.iter().map(|a| a.id()).collect();
-    let ids: Vec<u32> = opts
-        .agent_range
-        .ids()
-        .filter(|id| !signed_in.contains(id))
-        .take(opts.storm_agents)
-        .collect();
+    let ids: Vec<u32> = opts.agent_range.ids().filter(|id| !signed_in.contains(id)).take(opts.storm_agents).collect();
     let mut notes = Vec::new();
     if ids.len() < opts.storm_agents {
         let note = format!(
@@ -507,11 +442,7 @@ async fn scenario_signin_storm(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
         notes.push(note);
     }
     if ids.is_empty() {
-        return Ok(ScenarioReport {
-            name: "signin-storm".into(),
-            rows: Vec::new(),
-            notes,
-        });
+        return Ok(ScenarioReport { name: "signin-storm".into(), rows: Vec::new(), notes });
     }
 
     // Connect first so the storm measures sign-in, not TLS handshakes.
@@ -519,11 +450,8 @@ async fn scenario_signin_storm(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     let storm_clients = connect_clients(&ctx.public, connections.min(ids.len())).await?;
     let query_clients = connect_clients(&ctx.public, (connections / 4).max(1)).await?;
     let stop_queries = Arc::new(AtomicBool::new(false));
-    let queries = tokio::spawn(closed_loop(
-        Arc::new(AllCallInfo(ctx.directory.clone())),
-        query_clients,
-        stop_queries.clone(),
-    ));
+    let queries =
+        tokio::spawn(closed_loop(Arc::new(AllCallInfo(ctx.directory.clone())), query_clients, stop_queries.clone()));
 
     let options = Arc::new(opts.sign_in_options());
     let started = Instant::now();
@@ -570,32 +498,17 @@ async fn scenario_signin_storm(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     fleet::sign_out_sessions(&ctx.public, sessions.iter(), connections).await;
 
     let mut rows = stats.summarize(completion);
-    rows.extend(
-        query_stats
-            .summarize(query_elapsed)
-            .into_iter()
-            .map(|mut row| {
-                row.interface = format!("{} (concurrent)", row.interface);
-                row
-            }),
-    );
-    Ok(ScenarioReport {
-        name: "signin-storm".into(),
-        rows,
-        notes,
-    })
+    rows.extend(query_stats.summarize(query_elapsed).into_iter().map(|mut row| {
+        row.interface = format!("{} (concurrent)", row.interface);
+        row
+    }));
+    Ok(ScenarioReport { name: "signin-storm".into(), rows, notes })
 }
 
 /// (d) Time from a state-change request to the event that reports it.
 async fn scenario_event_latency(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
-    let sample: Vec<Arc<Agent>> = ctx
-        .fleet
-        .agents
-        .iter()
-        .filter(|a| a.call_count() == 0)
-        .take(ctx.opts.latency_agents)
-        .cloned()
-        .collect();
+    let sample: Vec<Arc<Agent>> =
+        ctx.fleet.agents.iter().filter(|a| a.call_count() == 0).take(ctx.opts.latency_agents).cloned().collect();
     if sample.is_empty() {
         return Ok(ScenarioReport {
             name: "event-latency".into(),
@@ -646,12 +559,7 @@ const TOGGLES: [Toggle; 2] = [
         event_kind: event_types::SET_NOT_READY,
         event_row: "event SetNotReady",
     },
-    Toggle {
-        request: "sayfree",
-        path: paths::say_free,
-        event_kind: event_types::READY,
-        event_row: "event Ready",
-    },
+    Toggle { request: "sayfree", path: paths::say_free, event_kind: event_types::READY, event_row: "event Ready" },
 ];
 
 /// One agent alternates `saybusy` / `sayfree` until `deadline`, measuring
@@ -663,14 +571,9 @@ async fn toggle_state(agent: Arc<Agent>, mut client: Client, deadline: Instant) 
         for toggle in &TOGGLES {
             while events.try_recv().is_ok() {}
             let sent = Instant::now();
-            let result = agent
-                .session
-                .send(&mut client, Method::POST, &(toggle.path)(agent.id()), None)
-                .await;
+            let result = agent.session.send(&mut client, Method::POST, &(toggle.path)(agent.id()), None).await;
             match result {
-                Ok(response) if response.is_success() => {
-                    stats.get(toggle.request).record_success(sent.elapsed())
-                }
+                Ok(response) if response.is_success() => stats.get(toggle.request).record_success(sent.elapsed()),
                 Ok(response) => {
                     stats.get(toggle.request).record_error(&response);
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -729,40 +632,23 @@ async fn scenario_mix(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     stop.store(true, Ordering::Relaxed);
     fleet.set_ring_policy(RingPolicy::Ignore);
 
-    let mut rows: Vec<InterfaceRow> = query_stats
-        .summarize(elapsed)
-        .into_iter()
-        .map(|row| row.with_baseline(baseline))
-        .collect();
+    let mut rows: Vec<InterfaceRow> =
+        query_stats.summarize(elapsed).into_iter().map(|row| row.with_baseline(baseline)).collect();
     if let Some(arrivals) = arrivals {
         let inject_stats = arrivals.await.context("call generator panicked")?;
         rows.extend(inject_stats.summarize(elapsed));
     }
-    let actions = fleet
-        .shared
-        .actions
-        .lock()
-        .expect("stats lock poisoned")
-        .clone();
+    let actions = fleet.shared.actions.lock().expect("stats lock poisoned").clone();
     rows.extend(actions.summarize(elapsed));
     notes.push(format!(
         "calls arrive at ~{}/s (Poisson), agents answer on Ringing and release after 0.5-3 s",
         ctx.opts.mix_call_rate
     ));
-    Ok(ScenarioReport {
-        name: "mix".into(),
-        rows,
-        notes,
-    })
+    Ok(ScenarioReport { name: "mix".into(), rows, notes })
 }
 
 /// Injects customer calls with exponential inter-arrival times until `stop`.
-async fn call_arrivals(
-    mut admin: Client,
-    access_code: String,
-    rate: f64,
-    stop: Arc<AtomicBool>,
-) -> StatsSet {
+async fn call_arrivals(mut admin: Client, access_code: String, rate: f64, stop: Arc<AtomicBool>) -> StatsSet {
     let mut stats = StatsSet::default();
     let mut sequence = 0u64;
     while !stop.load(Ordering::Relaxed) {
@@ -776,14 +662,10 @@ async fn call_arrivals(
         };
         let started = Instant::now();
         match api::inject_call(&mut admin, &call).await {
-            Ok(_) => stats
-                .get("admin POST /admin/calls")
-                .record_success(started.elapsed()),
+            Ok(_) => stats.get("admin POST /admin/calls").record_success(started.elapsed()),
             Err(error) => {
                 tracing::debug!("{error:#}");
-                stats
-                    .get("admin POST /admin/calls")
-                    .record_failure("failed");
+                stats.get("admin POST /admin/calls").record_failure("failed");
             }
         }
     }
@@ -817,15 +699,10 @@ mod tests {
         assert_eq!((opts.agents, opts.calls, opts.connections), (200, 100, 64));
         assert!(opts.runs(Scenario::Mix));
 
-        let cli =
-            Cli::try_parse_from(["bench", "--scenario", "allcallinfo,signin-storm", "--smoke"])
-                .unwrap();
+        let cli = Cli::try_parse_from(["bench", "--scenario", "allcallinfo,signin-storm", "--smoke"]).unwrap();
         let opts = cli.bench.effective();
         assert!(opts.runs(Scenario::SigninStorm));
         assert!(!opts.runs(Scenario::EventLatency));
-        assert_eq!(
-            (opts.agents, opts.storm_agents, opts.duration),
-            (10, 20, 1.0)
-        );
+        assert_eq!((opts.agents, opts.storm_agents, opts.duration), (10, 20, 1.0));
     }
 }

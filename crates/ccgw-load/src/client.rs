@@ -73,9 +73,8 @@ impl Target {
         };
         let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
             // IPv6 literal: [::1]:8043
-            let (host, after) = bracketed
-                .split_once(']')
-                .ok_or_else(|| anyhow!("URL {url:?}: unterminated IPv6 literal"))?;
+            let (host, after) =
+                bracketed.split_once(']').ok_or_else(|| anyhow!("URL {url:?}: unterminated IPv6 literal"))?;
             let port = match after.strip_prefix(':') {
                 Some(port) => Some(port),
                 None if after.is_empty() => None,
@@ -89,16 +88,10 @@ impl Target {
             }
         };
         let port = match port {
-            Some(port) => port
-                .parse()
-                .with_context(|| format!("URL {url:?}: invalid port {port:?}"))?,
+            Some(port) => port.parse().with_context(|| format!("URL {url:?}: invalid port {port:?}"))?,
             None => default_port,
         };
-        Ok(Self {
-            scheme,
-            host: host.to_owned(),
-            port,
-        })
+        Ok(Self { scheme, host: host.to_owned(), port })
     }
 
     /// `host:port` as used for the `Host` header and for connecting.
@@ -154,12 +147,7 @@ impl ServerCertVerifier for AcceptAnyServerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
     }
 
     fn verify_tls13_signature(
@@ -168,12 +156,7 @@ impl ServerCertVerifier for AcceptAnyServerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -210,8 +193,8 @@ impl Connector {
 
     /// A connector whose requests carry `Authorization: Bearer <token>`.
     pub fn with_bearer(target: Target, token: &str) -> anyhow::Result<Arc<Self>> {
-        let value = HeaderValue::try_from(format!("Bearer {token}"))
-            .context("admin token is not a valid header value")?;
+        let value =
+            HeaderValue::try_from(format!("Bearer {token}")).context("admin token is not a valid header value")?;
         Self::build(target, Some(value))
     }
 
@@ -226,12 +209,7 @@ impl Connector {
                 Some((connector, server_name))
             }
         };
-        Ok(Arc::new(Self {
-            target,
-            host_header,
-            authorization,
-            tls,
-        }))
+        Ok(Arc::new(Self { target, host_header, authorization, tls }))
     }
 
     pub fn target(&self) -> &Target {
@@ -249,11 +227,10 @@ impl Connector {
         match &self.tls {
             None => handshake(tcp).await,
             Some((tls, server_name)) => {
-                let stream =
-                    tokio::time::timeout(CONNECT_TIMEOUT, tls.connect(server_name.clone(), tcp))
-                        .await
-                        .map_err(|_| anyhow!("TLS handshake with {} timed out", self.target))?
-                        .with_context(|| format!("TLS handshake with {} failed", self.target))?;
+                let stream = tokio::time::timeout(CONNECT_TIMEOUT, tls.connect(server_name.clone(), tcp))
+                    .await
+                    .map_err(|_| anyhow!("TLS handshake with {} timed out", self.target))?
+                    .with_context(|| format!("TLS handshake with {} failed", self.target))?;
                 handshake(stream).await
             }
         }
@@ -266,9 +243,8 @@ async fn handshake<S>(stream: S) -> anyhow::Result<SendRequest<Full<Bytes>>>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .context("HTTP/1.1 handshake failed")?;
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.context("HTTP/1.1 handshake failed")?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             tracing::debug!(%error, "connection closed with error");
@@ -297,11 +273,7 @@ impl Response {
     /// Parses the body as JSON.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> anyhow::Result<T> {
         serde_json::from_slice(&self.body).with_context(|| {
-            format!(
-                "unexpected response body (HTTP {}): {}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
+            format!("unexpected response body (HTTP {}): {}", self.status, String::from_utf8_lossy(&self.body))
         })
     }
 
@@ -320,11 +292,7 @@ impl Response {
     /// Short description for error messages: retcode and message, or HTTP status and body.
     pub fn describe(&self) -> String {
         if self.retcode.is_empty() {
-            format!(
-                "HTTP {} without retcode: {}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
+            format!("HTTP {} without retcode: {}", self.status, String::from_utf8_lossy(&self.body))
         } else {
             format!("retcode {} ({:?})", self.retcode, self.message())
         }
@@ -349,9 +317,7 @@ pub fn extract_retcode(body: &[u8]) -> Option<String> {
     struct Envelope {
         retcode: String,
     }
-    serde_json::from_slice::<Envelope>(body)
-        .ok()
-        .map(|e| e.retcode)
+    serde_json::from_slice::<Envelope>(body).ok().map(|e| e.retcode)
 }
 
 /// Extracts the GUID from a `Set-GUID` header value (`JSESSIONID=<guid>`).
@@ -374,10 +340,7 @@ pub struct Client {
 impl Client {
     /// A client that connects lazily on its first request.
     pub fn new(connector: Arc<Connector>) -> Self {
-        Self {
-            connector,
-            sender: None,
-        }
+        Self { connector, sender: None }
     }
 
     /// A client whose connection is already established.
@@ -420,10 +383,7 @@ impl Client {
         guid: Option<&str>,
     ) -> anyhow::Result<Response> {
         let uri = Uri::try_from(path).with_context(|| format!("invalid request path {path:?}"))?;
-        let guid = guid
-            .map(HeaderValue::from_str)
-            .transpose()
-            .context("GUID is not a valid header value")?;
+        let guid = guid.map(HeaderValue::from_str).transpose().context("GUID is not a valid header value")?;
         let body = body.map(Bytes::copy_from_slice).unwrap_or_default();
         let retry = method == Method::GET;
         let request = self.build_request(method.clone(), uri.clone(), body.clone(), guid.clone());
@@ -437,13 +397,7 @@ impl Client {
         }
     }
 
-    fn build_request(
-        &self,
-        method: Method,
-        uri: Uri,
-        body: Bytes,
-        guid: Option<HeaderValue>,
-    ) -> Request<Full<Bytes>> {
+    fn build_request(&self, method: Method, uri: Uri, body: Bytes, guid: Option<HeaderValue>) -> Request<Full<Bytes>> {
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = method;
         *request.uri_mut() = uri;
@@ -477,12 +431,8 @@ impl Client {
                 return Err(error.context(format!("request to {} failed", self.connector.target)));
             }
         };
-        let set_guid = parts
-            .headers
-            .get(SET_GUID)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_set_guid)
-            .map(str::to_owned);
+        let set_guid =
+            parts.headers.get(SET_GUID).and_then(|v| v.to_str().ok()).and_then(parse_set_guid).map(str::to_owned);
         Ok(Response {
             status: parts.status.as_u16(),
             retcode: extract_retcode(&body).unwrap_or_default(),
@@ -506,10 +456,7 @@ pub struct AgentSession {
 
 impl AgentSession {
     pub fn new(agent_id: u32, guid: &str) -> Self {
-        Self {
-            agent_id,
-            guid: Mutex::new(Arc::from(guid)),
-        }
+        Self { agent_id, guid: Mutex::new(Arc::from(guid)) }
     }
 
     pub fn agent_id(&self) -> u32 {
@@ -559,10 +506,7 @@ mod tests {
         assert_eq!(t.to_string(), "https://127.0.0.1:8043");
 
         let t = Target::parse("http://localhost/").unwrap();
-        assert_eq!(
-            (t.scheme, t.host.as_str(), t.port),
-            (Scheme::Http, "localhost", 80)
-        );
+        assert_eq!((t.scheme, t.host.as_str(), t.port), (Scheme::Http, "localhost", 80));
 
         let t = Target::parse("https://[::1]:9443").unwrap();
         assert_eq!(t.host, "::1");
@@ -588,10 +532,7 @@ mod tests {
 
     #[test]
     fn parses_set_guid() {
-        assert_eq!(
-            parse_set_guid("JSESSIONID=279fe21d-2caa.AgentGateway0"),
-            Some("279fe21d-2caa.AgentGateway0")
-        );
+        assert_eq!(parse_set_guid("JSESSIONID=279fe21d-2caa.AgentGateway0"), Some("279fe21d-2caa.AgentGateway0"));
         assert_eq!(parse_set_guid("abc"), Some("abc"));
         assert_eq!(parse_set_guid("JSESSIONID="), None);
     }
@@ -610,12 +551,7 @@ mod tests {
     #[test]
     fn session_adopts_rotated_guid() {
         let session = AgentSession::new(101, "old");
-        let mut response = Response {
-            status: 200,
-            retcode: "0".into(),
-            body: Bytes::new(),
-            set_guid: None,
-        };
+        let mut response = Response { status: 200, retcode: "0".into(), body: Bytes::new(), set_guid: None };
         session.observe(&response);
         assert_eq!(&*session.guid(), "old");
         response.set_guid = Some("new".into());

@@ -103,9 +103,7 @@ impl Agent {
         let mut calls = self.calls.lock().expect("calls lock poisoned");
         match event.kind.as_str() {
             event_types::TALKING if !calls.contains(call_id) => calls.push(call_id.clone()),
-            event_types::CALL_RELEASE | event_types::CUSTOMER_RELEASE => {
-                calls.retain(|c| c != call_id)
-            }
+            event_types::CALL_RELEASE | event_types::CUSTOMER_RELEASE => calls.retain(|c| c != call_id),
             _ => {}
         }
     }
@@ -119,18 +117,11 @@ pub struct ClientPool {
 
 impl ClientPool {
     pub fn new(connector: Arc<Connector>) -> Self {
-        Self {
-            connector,
-            idle: Mutex::new(Vec::new()),
-        }
+        Self { connector, idle: Mutex::new(Vec::new()) }
     }
 
     pub fn get(&self) -> Client {
-        self.idle
-            .lock()
-            .expect("pool lock poisoned")
-            .pop()
-            .unwrap_or_else(|| Client::new(self.connector.clone()))
+        self.idle.lock().expect("pool lock poisoned").pop().unwrap_or_else(|| Client::new(self.connector.clone()))
     }
 
     pub fn put(&self, client: Client) {
@@ -194,20 +185,12 @@ impl Fleet {
         let pollers = agents
             .iter()
             .map(|agent| {
-                let poller = Poller {
-                    agent: agent.clone(),
-                    client: Client::new(connector.clone()),
-                    shared: shared.clone(),
-                };
+                let poller =
+                    Poller { agent: agent.clone(), client: Client::new(connector.clone()), shared: shared.clone() };
                 tokio::spawn(poller.run())
             })
             .collect();
-        Ok(Self {
-            agents,
-            shared,
-            connector: connector.clone(),
-            pollers,
-        })
+        Ok(Self { agents, shared, connector: connector.clone(), pollers })
     }
 
     pub fn set_ring_policy(&self, policy: RingPolicy) {
@@ -241,9 +224,7 @@ pub async fn sign_in_all(
     concurrency: usize,
     options: &SignInOptions,
 ) -> Vec<Result<api::SignedIn, SignInError>> {
-    let clients = (0..concurrency.max(1))
-        .map(|_| Client::new(connector.clone()))
-        .collect();
+    let clients = (0..concurrency.max(1)).map(|_| Client::new(connector.clone())).collect();
     sign_in_with(clients, ids, options).await
 }
 
@@ -265,11 +246,7 @@ pub async fn sign_in_with(
 }
 
 /// Force-signs agents out; returns the number of failures.
-pub async fn sign_out_all(
-    connector: &Arc<Connector>,
-    agents: Vec<Arc<Agent>>,
-    concurrency: usize,
-) -> usize {
+pub async fn sign_out_all(connector: &Arc<Connector>, agents: Vec<Arc<Agent>>, concurrency: usize) -> usize {
     let sessions = agents.iter().map(|a| &a.session);
     sign_out_sessions(connector, sessions, concurrency).await
 }
@@ -281,9 +258,7 @@ pub async fn sign_out_sessions<'a>(
     concurrency: usize,
 ) -> usize {
     let sessions: Vec<(u32, Arc<str>)> = sessions.map(|s| (s.agent_id(), s.guid())).collect();
-    let clients = (0..concurrency.max(1))
-        .map(|_| Client::new(connector.clone()))
-        .collect();
+    let clients = (0..concurrency.max(1)).map(|_| Client::new(connector.clone())).collect();
     let results = for_each_parallel(clients, sessions, |mut client, (id, guid)| async move {
         let session = AgentSession::new(id, &guid);
         let result = api::force_logout(&mut client, &session).await;
@@ -306,10 +281,7 @@ where
     Fut: Future<Output = (Client, R)> + Send,
 {
     let count = items.len();
-    assert!(
-        count == 0 || !clients.is_empty(),
-        "for_each_parallel needs at least one client"
-    );
+    assert!(count == 0 || !clients.is_empty(), "for_each_parallel needs at least one client");
     let queue = Arc::new(Mutex::new(items.into_iter().enumerate()));
     let job = Arc::new(job);
     let workers: Vec<_> = clients
@@ -336,10 +308,7 @@ where
             results[index] = Some(result);
         }
     }
-    results
-        .into_iter()
-        .map(|r| r.expect("every item is processed once"))
-        .collect()
+    results.into_iter().map(|r| r.expect("every item is processed once")).collect()
 }
 
 /// The long-poll loop of one agent.
@@ -355,26 +324,21 @@ impl Poller {
         let path = paths::events(self.agent.id());
         let mut warned = false;
         loop {
-            let poll = self
-                .agent
-                .session
-                .send(&mut self.client, Method::GET, &path, None);
+            let poll = self.agent.session.send(&mut self.client, Method::GET, &path, None);
             let result = tokio::select! {
                 result = poll => result,
                 _ = stop.wait_for(|stopped| *stopped) => return,
             };
             let received_at = std::time::Instant::now();
             let failure = match result {
-                Ok(response) if response.is_success() => {
-                    match api::parse_event(&response.body, received_at) {
-                        Ok(Some(event)) => {
-                            self.handle(event);
-                            continue;
-                        }
-                        Ok(None) => continue,
-                        Err(error) => format!("{error:#}"),
+                Ok(response) if response.is_success() => match api::parse_event(&response.body, received_at) {
+                    Ok(Some(event)) => {
+                        self.handle(event);
+                        continue;
                     }
-                }
+                    Ok(None) => continue,
+                    Err(error) => format!("{error:#}"),
+                },
                 Ok(response) => response.describe(),
                 Err(error) => format!("{error:#}"),
             };
@@ -409,27 +373,11 @@ impl Poller {
 /// time), recording request latencies in `shared.actions`.
 async fn answer_call(agent: Arc<Agent>, shared: Arc<FleetShared>, release: bool) {
     let mut client = shared.pool.get();
-    let answered = timed_action(
-        &agent,
-        &shared,
-        &mut client,
-        "answer",
-        Method::PUT,
-        paths::answer,
-    )
-    .await;
+    let answered = timed_action(&agent, &shared, &mut client, "answer", Method::PUT, paths::answer).await;
     if answered && release {
         let handle_ms = rand::rng().random_range(SHORT_HANDLE_TIME_MS);
         tokio::time::sleep(Duration::from_millis(handle_ms)).await;
-        timed_action(
-            &agent,
-            &shared,
-            &mut client,
-            "release",
-            Method::DELETE,
-            paths::release,
-        )
-        .await;
+        timed_action(&agent, &shared, &mut client, "release", Method::DELETE, paths::release).await;
     }
     shared.pool.put(client);
 }
@@ -443,10 +391,7 @@ async fn timed_action(
     path: fn(u32) -> String,
 ) -> bool {
     let started = std::time::Instant::now();
-    let result = agent
-        .session
-        .send(client, method, &path(agent.id()), None)
-        .await;
+    let result = agent.session.send(client, method, &path(agent.id()), None).await;
     let latency = started.elapsed();
     let mut actions = shared.actions.lock().expect("stats lock poisoned");
     let stats = actions.get(interface);

@@ -32,13 +32,10 @@ impl SpawnedGateway {
         let admin_port = free_port()?;
         let admin_token: String = {
             let mut rng = rand::rng();
-            (0..32)
-                .map(|_| char::from_digit(rng.random_range(0..16), 16).expect("hex digit"))
-                .collect()
+            (0..32).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("hex digit")).collect()
         };
         let log_file = std::env::temp_dir().join(format!("ccgw-bench-{}.log", std::process::id()));
-        let log = File::create(&log_file)
-            .with_context(|| format!("cannot create {}", log_file.display()))?;
+        let log = File::create(&log_file).with_context(|| format!("cannot create {}", log_file.display()))?;
 
         let child = Command::new(&exe)
             .arg("serve")
@@ -72,10 +69,7 @@ impl SpawnedGateway {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait()? {
-                bail!(
-                    "the gateway exited during startup ({status}); its output:\n{}",
-                    self.log_tail()
-                );
+                bail!("the gateway exited during startup ({status}); its output:\n{}", self.log_tail());
             }
             if api::health(&mut client).await.is_ok() {
                 return Ok(());

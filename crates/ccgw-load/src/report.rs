@@ -39,11 +39,7 @@ pub fn format_report(report: &BenchReport) -> String {
         out,
         "ccgw bench: {}{} | {} agents ({} in a call, {} consultations) | {} connections | {} s per scenario",
         report.target,
-        if report.spawned_gateway {
-            " (spawned)"
-        } else {
-            ""
-        },
+        if report.spawned_gateway { " (spawned)" } else { "" },
         report.agents,
         report.agents_in_call,
         report.consultations,
@@ -82,10 +78,8 @@ pub fn format_report(report: &BenchReport) -> String {
                 millis(row.p90_ms),
                 millis(row.p99_ms),
                 millis(row.max_ms),
-                row.baseline_rate_per_sec
-                    .map_or_else(|| "-".to_owned(), |r| format!("{r:.1}")),
-                row.ratio_to_baseline
-                    .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}")),
+                row.baseline_rate_per_sec.map_or_else(|| "-".to_owned(), |r| format!("{r:.1}")),
+                row.ratio_to_baseline.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}")),
             );
         }
     }
@@ -93,17 +87,9 @@ pub fn format_report(report: &BenchReport) -> String {
     let mut details = Vec::new();
     for scenario in &report.scenarios {
         for row in scenario.rows.iter().filter(|r| r.errors > 0) {
-            let codes: Vec<String> = row
-                .errors_by_code
-                .iter()
-                .map(|(code, count)| format!("{code} x{count}"))
-                .collect();
-            details.push(format!(
-                "errors  {}/{}: {}",
-                scenario.name,
-                row.interface,
-                codes.join(", ")
-            ));
+            let codes: Vec<String> =
+                row.errors_by_code.iter().map(|(code, count)| format!("{code} x{count}")).collect();
+            details.push(format!("errors  {}/{}: {}", scenario.name, row.interface, codes.join(", ")));
         }
         for note in &scenario.notes {
             details.push(format!("note    {}: {note}", scenario.name));

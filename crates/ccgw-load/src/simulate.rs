@@ -121,11 +121,9 @@ pub async fn run_simulate(opts: SimulateOpts) -> anyhow::Result<()> {
     let admin = Connector::with_bearer(Target::parse(&opts.admin)?, &opts.admin_token)?;
     api::check_admin(&mut Client::new(admin.clone()))
         .await
-        .with_context(|| format!("the operator API at {} is not reachable", opts.admin))?;
+        .with_context(|| format!("checking the operator API at {}", opts.admin))?;
 
-    let ids: Vec<u32> = (0..opts.agents as u32)
-        .map(|i| opts.first_agent + i)
-        .collect();
+    let ids: Vec<u32> = (0..opts.agents as u32).map(|i| opts.first_agent + i).collect();
     eprintln!("signing in agents {}-{} ...", ids[0], ids[ids.len() - 1]);
     let sign_in = SignInOptions {
         password: opts.password.clone(),
@@ -136,10 +134,7 @@ pub async fn run_simulate(opts: SimulateOpts) -> anyhow::Result<()> {
 
     let opts = Arc::new(opts);
     let counters = Arc::new(Counters {
-        states: ids
-            .iter()
-            .map(|_| AtomicU8::new(DeskState::Idle as u8))
-            .collect(),
+        states: ids.iter().map(|_| AtomicU8::new(DeskState::Idle as u8)).collect(),
         ..Counters::default()
     });
     let (stop_tx, stop) = watch::channel(false);
@@ -159,12 +154,7 @@ pub async fn run_simulate(opts: SimulateOpts) -> anyhow::Result<()> {
             tokio::spawn(desk.run())
         })
         .collect();
-    tasks.push(tokio::spawn(customers(
-        Client::new(admin),
-        opts.clone(),
-        counters.clone(),
-        stop.clone(),
-    )));
+    tasks.push(tokio::spawn(customers(Client::new(admin), opts.clone(), counters.clone(), stop.clone())));
 
     let started = Instant::now();
     let run_until = async {
@@ -294,8 +284,7 @@ impl Desk {
         self.counters.answered.fetch_add(1, Ordering::Relaxed);
         self.set_state(DeskState::Talking);
 
-        let handle_time = lognormal(&mut rand::rng(), self.opts.handle_time, HANDLE_TIME_SIGMA)
-            .max(MIN_HANDLE_TIME);
+        let handle_time = lognormal(&mut rand::rng(), self.opts.handle_time, HANDLE_TIME_SIGMA).max(MIN_HANDLE_TIME);
         match self.talk(events, call_id.as_deref(), handle_time).await {
             TalkEnd::Stopped => return false,
             TalkEnd::CustomerLeft => {
@@ -347,12 +336,7 @@ impl Desk {
     async fn request(&mut self, method: Method, path: fn(u32) -> String) -> bool {
         let id = self.agent.id();
         let path = path(id);
-        match self
-            .agent
-            .session
-            .send(&mut self.client, method, &path, None)
-            .await
-        {
+        match self.agent.session.send(&mut self.client, method, &path, None).await {
             Ok(response) if response.is_success() => true,
             Ok(response) => {
                 tracing::warn!(agent = id, path, "{}", response.describe());
@@ -376,12 +360,8 @@ mod tests {
 
     #[test]
     fn status_line_counts_states() {
-        let counters = Counters {
-            states: (0..4)
-                .map(|_| AtomicU8::new(DeskState::Idle as u8))
-                .collect(),
-            ..Counters::default()
-        };
+        let counters =
+            Counters { states: (0..4).map(|_| AtomicU8::new(DeskState::Idle as u8)).collect(), ..Counters::default() };
         counters.set_state(0, DeskState::Talking);
         counters.set_state(1, DeskState::WrapUp);
         counters.offered.store(5, Ordering::Relaxed);

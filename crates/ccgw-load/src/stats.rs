@@ -31,13 +31,7 @@ pub struct InterfaceStats {
 
 impl InterfaceStats {
     pub fn new(name: &'static str) -> Self {
-        Self {
-            name,
-            requests: 0,
-            successes: 0,
-            errors: BTreeMap::new(),
-            latency_us: new_histogram(),
-        }
+        Self { name, requests: 0, successes: 0, errors: BTreeMap::new(), latency_us: new_histogram() }
     }
 
     pub fn record_success(&mut self, latency: Duration) {
@@ -77,9 +71,7 @@ impl InterfaceStats {
         for (key, count) in &other.errors {
             *self.errors.entry(key.clone()).or_default() += count;
         }
-        self.latency_us
-            .add(&other.latency_us)
-            .expect("histograms have identical bounds");
+        self.latency_us.add(&other.latency_us).expect("histograms have identical bounds");
     }
 
     pub fn error_count(&self) -> u64 {
@@ -90,19 +82,14 @@ impl InterfaceStats {
     pub fn summarize(&self, elapsed: Duration) -> InterfaceRow {
         let ms = |micros: u64| micros as f64 / 1000.0;
         let secs = elapsed.as_secs_f64();
-        let quantile =
-            |q: f64| (self.successes > 0).then(|| ms(self.latency_us.value_at_quantile(q)));
+        let quantile = |q: f64| (self.successes > 0).then(|| ms(self.latency_us.value_at_quantile(q)));
         InterfaceRow {
             interface: self.name.to_owned(),
             requests: self.requests,
             successes: self.successes,
             errors: self.error_count(),
             errors_by_code: self.errors.clone(),
-            rate_per_sec: if secs > 0.0 {
-                self.successes as f64 / secs
-            } else {
-                0.0
-            },
+            rate_per_sec: if secs > 0.0 { self.successes as f64 / secs } else { 0.0 },
             p50_ms: quantile(0.50),
             p90_ms: quantile(0.90),
             p99_ms: quantile(0.99),
@@ -137,10 +124,7 @@ impl StatsSet {
     }
 
     pub fn summarize(&self, elapsed: Duration) -> Vec<InterfaceRow> {
-        self.interfaces
-            .iter()
-            .map(|s| s.summarize(elapsed))
-            .collect()
+        self.interfaces.iter().map(|s| s.summarize(elapsed)).collect()
     }
 }
 

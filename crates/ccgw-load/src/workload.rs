@@ -38,13 +38,8 @@ pub trait Workload: Send + Sync + 'static {
 }
 
 /// Opens `count` connections concurrently.
-pub async fn connect_clients(
-    connector: &Arc<Connector>,
-    count: usize,
-) -> anyhow::Result<Vec<Client>> {
-    let tasks: Vec<_> = (0..count)
-        .map(|_| tokio::spawn(Client::connected(connector.clone())))
-        .collect();
+pub async fn connect_clients(connector: &Arc<Connector>, count: usize) -> anyhow::Result<Vec<Client>> {
+    let tasks: Vec<_> = (0..count).map(|_| tokio::spawn(Client::connected(connector.clone()))).collect();
     let mut clients = Vec::with_capacity(count);
     for task in tasks {
         clients.push(task.await??);
@@ -60,10 +55,8 @@ pub async fn closed_loop<W: Workload>(
     stop: Arc<AtomicBool>,
 ) -> (StatsSet, Duration) {
     let started = Instant::now();
-    let workers: Vec<_> = clients
-        .into_iter()
-        .map(|client| tokio::spawn(worker(workload.clone(), client, stop.clone())))
-        .collect();
+    let workers: Vec<_> =
+        clients.into_iter().map(|client| tokio::spawn(worker(workload.clone(), client, stop.clone()))).collect();
     let mut merged = StatsSet::default();
     for worker in workers {
         let stats = worker.await.expect("load worker panicked");
@@ -93,16 +86,8 @@ pub async fn closed_loop_for<W: Workload>(
     result
 }
 
-async fn worker<W: Workload>(
-    workload: Arc<W>,
-    mut client: Client,
-    stop: Arc<AtomicBool>,
-) -> Vec<InterfaceStats> {
-    let mut stats: Vec<InterfaceStats> = workload
-        .interfaces()
-        .iter()
-        .map(|name| InterfaceStats::new(name))
-        .collect();
+async fn worker<W: Workload>(workload: Arc<W>, mut client: Client, stop: Arc<AtomicBool>) -> Vec<InterfaceStats> {
+    let mut stats: Vec<InterfaceStats> = workload.interfaces().iter().map(|name| InterfaceStats::new(name)).collect();
     let mut rng = SmallRng::from_rng(&mut rand::rng());
     let mut path = String::with_capacity(96);
     let mut warned = false;
@@ -150,11 +135,7 @@ impl Workload for Baseline {
 
     fn next<'a>(&'a self, _rng: &mut SmallRng, path: &mut String) -> Planned<'a> {
         path.push_str(paths::UNKNOWN);
-        Planned {
-            interface: 0,
-            method: Method::GET,
-            agent: None,
-        }
+        Planned { interface: 0, method: Method::GET, agent: None }
     }
 
     fn is_success(&self, _response: &Response) -> bool {
@@ -175,10 +156,8 @@ impl AgentDirectory {
         for (index, agent) in agents.iter().enumerate() {
             by_vdn.entry(agent.vdn).or_default().push(index);
         }
-        let by_vdn: std::collections::BTreeMap<u32, Arc<[usize]>> = by_vdn
-            .into_iter()
-            .map(|(vdn, members)| (vdn, members.into()))
-            .collect();
+        let by_vdn: std::collections::BTreeMap<u32, Arc<[usize]>> =
+            by_vdn.into_iter().map(|(vdn, members)| (vdn, members.into())).collect();
         let peers = agents.iter().map(|a| by_vdn[&a.vdn].clone()).collect();
         Self { agents, peers }
     }
@@ -203,19 +182,12 @@ impl Workload for AllCallInfo {
     fn next<'a>(&'a self, rng: &mut SmallRng, path: &mut String) -> Planned<'a> {
         let (agent, target) = self.0.pick(rng);
         write_all_call_info(path, agent.id(), target.id());
-        Planned {
-            interface: 0,
-            method: Method::GET,
-            agent: Some(agent),
-        }
+        Planned { interface: 0, method: Method::GET, agent: Some(agent) }
     }
 }
 
 fn write_all_call_info(path: &mut String, agent: u32, target: u32) {
-    let _ = write!(
-        path,
-        "/agentgateway/resource/calldata/{agent}/allcallinfoEx/{target}"
-    );
+    let _ = write!(path, "/agentgateway/resource/calldata/{agent}/allcallinfoEx/{target}");
 }
 
 /// The desktop query mix: `callinfo`, `allcallinfoEx` and `agentstatus` in equal parts.
@@ -239,11 +211,7 @@ impl Workload for QueryMix {
                 let _ = write!(path, "/agentgateway/resource/onlineagent/{id}/agentstatus");
             }
         }
-        Planned {
-            interface,
-            method: Method::GET,
-            agent: Some(agent),
-        }
+        Planned { interface, method: Method::GET, agent: Some(agent) }
     }
 }
 

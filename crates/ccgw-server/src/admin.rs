@@ -74,7 +74,11 @@ struct Injected {
     call_id: String,
 }
 
-async fn inject_call<S: Store>(State(st): State<Arc<AdminState<S>>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn inject_call<S: Store>(
+    State(st): State<Arc<AdminState<S>>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     if let Err(r) = authorize(&st, &headers) {
         return r;
     }
@@ -89,7 +93,9 @@ async fn inject_call<S: Store>(State(st): State<Arc<AdminState<S>>>, headers: He
             None => return error(StatusCode::NOT_FOUND, "no such access code"),
         },
         (None, Some(id)) => match dir.skills.get(&SkillId(id)) {
-            Some(s) => (s.id, dir.access_codes.iter().find(|(_, v)| **v == s.id).map(|(k, _)| k.clone()).unwrap_or_default()),
+            Some(s) => {
+                (s.id, dir.access_codes.iter().find(|(_, v)| **v == s.id).map(|(k, _)| k.clone()).unwrap_or_default())
+            }
             None => return error(StatusCode::NOT_FOUND, "no such skill"),
         },
         _ => return error(StatusCode::BAD_REQUEST, "give exactly one of accessCode and skillId"),

@@ -10,13 +10,17 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use ccgw_domain::engine::valid_number;
 use ccgw_domain::{
-    AgentId, AgentStateCode, CallId, DomainError, HelpMode, HelpTarget, InitialState, SignInOptions, SkillId, TransferMode, TransferTarget,
-    VdnId,
+    AgentId, AgentStateCode, CallId, DomainError, HelpMode, HelpTarget, InitialState, SignInOptions, SkillId,
+    TransferMode, TransferTarget, VdnId,
 };
 use ccgw_store::Store;
-use ccgw_wire::request::{CallInnerRequest, CalloutRequest, InnerHelpRequest, SetCallDataRequest, SignInRequest, TransferRequest};
+use ccgw_wire::request::{
+    CallInnerRequest, CalloutRequest, InnerHelpRequest, SetCallDataRequest, SignInRequest, TransferRequest,
+};
 use ccgw_wire::response::{self, AgentStatus, CallInfo, GuidResult, HeldCall, SignInResult, SkillInfo, Statistics};
-use ccgw_wire::retcode::{BODY_INVALID, LOGOUT_PARAMETER, NOT_SIGNED_IN, OVERLOADED, PARAMETER_INVALID, SKILL_PARAMETER};
+use ccgw_wire::retcode::{
+    BODY_INVALID, LOGOUT_PARAMETER, NOT_SIGNED_IN, OVERLOADED, PARAMETER_INVALID, SKILL_PARAMETER,
+};
 use ccgw_wire::{Method, Retcode, event, retcode};
 use http::{HeaderValue, StatusCode, header};
 
@@ -111,7 +115,15 @@ pub async fn entry<S: Store>(State(gw): State<Arc<Gateway<S>>>, req: Request) ->
         }
     };
     let latency = started.elapsed().as_micros() as u64;
-    telemetry::access_log(method.name(), http_method.as_str(), agent.map(|a| a.0), code, status.as_u16(), latency, peer);
+    telemetry::access_log(
+        method.name(),
+        http_method.as_str(),
+        agent.map(|a| a.0),
+        code,
+        status.as_u16(),
+        latency,
+        peer,
+    );
     response
 }
 
@@ -198,7 +210,9 @@ async fn dispatch<S: Store>(
     let param = |i: usize| params.get(i).copied().unwrap_or("");
     match method {
         Method::Logout => gw.update(vdn, |s, ctx| s.sign_out(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
-        Method::ForceLogout => gw.update(vdn, |s, ctx| s.force_sign_out(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
+        Method::ForceLogout => {
+            gw.update(vdn, |s, ctx| s.force_sign_out(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
+        }
         Method::ForceLogoutWithReason => {
             let reason: u8 = param(0).parse().map_err(|_| LOGOUT_PARAMETER)?;
             if reason == 0 {
@@ -226,7 +240,9 @@ async fn dispatch<S: Store>(
             let prolong = query_flag(query, "prolong")?.unwrap_or(false);
             gw.update(vdn, |s, ctx| s.say_busy(ctx, agent, reason, prolong)).map_err(e).and_then(|_| ok_empty(method))
         }
-        Method::CancelBusy => gw.update(vdn, |s, ctx| s.cancel_busy(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
+        Method::CancelBusy => {
+            gw.update(vdn, |s, ctx| s.cancel_busy(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
+        }
         Method::SayFree => gw.update(vdn, |s, ctx| s.say_free(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
         Method::Rest => {
             let secs: u32 = param(0).parse().map_err(|_| PARAMETER_INVALID)?;
@@ -234,9 +250,13 @@ async fn dispatch<S: Store>(
             let prolong = query_flag(query, "prolong")?.unwrap_or(false);
             gw.update(vdn, |s, ctx| s.rest(ctx, agent, secs, cause, prolong)).map_err(e).and_then(|_| ok_empty(method))
         }
-        Method::CancelRest => gw.update(vdn, |s, ctx| s.cancel_rest(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
+        Method::CancelRest => {
+            gw.update(vdn, |s, ctx| s.cancel_rest(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
+        }
         Method::SayWork => gw.update(vdn, |s, ctx| s.work(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
-        Method::CancelWork => gw.update(vdn, |s, ctx| s.cancel_work(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
+        Method::CancelWork => {
+            gw.update(vdn, |s, ctx| s.cancel_work(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
+        }
         Method::SetAgentAutoEnterIdle => {
             // "true" = go idle after a call; any other 1–5 character flag = wrap-up.
             let flag = param(0);
@@ -248,7 +268,10 @@ async fn dispatch<S: Store>(
         }
         Method::GetAgentStatus => {
             let code = gw.read(vdn, |s| s.agent(agent).map(|a| a.state_code())).map_err(e)?.map_err(e)?;
-            Ok(Reply::new(response::ok("", AgentStatus { agent_state: code as u8, is_working: code == AgentStateCode::Work })))
+            Ok(Reply::new(response::ok(
+                "",
+                AgentStatus { agent_state: code as u8, is_working: code == AgentStateCode::Work },
+            )))
         }
         Method::ResetSkill => {
             if !matches!(param(0), "true" | "false") {
@@ -286,7 +309,15 @@ async fn dispatch<S: Store>(
 }
 
 /// The call-control (voicecall) and call-data interfaces.
-fn call_control<S: Store>(gw: &Gateway<S>, method: Method, vdn: VdnId, agent: AgentId, params: &[&str], query: &str, body: Bytes) -> Outcome {
+fn call_control<S: Store>(
+    gw: &Gateway<S>,
+    method: Method,
+    vdn: VdnId,
+    agent: AgentId,
+    params: &[&str],
+    query: &str,
+    body: Bytes,
+) -> Outcome {
     let e = fail(method);
     let param = |i: usize| params.get(i).copied().unwrap_or("");
     let now = now_ms();
@@ -294,7 +325,9 @@ fn call_control<S: Store>(gw: &Gateway<S>, method: Method, vdn: VdnId, agent: Ag
     match method {
         Method::Callout => {
             let req = CalloutRequest::parse(&body)?;
-            let id = gw.update(vdn, |s, ctx| s.call_out(ctx, agent, &req.called, req.caller.as_deref(), req.data)).map_err(e)?;
+            let id = gw
+                .update(vdn, |s, ctx| s.call_out(ctx, agent, &req.called, req.caller.as_deref(), req.data))
+                .map_err(e)?;
             Ok(Reply::new(response::ok("success", id.to_string())))
         }
         Method::CallInner => {
@@ -340,7 +373,8 @@ fn call_control<S: Store>(gw: &Gateway<S>, method: Method, vdn: VdnId, agent: Ag
         }
         Method::Transfer => {
             let req = TransferRequest::parse(&body)?;
-            let (target, mode) = transfer_target(gw, vdn, &req).map_err(|r| if r == PARAMETER_INVALID { r } else { e(DomainError::InvalidParameter) })?;
+            let (target, mode) = transfer_target(gw, vdn, &req)
+                .map_err(|r| if r == PARAMETER_INVALID { r } else { e(DomainError::InvalidParameter) })?;
             done(gw.update(vdn, |s, ctx| s.transfer(ctx, agent, target, mode)))
         }
         Method::ConfJoin => done(gw.update(vdn, |s, ctx| s.conference(ctx, agent).map(drop))),
@@ -348,7 +382,8 @@ fn call_control<S: Store>(gw: &Gateway<S>, method: Method, vdn: VdnId, agent: Ag
         Method::EndMute => done(gw.update(vdn, |s, _| s.mute(agent, false))),
 
         Method::QueryAllCallInfoByAgentWorkNoEx => {
-            let target = parse_agent(param(0), gw.config.auth.max_workno()).ok_or_else(|| e(DomainError::UnknownAgent))?;
+            let target =
+                parse_agent(param(0), gw.config.auth.max_workno()).ok_or_else(|| e(DomainError::UnknownAgent))?;
             let target = peer_in_vdn(gw, vdn, target.0).map_err(e)?;
             let ids = gw.read(vdn, |s| s.call_ids_of(target)).map_err(e)?;
             Ok(Reply::new(response::call_ids(&ids)))
@@ -357,7 +392,12 @@ fn call_control<S: Store>(gw: &Gateway<S>, method: Method, vdn: VdnId, agent: Ag
             let target = parse_agent(param(0), gw.config.auth.max_workno()).ok_or(PARAMETER_INVALID)?;
             let target = peer_in_vdn(gw, vdn, target.0).map_err(e)?;
             let held: Vec<HeldCall> = gw
-                .read(vdn, |s| s.held_calls(target).into_iter().map(|c| CallInfo::new(c, c.skill.and_then(|k| s.skills.get(&k)), now).into()).collect())
+                .read(vdn, |s| {
+                    s.held_calls(target)
+                        .into_iter()
+                        .map(|c| CallInfo::new(c, c.skill.and_then(|k| s.skills.get(&k)), now).into())
+                        .collect()
+                })
                 .map_err(e)?;
             if held.is_empty() {
                 return Err(e(DomainError::NoHeldCall));
@@ -411,7 +451,11 @@ fn call_control<S: Store>(gw: &Gateway<S>, method: Method, vdn: VdnId, agent: Ag
                 .read(vdn, |s| {
                     s.session(agent).map(|x| {
                         let current = x.in_call_since_ms.map_or(0, |t| now.saturating_sub(t));
-                        Statistics { talktime: (x.stats.talk_ms + current) / 1000, answernums: x.stats.answered, calloutnums: x.stats.callouts }
+                        Statistics {
+                            talktime: (x.stats.talk_ms + current) / 1000,
+                            answernums: x.stats.answered,
+                            calloutnums: x.stats.callouts,
+                        }
                     })
                 })
                 .map_err(e)?
@@ -455,7 +499,11 @@ fn skill_in_vdn<S: Store>(gw: &Gateway<S>, vdn: VdnId, id: u32) -> Result<SkillI
     }
 }
 
-fn transfer_target<S: Store>(gw: &Gateway<S>, vdn: VdnId, req: &TransferRequest) -> Result<(TransferTarget, TransferMode), Retcode> {
+fn transfer_target<S: Store>(
+    gw: &Gateway<S>,
+    vdn: VdnId,
+    req: &TransferRequest,
+) -> Result<(TransferTarget, TransferMode), Retcode> {
     let agent_mode = |m| match m {
         0 => Ok(TransferMode::Blind),
         2 => Ok(TransferMode::Success),

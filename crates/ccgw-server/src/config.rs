@@ -131,11 +131,7 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// Worker thread count to build the runtime with.
     pub fn effective_worker_threads(&self) -> usize {
-        self.worker_threads.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
+        self.worker_threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
     }
 
     pub fn tls_handshake_timeout(&self) -> Duration {
@@ -161,10 +157,7 @@ pub struct AdminConfig {
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self {
-            listen: Some(SocketAddr::from(([127, 0, 0, 1], 9043))),
-            token: None,
-        }
+        Self { listen: Some(SocketAddr::from(([127, 0, 0, 1], 9043))), token: None }
     }
 }
 
@@ -209,11 +202,7 @@ impl Default for AuthConfig {
 impl AuthConfig {
     /// Highest agent id accepted.
     pub fn max_workno(&self) -> u32 {
-        if self.wide_agent_ids {
-            MAX_WORKNO_WIDE
-        } else {
-            MAX_WORKNO_NARROW
-        }
+        if self.wide_agent_ids { MAX_WORKNO_WIDE } else { MAX_WORKNO_NARROW }
     }
 
     pub fn workno_in_range(&self, workno: u32) -> bool {
@@ -234,11 +223,7 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self {
-            calldata_per_agent: 5,
-            calldata_system: 15_000,
-            calldata_window_ms: 2_000,
-        }
+        Self { calldata_per_agent: 5, calldata_system: 15_000, calldata_window_ms: 2_000 }
     }
 }
 
@@ -254,11 +239,7 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self {
-            ring_timeout_ms: 20_000,
-            max_events_per_agent: 10_000,
-            tick_ms: 200,
-        }
+        Self { ring_timeout_ms: 20_000, max_events_per_agent: 10_000, tick_ms: 200 }
     }
 }
 
@@ -286,12 +267,7 @@ pub struct TelephonyRule {
 
 impl Default for TelephonyRule {
     fn default() -> Self {
-        Self {
-            pattern: "*".into(),
-            outcome: Outcome::Answer,
-            answer_after_ms: 1_000,
-            hangup_after_ms: None,
-        }
+        Self { pattern: "*".into(), outcome: Outcome::Answer, answer_after_ms: 1_000, hangup_after_ms: None }
     }
 }
 
@@ -317,10 +293,7 @@ pub struct Telephony {
 impl Telephony {
     /// First matching rule, else the default.
     pub fn rule_for(&self, number: &str) -> &TelephonyRule {
-        self.rules
-            .iter()
-            .find(|r| r.matches(number))
-            .unwrap_or(&self.default)
+        self.rules.iter().find(|r| r.matches(number)).unwrap_or(&self.default)
     }
 }
 
@@ -338,11 +311,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            level: "info".into(),
-            access_log: "stdout".into(),
-            format: "json".into(),
-        }
+        Self { level: "info".into(), access_log: "stdout".into(), format: "json".into() }
     }
 }
 
@@ -369,13 +338,7 @@ pub struct SkillConfig {
 
 impl Default for SkillConfig {
     fn default() -> Self {
-        Self {
-            id: 0,
-            vdn: 0,
-            name: String::new(),
-            access_codes: Vec::new(),
-            media_type: 5,
-        }
+        Self { id: 0, vdn: 0, name: String::new(), access_codes: Vec::new(), media_type: 5 }
     }
 }
 
@@ -402,9 +365,8 @@ impl Config {
             if !key.starts_with(ENV_PREFIX) {
                 continue;
             }
-            let value = v
-                .into_string()
-                .map_err(|_| anyhow::anyhow!("environment variable {key} is not valid UTF-8"))?;
+            let value =
+                v.into_string().map_err(|_| anyhow::anyhow!("environment variable {key} is not valid UTF-8"))?;
             env.push((key.to_owned(), value));
         }
         Self::load_from(path, env)
@@ -412,17 +374,13 @@ impl Config {
 
     /// Like [`Config::load`] with an explicit environment (testable). Variables without the
     /// `CCGW_` prefix are ignored; does not call [`Config::validate`].
-    pub fn load_from(
-        path: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> anyhow::Result<Config> {
+    pub fn load_from(path: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Config> {
         let mut root = toml::Table::new();
         if let Some(path) = path {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading config file {}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
             // Typed parse first: its errors carry line/column and the offending key.
-            toml::from_str::<Config>(&text)
-                .with_context(|| format!("invalid config file {}", path.display()))?;
+            toml::from_str::<Config>(&text).with_context(|| format!("invalid config file {}", path.display()))?;
             root = toml::from_str::<toml::Table>(&text)
                 .with_context(|| format!("invalid config file {}", path.display()))?;
         }
@@ -451,19 +409,8 @@ impl Config {
     /// Demo tenants: VDN 1 (agents 101–600, skills 1 "voice"/10086 and 2 "vip"/10087 for
     /// agents 101–150) and VDN 2 (agents 601–700, skill 3 "voice2"/20086). All agents share
     /// `password_hash`.
-    pub fn demo_provisioning(
-        password_hash: String,
-    ) -> (Vec<VdnConfig>, Vec<SkillConfig>, Vec<AgentConfig>) {
-        let vdns = vec![
-            VdnConfig {
-                id: 1,
-                name: "Demo VDN 1".into(),
-            },
-            VdnConfig {
-                id: 2,
-                name: "Demo VDN 2".into(),
-            },
-        ];
+    pub fn demo_provisioning(password_hash: String) -> (Vec<VdnConfig>, Vec<SkillConfig>, Vec<AgentConfig>) {
+        let vdns = vec![VdnConfig { id: 1, name: "Demo VDN 1".into() }, VdnConfig { id: 2, name: "Demo VDN 2".into() }];
         let skill = |id: u32, vdn: u32, name: &str, code: &str| SkillConfig {
             id,
             vdn,
@@ -471,11 +418,7 @@ impl Config {
             access_codes: vec![code.into()],
             media_type: 5,
         };
-        let skills = vec![
-            skill(1, 1, "voice", "10086"),
-            skill(2, 1, "vip", "10087"),
-            skill(3, 2, "voice2", "20086"),
-        ];
+        let skills = vec![skill(1, 1, "voice", "10086"), skill(2, 1, "vip", "10087"), skill(3, 2, "voice2", "20086")];
         let hash = Secret::new(password_hash);
         let agents = (101..=700u32)
             .map(|workno| {
@@ -506,43 +449,24 @@ impl Config {
         self.validate_engine().context("[engine]")?;
         self.validate_telephony().context("[telephony]")?;
         self.validate_log().context("[log]")?;
-        self.validate_provisioning()
-            .context("provisioning ([[vdn]], [[skill]], [[agent]])")?;
+        self.validate_provisioning().context("provisioning ([[vdn]], [[skill]], [[agent]])")?;
         Ok(())
     }
 
     fn validate_server(&self) -> anyhow::Result<()> {
         let s = &self.server;
-        ensure!(
-            s.cert_file.is_some() == s.key_file.is_some(),
-            "cert_file and key_file must be set together"
-        );
+        ensure!(s.cert_file.is_some() == s.key_file.is_some(), "cert_file and key_file must be set together");
         ensure!(
             !(s.plain_http && s.cert_file.is_some()),
             "cert_file/key_file are set but plain_http = true would ignore them"
         );
-        ensure!(
-            valid_name(&s.node_name),
-            "node_name must be 1-64 chars of [A-Za-z0-9_-]"
-        );
-        ensure!(
-            !s.cluster_name.trim().is_empty(),
-            "cluster_name must not be empty"
-        );
+        ensure!(valid_name(&s.node_name), "node_name must be 1-64 chars of [A-Za-z0-9_-]");
+        ensure!(!s.cluster_name.trim().is_empty(), "cluster_name must not be empty");
         ensure!(s.max_connections > 0, "max_connections must be > 0");
-        ensure!(
-            s.max_connections <= 1_000_000,
-            "max_connections must be <= 1000000"
-        );
+        ensure!(s.max_connections <= 1_000_000, "max_connections must be <= 1000000");
         ensure!(s.max_body_bytes > 0, "max_body_bytes must be > 0");
-        ensure!(
-            s.max_header_bytes >= 1024,
-            "max_header_bytes must be >= 1024"
-        );
-        ensure!(
-            s.tls_handshake_timeout_ms > 0,
-            "tls_handshake_timeout_ms must be > 0"
-        );
+        ensure!(s.max_header_bytes >= 1024, "max_header_bytes must be >= 1024");
+        ensure!(s.tls_handshake_timeout_ms > 0, "tls_handshake_timeout_ms must be > 0");
         ensure!(s.idle_timeout_ms > 0, "idle_timeout_ms must be > 0");
         ensure!(s.worker_threads != Some(0), "worker_threads must be > 0");
         Ok(())
@@ -550,10 +474,7 @@ impl Config {
 
     fn validate_admin(&self) -> anyhow::Result<()> {
         if let Some(addr) = self.admin.listen {
-            ensure!(
-                addr != self.server.listen,
-                "admin.listen must differ from server.listen"
-            );
+            ensure!(addr.port() == 0 || addr != self.server.listen, "admin.listen must differ from server.listen");
         }
         if let Some(token) = &self.admin.token {
             ensure!(
@@ -566,11 +487,7 @@ impl Config {
 
     fn validate_auth(&self) -> anyhow::Result<()> {
         let a = &self.auth;
-        ensure!(
-            matches!(a.mode, 1 | 2),
-            "mode must be 1 or 2, got {}",
-            a.mode
-        );
+        ensure!(matches!(a.mode, 1 | 2), "mode must be 1 or 2, got {}", a.mode);
         ensure!(a.guid_interval_ms > 0, "guid_interval_ms must be > 0");
         ensure!(
             a.guid_interval_ms < a.guid_timeout_ms,
@@ -578,23 +495,11 @@ impl Config {
             a.guid_interval_ms,
             a.guid_timeout_ms
         );
-        ensure!(
-            a.heartbeat_timeout_ms > 0,
-            "heartbeat_timeout_ms must be > 0"
-        );
+        ensure!(a.heartbeat_timeout_ms > 0, "heartbeat_timeout_ms must be > 0");
         ensure!(a.poll_wait_ms > 0, "poll_wait_ms must be > 0");
-        ensure!(
-            a.poll_wait_ms < a.heartbeat_timeout_ms,
-            "poll_wait_ms must be less than heartbeat_timeout_ms"
-        );
-        ensure!(
-            a.max_failed_logins == 0 || a.lockout_ms > 0,
-            "lockout_ms must be > 0 when max_failed_logins > 0"
-        );
-        ensure!(
-            (1..=256).contains(&a.sign_in_concurrency),
-            "sign_in_concurrency must be 1..=256"
-        );
+        ensure!(a.poll_wait_ms < a.heartbeat_timeout_ms, "poll_wait_ms must be less than heartbeat_timeout_ms");
+        ensure!(a.max_failed_logins == 0 || a.lockout_ms > 0, "lockout_ms must be > 0 when max_failed_logins > 0");
+        ensure!((1..=256).contains(&a.sign_in_concurrency), "sign_in_concurrency must be 1..=256");
         Ok(())
     }
 
@@ -609,15 +514,9 @@ impl Config {
     fn validate_engine(&self) -> anyhow::Result<()> {
         let e = &self.engine;
         ensure!(e.ring_timeout_ms > 0, "ring_timeout_ms must be > 0");
-        ensure!(
-            e.max_events_per_agent > 0,
-            "max_events_per_agent must be > 0"
-        );
+        ensure!(e.max_events_per_agent > 0, "max_events_per_agent must be > 0");
         ensure!(e.tick_ms > 0, "tick_ms must be > 0");
-        ensure!(
-            e.tick_ms <= e.ring_timeout_ms,
-            "tick_ms must not exceed ring_timeout_ms"
-        );
+        ensure!(e.tick_ms <= e.ring_timeout_ms, "tick_ms must not exceed ring_timeout_ms");
         Ok(())
     }
 
@@ -629,27 +528,20 @@ impl Config {
                 None => true,
                 Some(pos) => pos == p.len() - 1,
             };
-            ensure!(
-                star_ok,
-                "rules[{i}]: '*' is only allowed at the end of pattern {p:?}"
-            );
+            ensure!(star_ok, "rules[{i}]: '*' is only allowed at the end of pattern {p:?}");
         }
         Ok(())
     }
 
     fn validate_log(&self) -> anyhow::Result<()> {
         let l = &self.log;
-        tracing_subscriber::EnvFilter::try_new(&l.level)
-            .with_context(|| format!("invalid level {:?}", l.level))?;
+        tracing_subscriber::EnvFilter::try_new(&l.level).with_context(|| format!("invalid level {:?}", l.level))?;
         ensure!(
             matches!(l.format.as_str(), "json" | "text"),
             "format must be \"json\" or \"text\", got {:?}",
             l.format
         );
-        ensure!(
-            !l.access_log.trim().is_empty(),
-            "access_log must be \"stdout\", \"off\" or a file path"
-        );
+        ensure!(!l.access_log.trim().is_empty(), "access_log must be \"stdout\", \"off\" or a file path");
         Ok(())
     }
 
@@ -664,17 +556,8 @@ impl Config {
         let mut codes = HashSet::new();
         for s in &self.skills {
             ensure!(s.id > 0, "skill id must be > 0");
-            ensure!(
-                skills.insert(s.id, s.vdn).is_none(),
-                "duplicate skill id {}",
-                s.id
-            );
-            ensure!(
-                vdns.contains(&s.vdn),
-                "skill {} refers to unknown vdn {}",
-                s.id,
-                s.vdn
-            );
+            ensure!(skills.insert(s.id, s.vdn).is_none(), "duplicate skill id {}", s.id);
+            ensure!(vdns.contains(&s.vdn), "skill {} refers to unknown vdn {}", s.id, s.vdn);
             for code in &s.access_codes {
                 ensure!(
                     !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()),
@@ -695,40 +578,21 @@ impl Config {
                     self.auth.max_workno()
                 );
             }
-            ensure!(
-                agents.insert(a.workno),
-                "duplicate agent workno {}",
-                a.workno
-            );
-            ensure!(
-                vdns.contains(&a.vdn),
-                "agent {} refers to unknown vdn {}",
-                a.workno,
-                a.vdn
-            );
-            ensure!(
-                !a.password_hash.is_empty(),
-                "agent {} has no password_hash",
-                a.workno
-            );
+            ensure!(agents.insert(a.workno), "duplicate agent workno {}", a.workno);
+            ensure!(vdns.contains(&a.vdn), "agent {} refers to unknown vdn {}", a.workno, a.vdn);
+            ensure!(!a.password_hash.is_empty(), "agent {} has no password_hash", a.workno);
             for skill in &a.skills {
                 match skills.get(skill) {
                     None => bail!("agent {} refers to unknown skill {skill}", a.workno),
-                    Some(&vdn) if vdn != a.vdn => bail!(
-                        "agent {} (vdn {}) has skill {skill} of vdn {vdn}",
-                        a.workno,
-                        a.vdn
-                    ),
+                    Some(&vdn) if vdn != a.vdn => {
+                        bail!("agent {} (vdn {}) has skill {skill} of vdn {vdn}", a.workno, a.vdn)
+                    }
                     Some(_) => {}
                 }
             }
             if let Some(phone) = &a.phone {
                 ensure!(!phone.is_empty(), "agent {} has an empty phone", a.workno);
-                ensure!(
-                    phones.insert(phone.as_str()),
-                    "agent {}: phone {phone} is used by another agent",
-                    a.workno
-                );
+                ensure!(phones.insert(phone.as_str()), "agent {}: phone {phone} is used by another agent", a.workno);
             }
         }
         Ok(())
@@ -736,9 +600,7 @@ impl Config {
 }
 
 fn valid_name(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Applies one `CCGW_A__B=value` override onto `root`.
@@ -762,8 +624,7 @@ fn apply_env_var(root: &mut toml::Table, name: &str, raw: &str) -> anyhow::Resul
     let mut last_err = None;
     for value in candidates {
         let mut trial = root.clone();
-        set_path(&mut trial, &path, value)
-            .with_context(|| format!("environment variable {name}"))?;
+        set_path(&mut trial, &path, value).with_context(|| format!("environment variable {name}"))?;
         match Config::deserialize(toml::Value::Table(trial.clone())) {
             Ok(_) => {
                 *root = trial;
@@ -773,9 +634,10 @@ fn apply_env_var(root: &mut toml::Table, name: &str, raw: &str) -> anyhow::Resul
         }
     }
     match last_err {
-        Some(e) => Err(anyhow::Error::new(e).context(format!(
-            "environment variable {name} is not a valid configuration override"
-        ))),
+        Some(e) => {
+            Err(anyhow::Error::new(e)
+                .context(format!("environment variable {name} is not a valid configuration override")))
+        }
         None => bail!("environment variable {name}: no value"),
     }
 }
@@ -799,9 +661,7 @@ fn set_path(root: &mut toml::Table, path: &[String], value: toml::Value) -> anyh
     };
     let mut table = root;
     for part in parents {
-        let entry = table
-            .entry(part.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = table.entry(part.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         table = match entry {
             toml::Value::Table(t) => t,
             _ => bail!("`{part}` is not a section"),
@@ -838,9 +698,10 @@ mod opt_addr {
         let s = String::deserialize(d)?;
         match s.trim() {
             "" | "off" | "none" => Ok(None),
-            other => other.parse().map(Some).map_err(|e| {
-                serde::de::Error::custom(format!("invalid socket address {other:?}: {e}"))
-            }),
+            other => other
+                .parse()
+                .map(Some)
+                .map_err(|e| serde::de::Error::custom(format!("invalid socket address {other:?}: {e}"))),
         }
     }
 }
@@ -850,18 +711,12 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn temp_file(name: &str, contents: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "ccgw-config-test-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("ccgw-config-test-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(name);
         std::fs::write(&path, contents).unwrap();
@@ -900,10 +755,7 @@ mod tests {
 
     #[test]
     fn env_overrides_nested() {
-        let file = temp_file(
-            "c.toml",
-            "[server]\nnode_name = \"FromFile\"\nmax_connections = 7\n[auth]\nmode = 1\n",
-        );
+        let file = temp_file("c.toml", "[server]\nnode_name = \"FromFile\"\nmax_connections = 7\n[auth]\nmode = 1\n");
         let c = Config::load_from(
             Some(&file),
             env(&[
@@ -934,10 +786,7 @@ mod tests {
 
     #[test]
     fn unknown_key_in_file_is_error() {
-        let file = temp_file(
-            "c.toml",
-            "[server]\nlisten = \"0.0.0.0:1\"\nlisten_typo = 1\n",
-        );
+        let file = temp_file("c.toml", "[server]\nlisten = \"0.0.0.0:1\"\nlisten_typo = 1\n");
         let err = Config::load_from(Some(&file), env(&[])).unwrap_err();
         assert!(format!("{err:#}").contains("listen_typo"), "{err:#}");
 
@@ -947,13 +796,7 @@ mod tests {
 
     #[test]
     fn unknown_env_is_error() {
-        for bad in [
-            "CCGW_SERVER__LISTN",
-            "CCGW_NOSUCH",
-            "CCGW_SERVER__LISTEN__X",
-            "CCGW_SERVER____LISTEN",
-            "CCGW_",
-        ] {
+        for bad in ["CCGW_SERVER__LISTN", "CCGW_NOSUCH", "CCGW_SERVER__LISTEN__X", "CCGW_SERVER____LISTEN", "CCGW_"] {
             let err = Config::load_from(None, env(&[(bad, "1")]));
             assert!(err.is_err(), "{bad} accepted");
         }
@@ -977,24 +820,14 @@ mod tests {
         assert!(c.validate().is_err());
 
         let (vdns, skills, mut agents) = Config::demo_provisioning("$argon2id$x".into());
-        let mut c = Config {
-            vdns: vdns.clone(),
-            skills: skills.clone(),
-            agents: agents.clone(),
-            ..Config::default()
-        };
+        let mut c = Config { vdns: vdns.clone(), skills: skills.clone(), agents: agents.clone(), ..Config::default() };
         c.validate().unwrap();
         // Skill of another VDN.
         c.agents[0].skills.push(3);
         assert!(c.validate().is_err());
         // Duplicate workno.
         agents.push(agents[0].clone());
-        let c = Config {
-            vdns,
-            skills,
-            agents,
-            ..Config::default()
-        };
+        let c = Config { vdns, skills, agents, ..Config::default() };
         assert!(c.validate().is_err());
     }
 
@@ -1020,21 +853,9 @@ mod tests {
         let t = Telephony {
             default: TelephonyRule::default(),
             rules: vec![
-                TelephonyRule {
-                    pattern: "9*".into(),
-                    outcome: Outcome::Busy,
-                    ..TelephonyRule::default()
-                },
-                TelephonyRule {
-                    pattern: "555".into(),
-                    outcome: Outcome::NoAnswer,
-                    ..TelephonyRule::default()
-                },
-                TelephonyRule {
-                    pattern: "5*".into(),
-                    hangup_after_ms: Some(5),
-                    ..TelephonyRule::default()
-                },
+                TelephonyRule { pattern: "9*".into(), outcome: Outcome::Busy, ..TelephonyRule::default() },
+                TelephonyRule { pattern: "555".into(), outcome: Outcome::NoAnswer, ..TelephonyRule::default() },
+                TelephonyRule { pattern: "5*".into(), hangup_after_ms: Some(5), ..TelephonyRule::default() },
             ],
         };
         assert_eq!(t.rule_for("912").outcome, Outcome::Busy);
@@ -1047,10 +868,7 @@ mod tests {
     #[test]
     fn debug_redacts_secrets() {
         let (_, _, agents) = Config::demo_provisioning("$argon2id$v=19$SECRETHASH".into());
-        let mut c = Config {
-            agents,
-            ..Config::default()
-        };
+        let mut c = Config { agents, ..Config::default() };
         c.admin.token = Some(Secret::new("TOPSECRETTOKEN0123"));
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("SECRETHASH"));

@@ -68,7 +68,10 @@ pub fn provision(config: &Config) -> anyhow::Result<(Directory, HashMap<AgentId,
         dir.vdns.insert(VdnId(v.id), v.name.clone());
     }
     for s in &skills {
-        dir.skills.insert(SkillId(s.id), Skill { id: SkillId(s.id), vdn: VdnId(s.vdn), name: s.name.clone(), media_type: s.media_type });
+        dir.skills.insert(
+            SkillId(s.id),
+            Skill { id: SkillId(s.id), vdn: VdnId(s.vdn), name: s.name.clone(), media_type: s.media_type },
+        );
         for code in &s.access_codes {
             dir.access_codes.insert(code.clone(), SkillId(s.id));
         }
@@ -98,7 +101,11 @@ impl Gateway<MemoryStore> {
         let (directory, credentials) = provision(&config).context("provisioning")?;
         let policy = Policy {
             ring_timeout_ms: config.engine.ring_timeout_ms,
-            max_failed_logins: if config.auth.max_failed_logins == 0 { u32::MAX } else { config.auth.max_failed_logins },
+            max_failed_logins: if config.auth.max_failed_logins == 0 {
+                u32::MAX
+            } else {
+                config.auth.max_failed_logins
+            },
             lockout_ms: config.auth.lockout_ms,
             allow_force_login: config.auth.allow_force_login,
         };
@@ -108,7 +115,13 @@ impl Gateway<MemoryStore> {
 }
 
 impl<S: Store> Gateway<S> {
-    pub fn new(config: Arc<Config>, store: S, directory: Directory, credentials: HashMap<AgentId, String>, telephony: Box<dyn Telephony>) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        store: S,
+        directory: Directory,
+        credentials: HashMap<AgentId, String>,
+        telephony: Box<dyn Telephony>,
+    ) -> Self {
         let limiter = CalldataLimiter::new(
             directory.agents.keys().copied(),
             config.limits.calldata_per_agent,
@@ -132,7 +145,11 @@ impl<S: Store> Gateway<S> {
     }
 
     /// Run a domain operation on a VDN and hand its telephony commands to the telephony.
-    pub fn update<R>(&self, vdn: VdnId, op: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<R, DomainError>) -> Result<R, DomainError> {
+    pub fn update<R>(
+        &self,
+        vdn: VdnId,
+        op: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<R, DomainError>,
+    ) -> Result<R, DomainError> {
         let committed = self.store.update(vdn, now_ms(), op)?;
         for cmd in committed.telephony {
             self.telephony.execute(vdn, cmd);
@@ -186,7 +203,8 @@ impl<S: Store> Gateway<S> {
         };
         let guid = self.new_guid();
         let g = guid.clone();
-        let login = self.update(vdn, |s, ctx| Ok(s.complete_sign_in(ctx, agent, password_ok, params.options, g, force)))??;
+        let login =
+            self.update(vdn, |s, ctx| Ok(s.complete_sign_in(ctx, agent, password_ok, params.options, g, force)))??;
         self.store.touch(agent, now_ms());
         Ok(SignedIn { vdn, login_ms: login.login_ms, guid })
     }
@@ -194,9 +212,11 @@ impl<S: Store> Gateway<S> {
     async fn verify_password(&self, agent: AgentId, password: String) -> Result<bool, DomainError> {
         let Some(hash) = self.credentials.get(&agent).cloned() else { return Ok(false) };
         let _permit = self.verify_permits.acquire().await.map_err(|_| DomainError::Internal)?;
-        tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
-            .await
-            .map_err(|_| DomainError::Internal)
+        tokio::task::spawn_blocking(move || {
+            Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()
+        })
+        .await
+        .map_err(|_| DomainError::Internal)
     }
 
     /// AUTHMODE 2: mint a new GUID when the interval has passed. Returns it for `Set-GUID`.
@@ -206,7 +226,8 @@ impl<S: Store> Gateway<S> {
         }
         let interval = self.config.auth.guid_interval_ms;
         let now = now_ms();
-        let due = self.store.read(vdn, |s| s.session(agent).is_ok_and(|s| s.credential.rotation_due(now, interval))).ok()?;
+        let due =
+            self.store.read(vdn, |s| s.session(agent).is_ok_and(|s| s.credential.rotation_due(now, interval))).ok()?;
         if !due {
             return None;
         }

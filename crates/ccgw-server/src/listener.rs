@@ -120,8 +120,7 @@ pub async fn serve(
             match acceptor {
                 None => serve_connection(&http, stream, peer, app, &mut phase).await,
                 Some(acceptor) => {
-                    let handshake =
-                        tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
+                    let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
                     let tls_stream = tokio::select! {
                         r = handshake => r,
                         _ = phase.wait_for(|p| *p != Phase::Running) => {
@@ -174,9 +173,7 @@ async fn serve_connection<I>(
         req.extensions_mut().insert(ConnectInfo(peer));
         req
     });
-    let conn = http
-        .serve_connection(TokioIo::new(io), TowerToHyperService::new(svc))
-        .with_upgrades();
+    let conn = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(svc)).with_upgrades();
     let mut conn = std::pin::pin!(conn);
 
     tokio::select! {
@@ -204,10 +201,7 @@ fn log_conn_result(peer: SocketAddr, r: hyper::Result<()>) {
 /// Per-connection accept errors that say nothing about the listener itself.
 fn is_connection_error(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::*;
-    matches!(
-        e.kind(),
-        ConnectionRefused | ConnectionAborted | ConnectionReset | Interrupted
-    )
+    matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset | Interrupted)
 }
 
 /// Binds a TCP listener (thin wrapper kept for symmetry with tests and `main`).
@@ -224,20 +218,12 @@ mod tests {
     use tokio::sync::oneshot;
 
     fn temp_dir(tag: &str) -> std::path::PathBuf {
-        std::env::temp_dir().join(format!(
-            "ccgw-{tag}-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4()
-        ))
+        std::env::temp_dir().join(format!("ccgw-{tag}-{}-{}", std::process::id(), uuid::Uuid::new_v4()))
     }
 
     fn app() -> Router {
-        Router::new().route(
-            "/",
-            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
-                format!("hello {}", peer.ip())
-            }),
-        )
+        Router::new()
+            .route("/", get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { format!("hello {}", peer.ip()) }))
     }
 
     fn limits(max_connections: usize, idle: Duration) -> ListenerLimits {
@@ -275,29 +261,17 @@ mod tests {
         let task = tokio::spawn(serve(listener, tls, app(), limits, async {
             let _ = rx.await;
         }));
-        Running {
-            addr,
-            stop: Some(tx),
-            task,
-        }
+        Running { addr, stop: Some(tx), task }
     }
 
     /// Minimal HTTP/1.1 GET over a raw socket; returns the full response text.
     async fn raw_get(stream: &mut TcpStream, keep_alive: bool) -> String {
         let conn = if keep_alive { "keep-alive" } else { "close" };
-        stream
-            .write_all(
-                format!("GET / HTTP/1.1\r\nHost: x\r\nConnection: {conn}\r\n\r\n").as_bytes(),
-            )
-            .await
-            .unwrap();
+        stream.write_all(format!("GET / HTTP/1.1\r\nHost: x\r\nConnection: {conn}\r\n\r\n").as_bytes()).await.unwrap();
         let mut buf = vec![0u8; 4096];
         let mut out = Vec::new();
         loop {
-            let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
-                .await
-                .unwrap()
-                .unwrap();
+            let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await.unwrap().unwrap();
             out.extend_from_slice(&buf[..n]);
             if n == 0 || out.windows(15).any(|w| w == b"hello 127.0.0.1") {
                 break;
@@ -308,22 +282,12 @@ mod tests {
 
     #[tokio::test]
     async fn tls_request_gets_200_with_peer() {
-        let cfg = ServerConfig {
-            data_dir: temp_dir("listener-tls"),
-            ..ServerConfig::default()
-        };
+        let cfg = ServerConfig { data_dir: temp_dir("listener-tls"), ..ServerConfig::default() };
         let (tls, _fp) = crate::tls::server_config(&cfg).unwrap();
         let server = start(Some(tls), limits(16, Duration::from_secs(30))).await;
 
-        let client = reqwest::Client::builder()
-            .danger_accept_invalid_certs(true)
-            .build()
-            .unwrap();
-        let resp = client
-            .get(format!("https://{}/", server.addr))
-            .send()
-            .await
-            .unwrap();
+        let client = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+        let resp = client.get(format!("https://{}/", server.addr)).send().await.unwrap();
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.text().await.unwrap(), "hello 127.0.0.1");
 
@@ -340,9 +304,7 @@ mod tests {
     #[tokio::test]
     async fn plain_mode_works() {
         let server = start(None, limits(16, Duration::from_secs(30))).await;
-        let resp = reqwest::get(format!("http://{}/", server.addr))
-            .await
-            .unwrap();
+        let resp = reqwest::get(format!("http://{}/", server.addr)).await.unwrap();
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.text().await.unwrap(), "hello 127.0.0.1");
         server.stop().await;
@@ -371,9 +333,7 @@ mod tests {
         for _ in 0..50 {
             tokio::time::sleep(Duration::from_millis(20)).await;
             let mut d = TcpStream::connect(server.addr).await.unwrap();
-            let _ = d
-                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                .await;
+            let _ = d.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
             let mut out = Vec::new();
             let _ = tokio::time::timeout(Duration::from_secs(2), d.read_to_end(&mut out)).await;
             if String::from_utf8_lossy(&out).contains("200 OK") {
@@ -406,14 +366,9 @@ mod tests {
         assert!(raw_get(&mut s, true).await.contains("200 OK"));
         let started = std::time::Instant::now();
         server.stop().await;
-        assert!(
-            started.elapsed() < DRAIN_TIMEOUT,
-            "idle connection delayed shutdown"
-        );
+        assert!(started.elapsed() < DRAIN_TIMEOUT, "idle connection delayed shutdown");
         let mut buf = [0u8; 64];
-        let r = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf))
-            .await
-            .unwrap();
+        let r = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await.unwrap();
         assert!(matches!(r, Ok(0) | Err(_)), "got {r:?}");
     }
 }

@@ -86,7 +86,9 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         (Some(cfg), Some(fp))
     };
 
-    let api_listener = tokio::net::TcpListener::bind(config.server.listen).await.with_context(|| format!("binding {}", config.server.listen))?;
+    let api_listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.listen))?;
     let api_addr = api_listener.local_addr()?;
     let app = Router::new().fallback(api::entry::<MemoryStore>).with_state(gw.clone());
     let limits = ListenerLimits::from_config(&config.server);

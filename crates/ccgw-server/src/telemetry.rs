@@ -25,8 +25,7 @@ pub const ACCESS_TARGET: &str = "ccgw::access";
 
 /// Request-duration histogram buckets, 50 µs … 10 s.
 pub const DURATION_BUCKETS: &[f64] = &[
-    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-    1.0, 2.5, 5.0, 10.0,
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
 const REQUESTS_TOTAL: &str = "ccgw_requests_total";
@@ -60,19 +59,13 @@ pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<LogGuards> {
     let app_filter = EnvFilter::try_new(&directives)
         .with_context(|| format!("invalid log filter {directives:?}"))?
         // The access log has its own layer; keep it out of the application log.
-        .add_directive(
-            format!("{ACCESS_TARGET}=off")
-                .parse()
-                .context("access-log directive")?,
-        );
+        .add_directive(format!("{ACCESS_TARGET}=off").parse().context("access-log directive")?);
 
     let mut guards = Vec::new();
     let mut layers: Vec<BoxedLayer> = Vec::new();
 
-    let (app_writer, app_guard) = NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("ccgw-log")
-        .finish(std::io::stdout());
+    let (app_writer, app_guard) =
+        NonBlockingBuilder::default().lossy(false).thread_name("ccgw-log").finish(std::io::stdout());
     guards.push(app_guard);
     let app_layer: BoxedLayer = match cfg.format.as_str() {
         "text" => tracing_subscriber::fmt::layer()
@@ -104,10 +97,7 @@ pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<LogGuards> {
     };
     if let Some(sink) = access_sink {
         // Lossy: under overload we drop access lines rather than block requests.
-        let (writer, guard) = NonBlockingBuilder::default()
-            .lossy(true)
-            .thread_name("ccgw-access-log")
-            .finish(sink);
+        let (writer, guard) = NonBlockingBuilder::default().lossy(true).thread_name("ccgw-access-log").finish(sink);
         guards.push(guard);
         layers.push(
             tracing_subscriber::fmt::layer()
@@ -122,14 +112,8 @@ pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<LogGuards> {
         );
     }
 
-    let installed = tracing_subscriber::registry()
-        .with(layers)
-        .try_init()
-        .is_ok();
-    Ok(LogGuards {
-        _guards: guards,
-        installed,
-    })
+    let installed = tracing_subscriber::registry().with(layers).try_init().is_ok();
+    Ok(LogGuards { _guards: guards, installed })
 }
 
 /// Records one finished request: an access-log line plus the request counter and histogram.
@@ -153,10 +137,8 @@ pub fn access_log(
         latency_us,
         peer = peer.map(tracing::field::display),
     );
-    metrics::counter!(REQUESTS_TOTAL, "method" => method_name, "retcode" => retcode_label(retcode))
-        .increment(1);
-    metrics::histogram!(REQUEST_DURATION, "method" => method_name)
-        .record(latency_us as f64 / 1_000_000.0);
+    metrics::counter!(REQUESTS_TOTAL, "method" => method_name, "retcode" => retcode_label(retcode)).increment(1);
+    metrics::histogram!(REQUEST_DURATION, "method" => method_name).record(latency_us as f64 / 1_000_000.0);
 }
 
 /// Avoids an allocation for the common codes; retcodes are a small closed set either way.
@@ -187,20 +169,14 @@ pub fn init_metrics() -> PrometheusHandle {
                 }
             };
             metrics::describe_counter!(REQUESTS_TOTAL, "Requests by API method and retcode.");
-            metrics::describe_histogram!(
-                REQUEST_DURATION,
-                metrics::Unit::Seconds,
-                "Request latency by API method."
-            );
+            metrics::describe_histogram!(REQUEST_DURATION, metrics::Unit::Seconds, "Request latency by API method.");
             let upkeep = handle.clone();
-            let spawned = std::thread::Builder::new()
-                .name("ccgw-metrics-upkeep".into())
-                .spawn(move || {
-                    loop {
-                        std::thread::sleep(UPKEEP_INTERVAL);
-                        upkeep.run_upkeep();
-                    }
-                });
+            let spawned = std::thread::Builder::new().name("ccgw-metrics-upkeep".into()).spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_INTERVAL);
+                    upkeep.run_upkeep();
+                }
+            });
             if let Err(e) = spawned {
                 tracing::warn!(error = %e, "could not spawn metrics upkeep thread");
             }
@@ -223,15 +199,7 @@ mod tests {
     #[test]
     fn access_log_without_subscriber_or_recorder_is_fine() {
         access_log("test.noop", "GET", None, "0", 200, 12, None);
-        access_log(
-            "test.noop",
-            "PUT",
-            Some(101),
-            "100-006",
-            200,
-            1_234,
-            Some("127.0.0.1:5000".parse().unwrap()),
-        );
+        access_log("test.noop", "PUT", Some(101), "100-006", 200, 1_234, Some("127.0.0.1:5000".parse().unwrap()));
     }
 
     #[test]
@@ -239,41 +207,23 @@ mod tests {
         let handle = init_metrics();
         let again = init_metrics();
         access_log("test.render", "GET", Some(101), "0", 200, 250, None);
-        access_log(
-            "test.render",
-            "GET",
-            Some(101),
-            "000-002",
-            200,
-            3_000_000,
-            None,
-        );
+        access_log("test.render", "GET", Some(101), "000-002", 200, 3_000_000, None);
         let text = handle.render();
         assert!(text.contains(REQUESTS_TOTAL), "{text}");
         assert!(text.contains("method=\"test.render\""), "{text}");
         assert!(text.contains("retcode=\"000-002\""), "{text}");
         // Rendered as a histogram (buckets), not a summary.
-        assert!(
-            text.contains("ccgw_request_duration_seconds_bucket"),
-            "{text}"
-        );
+        assert!(text.contains("ccgw_request_duration_seconds_bucket"), "{text}");
         assert!(again.render().contains(REQUESTS_TOTAL));
     }
 
     #[test]
     fn init_logging_twice_is_ok() {
-        let cfg = LogConfig {
-            level: "off".into(),
-            access_log: "off".into(),
-            format: "json".into(),
-        };
+        let cfg = LogConfig { level: "off".into(), access_log: "off".into(), format: "json".into() };
         let _a = init_logging(&cfg).unwrap();
         let b = init_logging(&cfg).unwrap();
         assert!(!b.is_installed());
-        let bad = LogConfig {
-            level: "info,=[".into(),
-            ..cfg
-        };
+        let bad = LogConfig { level: "info,=[".into(), ..cfg };
         // Only fails when RUST_LOG does not override the level.
         if std::env::var("RUST_LOG").is_err() {
             assert!(init_logging(&bad).is_err());
@@ -284,10 +234,7 @@ mod tests {
     fn guid_fingerprint_is_short_and_stable() {
         let a = guid_fingerprint("0f5c1e2a-1111-2222-3333-444455556666.AgentGateway0");
         assert_eq!(a.len(), 12);
-        assert_eq!(
-            a,
-            guid_fingerprint("0f5c1e2a-1111-2222-3333-444455556666.AgentGateway0")
-        );
+        assert_eq!(a, guid_fingerprint("0f5c1e2a-1111-2222-3333-444455556666.AgentGateway0"));
         assert_ne!(a, guid_fingerprint("other"));
     }
 }

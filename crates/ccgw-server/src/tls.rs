@@ -56,8 +56,7 @@ pub fn fingerprint(cert: &CertificateDer<'_>) -> String {
 }
 
 fn load_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    let file = fs::File::open(path)
-        .with_context(|| format!("opening certificate file {}", path.display()))?;
+    let file = fs::File::open(path).with_context(|| format!("opening certificate file {}", path.display()))?;
     let certs = rustls_pemfile::certs(&mut BufReader::new(file))
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("reading certificate file {}", path.display()))?;
@@ -68,8 +67,7 @@ fn load_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
 }
 
 fn load_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
-    let file =
-        fs::File::open(path).with_context(|| format!("opening key file {}", path.display()))?;
+    let file = fs::File::open(path).with_context(|| format!("opening key file {}", path.display()))?;
     rustls_pemfile::private_key(&mut BufReader::new(file))
         .with_context(|| format!("reading key file {}", path.display()))?
         .with_context(|| format!("no private key found in {}", path.display()))
@@ -92,8 +90,7 @@ fn load_or_generate(data_dir: &Path) -> anyhow::Result<CertAndKey> {
         _ => {}
     }
 
-    fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating data_dir {}", data_dir.display()))?;
+    fs::create_dir_all(data_dir).with_context(|| format!("creating data_dir {}", data_dir.display()))?;
     let (cert_pem, key_pem, cert_der, key_der) = generate()?;
     // Key first, each via temp file + rename, so a crash never leaves a cert without its key.
     write_atomic(&key_path, key_pem.as_bytes(), true)?;
@@ -102,41 +99,22 @@ fn load_or_generate(data_dir: &Path) -> anyhow::Result<CertAndKey> {
         cert = %cert_path.display(),
         "generated self-signed TLS certificate"
     );
-    Ok((
-        vec![cert_der],
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der)),
-    ))
+    Ok((vec![cert_der], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der))))
 }
 
 fn generate() -> anyhow::Result<(String, String, CertificateDer<'static>, Vec<u8>)> {
-    let mut sans = vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        "::1".to_owned(),
-    ];
+    let mut sans = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
     if let Some(host) = hostname()
         && !sans.contains(&host)
     {
         sans.push(host);
     }
-    let mut params =
-        rcgen::CertificateParams::new(sans).context("building certificate parameters")?;
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "ccgw self-signed");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::OrganizationName, "ccgw");
+    let mut params = rcgen::CertificateParams::new(sans).context("building certificate parameters")?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, "ccgw self-signed");
+    params.distinguished_name.push(rcgen::DnType::OrganizationName, "ccgw");
     let key = rcgen::KeyPair::generate().context("generating TLS key pair")?;
-    let cert = params
-        .self_signed(&key)
-        .context("self-signing certificate")?;
-    Ok((
-        cert.pem(),
-        key.serialize_pem(),
-        cert.der().clone(),
-        key.serialize_der(),
-    ))
+    let cert = params.self_signed(&key).context("self-signing certificate")?;
+    Ok((cert.pem(), key.serialize_pem(), cert.der().clone(), key.serialize_der()))
 }
 
 /// The machine host name, if it is a plausible DNS name.
@@ -148,9 +126,7 @@ fn hostname() -> Option<String> {
     let name = raw.trim().to_ascii_lowercase();
     let ok = !name.is_empty()
         && name.len() <= 253
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
         && !name.starts_with(['-', '.']);
     ok.then_some(name)
 }
@@ -167,12 +143,8 @@ fn write_atomic(path: &Path, data: &[u8], private: bool) -> anyhow::Result<()> {
     }
     #[cfg(not(unix))]
     let _ = private;
-    let mut file = opts
-        .open(&tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
-    file.write_all(data)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
+    let mut file = opts.open(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    file.write_all(data).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
     Ok(())
 }
@@ -182,20 +154,13 @@ mod tests {
     use super::*;
 
     fn temp_dir(tag: &str) -> PathBuf {
-        std::env::temp_dir().join(format!(
-            "ccgw-{tag}-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4()
-        ))
+        std::env::temp_dir().join(format!("ccgw-{tag}-{}-{}", std::process::id(), uuid::Uuid::new_v4()))
     }
 
     #[test]
     fn generates_once_and_reuses() {
         let dir = temp_dir("tls");
-        let cfg = ServerConfig {
-            data_dir: dir.clone(),
-            ..ServerConfig::default()
-        };
+        let cfg = ServerConfig { data_dir: dir.clone(), ..ServerConfig::default() };
         let (c1, fp1) = server_config(&cfg).unwrap();
         let (_c2, fp2) = server_config(&cfg).unwrap();
         assert_eq!(fp1, fp2);
@@ -205,10 +170,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.join(GENERATED_KEY_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = fs::metadata(dir.join(GENERATED_KEY_FILE)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
 

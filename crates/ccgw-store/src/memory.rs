@@ -32,12 +32,22 @@ pub struct MemoryStore {
 impl MemoryStore {
     pub fn new(directory: &Directory, policy: Policy, max_events: usize) -> Self {
         let start_secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let vdns = directory.vdns.keys().map(|v| (*v, RwLock::new(VdnState::new(*v, directory, policy.clone())))).collect();
+        let vdns =
+            directory.vdns.keys().map(|v| (*v, RwLock::new(VdnState::new(*v, directory, policy.clone())))).collect();
         let agent_vdn = directory.agents.values().map(|a| (a.id, a.vdn)).collect();
         let mailboxes = directory
             .agents
             .keys()
-            .map(|a| (*a, Mailbox { events: Mutex::new(VecDeque::new()), notify: Notify::new(), last_seen_ms: AtomicU64::new(0) }))
+            .map(|a| {
+                (
+                    *a,
+                    Mailbox {
+                        events: Mutex::new(VecDeque::new()),
+                        notify: Notify::new(),
+                        last_seen_ms: AtomicU64::new(0),
+                    },
+                )
+            })
             .collect();
         MemoryStore {
             vdns,

@@ -71,8 +71,16 @@ pub fn event_type(kind: &EventKind) -> &'static str {
 pub fn content(kind: &EventKind) -> Value {
     use EventKind::*;
     match kind {
-        InService | Ready | Busy | Work | CancelNotReadySuccess | SetRestSuccess | CancelRestSuccess | RestTimeout
-        | SetWorkSuccess | CancelWorkSuccess => Value::Null,
+        InService
+        | Ready
+        | Busy
+        | Work
+        | CancelNotReadySuccess
+        | SetRestSuccess
+        | CancelRestSuccess
+        | RestTimeout
+        | SetWorkSuccess
+        | CancelWorkSuccess => Value::Null,
         ShutdownService { login_time_ms } => json!({ "loginTime": login_time_ms.to_string() }),
         SetNotReadySuccess { reason } => json!({ "reason": reason }),
         Ringing(o) | AutoAnswer(o) => offer(o),

@@ -178,7 +178,13 @@ pub struct HeldCall {
 
 impl From<CallInfo> for HeldCall {
     fn from(c: CallInfo) -> Self {
-        HeldCall { callfeature: c.callfeature, callid: c.callid, caller: c.caller, called: c.called, callskill: c.callskill }
+        HeldCall {
+            callfeature: c.callfeature,
+            callid: c.callid,
+            caller: c.caller,
+            called: c.called,
+            callskill: c.callskill,
+        }
     }
 }
 

@@ -72,7 +72,9 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
 
         (E::UnknownAgent, M::QueryAllCallInfoByAgentWorkNoEx) => rc("100-011", "invalid parameter: no such agent"),
         (E::UnknownAgent, _) => rc("300-002", "no such agent"),
-        (E::OtherVdn, M::QueryAllCallInfoByAgentWorkNoEx) => rc("900-002", "no permission: the agent is in another VDN"),
+        (E::OtherVdn, M::QueryAllCallInfoByAgentWorkNoEx) => {
+            rc("900-002", "no permission: the agent is in another VDN")
+        }
         (E::OtherVdn, _) => rc("300-001", "no permission to query this agent"),
 
         (E::TargetUnavailable | E::NoAgentAvailable, _) => rc("200-019", "no target agent available"),

@@ -8,11 +8,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
 use ccgw_server::Config;
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "ccgw", version, about = "An open-source agent gateway compatible with Huawei CC-Gateway's agent REST interface")]
+#[command(
+    name = "ccgw",
+    version,
+    about = "An open-source agent gateway compatible with Huawei CC-Gateway's agent REST interface"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ccgw_domain::{
-    AgentId, AgentProfile, CallId, Ctx, Directory, DomainError, Event, EventKind, InitialState, Policy, SignInOptions, Skill,
-    SkillId, TelephonyCommand, VdnId, VdnState,
+    AgentId, AgentProfile, CallId, Ctx, Directory, DomainError, Event, EventKind, InitialState, Policy, SignInOptions,
+    Skill, SkillId, TelephonyCommand, VdnId, VdnState,
 };
 
 pub const VDN: VdnId = VdnId(1);
@@ -34,7 +34,13 @@ pub fn directory() -> Directory {
     let mut add = |id: u32, vdn: u32, skills: Vec<SkillId>| {
         d.agents.insert(
             AgentId(id),
-            Arc::new(AgentProfile { id: AgentId(id), vdn: VdnId(vdn), name: format!("agent {id}"), skills, phone: phone(id) }),
+            Arc::new(AgentProfile {
+                id: AgentId(id),
+                vdn: VdnId(vdn),
+                name: format!("agent {id}"),
+                skills,
+                phone: phone(id),
+            }),
         );
     };
     for id in 101..=105 {
@@ -104,13 +110,20 @@ impl Harness {
     }
 
     /// Run an operation that must succeed.
-    pub fn ok<R: std::fmt::Debug>(&mut self, f: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<R, DomainError>) -> (R, Out) {
+    pub fn ok<R: std::fmt::Debug>(
+        &mut self,
+        f: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<R, DomainError>,
+    ) -> (R, Out) {
         let (r, out) = self.run(f);
         (r.expect("operation failed"), out)
     }
 
     /// Run an operation that must fail with `want`, and check it changed nothing and said nothing.
-    pub fn err<R: std::fmt::Debug>(&mut self, want: DomainError, f: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<R, DomainError>) {
+    pub fn err<R: std::fmt::Debug>(
+        &mut self,
+        want: DomainError,
+        f: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<R, DomainError>,
+    ) {
         let before = self.st.clone();
         let (r, out) = self.run(f);
         assert_eq!(r.unwrap_err(), want);

@@ -1,0 +1,556 @@
+//! Property tests: random operation sequences over the agents of VDN 1, with the structural
+//! invariants checked after every step and a full clean-up at the end.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use ccgw_domain::agent::{Pending, Ready};
+use ccgw_domain::call::PartyState;
+use ccgw_domain::{
+    AgentId, AgentStateCode, CallId, Ctx, DomainError, Endpoint, EventKind, HelpMode, HelpTarget, InitialState,
+    SkillId, TransferMode, TransferTarget, VdnState,
+};
+use common::*;
+use proptest::prelude::*;
+
+/// Agents the operations pick from: the six of VDN 1, one of VDN 2 and one that does not exist.
+const AGENTS: [u32; 8] = [101, 102, 103, 104, 105, 106, 201, 999];
+const VDN1: [u32; 6] = [101, 102, 103, 104, 105, 106];
+
+#[derive(Clone, Debug)]
+enum Op {
+    SignIn { a: usize, force: bool, auto_answer: bool, auto_idle: bool, initial: u8, password_ok: bool },
+    BeginSignInOnly { a: usize },
+    AbortSignIn { a: usize },
+    SignOut { a: usize },
+    ForceSignOut { a: usize },
+    SayBusy { a: usize, prolong: bool },
+    CancelBusy { a: usize },
+    SayFree { a: usize },
+    Rest { a: usize, secs: u32, prolong: bool },
+    CancelRest { a: usize },
+    Work { a: usize },
+    CancelWork { a: usize },
+    AutoIdle { a: usize, on: bool },
+    Customer { n: u8, skill: u8 },
+    CallOut { a: usize, n: u8 },
+    CallInner { a: usize, b: usize },
+    Answer { a: usize },
+    Release { a: usize },
+    Hold { a: usize },
+    Unhold { a: usize, pick: Option<usize> },
+    Mute { a: usize, on: bool },
+    InnerHelp { a: usize, b: usize, skill: bool, three: bool },
+    Transfer { a: usize, kind: u8, b: usize, n: u8, success: bool },
+    Conference { a: usize },
+    ConnectHeld { a: usize, pick: usize },
+    DropCall { a: usize, pick: usize },
+    Disconnect { a: usize, pick: usize, by_phone: bool },
+    RemoteAnswered { pick: usize },
+    RemoteFailed { pick: usize },
+    RemoteHungUp { pick: usize },
+    Tick { ms: u64 },
+}
+
+fn agent_ix() -> impl Strategy<Value = usize> {
+    prop_oneof![8 => 0usize..6, 1 => 6usize..8]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let a = agent_ix;
+    prop_oneof![
+        6 => (a(), any::<bool>(), any::<bool>(), any::<bool>(), 0u8..3, prop::bool::weighted(0.9)).prop_map(
+            |(a, force, auto_answer, auto_idle, initial, password_ok)| Op::SignIn { a, force, auto_answer, auto_idle, initial, password_ok }
+        ),
+        1 => a().prop_map(|a| Op::BeginSignInOnly { a }),
+        1 => a().prop_map(|a| Op::AbortSignIn { a }),
+        1 => a().prop_map(|a| Op::SignOut { a }),
+        1 => a().prop_map(|a| Op::ForceSignOut { a }),
+        2 => (a(), any::<bool>()).prop_map(|(a, prolong)| Op::SayBusy { a, prolong }),
+        1 => a().prop_map(|a| Op::CancelBusy { a }),
+        2 => a().prop_map(|a| Op::SayFree { a }),
+        1 => (a(), 0u32..40, any::<bool>()).prop_map(|(a, secs, prolong)| Op::Rest { a, secs, prolong }),
+        1 => a().prop_map(|a| Op::CancelRest { a }),
+        1 => a().prop_map(|a| Op::Work { a }),
+        1 => a().prop_map(|a| Op::CancelWork { a }),
+        1 => (a(), any::<bool>()).prop_map(|(a, on)| Op::AutoIdle { a, on }),
+        5 => (0u8..4, 0u8..4).prop_map(|(n, skill)| Op::Customer { n, skill }),
+        2 => (a(), 0u8..4).prop_map(|(a, n)| Op::CallOut { a, n }),
+        2 => (a(), a()).prop_map(|(a, b)| Op::CallInner { a, b }),
+        5 => a().prop_map(|a| Op::Answer { a }),
+        3 => a().prop_map(|a| Op::Release { a }),
+        2 => a().prop_map(|a| Op::Hold { a }),
+        2 => (a(), prop::option::of(0usize..4)).prop_map(|(a, pick)| Op::Unhold { a, pick }),
+        1 => (a(), any::<bool>()).prop_map(|(a, on)| Op::Mute { a, on }),
+        3 => (a(), a(), any::<bool>(), any::<bool>()).prop_map(|(a, b, skill, three)| Op::InnerHelp { a, b, skill, three }),
+        3 => (a(), 0u8..3, a(), 0u8..4, any::<bool>()).prop_map(|(a, kind, b, n, success)| Op::Transfer { a, kind, b, n, success }),
+        2 => a().prop_map(|a| Op::Conference { a }),
+        2 => (a(), 0usize..4).prop_map(|(a, pick)| Op::ConnectHeld { a, pick }),
+        1 => (a(), 0usize..4).prop_map(|(a, pick)| Op::DropCall { a, pick }),
+        1 => (a(), 0usize..4, any::<bool>()).prop_map(|(a, pick, by_phone)| Op::Disconnect { a, pick, by_phone }),
+        3 => (0usize..8).prop_map(|pick| Op::RemoteAnswered { pick }),
+        1 => (0usize..8).prop_map(|pick| Op::RemoteFailed { pick }),
+        2 => (0usize..8).prop_map(|pick| Op::RemoteHungUp { pick }),
+        3 => prop_oneof![Just(0u64), 0u64..5_000, 15_000u64..25_000, 30_000u64..90_000].prop_map(|ms| Op::Tick { ms }),
+    ]
+}
+
+fn customer_number(n: u8) -> String {
+    format!("1390000000{n}")
+}
+
+fn external_number(n: u8) -> String {
+    format!("7700{n}")
+}
+
+/// (call, number) of every remote party in the given states, in a stable order.
+fn remotes(st: &VdnState, alerting_only: bool) -> Vec<(CallId, String)> {
+    st.calls
+        .values()
+        .flat_map(|c| {
+            c.parties.iter().filter_map(move |p| match (&p.who, p.state) {
+                (Endpoint::Remote(n), PartyState::Alerting { .. }) => Some((c.id, n.clone())),
+                (Endpoint::Remote(n), _) if !alerting_only => Some((c.id, n.clone())),
+                _ => None,
+            })
+        })
+        .collect()
+}
+
+fn pick<T: Clone>(v: &[T], i: usize) -> Option<T> {
+    (!v.is_empty()).then(|| v[i % v.len()].clone())
+}
+
+/// The result of one operation: whether it is held to "an error changes nothing".
+enum Outcome {
+    Checked(Result<(), DomainError>),
+    /// Sign-in completion records failed password checks, and telephony reports return nothing.
+    Unchecked,
+}
+
+fn ok<T>(r: Result<T, DomainError>) -> Outcome {
+    Outcome::Checked(r.map(|_| ()))
+}
+
+fn apply(st: &mut VdnState, ctx: &mut Ctx, op: &Op, now: u64) -> Outcome {
+    use Outcome::*;
+    let ag = |i: usize| AgentId(AGENTS[i]);
+    match *op {
+        Op::SignIn { a, force, auto_answer, auto_idle, initial, password_ok } => {
+            if let Err(e) = st.begin_sign_in(ctx, ag(a), force) {
+                return Checked(Err(e));
+            }
+            let initial = [InitialState::Idle, InitialState::Busy, InitialState::Work][initial as usize];
+            let _ = st.complete_sign_in(
+                ctx,
+                ag(a),
+                password_ok,
+                options(auto_answer, auto_idle, initial),
+                format!("g{now}"),
+                force,
+            );
+            Unchecked
+        }
+        Op::BeginSignInOnly { a } => ok(st.begin_sign_in(ctx, ag(a), false)),
+        Op::AbortSignIn { a } => {
+            st.abort_sign_in(ag(a));
+            Unchecked
+        }
+        Op::SignOut { a } => ok(st.sign_out(ctx, ag(a))),
+        Op::ForceSignOut { a } => ok(st.force_sign_out(ctx, ag(a))),
+        Op::SayBusy { a, prolong } => ok(st.say_busy(ctx, ag(a), 201, prolong)),
+        Op::CancelBusy { a } => ok(st.cancel_busy(ctx, ag(a))),
+        Op::SayFree { a } => ok(st.say_free(ctx, ag(a))),
+        Op::Rest { a, secs, prolong } => ok(st.rest(ctx, ag(a), secs, 1, prolong)),
+        Op::CancelRest { a } => ok(st.cancel_rest(ctx, ag(a))),
+        Op::Work { a } => ok(st.work(ctx, ag(a))),
+        Op::CancelWork { a } => ok(st.cancel_work(ctx, ag(a))),
+        Op::AutoIdle { a, on } => ok(st.set_auto_enter_idle(ag(a), on)),
+        Op::Customer { n, skill } => {
+            let skill = [SKILL, SKILL, SKILL, OTHER_SKILL][skill as usize];
+            ok(st.customer_call(ctx, &customer_number(n), "5000", skill, String::new()))
+        }
+        Op::CallOut { a, n } => ok(st.call_out(ctx, ag(a), &external_number(n), None, String::new())),
+        Op::CallInner { a, b } => ok(st.call_inner(ctx, ag(a), ag(b), String::new())),
+        Op::Answer { a } => ok(st.answer(ctx, ag(a), None)),
+        Op::Release { a } => ok(st.release(ctx, ag(a))),
+        Op::Hold { a } => ok(st.hold(ctx, ag(a))),
+        Op::Unhold { a, pick: p } => {
+            let call = p.and_then(|i| pick(&st.call_ids_of(ag(a)), i));
+            ok(st.unhold(ctx, ag(a), call))
+        }
+        Op::Mute { a, on } => ok(st.mute(ag(a), on)),
+        Op::InnerHelp { a, b, skill, three } => {
+            let target = if skill {
+                HelpTarget::Skill(if b % 4 == 3 { OTHER_SKILL } else { SKILL })
+            } else {
+                HelpTarget::Agent(ag(b))
+            };
+            let mode = if three { HelpMode::ThreeParty } else { HelpMode::TwoParty };
+            ok(st.inner_help(ctx, ag(a), target, mode, String::new()))
+        }
+        Op::Transfer { a, kind, b, n, success } => {
+            let target = match kind {
+                0 => TransferTarget::Agent(ag(b)),
+                1 => TransferTarget::Skill(if n == 3 { SkillId(77) } else { SKILL }),
+                _ => TransferTarget::External(external_number(n)),
+            };
+            let mode = if success { TransferMode::Success } else { TransferMode::Blind };
+            ok(st.transfer(ctx, ag(a), target, mode))
+        }
+        Op::Conference { a } => ok(st.conference(ctx, ag(a))),
+        Op::ConnectHeld { a, pick: i } => {
+            let call = pick(&st.call_ids_of(ag(a)), i).unwrap_or(CallId { secs: 0, seq: 0 });
+            ok(st.connect_held(ctx, ag(a), call))
+        }
+        Op::DropCall { a, pick: i } => {
+            let call = pick(&st.call_ids_of(ag(a)), i).unwrap_or(CallId { secs: 0, seq: 0 });
+            ok(st.drop_call(ctx, ag(a), call))
+        }
+        Op::Disconnect { a, pick: i, by_phone } => {
+            let number = st
+                .active_call(ag(a))
+                .and_then(|c| pick(&c.parties, i))
+                .map(|p| match p.who {
+                    Endpoint::Agent(x) if by_phone => phone(x.0),
+                    w => st.number_of(&w),
+                })
+                .unwrap_or_else(|| "555".into());
+            ok(st.disconnect(ctx, ag(a), &number))
+        }
+        Op::RemoteAnswered { pick: i } => {
+            if let Some((c, n)) = pick(&remotes(st, true), i) {
+                st.remote_answered(ctx, c, &n);
+            }
+            Unchecked
+        }
+        Op::RemoteFailed { pick: i } => {
+            // The telephony only reports failure for numbers it was asked to dial.
+            if let Some((c, n)) = pick(&remotes(st, true), i) {
+                st.remote_failed(ctx, c, &n);
+            }
+            Unchecked
+        }
+        Op::RemoteHungUp { pick: i } => {
+            if let Some((c, n)) = pick(&remotes(st, false), i) {
+                st.remote_hung_up(ctx, c, &n);
+            }
+            Unchecked
+        }
+        Op::Tick { .. } => {
+            st.tick(ctx);
+            Unchecked
+        }
+    }
+}
+
+/// Everything the checks remember between steps.
+#[derive(Default)]
+struct Track {
+    /// Every call id that ever existed.
+    ever: HashSet<CallId>,
+    /// Calls each agent was offered, dialled or was otherwise a party of.
+    joined: BTreeMap<AgentId, BTreeSet<CallId>>,
+    /// Whether each agent's last lifecycle event was InService (true) or ShutdownService.
+    in_service: BTreeMap<AgentId, bool>,
+}
+
+fn check(st: &VdnState, track: &mut Track, events: &[ccgw_domain::Event], step: &str) {
+    let vdn1: BTreeSet<AgentId> = VDN1.iter().map(|n| AgentId(*n)).collect();
+    // (d) only agents of this VDN.
+    assert_eq!(st.agents.keys().copied().collect::<BTreeSet<_>>(), vdn1, "{step}");
+    for e in events {
+        assert!(vdn1.contains(&e.agent), "{step}: event for {:?}", e.agent);
+    }
+
+    // (b) ids are never reused: a call that was not live before is brand new.
+    for id in st.calls.keys() {
+        assert_eq!(st.calls[id].id, *id, "{step}");
+    }
+
+    // Session lifecycle and "no Talking before joining".
+    for e in events {
+        let joined = track.joined.entry(e.agent).or_default();
+        match &e.kind {
+            EventKind::InService => {
+                assert_ne!(
+                    track.in_service.insert(e.agent, true),
+                    Some(true),
+                    "{step}: InService twice for {:?}",
+                    e.agent
+                );
+            }
+            EventKind::ShutdownService { .. } => {
+                assert_eq!(
+                    track.in_service.insert(e.agent, false),
+                    Some(true),
+                    "{step}: ShutdownService without a session"
+                );
+            }
+            EventKind::Ringing(o) | EventKind::AutoAnswer(o) => {
+                joined.insert(o.call);
+            }
+            EventKind::CustomerAlerting { call, .. } | EventKind::Conference { call, .. } => {
+                joined.insert(*call);
+            }
+            EventKind::Talking { call, .. } => {
+                let now_in = st.call_ids_of(e.agent).contains(call);
+                assert!(
+                    joined.contains(call) || now_in,
+                    "{step}: {:?} told Talking on {call} it never joined",
+                    e.agent
+                );
+            }
+            _ => {}
+        }
+    }
+
+    for (id, agent) in &st.agents {
+        // At most one session per agent, and the event stream agrees on whether there is one.
+        let signed_in = agent.session.is_some();
+        assert_eq!(
+            track.in_service.get(id).copied().unwrap_or(false),
+            signed_in,
+            "{step}: {id:?} lifecycle events disagree"
+        );
+        let Some(s) = &agent.session else { continue };
+        let joined = track.joined.entry(*id).or_default();
+        joined.extend(s.calls.iter().copied());
+        // (c) every id in a session's calls is a live call having that agent as a party, once.
+        let mut seen = HashSet::new();
+        for c in &s.calls {
+            assert!(seen.insert(*c), "{step}: {id:?} lists {c} twice: {:?}", s.calls);
+            let call = st.calls.get(c).unwrap_or_else(|| panic!("{step}: {id:?} lists dead call {c}"));
+            assert_eq!(
+                call.parties.iter().filter(|p| p.who == Endpoint::Agent(*id)).count(),
+                1,
+                "{step}: {id:?} in {c}"
+            );
+        }
+        assert_eq!(st.call_ids_of(*id), s.calls, "{step}");
+        // (e) at most one call in which the agent is not holding.
+        let active =
+            s.calls.iter().filter(|c| st.calls[*c].party_of(*id).is_some_and(|p| p.state != PartyState::Held)).count();
+        assert!(active <= 1, "{step}: {id:?} active in {active} calls");
+        // (f) the talking state code only in a call, and always in one.
+        let code = agent.state_code();
+        if s.calls.is_empty() {
+            assert!(
+                !matches!(code, AgentStateCode::Talking | AgentStateCode::PreRest),
+                "{step}: {id:?} {code:?} with no call"
+            );
+        } else {
+            assert!(
+                matches!(code, AgentStateCode::Talking | AgentStateCode::PreRest),
+                "{step}: {id:?} {code:?} in a call"
+            );
+        }
+        if !s.calls.is_empty() || s.ready != Ready::Idle {
+            assert!(!s.available(), "{step}");
+        }
+    }
+
+    let mut queued_ids = Vec::new();
+    for (skill, q) in &st.queues {
+        for c in q {
+            queued_ids.push(*c);
+            let call = st.calls.get(c).unwrap_or_else(|| panic!("{step}: dead call {c} queued on {skill:?}"));
+            assert!(call.queued_since_ms.is_some(), "{step}: {c} in a queue but not marked queued");
+        }
+    }
+    let unique: HashSet<_> = queued_ids.iter().collect();
+    assert_eq!(unique.len(), queued_ids.len(), "{step}: a call queued twice: {:?}", queues_of(st));
+
+    for (cid, call) in &st.calls {
+        // (c) the other way: every agent party lists the call exactly once.
+        for a in call.agents() {
+            assert!(vdn1.contains(&a), "{step}: {a:?} in {cid}");
+            let s =
+                st.agents[&a].session.as_ref().unwrap_or_else(|| panic!("{step}: {a:?} in {cid} without a session"));
+            assert_eq!(s.calls.iter().filter(|c| *c == cid).count(), 1, "{step}: {a:?} / {cid}");
+        }
+        let mut who = HashSet::new();
+        for p in &call.parties {
+            if p.agent().is_some() {
+                assert!(who.insert(p.who.clone()), "{step}: {:?} twice in {cid}", p.who);
+            }
+        }
+        if call.queued_since_ms.is_some() {
+            assert!(unique.contains(cid), "{step}: {cid} marked queued but in no queue");
+        }
+        // A call stands with two parties, or while it waits in a queue.
+        assert!(
+            call.parties.len() >= 2 || (call.queued_since_ms.is_some() && !call.parties.is_empty()),
+            "{step}: {cid} {call:?}"
+        );
+        if let Some(t) = call.transfer {
+            assert!(call.party_of(t.from).is_some(), "{step}: transfer from an agent not in {cid}");
+        }
+    }
+}
+
+struct Sim {
+    h: Harness,
+    track: Track,
+    step: usize,
+}
+
+impl Sim {
+    fn new() -> Self {
+        Sim { h: Harness::new(), track: Track::default(), step: 0 }
+    }
+
+    fn run(&mut self, op: &Op) {
+        if let Op::Tick { ms } = op {
+            self.h.advance(*ms);
+        }
+        self.h.advance(10);
+        let before = self.h.st.clone();
+        let live: HashSet<CallId> = before.calls.keys().copied().collect();
+        let now = self.h.now;
+        let (outcome, out) = self.h.run(|st, ctx| apply(st, ctx, op, now));
+        self.step += 1;
+        let step = format!("step {} {op:?}", self.step);
+        if let Outcome::Checked(Err(e)) = outcome {
+            // (a) an error changed nothing and said nothing.
+            assert!(self.h.st == before, "{step}: failed with {e:?} but changed the state");
+            assert!(out.events.is_empty(), "{step}: failed with {e:?} but emitted {:?}", out.events);
+            assert!(out.telephony.is_empty(), "{step}: failed with {e:?} but commanded {:?}", out.telephony);
+        }
+        // (b) a call id is never reused.
+        for id in self.h.st.calls.keys() {
+            if !live.contains(id) {
+                assert!(self.track.ever.insert(*id), "{step}: call id {id} reused");
+            }
+        }
+        check(&self.h.st, &mut self.track, &out.events, &step);
+    }
+
+    /// Everybody hangs up; then every agent is out of calls and in a resting state code.
+    fn clean_up(&mut self) {
+        // What each agent should end in, from what it was in before.
+        let expect: BTreeMap<AgentId, (Option<Pending>, Ready, bool, bool)> = self
+            .h
+            .st
+            .agents
+            .iter()
+            .filter_map(|(id, a)| {
+                a.session.as_ref().map(|s| (*id, (s.pending, s.ready, s.options.auto_enter_idle, s.in_call())))
+            })
+            .collect();
+        for round in 0..20 {
+            let rs = remotes(&self.h.st, false);
+            if rs.is_empty() {
+                break;
+            }
+            let (c, n) = rs[0].clone();
+            self.run_report(round, move |st, ctx| st.remote_hung_up(ctx, c, &n));
+        }
+        for _ in 0..200 {
+            let Some((id, c)) =
+                self.h.st.agents.iter().find_map(|(id, a)| Some((*id, *a.session.as_ref()?.calls.first()?)))
+            else {
+                break;
+            };
+            self.run_op(move |st, ctx| st.drop_call(ctx, id, c).map(|_| ()));
+            // A call with only remote parties left (blind transfers out) is hung up too.
+            for (c, n) in remotes(&self.h.st, false) {
+                self.run_report(0, move |st, ctx| st.remote_hung_up(ctx, c, &n));
+            }
+        }
+        self.h.advance(self.h.st.policy.ring_timeout_ms + 1);
+        self.run_report(0, |st, ctx| st.tick(ctx));
+
+        let st = &self.h.st;
+        assert!(st.calls.is_empty(), "calls left: {:?}", st.calls);
+        assert!(st.queues.values().all(|q| q.is_empty()), "queues left: {:?}", queues_of(st));
+        for (id, a) in &st.agents {
+            assert!(st.call_ids_of(*id).is_empty());
+            let Some(s) = &a.session else { continue };
+            let code = a.state_code();
+            assert!(
+                matches!(
+                    code,
+                    AgentStateCode::Idle | AgentStateCode::Busy | AgentStateCode::Work | AgentStateCode::Rest
+                ),
+                "{id:?} ended {code:?}"
+            );
+            let Some(&(pending, ready, auto_idle, was_in_call)) = expect.get(id) else { continue };
+            let want: &[Ready] = match (pending, ready) {
+                (Some(Pending::Busy { reason }), _) => &[Ready::Busy { reason }],
+                (Some(Pending::Work), _) => &[Ready::Work],
+                (Some(Pending::Rest { .. }), _) => {
+                    assert!(matches!(s.ready, Ready::Rest { .. }), "{id:?}: pending rest, ended {:?}", s.ready);
+                    continue;
+                }
+                (None, Ready::Idle) if was_in_call => &[if auto_idle { Ready::Idle } else { Ready::Work }],
+                // Not in a call before: it may have been offered a waiting call since.
+                (None, Ready::Idle) => &[Ready::Idle, if auto_idle { Ready::Idle } else { Ready::Work }],
+                (None, r) => &[r],
+            };
+            let got = match s.ready {
+                Ready::Rest { until_ms, cause, .. } => Ready::Rest { until_ms, cause, reminded: false },
+                r => r,
+            };
+            let want: Vec<Ready> = want
+                .iter()
+                .map(|r| match *r {
+                    Ready::Rest { until_ms, cause, .. } => Ready::Rest { until_ms, cause, reminded: false },
+                    r => r,
+                })
+                .collect();
+            assert!(
+                want.contains(&got),
+                "{id:?}: was {pending:?}/{ready:?} (auto idle {auto_idle}), ended {:?}",
+                s.ready
+            );
+        }
+    }
+
+    fn run_report(&mut self, _round: usize, f: impl FnOnce(&mut VdnState, &mut Ctx)) {
+        self.h.advance(10);
+        let (_, out) = self.h.run(f);
+        self.step += 1;
+        let step = format!("clean-up step {}", self.step);
+        check(&self.h.st, &mut self.track, &out.events, &step);
+    }
+
+    fn run_op(&mut self, f: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<(), DomainError>) {
+        self.h.advance(10);
+        let (r, out) = self.h.run(f);
+        r.expect("clean-up operation failed");
+        self.step += 1;
+        let step = format!("clean-up step {}", self.step);
+        check(&self.h.st, &mut self.track, &out.events, &step);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_operations_keep_the_invariants(ops in prop::collection::vec(op(), 1..80)) {
+        let mut sim = Sim::new();
+        for op in &ops {
+            sim.run(op);
+        }
+        sim.clean_up();
+    }
+
+    /// The same, starting with every agent signed in so calls get going at once.
+    #[test]
+    fn busy_contact_center_keeps_the_invariants(
+        setup in prop::collection::vec((any::<bool>(), any::<bool>(), 0u8..3), 6),
+        ops in prop::collection::vec(op(), 1..120),
+    ) {
+        let mut sim = Sim::new();
+        for (i, (auto_answer, auto_idle, initial)) in setup.into_iter().enumerate() {
+            sim.run(&Op::SignIn { a: i, force: false, auto_answer, auto_idle, initial, password_ok: true });
+        }
+        for op in &ops {
+            sim.run(op);
+        }
+        sim.clean_up();
+    }
+}

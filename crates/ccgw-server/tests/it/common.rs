@@ -1,0 +1,214 @@
+//! The test harness: a gateway on ephemeral ports, and an agent client that follows `Set-GUID`.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ccgw_server::{Config, Server};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub const PREFIX: &str = "/agentgateway/resource";
+pub const TOKEN: &str = "test-operator-token-0123456789";
+pub const JSON_UTF8: &str = "application/json; charset=UTF-8";
+
+pub struct Gateway {
+    pub server: Option<Server>,
+    pub base: String,
+    pub admin: String,
+    pub client: reqwest::Client,
+}
+
+fn unique_dir() -> std::path::PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("ccgw-it-{}-{n}", std::process::id()))
+}
+
+/// A test configuration: demo provisioning, ephemeral ports, operator token, quiet access log.
+pub fn test_config() -> Config {
+    let mut c = Config::default();
+    c.server.listen = "127.0.0.1:0".parse().unwrap();
+    c.server.data_dir = unique_dir();
+    c.admin.listen = Some("127.0.0.1:0".parse().unwrap());
+    c.admin.token = Some(ccgw_server::config::Secret::new(TOKEN));
+    c.log.access_log = "off".into();
+    c
+}
+
+impl Gateway {
+    pub async fn start() -> Gateway {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Gateway {
+        let mut config = test_config();
+        tweak(&mut config);
+        let data_dir = config.server.data_dir.clone();
+        let server = ccgw_server::start(config).await.expect("gateway starts");
+        let pem = std::fs::read(data_dir.join("ccgw-cert.pem")).expect("generated certificate");
+        let client = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Gateway {
+            base: format!("https://127.0.0.1:{}", server.api_addr.port()),
+            admin: format!("http://{}", server.admin_addr.unwrap()),
+            server: Some(server),
+            client,
+        }
+    }
+
+    /// A raw request to the agent interface; returns status, headers and the JSON body.
+    pub async fn request(&self, method: Method, path: &str, guid: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path)).header("Content-Type", JSON_UTF8);
+        if let Some(g) = guid {
+            req = req.header("Guid", g);
+        }
+        if let Some(b) = body {
+            req = req.body(b.to_string());
+        }
+        let resp = req.send().await.expect("request");
+        Reply::from(resp).await
+    }
+
+    pub async fn sign_in(&self, id: u32) -> Agent {
+        self.sign_in_with(id, serde_json::json!({"password": "ccgw-demo", "phonenum": format!("7{id}"), "status": 4, "autoanswer": false})).await
+    }
+
+    pub async fn sign_in_with(&self, id: u32, body: Value) -> Agent {
+        let r = self.request(Method::PUT, &format!("{PREFIX}/onlineagent/{id}"), None, Some(body)).await;
+        assert_eq!(r.retcode(), "0", "sign-in of {id}: {}", r.body);
+        let guid = r.set_guid().expect("Set-GUID on sign-in");
+        Agent { id, guid: std::sync::Mutex::new(guid) }
+    }
+
+    /// Operator API: a customer calls `access_code`; returns the call id.
+    pub async fn inject_call(&self, caller: &str, access_code: &str, data: &str) -> String {
+        let r = self
+            .client
+            .post(format!("{}/admin/calls", self.admin))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({"caller": caller, "accessCode": access_code, "callData": data}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json::<Value>().await.unwrap()["callId"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.shut_down().await;
+        }
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub async fn from(resp: reqwest::Response) -> Reply {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply { status, headers, body }
+    }
+
+    pub fn retcode(&self) -> &str {
+        self.body["retcode"].as_str().unwrap_or("<none>")
+    }
+
+    pub fn set_guid(&self) -> Option<String> {
+        let v = self.headers.get("set-guid")?.to_str().ok()?;
+        v.strip_prefix("JSESSIONID=").map(str::to_owned)
+    }
+}
+
+/// A signed-in agent: remembers its GUID and follows `Set-GUID` on every response.
+pub struct Agent {
+    pub id: u32,
+    pub guid: std::sync::Mutex<String>,
+}
+
+impl Agent {
+    pub fn guid(&self) -> String {
+        self.guid.lock().unwrap().clone()
+    }
+
+    pub async fn call(&self, gw: &Gateway, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let guid = self.guid();
+        let r = gw.request(method, path, Some(&guid), body).await;
+        if let Some(g) = r.set_guid() {
+            *self.guid.lock().unwrap() = g;
+        }
+        r
+    }
+
+    /// `family/{id}/suffix` for this agent, e.g. `agent.path("voicecall", "hold")`.
+    pub fn path(&self, family: &str, suffix: &str) -> String {
+        if suffix.is_empty() {
+            format!("{PREFIX}/{family}/{}", self.id)
+        } else {
+            format!("{PREFIX}/{family}/{}/{suffix}", self.id)
+        }
+    }
+
+    pub async fn get(&self, gw: &Gateway, family: &str, suffix: &str) -> Reply {
+        self.call(gw, Method::GET, &self.path(family, suffix), None).await
+    }
+
+    pub async fn post(&self, gw: &Gateway, family: &str, suffix: &str, body: Option<Value>) -> Reply {
+        self.call(gw, Method::POST, &self.path(family, suffix), body).await
+    }
+
+    pub async fn put(&self, gw: &Gateway, family: &str, suffix: &str, body: Option<Value>) -> Reply {
+        self.call(gw, Method::PUT, &self.path(family, suffix), body).await
+    }
+
+    pub async fn delete(&self, gw: &Gateway, family: &str, suffix: &str) -> Reply {
+        self.call(gw, Method::DELETE, &self.path(family, suffix), None).await
+    }
+
+    /// One poll; the event object, if any.
+    pub async fn poll(&self, gw: &Gateway) -> Option<Value> {
+        let r = self.get(gw, "agentevent", "").await;
+        assert_eq!(r.retcode(), "0", "poll: {}", r.body);
+        r.body.get("event").cloned()
+    }
+
+    /// Poll until an event of `event_type` arrives; returns every event seen up to and including it.
+    pub async fn poll_until(&self, gw: &Gateway, event_type: &str) -> Vec<Value> {
+        let mut seen = Vec::new();
+        for _ in 0..50 {
+            if let Some(ev) = self.poll(gw).await {
+                let done = ev["eventType"] == event_type;
+                seen.push(ev);
+                if done {
+                    return seen;
+                }
+            }
+        }
+        panic!("agent {} never got {event_type}; saw {seen:?}", self.id);
+    }
+
+    /// Drain the mailbox (stops at the first empty poll; use a short poll_wait in the config).
+    pub async fn drain(&self, gw: &Gateway) -> Vec<Value> {
+        let mut seen = Vec::new();
+        while let Some(ev) = self.poll(gw).await {
+            seen.push(ev);
+        }
+        seen
+    }
+
+    /// The event types of a list of events.
+    pub fn types(events: &[Value]) -> Vec<String> {
+        events.iter().map(|e| e["eventType"].as_str().unwrap_or("").to_owned()).collect()
+    }
+}
