@@ -889,14 +889,12 @@ impl VdnState {
             return;
         }
         let agents: Vec<AgentId> = c.agents().collect();
-        let transferring = c.transfer.take();
+        // A pending "success" transfer failed with it; the transferring agent stays, holding.
+        c.transfer = None;
         for a in &agents {
             ctx.emit(*a, EventKind::CallOutFail(call));
         }
-        if let Some(t) = transferring {
-            let _ = t;
-            return;
-        }
+        // The call may still not stand (the customer hung up while the transfer rang).
         if c.parties.len() < 2 && !(c.queued_since_ms.is_some() && !c.parties.is_empty()) {
             // The dialling agent alone: the call ends without a separate Call_Release.
             let snapshot = self.calls.get(&call).cloned();
@@ -1220,7 +1218,10 @@ impl VdnState {
                 }
             }
             TransferTarget::External(n) => {
-                if !valid_number(n) {
+                // Telephony reports name a remote by (call, number): a second party with the
+                // same number in one call could not be told apart.
+                let present = self.calls.get(&call).is_some_and(|c| c.remotes().any(|r| r == n));
+                if !valid_number(n) || present {
                     return Err(DomainError::InvalidNumber);
                 }
                 None

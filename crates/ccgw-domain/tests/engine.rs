@@ -885,3 +885,21 @@ fn other_vdn_agents_are_unknown() {
     assert!(h.st.call_ids_of(a(201)).is_empty());
     let _ = Endpoint::Agent(a(201));
 }
+
+#[test]
+fn failed_transfer_after_the_customer_left_ends_the_call() {
+    let (mut h, c) = talking_with_customer();
+    h.ok(|st, ctx| st.transfer(ctx, a(101), TransferTarget::External("700".into()), TransferMode::Success));
+    h.run(|st, ctx| st.remote_hung_up(ctx, c, "13900000001"));
+    assert_eq!(h.calls_of(101), vec![c]);
+    let out = h.run(|st, ctx| st.remote_failed(ctx, c, "700")).1;
+    assert_eq!(out.of(101), vec![K::CallOutFail(c), K::Ready]);
+    assert!(h.st.calls.is_empty());
+    assert!(h.calls_of(101).is_empty());
+}
+
+#[test]
+fn transfer_to_a_number_already_in_the_call_is_refused() {
+    let (mut h, _) = talking_with_customer();
+    h.err(E::InvalidNumber, |st, ctx| st.transfer(ctx, a(101), TransferTarget::External("13900000001".into()), TransferMode::Success));
+}

@@ -53,46 +53,91 @@ enum Op {
     Tick { ms: u64 },
 }
 
+/// 0..8 names an entry of `AGENTS`; from 8 on it picks among the agents an operation suits
+/// (ringing for answer, in a call for call control, signed in otherwise), so that most
+/// operations get to do something.
 fn agent_ix() -> impl Strategy<Value = usize> {
-    prop_oneof![8 => 0usize..6, 1 => 6usize..8]
+    prop_oneof![2 => 0usize..6, 1 => 6usize..8, 7 => 8usize..64]
 }
 
-fn op() -> impl Strategy<Value = Op> {
+#[derive(Clone, Copy)]
+enum Suits {
+    SignedIn,
+    Ringing,
+    InCall,
+    Available,
+    Talking,
+    Holding,
+    TalkingAndHolding,
+}
+
+fn talking(st: &VdnState, a: AgentId) -> bool {
+    st.active_call(a).and_then(|c| c.party_of(a)).is_some_and(|p| p.state == PartyState::Talking)
+}
+
+fn resolve(st: &VdnState, i: usize, suits: Suits) -> AgentId {
+    if i < AGENTS.len() {
+        return AgentId(AGENTS[i]);
+    }
+    let fit: Vec<AgentId> = st
+        .agents
+        .iter()
+        .filter(|(id, a)| {
+            let Some(s) = &a.session else { return false };
+            match suits {
+                Suits::SignedIn => true,
+                Suits::Ringing => st.ringing_call(**id).is_some(),
+                Suits::InCall => s.in_call(),
+                Suits::Available => s.available(),
+                Suits::Talking => talking(st, **id),
+                Suits::Holding => !st.held_calls(**id).is_empty(),
+                Suits::TalkingAndHolding => talking(st, **id) && !st.held_calls(**id).is_empty(),
+            }
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    pick(&fit, i).unwrap_or(AgentId(AGENTS[i % AGENTS.len()]))
+}
+
+/// The operation mix: `heavy` favours call control (help, hold, conference, transfer) over
+/// sign-in and ready-state changes.
+fn op(heavy: bool) -> impl Strategy<Value = Op> {
     let a = agent_ix;
+    let w = |general: u32, call_control: u32| if heavy { call_control } else { general };
     prop_oneof![
         6 => (a(), any::<bool>(), any::<bool>(), any::<bool>(), 0u8..3, prop::bool::weighted(0.9)).prop_map(
             |(a, force, auto_answer, auto_idle, initial, password_ok)| Op::SignIn { a, force, auto_answer, auto_idle, initial, password_ok }
         ),
-        1 => a().prop_map(|a| Op::BeginSignInOnly { a }),
-        1 => a().prop_map(|a| Op::AbortSignIn { a }),
-        1 => a().prop_map(|a| Op::SignOut { a }),
-        1 => a().prop_map(|a| Op::ForceSignOut { a }),
-        2 => (a(), any::<bool>()).prop_map(|(a, prolong)| Op::SayBusy { a, prolong }),
-        1 => a().prop_map(|a| Op::CancelBusy { a }),
-        2 => a().prop_map(|a| Op::SayFree { a }),
-        1 => (a(), 0u32..40, any::<bool>()).prop_map(|(a, secs, prolong)| Op::Rest { a, secs, prolong }),
-        1 => a().prop_map(|a| Op::CancelRest { a }),
-        1 => a().prop_map(|a| Op::Work { a }),
-        1 => a().prop_map(|a| Op::CancelWork { a }),
-        1 => (a(), any::<bool>()).prop_map(|(a, on)| Op::AutoIdle { a, on }),
-        5 => (0u8..4, 0u8..4).prop_map(|(n, skill)| Op::Customer { n, skill }),
-        2 => (a(), 0u8..4).prop_map(|(a, n)| Op::CallOut { a, n }),
-        2 => (a(), a()).prop_map(|(a, b)| Op::CallInner { a, b }),
-        5 => a().prop_map(|a| Op::Answer { a }),
-        3 => a().prop_map(|a| Op::Release { a }),
-        2 => a().prop_map(|a| Op::Hold { a }),
-        2 => (a(), prop::option::of(0usize..4)).prop_map(|(a, pick)| Op::Unhold { a, pick }),
-        1 => (a(), any::<bool>()).prop_map(|(a, on)| Op::Mute { a, on }),
-        3 => (a(), a(), any::<bool>(), any::<bool>()).prop_map(|(a, b, skill, three)| Op::InnerHelp { a, b, skill, three }),
-        3 => (a(), 0u8..3, a(), 0u8..4, any::<bool>()).prop_map(|(a, kind, b, n, success)| Op::Transfer { a, kind, b, n, success }),
-        2 => a().prop_map(|a| Op::Conference { a }),
-        2 => (a(), 0usize..4).prop_map(|(a, pick)| Op::ConnectHeld { a, pick }),
-        1 => (a(), 0usize..4).prop_map(|(a, pick)| Op::DropCall { a, pick }),
-        1 => (a(), 0usize..4, any::<bool>()).prop_map(|(a, pick, by_phone)| Op::Disconnect { a, pick, by_phone }),
-        3 => (0usize..8).prop_map(|pick| Op::RemoteAnswered { pick }),
-        1 => (0usize..8).prop_map(|pick| Op::RemoteFailed { pick }),
-        2 => (0usize..8).prop_map(|pick| Op::RemoteHungUp { pick }),
-        3 => prop_oneof![Just(0u64), 0u64..5_000, 15_000u64..25_000, 30_000u64..90_000].prop_map(|ms| Op::Tick { ms }),
+        w(1, 0) => a().prop_map(|a| Op::BeginSignInOnly { a }),
+        w(1, 0) => a().prop_map(|a| Op::AbortSignIn { a }),
+        w(1, 0) => a().prop_map(|a| Op::SignOut { a }),
+        w(1, 1) => a().prop_map(|a| Op::ForceSignOut { a }),
+        w(2, 1) => (a(), any::<bool>()).prop_map(|(a, prolong)| Op::SayBusy { a, prolong }),
+        w(1, 0) => a().prop_map(|a| Op::CancelBusy { a }),
+        w(2, 3) => a().prop_map(|a| Op::SayFree { a }),
+        w(1, 0) => (a(), 0u32..40, any::<bool>()).prop_map(|(a, secs, prolong)| Op::Rest { a, secs, prolong }),
+        w(1, 0) => a().prop_map(|a| Op::CancelRest { a }),
+        w(1, 0) => a().prop_map(|a| Op::Work { a }),
+        w(1, 1) => a().prop_map(|a| Op::CancelWork { a }),
+        w(1, 0) => (a(), any::<bool>()).prop_map(|(a, on)| Op::AutoIdle { a, on }),
+        w(5, 4) => (0u8..4, 0u8..4).prop_map(|(n, skill)| Op::Customer { n, skill }),
+        w(2, 3) => (a(), 0u8..4).prop_map(|(a, n)| Op::CallOut { a, n }),
+        w(2, 2) => (a(), a()).prop_map(|(a, b)| Op::CallInner { a, b }),
+        w(5, 6) => a().prop_map(|a| Op::Answer { a }),
+        w(3, 2) => a().prop_map(|a| Op::Release { a }),
+        w(2, 4) => a().prop_map(|a| Op::Hold { a }),
+        w(2, 3) => (a(), prop::option::of(0usize..4)).prop_map(|(a, pick)| Op::Unhold { a, pick }),
+        w(1, 1) => (a(), any::<bool>()).prop_map(|(a, on)| Op::Mute { a, on }),
+        w(3, 6) => (a(), a(), any::<bool>(), any::<bool>()).prop_map(|(a, b, skill, three)| Op::InnerHelp { a, b, skill, three }),
+        w(3, 4) => (a(), 0u8..3, a(), 0u8..4, any::<bool>()).prop_map(|(a, kind, b, n, success)| Op::Transfer { a, kind, b, n, success }),
+        w(2, 4) => a().prop_map(|a| Op::Conference { a }),
+        w(2, 4) => (a(), 0usize..4).prop_map(|(a, pick)| Op::ConnectHeld { a, pick }),
+        w(1, 1) => (a(), 0usize..4).prop_map(|(a, pick)| Op::DropCall { a, pick }),
+        w(1, 1) => (a(), 0usize..4, any::<bool>()).prop_map(|(a, pick, by_phone)| Op::Disconnect { a, pick, by_phone }),
+        w(3, 4) => (0usize..8).prop_map(|pick| Op::RemoteAnswered { pick }),
+        w(1, 1) => (0usize..8).prop_map(|pick| Op::RemoteFailed { pick }),
+        w(2, 1) => (0usize..8).prop_map(|pick| Op::RemoteHungUp { pick }),
+        w(3, 1) => prop_oneof![Just(0u64), 0u64..5_000, 15_000u64..25_000, 30_000u64..90_000].prop_map(|ms| Op::Tick { ms }),
     ]
 }
 
@@ -135,26 +180,25 @@ fn ok<T>(r: Result<T, DomainError>) -> Outcome {
 
 fn apply(st: &mut VdnState, ctx: &mut Ctx, op: &Op, now: u64) -> Outcome {
     use Outcome::*;
-    let ag = |i: usize| AgentId(AGENTS[i]);
+    let snapshot = st.clone();
+    let who = |i: usize, suits: Suits| resolve(&snapshot, i, suits);
+    let raw = |i: usize| AgentId(AGENTS[i % AGENTS.len()]);
+    let ag = |i: usize| who(i, Suits::SignedIn);
+    let on_call = |i: usize| who(i, Suits::InCall);
+    let free = |i: usize| who(i, Suits::Available);
     match *op {
         Op::SignIn { a, force, auto_answer, auto_idle, initial, password_ok } => {
-            if let Err(e) = st.begin_sign_in(ctx, ag(a), force) {
+            if let Err(e) = st.begin_sign_in(ctx, raw(a), force) {
                 return Checked(Err(e));
             }
             let initial = [InitialState::Idle, InitialState::Busy, InitialState::Work][initial as usize];
-            let _ = st.complete_sign_in(
-                ctx,
-                ag(a),
-                password_ok,
-                options(auto_answer, auto_idle, initial),
-                format!("g{now}"),
-                force,
-            );
+            let opts = options(auto_answer, auto_idle, initial);
+            let _ = st.complete_sign_in(ctx, raw(a), password_ok, opts, format!("g{now}"), force);
             Unchecked
         }
-        Op::BeginSignInOnly { a } => ok(st.begin_sign_in(ctx, ag(a), false)),
+        Op::BeginSignInOnly { a } => ok(st.begin_sign_in(ctx, raw(a), false)),
         Op::AbortSignIn { a } => {
-            st.abort_sign_in(ag(a));
+            st.abort_sign_in(raw(a));
             Unchecked
         }
         Op::SignOut { a } => ok(st.sign_out(ctx, ag(a))),
@@ -172,52 +216,56 @@ fn apply(st: &mut VdnState, ctx: &mut Ctx, op: &Op, now: u64) -> Outcome {
             ok(st.customer_call(ctx, &customer_number(n), "5000", skill, String::new()))
         }
         Op::CallOut { a, n } => ok(st.call_out(ctx, ag(a), &external_number(n), None, String::new())),
-        Op::CallInner { a, b } => ok(st.call_inner(ctx, ag(a), ag(b), String::new())),
-        Op::Answer { a } => ok(st.answer(ctx, ag(a), None)),
-        Op::Release { a } => ok(st.release(ctx, ag(a))),
-        Op::Hold { a } => ok(st.hold(ctx, ag(a))),
+        Op::CallInner { a, b } => ok(st.call_inner(ctx, ag(a), free(b), String::new())),
+        Op::Answer { a } => ok(st.answer(ctx, who(a, Suits::Ringing), None)),
+        Op::Release { a } => ok(st.release(ctx, on_call(a))),
+        Op::Hold { a } => ok(st.hold(ctx, who(a, Suits::Talking))),
         Op::Unhold { a, pick: p } => {
-            let call = p.and_then(|i| pick(&st.call_ids_of(ag(a)), i));
-            ok(st.unhold(ctx, ag(a), call))
+            let a = who(a, Suits::Holding);
+            let call = p.and_then(|i| pick(&st.call_ids_of(a), i));
+            ok(st.unhold(ctx, a, call))
         }
-        Op::Mute { a, on } => ok(st.mute(ag(a), on)),
+        Op::Mute { a, on } => ok(st.mute(who(a, Suits::Talking), on)),
         Op::InnerHelp { a, b, skill, three } => {
             let target = if skill {
                 HelpTarget::Skill(if b % 4 == 3 { OTHER_SKILL } else { SKILL })
             } else {
-                HelpTarget::Agent(ag(b))
+                HelpTarget::Agent(free(b))
             };
             let mode = if three { HelpMode::ThreeParty } else { HelpMode::TwoParty };
-            ok(st.inner_help(ctx, ag(a), target, mode, String::new()))
+            ok(st.inner_help(ctx, who(a, Suits::Talking), target, mode, String::new()))
         }
         Op::Transfer { a, kind, b, n, success } => {
             let target = match kind {
-                0 => TransferTarget::Agent(ag(b)),
+                0 => TransferTarget::Agent(free(b)),
                 1 => TransferTarget::Skill(if n == 3 { SkillId(77) } else { SKILL }),
                 _ => TransferTarget::External(external_number(n)),
             };
             let mode = if success { TransferMode::Success } else { TransferMode::Blind };
-            ok(st.transfer(ctx, ag(a), target, mode))
+            ok(st.transfer(ctx, who(a, Suits::Talking), target, mode))
         }
-        Op::Conference { a } => ok(st.conference(ctx, ag(a))),
+        Op::Conference { a } => ok(st.conference(ctx, who(a, Suits::TalkingAndHolding))),
         Op::ConnectHeld { a, pick: i } => {
-            let call = pick(&st.call_ids_of(ag(a)), i).unwrap_or(CallId { secs: 0, seq: 0 });
-            ok(st.connect_held(ctx, ag(a), call))
+            let a = who(a, Suits::TalkingAndHolding);
+            let call = pick(&st.call_ids_of(a), i).unwrap_or(CallId { secs: 0, seq: 0 });
+            ok(st.connect_held(ctx, a, call))
         }
         Op::DropCall { a, pick: i } => {
-            let call = pick(&st.call_ids_of(ag(a)), i).unwrap_or(CallId { secs: 0, seq: 0 });
-            ok(st.drop_call(ctx, ag(a), call))
+            let a = on_call(a);
+            let call = pick(&st.call_ids_of(a), i).unwrap_or(CallId { secs: 0, seq: 0 });
+            ok(st.drop_call(ctx, a, call))
         }
         Op::Disconnect { a, pick: i, by_phone } => {
+            let a = on_call(a);
             let number = st
-                .active_call(ag(a))
+                .active_call(a)
                 .and_then(|c| pick(&c.parties, i))
                 .map(|p| match p.who {
                     Endpoint::Agent(x) if by_phone => phone(x.0),
                     w => st.number_of(&w),
                 })
                 .unwrap_or_else(|| "555".into());
-            ok(st.disconnect(ctx, ag(a), &number))
+            ok(st.disconnect(ctx, a, &number))
         }
         Op::RemoteAnswered { pick: i } => {
             if let Some((c, n)) = pick(&remotes(st, true), i) {
@@ -412,6 +460,16 @@ impl Sim {
         let (outcome, out) = self.h.run(|st, ctx| apply(st, ctx, op, now));
         self.step += 1;
         let step = format!("step {} {op:?}", self.step);
+        if std::env::var_os("PROP_STATS").is_some() {
+            let name = format!("{op:?}");
+            let name = name.split([' ', '{']).next().unwrap_or("");
+            let r = match &outcome {
+                Outcome::Checked(Ok(())) => "ok".to_string(),
+                Outcome::Checked(Err(e)) => format!("{e:?}"),
+                Outcome::Unchecked => "-".into(),
+            };
+            eprintln!("STAT {name} {r} ev={}", out.events.len().min(1));
+        }
         if let Outcome::Checked(Err(e)) = outcome {
             // (a) an error changed nothing and said nothing.
             assert!(self.h.st == before, "{step}: failed with {e:?} but changed the state");
@@ -526,11 +584,16 @@ impl Sim {
     }
 }
 
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    // 512 cases unless PROPTEST_CASES says otherwise.
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
-    fn random_operations_keep_the_invariants(ops in prop::collection::vec(op(), 1..80)) {
+    fn random_operations_keep_the_invariants(ops in prop::collection::vec(op(false), 1..80)) {
         let mut sim = Sim::new();
         for op in &ops {
             sim.run(op);
@@ -542,7 +605,7 @@ proptest! {
     #[test]
     fn busy_contact_center_keeps_the_invariants(
         setup in prop::collection::vec((any::<bool>(), any::<bool>(), 0u8..3), 6),
-        ops in prop::collection::vec(op(), 1..120),
+        ops in prop::collection::vec(op(false), 1..120),
     ) {
         let mut sim = Sim::new();
         for (i, (auto_answer, auto_idle, initial)) in setup.into_iter().enumerate() {

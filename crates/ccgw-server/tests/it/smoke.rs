@@ -20,3 +20,22 @@ async fn sign_in_poll_busy_status() {
     assert_eq!(r.body, json!({"message":"","retcode":"0","result":{"agentState":3,"isWorking":false}}));
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn customer_call_hold_consult_and_allcallinfo() {
+    let gw = Gateway::start_with(|c| c.auth.poll_wait_ms = 200).await;
+    let a101 = gw.sign_in(101).await;
+    let a102 = gw.sign_in(102).await;
+    let customer = gw.inject_call("13800000001", "10086", "order=42").await;
+    let seen = a101.poll_until(&gw, "AgentEvent_Ringing").await;
+    assert_eq!(seen.last().unwrap()["content"]["callid"], customer.as_str());
+    assert_eq!(a101.put(&gw, "voicecall", "answer", None).await.retcode(), "0");
+    let r = a101.post(&gw, "voicecall", "innerhelp", Some(json!({"dstaddress":"102","devicetype":2,"mode":1}))).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    let consult = r.body["result"].as_str().unwrap().to_owned();
+    a102.poll_until(&gw, "AgentEvent_Ringing").await;
+    assert_eq!(a102.put(&gw, "voicecall", "answer", None).await.retcode(), "0");
+    let r = a102.get(&gw, "calldata", "allcallinfoEx/101").await;
+    assert_eq!(r.body, json!({"message":"","retcode":"0","result":[customer, consult]}));
+    gw.stop().await;
+}
