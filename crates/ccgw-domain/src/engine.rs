@@ -545,17 +545,11 @@ impl VdnState {
     /// settles (ends if fewer than two parties remain) and the agent's after-call state applies.
     fn leave(&mut self, ctx: &mut Ctx, call: CallId, agent: AgentId, announce: bool) {
         if let Some(c) = self.calls.get_mut(&call) {
-            let was_ringing = c.party_of(agent).is_some_and(|p| matches!(p.state, PartyState::Alerting { .. }));
             c.parties.retain(|p| p.who != Endpoint::Agent(agent));
             if c.transfer.is_some_and(|t| t.from == agent) {
                 c.transfer = None;
             }
-            // The transfer target gave up ringing (time-out, rejection) and nobody else rings: the
-            // transfer failed, as when a dialled number fails. A stale one would take the
-            // transferring agent out of the call at the next connect.
-            if was_ringing && !c.parties.iter().any(|p| matches!(p.state, PartyState::Alerting { .. })) {
-                c.transfer = None;
-            }
+            drop_failed_transfer(c);
         }
         let snapshot = self.calls.get(&call).cloned();
         self.detach(ctx, agent, call, snapshot, announce);
@@ -688,8 +682,9 @@ impl VdnState {
     }
 
     fn offer(&mut self, ctx: &mut Ctx, call: CallId, agent: AgentId, leg: Leg) {
+        // Offered directly (help, transfer) while it waited: it waits no more.
+        self.unqueue(call);
         let Some(c) = self.calls.get_mut(&call) else { return };
-        c.queued_since_ms = None;
         c.parties.push(Party {
             who: Endpoint::Agent(agent),
             state: PartyState::Alerting { since_ms: ctx.now_ms },
@@ -764,8 +759,22 @@ impl VdnState {
             c.queued_since_ms = Some(now_ms);
             c.skill = Some(skill);
         }
+        // A call waits in one queue at most (a queued call can be transferred to a skill again).
+        for q in self.queues.values_mut() {
+            q.retain(|x| *x != call);
+        }
         let q = self.queues.entry(skill).or_default();
         if front { q.push_front(call) } else { q.push_back(call) }
+    }
+
+    /// The call stops waiting: unmarked and out of every queue (the two always go together).
+    fn unqueue(&mut self, call: CallId) {
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.queued_since_ms = None;
+        }
+        for q in self.queues.values_mut() {
+            q.retain(|x| *x != call);
+        }
     }
 
     /// A customer call arrives on `skill` (the operator API or the telephony).
@@ -850,6 +859,12 @@ impl VdnState {
 
     /// An offered call rang too long: the agent goes busy (reason 2) and the call goes back.
     fn ring_timeout(&mut self, ctx: &mut Ctx, call: CallId, agent: AgentId) {
+        // An earlier time-out in the same tick may have ended the call (two agents rung on it):
+        // a stale entry must not leave a pending busy on an agent no longer in a call.
+        let ringing = self.calls.get(&call).and_then(|c| c.party_of(agent));
+        if !ringing.is_some_and(|p| matches!(p.state, PartyState::Alerting { .. })) {
+            return;
+        }
         ctx.emit(agent, EventKind::NoAnswer(call));
         if let Ok(s) = self.session_mut(agent) {
             s.pending = Some(Pending::Busy { reason: 2 });
@@ -895,7 +910,8 @@ impl VdnState {
             ctx.emit(*a, EventKind::CallOutFail(call));
         }
         // The call may still not stand (the customer hung up while the transfer rang).
-        if c.parties.len() < 2 && !(c.queued_since_ms.is_some() && !c.parties.is_empty()) {
+        let waiting = c.queued_since_ms.is_some() && !c.parties.is_empty();
+        if c.parties.len() < 2 && !waiting {
             // The dialling agent alone: the call ends without a separate Call_Release.
             let snapshot = self.calls.get(&call).cloned();
             for a in agents {
@@ -913,14 +929,26 @@ impl VdnState {
         if c.parties.len() == before {
             return;
         }
-        if c.parties.is_empty() || c.queued_since_ms.is_some() && c.remotes().next().is_none() {
-            c.queued_since_ms = None;
-        }
+        drop_failed_transfer(c);
+        let stop_waiting = c.parties.is_empty() || c.queued_since_ms.is_some() && c.remotes().next().is_none();
         let agents: Vec<AgentId> = c.agents().collect();
+        if stop_waiting {
+            self.unqueue(call);
+        }
         for a in agents {
             ctx.emit(a, EventKind::CustomerRelease { call, number: number.to_owned() });
         }
-        self.settle(ctx, call);
+        // A pending "success" transfer whose transferring agent would leave a lone party behind
+        // has nothing left to transfer: the call ends now (the target stops ringing or being
+        // dialled) rather than at the target's ring time-out or dial outcome.
+        let orphaned = self.calls.get(&call).is_some_and(|c| {
+            c.transfer.is_some_and(|t| c.parties.iter().filter(|p| p.agent() != Some(t.from)).count() < 2)
+        });
+        if orphaned {
+            self.end_call(ctx, call);
+        } else {
+            self.settle(ctx, call);
+        }
     }
 
     // ----- call control -------------------------------------------------------------------------
@@ -1136,7 +1164,15 @@ impl VdnState {
         data: String,
     ) -> Result<CallId> {
         self.session(agent)?;
-        let current = self.talking_call(agent).ok_or(DomainError::NoCall)?;
+        // A two-party consultation may start from a call the agent already put on hold itself
+        // (hold, then innerhelp), as long as it is not talking on another call.
+        let (current, already_held) = match self.talking_call(agent) {
+            Some(c) => (c, false),
+            None if mode == HelpMode::TwoParty && self.active_call(agent).is_none() => {
+                (self.held_calls(agent).last().map(|c| c.id).ok_or(DomainError::NoCall)?, true)
+            }
+            None => return Err(DomainError::NoCall),
+        };
         let helper = match target {
             HelpTarget::Agent(t) => {
                 self.check_target(agent, t)?;
@@ -1151,10 +1187,12 @@ impl VdnState {
         };
         match mode {
             HelpMode::TwoParty => {
-                if let Some(p) = self.calls.get_mut(&current).and_then(|c| c.party_of_mut(agent)) {
-                    p.state = PartyState::Held;
+                if !already_held {
+                    if let Some(p) = self.calls.get_mut(&current).and_then(|c| c.party_of_mut(agent)) {
+                        p.state = PartyState::Held;
+                    }
+                    ctx.emit(agent, EventKind::Hold(current));
                 }
-                ctx.emit(agent, EventKind::Hold(current));
                 let id = ctx.call_id();
                 self.calls.insert(
                     id,
@@ -1306,6 +1344,8 @@ impl VdnState {
 
     /// Move every party of `from` except `agent` into `into`; `from` disappears.
     fn merge_into(&mut self, ctx: &mut Ctx, from: CallId, into: CallId, agent: AgentId) {
+        // `from` may have been waiting in a queue (an internal call transferred to a skill).
+        self.unqueue(from);
         let Some(src) = self.calls.remove(&from) else { return };
         let moved: Vec<Party> = src.parties.into_iter().filter(|p| p.agent() != Some(agent)).collect();
         let _ = self.session_mut(agent).map(|s| s.calls.retain(|c| *c != from));
@@ -1342,6 +1382,15 @@ trait PartyExt {
 impl PartyExt for Party {
     fn connected_or_remote(&self) -> bool {
         self.connected || self.agent().is_none()
+    }
+}
+
+/// A pending "success" transfer has failed once nobody rings any more (the target timed out,
+/// rejected, or hung up before answering), as when a dialled number fails. A stale one would take
+/// the transferring agent out of the call at the next `connect`.
+fn drop_failed_transfer(c: &mut Call) {
+    if c.transfer.is_some() && !c.parties.iter().any(|p| matches!(p.state, PartyState::Alerting { .. })) {
+        c.transfer = None;
     }
 }
 

@@ -887,19 +887,58 @@ fn other_vdn_agents_are_unknown() {
 }
 
 #[test]
-fn failed_transfer_after_the_customer_left_ends_the_call() {
+fn customer_leaving_during_a_success_transfer_ends_the_call() {
     let (mut h, c) = talking_with_customer();
     h.ok(|st, ctx| st.transfer(ctx, a(101), TransferTarget::External("700".into()), TransferMode::Success));
-    h.run(|st, ctx| st.remote_hung_up(ctx, c, "13900000001"));
-    assert_eq!(h.calls_of(101), vec![c]);
-    let out = h.run(|st, ctx| st.remote_failed(ctx, c, "700")).1;
-    assert_eq!(out.of(101), vec![K::CallOutFail(c), K::Ready]);
+    let out = h.run(|st, ctx| st.remote_hung_up(ctx, c, "13900000001")).1;
+    assert_eq!(
+        out.of(101),
+        vec![K::CustomerRelease { call: c, number: "13900000001".into() }, K::CallRelease(c), K::Ready]
+    );
+    assert_eq!(out.telephony, vec![T::Hangup { call: c, number: "700".into() }]);
     assert!(h.st.calls.is_empty());
-    assert!(h.calls_of(101).is_empty());
+    // A late failure report for the dialled number is ignored.
+    assert!(h.run(|st, ctx| st.remote_failed(ctx, c, "700")).1.events.is_empty());
+}
+
+#[test]
+fn failed_success_transfer_leaves_the_agent_holding() {
+    let (mut h, c) = talking_with_customer();
+    h.ok(|st, ctx| st.transfer(ctx, a(101), TransferTarget::External("700".into()), TransferMode::Success));
+    let out = h.run(|st, ctx| st.remote_failed(ctx, c, "700")).1;
+    assert_eq!(out.of(101), vec![K::CallOutFail(c)]);
+    assert_eq!(h.st.calls[&c].transfer, None);
+    assert_eq!(h.st.held_calls(a(101)).len(), 1);
+    // The agent can take the customer back and transfer again.
+    h.ok(|st, ctx| st.unhold(ctx, a(101), None));
+    h.ok(|st, ctx| st.transfer(ctx, a(101), TransferTarget::External("701".into()), TransferMode::Success));
 }
 
 #[test]
 fn transfer_to_a_number_already_in_the_call_is_refused() {
     let (mut h, _) = talking_with_customer();
-    h.err(E::InvalidNumber, |st, ctx| st.transfer(ctx, a(101), TransferTarget::External("13900000001".into()), TransferMode::Success));
+    h.err(E::InvalidNumber, |st, ctx| {
+        st.transfer(ctx, a(101), TransferTarget::External("13900000001".into()), TransferMode::Success)
+    });
+}
+
+#[test]
+fn two_agents_ringing_on_one_call_time_out_together() {
+    let mut h = Harness::new();
+    h.sign_in(101);
+    h.sign_in(102);
+    h.sign_in(103);
+    h.ok(|st, ctx| st.call_out(ctx, a(101), "700", None, String::new()));
+    let (help, _) =
+        h.ok(|st, ctx| st.inner_help(ctx, a(101), HelpTarget::Agent(a(102)), HelpMode::TwoParty, String::new()));
+    // The consultation, still ringing at 102, is handed on to 103: two agents ring on it.
+    h.ok(|st, ctx| st.transfer(ctx, a(101), TransferTarget::Agent(a(103)), TransferMode::Blind));
+    h.advance(h.st.policy.ring_timeout_ms);
+    let out = h.run(|st, ctx| st.tick(ctx)).1;
+    assert!(!h.st.calls.contains_key(&help));
+    assert_eq!(out.of(102), vec![K::NoAnswer(help), K::CallRelease(help), K::SetNotReadySuccess { reason: 2 }]);
+    // 103's call ended with 102's time-out: it is released, not timed out (no busy left pending).
+    assert_eq!(out.of(103), vec![K::CallRelease(help), K::Ready]);
+    let s = h.st.session(a(103)).unwrap();
+    assert_eq!((s.pending, h.code(103)), (None, IDLE));
 }

@@ -103,9 +103,9 @@ fn resolve(st: &VdnState, i: usize, suits: Suits) -> AgentId {
 /// sign-in and ready-state changes.
 fn op(heavy: bool) -> impl Strategy<Value = Op> {
     let a = agent_ix;
-    let w = |general: u32, call_control: u32| if heavy { call_control } else { general };
+    let w = |general: u32, call_control: u32| if heavy { call_control.max(1) } else { general };
     prop_oneof![
-        6 => (a(), any::<bool>(), any::<bool>(), any::<bool>(), 0u8..3, prop::bool::weighted(0.9)).prop_map(
+        w(6, 1) => (a(), any::<bool>(), any::<bool>(), any::<bool>(), 0u8..3, prop::bool::weighted(0.9)).prop_map(
             |(a, force, auto_answer, auto_idle, initial, password_ok)| Op::SignIn { a, force, auto_answer, auto_idle, initial, password_ok }
         ),
         w(1, 0) => a().prop_map(|a| Op::BeginSignInOnly { a }),
@@ -139,6 +139,26 @@ fn op(heavy: bool) -> impl Strategy<Value = Op> {
         w(2, 1) => (0usize..8).prop_map(|pick| Op::RemoteHungUp { pick }),
         w(3, 1) => prop_oneof![Just(0u64), 0u64..5_000, 15_000u64..25_000, 30_000u64..90_000].prop_map(|ms| Op::Tick { ms }),
     ]
+}
+
+/// A consultation and what follows it: help rung, answered, then conference, connect-held or a
+/// transfer of the held call, or nothing.
+fn consultation() -> impl Strategy<Value = Vec<Op>> {
+    (8usize..64, 8usize..64, 0u8..4, any::<bool>()).prop_map(|(a, b, then, success)| {
+        let mut v = vec![Op::InnerHelp { a, b, skill: b % 2 == 0, three: false }, Op::Answer { a: b }];
+        match then {
+            0 => v.push(Op::Conference { a }),
+            1 => v.push(Op::ConnectHeld { a, pick: 0 }),
+            2 => v.push(Op::Transfer { a, kind: 0, b, n: 0, success }),
+            _ => {}
+        }
+        v
+    })
+}
+
+fn ops(heavy: bool, len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Op>> {
+    let one = prop_oneof![if heavy { 6 } else { 12 } => op(heavy).prop_map(|o| vec![o]), 1 => consultation()];
+    prop::collection::vec(one, len).prop_map(|v| v.into_iter().flatten().collect())
 }
 
 fn customer_number(n: u8) -> String {
@@ -304,7 +324,7 @@ struct Track {
     in_service: BTreeMap<AgentId, bool>,
 }
 
-fn check(st: &VdnState, track: &mut Track, events: &[ccgw_domain::Event], step: &str) {
+fn check(before: &VdnState, st: &VdnState, track: &mut Track, events: &[ccgw_domain::Event], step: &str) {
     let vdn1: BTreeSet<AgentId> = VDN1.iter().map(|n| AgentId(*n)).collect();
     // (d) only agents of this VDN.
     assert_eq!(st.agents.keys().copied().collect::<BTreeSet<_>>(), vdn1, "{step}");
@@ -344,8 +364,11 @@ fn check(st: &VdnState, track: &mut Track, events: &[ccgw_domain::Event], step: 
             }
             EventKind::Talking { call, .. } => {
                 let now_in = st.call_ids_of(e.agent).contains(call);
+                // Brought over by a merge (conference, connect-held) from a call that is gone now.
+                let merged = before.calls.contains_key(call)
+                    && before.call_ids_of(e.agent).iter().any(|c| !st.calls.contains_key(c));
                 assert!(
-                    joined.contains(call) || now_in,
+                    joined.contains(call) || now_in || merged,
                     "{step}: {:?} told Talking on {call} it never joined",
                     e.agent
                 );
@@ -394,6 +417,8 @@ fn check(st: &VdnState, track: &mut Track, events: &[ccgw_domain::Event], step: 
                 "{step}: {id:?} {code:?} in a call"
             );
         }
+        // A state change asked for in a call applies when the last call ends: none without calls.
+        assert!(s.calls.is_empty() <= s.pending.is_none(), "{step}: {id:?} pending {:?} with no call", s.pending);
         if !s.calls.is_empty() || s.ready != Ready::Idle {
             assert!(!s.available(), "{step}");
         }
@@ -460,15 +485,29 @@ impl Sim {
         let (outcome, out) = self.h.run(|st, ctx| apply(st, ctx, op, now));
         self.step += 1;
         let step = format!("step {} {op:?}", self.step);
-        if std::env::var_os("PROP_STATS").is_some() {
-            let name = format!("{op:?}");
-            let name = name.split([' ', '{']).next().unwrap_or("");
+        if std::env::var_os("PROP_TRACE").is_some() {
+            // Debugging aid: PROP_TRACE=1 cargo test --test properties regression_... -- --nocapture
             let r = match &outcome {
                 Outcome::Checked(Ok(())) => "ok".to_string(),
                 Outcome::Checked(Err(e)) => format!("{e:?}"),
                 Outcome::Unchecked => "-".into(),
             };
-            eprintln!("STAT {name} {r} ev={}", out.events.len().min(1));
+            let events: Vec<_> = out.events.iter().map(|e| (e.agent.0, &e.kind)).collect();
+            let calls: Vec<_> = self
+                .h
+                .st
+                .calls
+                .values()
+                .map(|c| {
+                    (
+                        c.id.seq,
+                        c.parties.iter().map(|p| (&p.who, p.state)).collect::<Vec<_>>(),
+                        c.queued_since_ms,
+                        c.transfer,
+                    )
+                })
+                .collect();
+            eprintln!("TRACE {op:?} -> {r}\n  events {events:?}\n  calls {calls:?}");
         }
         if let Outcome::Checked(Err(e)) = outcome {
             // (a) an error changed nothing and said nothing.
@@ -482,7 +521,7 @@ impl Sim {
                 assert!(self.track.ever.insert(*id), "{step}: call id {id} reused");
             }
         }
-        check(&self.h.st, &mut self.track, &out.events, &step);
+        check(&before, &self.h.st, &mut self.track, &out.events, &step);
     }
 
     /// Everybody hangs up; then every agent is out of calls and in a resting state code.
@@ -568,19 +607,21 @@ impl Sim {
 
     fn run_report(&mut self, _round: usize, f: impl FnOnce(&mut VdnState, &mut Ctx)) {
         self.h.advance(10);
+        let before = self.h.st.clone();
         let (_, out) = self.h.run(f);
         self.step += 1;
         let step = format!("clean-up step {}", self.step);
-        check(&self.h.st, &mut self.track, &out.events, &step);
+        check(&before, &self.h.st, &mut self.track, &out.events, &step);
     }
 
     fn run_op(&mut self, f: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<(), DomainError>) {
         self.h.advance(10);
+        let before = self.h.st.clone();
         let (r, out) = self.h.run(f);
         r.expect("clean-up operation failed");
         self.step += 1;
         let step = format!("clean-up step {}", self.step);
-        check(&self.h.st, &mut self.track, &out.events, &step);
+        check(&before, &self.h.st, &mut self.track, &out.events, &step);
     }
 }
 
@@ -593,7 +634,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
-    fn random_operations_keep_the_invariants(ops in prop::collection::vec(op(false), 1..80)) {
+    fn random_operations_keep_the_invariants(ops in ops(false, 1..80)) {
         let mut sim = Sim::new();
         for op in &ops {
             sim.run(op);
@@ -605,7 +646,7 @@ proptest! {
     #[test]
     fn busy_contact_center_keeps_the_invariants(
         setup in prop::collection::vec((any::<bool>(), any::<bool>(), 0u8..3), 6),
-        ops in prop::collection::vec(op(false), 1..120),
+        ops in ops(false, 1..120),
     ) {
         let mut sim = Sim::new();
         for (i, (auto_answer, auto_idle, initial)) in setup.into_iter().enumerate() {
@@ -616,4 +657,146 @@ proptest! {
         }
         sim.clean_up();
     }
+
+    /// Every agent signed in, and mostly call control: help, hold, conference, transfer.
+    #[test]
+    fn call_control_keeps_the_invariants(
+        setup in prop::collection::vec((any::<bool>(), any::<bool>(), 0u8..3), 6),
+        ops in ops(true, 1..120),
+    ) {
+        let mut sim = Sim::new();
+        for (i, (auto_answer, auto_idle, initial)) in setup.into_iter().enumerate() {
+            sim.run(&Op::SignIn { a: i, force: false, auto_answer, auto_idle, initial, password_ok: true });
+        }
+        for op in &ops {
+            sim.run(op);
+        }
+        sim.clean_up();
+    }
+}
+
+/// Replays a sequence found by the properties above (kept as regressions).
+fn replay(setup: &[(bool, bool, u8)], ops: &[Op]) {
+    let mut sim = Sim::new();
+    for (i, &(auto_answer, auto_idle, initial)) in setup.iter().enumerate() {
+        sim.run(&Op::SignIn { a: i, force: false, auto_answer, auto_idle, initial, password_ok: true });
+    }
+    for op in ops {
+        sim.run(op);
+    }
+    sim.clean_up();
+}
+
+#[test]
+fn regression_connect_held_after_external_transfer() {
+    use Op::*;
+    replay(
+        &[
+            (false, true, 0),
+            (true, false, 2),
+            (false, false, 0),
+            (false, true, 0),
+            (false, false, 0),
+            (false, false, 0),
+        ],
+        &[
+            CancelWork { a: 55 },
+            CallInner { a: 48, b: 1 },
+            CallOut { a: 0, n: 0 },
+            Transfer { a: 19, kind: 2, b: 0, n: 0, success: true },
+            RemoteHungUp { pick: 0 },
+            SignIn { a: 0, force: false, auto_answer: false, auto_idle: false, initial: 0, password_ok: false },
+            Unhold { a: 0, pick: None },
+            RemoteAnswered { pick: 0 },
+            InnerHelp { a: 8, b: 8, skill: true, three: false },
+            Answer { a: 8 },
+            ConnectHeld { a: 8, pick: 0 },
+        ],
+    );
+}
+
+#[test]
+fn regression_three_party_help_on_queued_call() {
+    use Op::*;
+    replay(
+        &[
+            (false, false, 1),
+            (false, false, 0),
+            (false, false, 0),
+            (false, false, 0),
+            (false, false, 0),
+            (true, true, 1),
+        ],
+        &[
+            Customer { n: 0, skill: 0 },
+            InnerHelp { a: 8, b: 21, skill: false, three: false },
+            Answer { a: 21 },
+            Transfer { a: 8, kind: 0, b: 21, n: 0, success: false },
+            CallOut { a: 27, n: 0 },
+            Customer { n: 0, skill: 0 },
+            Release { a: 0 },
+            CancelBusy { a: 41 },
+            InnerHelp { a: 8, b: 8, skill: false, three: false },
+            Transfer { a: 19, kind: 1, b: 0, n: 0, success: false },
+            InnerHelp { a: 8, b: 8, skill: false, three: true },
+        ],
+    );
+}
+
+#[test]
+fn regression_conference_with_a_queued_call() {
+    use Op::*;
+    replay(
+        &[
+            (false, false, 1),
+            (false, false, 0),
+            (false, false, 0),
+            (false, false, 0),
+            (false, false, 0),
+            (false, false, 0),
+        ],
+        &[
+            Rest { a: 38, secs: 1, prolong: false },
+            CallInner { a: 3, b: 12 },
+            Customer { n: 0, skill: 0 },
+            InnerHelp { a: 8, b: 13, skill: false, three: false },
+            Answer { a: 13 },
+            Transfer { a: 8, kind: 0, b: 13, n: 0, success: false },
+            InnerHelp { a: 8, b: 8, skill: true, three: false },
+            Answer { a: 8 },
+            Conference { a: 8 },
+            InnerHelp { a: 8, b: 8, skill: true, three: false },
+            Answer { a: 8 },
+            Conference { a: 8 },
+            CallOut { a: 56, n: 0 },
+            Transfer { a: 35, kind: 2, b: 0, n: 0, success: true },
+            RemoteFailed { pick: 2 },
+            ForceSignOut { a: 56 },
+            CallOut { a: 36, n: 0 },
+            Transfer { a: 13, kind: 1, b: 0, n: 0, success: false },
+            Conference { a: 8 },
+        ],
+    );
+}
+
+#[test]
+fn regression_two_agents_ringing_time_out_together() {
+    use Op::*;
+    replay(
+        &[
+            (false, false, 0),
+            (false, true, 0),
+            (false, false, 0),
+            (false, false, 0),
+            (false, false, 0),
+            (false, false, 0),
+        ],
+        &[
+            SayBusy { a: 0, prolong: false },
+            CallOut { a: 8, n: 0 },
+            InnerHelp { a: 8, b: 8, skill: false, three: false },
+            Transfer { a: 8, kind: 0, b: 3, n: 0, success: false },
+            Tick { ms: 19990 },
+        ],
+    );
 }

@@ -186,8 +186,18 @@ impl Workload for AllCallInfo {
     }
 }
 
+// Hot-path variants of the `api::paths` helpers that reuse the worker's buffer.
+
 fn write_all_call_info(path: &mut String, agent: u32, target: u32) {
     let _ = write!(path, "/agentgateway/resource/calldata/{agent}/allcallinfoEx/{target}");
+}
+
+fn write_call_info(path: &mut String, agent: u32) {
+    let _ = write!(path, "/agentgateway/resource/calldata/{agent}/callinfo");
+}
+
+fn write_agent_status(path: &mut String, agent: u32) {
+    let _ = write!(path, "/agentgateway/resource/onlineagent/{agent}/agentstatus");
 }
 
 /// The desktop query mix: `callinfo`, `allcallinfoEx` and `agentstatus` in equal parts.
@@ -203,13 +213,9 @@ impl Workload for QueryMix {
         let interface = rng.random_range(0..3);
         let id = agent.id();
         match interface {
-            0 => {
-                let _ = write!(path, "/agentgateway/resource/calldata/{id}/callinfo");
-            }
+            0 => write_call_info(path, id),
             1 => write_all_call_info(path, id, target.id()),
-            _ => {
-                let _ = write!(path, "/agentgateway/resource/onlineagent/{id}/agentstatus");
-            }
+            _ => write_agent_status(path, id),
         }
         Planned { interface, method: Method::GET, agent: Some(agent) }
     }
@@ -218,12 +224,17 @@ impl Workload for QueryMix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::paths;
 
     #[test]
     fn hot_path_formats_match_path_helpers() {
         let mut path = String::new();
         write_all_call_info(&mut path, 101, 102);
         assert_eq!(path, paths::all_call_info(101, 102));
+        path.clear();
+        write_call_info(&mut path, 101);
+        assert_eq!(path, paths::call_info(101));
+        path.clear();
+        write_agent_status(&mut path, 101);
+        assert_eq!(path, paths::agent_status(101));
     }
 }

@@ -58,7 +58,8 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::NoCall, M::EndMute) => rc("200-007", "no call to unmute"),
         (E::NoCall, M::ConfJoin) => rc("200-010", "no call for a three-party call"),
         (E::NoCall, M::Transfer) => rc("200-012", "no call to transfer"),
-        (E::NoCall, M::Hold | M::ConnectHold) => rc("200-013", "no call to hold"),
+        (E::NoCall, M::Hold) => rc("200-013", "no call to hold"),
+        (E::NoCall, M::ConnectHold) => rc("200-005", "no call to connect"),
         (E::NoCall, M::Release | M::Disconnect) => rc("200-017", "no call to release"),
         (E::NoCall, M::InnerHelp) => rc("200-018", "no call for internal help"),
         (E::NoCall, M::DropCall) => rc("200-025", "no call can be droped"),
@@ -66,7 +67,7 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::NoCall, _) => INTERNAL,
 
         (E::NoHeldCall, M::GetHold) => rc("200-015", "no held call"),
-        (E::NoHeldCall, M::ConnectHold) => rc("200-014", "no held call to connect"),
+        (E::NoHeldCall, M::ConnectHold) => rc("200-006", "no held call to connect"),
         (E::NoHeldCall, M::ConfJoin) => rc("200-011", "no held call for a three-party call"),
         (E::NoHeldCall, _) => rc("400-003", "no held call"),
 

@@ -212,3 +212,55 @@ impl Agent {
         events.iter().map(|e| e["eventType"].as_str().unwrap_or("").to_owned()).collect()
     }
 }
+
+// ----- helpers added for the onlineagent tests (append-only) ---------------------------------
+
+impl Gateway {
+    /// The running server (panics after `stop`).
+    pub fn running(&self) -> &Server {
+        self.server.as_ref().expect("gateway is running")
+    }
+
+    /// Raw bytes over TLS to the agent interface (verified against the generated certificate);
+    /// returns whatever the server sends until it closes the connection or 5 s pass. An error
+    /// while connecting or reading just ends the answer (the server may cut a bad request short).
+    pub async fn raw_tls(&self, request: &[u8]) -> Vec<u8> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let server = self.running();
+        let pem = std::fs::read(server.gateway.config.server.data_dir.join("ccgw-cert.pem")).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(server.api_addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+        let mut out = Vec::new();
+        if tls.write_all(request).await.is_err() {
+            return out;
+        }
+        let _ = tls.flush().await;
+        let mut buf = vec![0u8; 16 * 1024];
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match tokio::time::timeout_at(deadline, tls.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => out.extend_from_slice(&buf[..n]),
+                _ => return out,
+            }
+        }
+    }
+
+    /// GET on the admin listener with the operator token; the JSON body.
+    pub async fn admin_get(&self, path: &str) -> Value {
+        let r = self.client.get(format!("{}{path}", self.admin)).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+        r.json().await.unwrap()
+    }
+}

@@ -1,0 +1,373 @@
+//! `MemoryStore`: commits and mailboxes, the long poll, shut-down, and call ids.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ccgw_domain::{
+    AgentId, AgentProfile, CallId, Directory, DomainError, EventKind, InitialState, Policy, SignInOptions, Skill,
+    SkillId, VdnId,
+};
+use ccgw_store::{CallIdSource, MemoryStore, Store};
+use proptest::prelude::*;
+
+const VDN: VdnId = VdnId(1);
+const SKILL: SkillId = SkillId(1);
+
+fn directory() -> Directory {
+    let mut d = Directory::default();
+    d.vdns.insert(VdnId(1), "one".into());
+    d.vdns.insert(VdnId(2), "two".into());
+    d.skills.insert(SKILL, Skill { id: SKILL, vdn: VDN, name: "voice".into(), media_type: 5 });
+    for (id, vdn) in [(101, 1), (102, 1), (103, 1), (201, 2)] {
+        let skills = if vdn == 1 { vec![SKILL] } else { vec![] };
+        d.agents.insert(
+            AgentId(id),
+            Arc::new(AgentProfile {
+                id: AgentId(id),
+                vdn: VdnId(vdn),
+                name: format!("a{id}"),
+                skills,
+                phone: format!("8{id}"),
+            }),
+        );
+    }
+    d
+}
+
+fn store() -> Arc<MemoryStore> {
+    Arc::new(MemoryStore::new(&directory(), Policy::default(), 1000))
+}
+
+fn opts() -> SignInOptions {
+    SignInOptions {
+        phone: String::new(),
+        auto_answer: false,
+        auto_enter_idle: true,
+        release_phone: true,
+        initial: InitialState::Idle,
+    }
+}
+
+fn sign_in(s: &MemoryStore, agent: u32, now: u64, force: bool) {
+    s.update(VDN, now, |st, ctx| {
+        st.begin_sign_in(ctx, AgentId(agent), force)?;
+        st.complete_sign_in(ctx, AgentId(agent), true, opts(), format!("g{now}"), force)
+    })
+    .unwrap();
+}
+
+/// One event for `agent`: a busy/free toggle (SetNotReadySuccess or CancelNotReadySuccess+Ready).
+fn toggle(s: &MemoryStore, agent: u32, now: u64, reason: u16) {
+    s.update(VDN, now, |st, ctx| st.say_busy(ctx, AgentId(agent), reason, true)).unwrap();
+}
+
+async fn drain(s: &MemoryStore, agent: u32) -> Vec<EventKind> {
+    let mut v = Vec::new();
+    while let Some(e) = s.next_event(AgentId(agent), Duration::ZERO).await {
+        v.push(e.kind);
+    }
+    v
+}
+
+#[tokio::test]
+async fn update_commits_and_delivers_in_order() {
+    let s = store();
+    sign_in(&s, 101, 1_000, false);
+    sign_in(&s, 102, 1_000, false);
+    let c = s.update(VDN, 2_000, |st, ctx| st.customer_call(ctx, "139", "5000", SKILL, String::new())).unwrap();
+    assert_eq!(c.telephony.len(), 1);
+    let call = c.value;
+    assert_eq!(s.read(VDN, |st| st.call_ids_of(AgentId(101))).unwrap(), vec![call]);
+    let ev = drain(&s, 101).await;
+    assert_eq!(ev[..2], [EventKind::InService, EventKind::Ready]);
+    assert_eq!(ev[2], EventKind::Busy);
+    assert!(matches!(&ev[3], EventKind::Ringing(o) if o.call == call));
+    assert_eq!(ev.len(), 4);
+    assert_eq!(drain(&s, 102).await, vec![EventKind::InService, EventKind::Ready]);
+    // Events carry the commit time.
+    s.update(VDN, 3_000, |st, ctx| st.answer(ctx, AgentId(101), None)).unwrap();
+    let e = s.next_event(AgentId(101), Duration::ZERO).await.unwrap();
+    assert_eq!(e.at_ms, 3_000);
+    assert_eq!(e.agent, AgentId(101));
+
+    assert_eq!(s.vdns(), vec![VdnId(1), VdnId(2)]);
+    assert_eq!(s.vdn_of(AgentId(201)), Some(VdnId(2)));
+    assert_eq!(s.vdn_of(AgentId(999)), None);
+    assert_eq!(s.update(VdnId(9), 0, |_, _| Ok(())).unwrap_err(), DomainError::UnknownAgent);
+    assert!(s.read(VdnId(9), |_| ()).is_err());
+    assert!(s.next_event(AgentId(999), Duration::from_secs(5)).await.is_none());
+}
+
+#[tokio::test]
+async fn err_delivers_nothing() {
+    let s = store();
+    sign_in(&s, 101, 1_000, false);
+    drain(&s, 101).await;
+    let before = s.read(VDN, |st| st.clone()).unwrap();
+    let r = s.update(VDN, 2_000, |st, ctx| st.cancel_busy(ctx, AgentId(101)));
+    assert_eq!(r.unwrap_err(), DomainError::WrongState);
+    assert!(s.read(VDN, |st| *st == before).unwrap());
+    assert!(s.next_event(AgentId(101), Duration::ZERO).await.is_none());
+}
+
+#[tokio::test]
+async fn next_event_returns_at_once_when_queued() {
+    let s = store();
+    sign_in(&s, 101, 1_000, false);
+    let t = Instant::now();
+    assert_eq!(s.next_event(AgentId(101), Duration::from_secs(10)).await.unwrap().kind, EventKind::InService);
+    assert!(t.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn next_event_times_out_with_none() {
+    let s = store();
+    let t = Instant::now();
+    assert!(s.next_event(AgentId(101), Duration::from_millis(100)).await.is_none());
+    let e = t.elapsed();
+    assert!(e >= Duration::from_millis(100) && e < Duration::from_secs(2), "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn next_event_wakes_when_an_event_is_pushed() {
+    let s = store();
+    sign_in(&s, 101, 1_000, false);
+    drain(&s, 101).await;
+    let poller = {
+        let s = s.clone();
+        tokio::spawn(async move { s.next_event(AgentId(101), Duration::from_secs(10)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let t = Instant::now();
+    toggle(&s, 101, 2_000, 201);
+    let e = poller.await.unwrap().expect("woken with the event");
+    assert_eq!(e.kind, EventKind::SetNotReadySuccess { reason: 201 });
+    assert!(t.elapsed() < Duration::from_secs(1));
+}
+
+/// Push right as the poll starts, many times: a wake-up lost between "look" and "wait" would
+/// leave the poll hanging until its 10 s time-out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_lost_wake_up() {
+    let s = store();
+    sign_in(&s, 101, 1_000, false);
+    drain(&s, 101).await;
+    for i in 0..1000u64 {
+        let poller = {
+            let s = s.clone();
+            tokio::spawn(async move { s.next_event(AgentId(101), Duration::from_secs(10)).await })
+        };
+        if i % 2 == 0 {
+            tokio::task::yield_now().await;
+        }
+        toggle(&s, 101, 2_000 + i, 200 + (i % 50) as u16);
+        let e = tokio::time::timeout(Duration::from_secs(5), poller).await.expect("lost wake-up").unwrap();
+        assert_eq!(e.unwrap().kind, EventKind::SetNotReadySuccess { reason: 200 + (i % 50) as u16 }, "round {i}");
+    }
+    assert!(s.next_event(AgentId(101), Duration::ZERO).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_pollers_share_the_events_in_order() {
+    // Room for every event: a full mailbox drops the oldest (tested below).
+    let s = Arc::new(MemoryStore::new(&directory(), Policy::default(), 100_000));
+    sign_in(&s, 101, 1_000, false);
+    drain(&s, 101).await;
+    const N: u16 = 2000;
+    let poll = |s: Arc<MemoryStore>| {
+        tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(e) = s.next_event(AgentId(101), Duration::from_millis(500)).await {
+                got.push(e);
+            }
+            got
+        })
+    };
+    let p1 = poll(s.clone());
+    let p2 = poll(s.clone());
+    let pusher = {
+        let s = s.clone();
+        tokio::task::spawn_blocking(move || {
+            for i in 0..N {
+                // at_ms numbers the events.
+                toggle(&s, 101, u64::from(i), i);
+                if i % 64 == 0 {
+                    std::thread::yield_now();
+                }
+            }
+        })
+    };
+    pusher.await.unwrap();
+    let a = p1.await.unwrap();
+    let b = p2.await.unwrap();
+    // Each poller sees its share in order; together they saw every event once.
+    for got in [&a, &b] {
+        assert!(got.windows(2).all(|w| w[0].at_ms < w[1].at_ms), "out of order");
+    }
+    assert_eq!(s.dropped_events(), 0);
+    let mut all: Vec<u64> = a.iter().chain(&b).map(|e| e.at_ms).collect();
+    all.sort();
+    let want: Vec<u64> = (0..u64::from(N)).collect();
+    assert!(all == want, "{} events received, {} pushed", all.len(), want.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shut_down_wakes_waiting_polls() {
+    let s = store();
+    let pollers: Vec<_> = [101, 102, 103]
+        .into_iter()
+        .map(|a| {
+            let s = s.clone();
+            tokio::spawn(async move { s.next_event(AgentId(a), Duration::from_secs(30)).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let t = Instant::now();
+    s.shut_down();
+    for p in pollers {
+        assert!(tokio::time::timeout(Duration::from_secs(2), p).await.expect("not woken").unwrap().is_none());
+    }
+    assert!(t.elapsed() < Duration::from_secs(1));
+    // New polls return at once.
+    let t = Instant::now();
+    assert!(s.next_event(AgentId(101), Duration::from_secs(30)).await.is_none());
+    assert!(t.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn a_new_session_empties_the_mailbox() {
+    let s = store();
+    sign_in(&s, 101, 1_000, false);
+    toggle(&s, 101, 1_500, 201);
+    // Force sign-in: the old session's events (and its shut-down) are not delivered to the new one.
+    sign_in(&s, 101, 2_000, true);
+    let ev = drain(&s, 101).await;
+    assert_eq!(ev, vec![EventKind::InService, EventKind::Ready]);
+}
+
+#[tokio::test]
+async fn force_sign_in_keeps_events_of_other_agents() {
+    let s = store();
+    sign_in(&s, 101, 1_000, false);
+    sign_in(&s, 102, 1_000, false);
+    s.update(VDN, 1_500, |st, ctx| st.call_inner(ctx, AgentId(101), AgentId(102), String::new())).unwrap();
+    s.update(VDN, 1_600, |st, ctx| st.answer(ctx, AgentId(102), None)).unwrap();
+    drain(&s, 102).await;
+    sign_in(&s, 101, 2_000, true);
+    let ev = drain(&s, 102).await;
+    assert!(matches!(ev[0], EventKind::CallRelease(_)), "{ev:?}");
+    assert_eq!(drain(&s, 101).await, vec![EventKind::InService, EventKind::Ready]);
+}
+
+#[tokio::test]
+async fn full_mailbox_drops_the_oldest() {
+    let s = Arc::new(MemoryStore::new(&directory(), Policy::default(), 3));
+    sign_in(&s, 101, 1_000, false);
+    for i in 0..5 {
+        toggle(&s, 101, 2_000 + i, 200 + i as u16);
+    }
+    let ev = drain(&s, 101).await;
+    assert_eq!(ev, (2..5).map(|i| EventKind::SetNotReadySuccess { reason: 200 + i }).collect::<Vec<_>>());
+    assert_eq!(s.dropped_events(), 4);
+}
+
+#[test]
+fn touch_and_last_seen() {
+    let s = store();
+    assert_eq!(s.last_seen(AgentId(101)), Some(0));
+    s.touch(AgentId(101), 500);
+    s.touch(AgentId(101), 400);
+    assert_eq!(s.last_seen(AgentId(101)), Some(500));
+    assert_eq!(s.last_seen(AgentId(999)), None);
+}
+
+#[test]
+fn call_id_source_never_repeats_nor_goes_back() {
+    let start = 1_700_000_000;
+    let src = Arc::new(CallIdSource::new(start));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let src = src.clone();
+            std::thread::spawn(move || {
+                (0..10_000u64).map(|i| src.next(start - 5 + (i + t) % 10)).collect::<Vec<CallId>>()
+            })
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    for t in threads {
+        for id in t.join().unwrap() {
+            assert!(id.secs > start, "{id}");
+            assert!(seen.insert(id), "{id} twice");
+        }
+    }
+    // Sequence numbers alone are unique too (ids from one second never collide).
+    assert_eq!(seen.iter().map(|c| c.seq).collect::<HashSet<_>>().len(), seen.len());
+    assert_eq!(src.next(start + 100).secs, start + 100);
+    assert_eq!(src.next(0).secs, start + 1);
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Update { agent: usize, reason: u16 },
+    Poll { agent: usize },
+    Fail { agent: usize },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => (0usize..3, 200u16..251).prop_map(|(agent, reason)| Step::Update { agent, reason }),
+        3 => (0usize..3).prop_map(|agent| Step::Poll { agent }),
+        1 => (0usize..3).prop_map(|agent| Step::Fail { agent }),
+    ]
+}
+
+proptest! {
+    /// Interleaved updates and polls on several agents: every committed event reaches its agent
+    /// exactly once, in commit order; a failed update delivers nothing.
+    #[test]
+    fn every_event_exactly_once_in_order(steps in prop::collection::vec(step(), 1..200)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        rt.block_on(async {
+            let s = store();
+            let agents = [101u32, 102, 103];
+            let mut expected: Vec<Vec<u64>> = vec![Vec::new(); 3];
+            let mut got: Vec<Vec<u64>> = vec![Vec::new(); 3];
+            for (i, a) in agents.iter().enumerate() {
+                sign_in(&s, *a, 0, false);
+                drain(&s, *a).await;
+                let _ = i;
+            }
+            let mut now = 1u64;
+            for st in steps {
+                now += 1;
+                match st {
+                    Step::Update { agent, reason } => {
+                        toggle(&s, agents[agent], now, reason);
+                        expected[agent].push(now);
+                    }
+                    Step::Poll { agent } => {
+                        if let Some(e) = s.next_event(AgentId(agents[agent]), Duration::ZERO).await {
+                            prop_assert_eq!(e.agent, AgentId(agents[agent]));
+                            got[agent].push(e.at_ms);
+                        }
+                    }
+                    Step::Fail { agent } => {
+                        let r = s.update(VDN, now, |st, ctx| {
+                            st.say_busy(ctx, AgentId(agents[agent]), 200, true)?;
+                            Err::<(), _>(DomainError::Internal)
+                        });
+                        prop_assert!(r.is_err());
+                    }
+                }
+            }
+            for (i, a) in agents.iter().enumerate() {
+                while let Some(e) = s.next_event(AgentId(*a), Duration::ZERO).await {
+                    got[i].push(e.at_ms);
+                }
+                prop_assert_eq!(&got[i], &expected[i]);
+            }
+            Ok(())
+        })?;
+    }
+}
