@@ -202,7 +202,26 @@ async fn dispatch<S: Store>(
         Method::GetAgentEvent => return poll(gw, agent, guid).await,
         _ => {}
     }
-    let vdn = gw.authenticate(agent, guid).map_err(|_| NOT_SIGNED_IN)?;
+    let auth = gw.authenticate(agent, guid).map_err(|_| NOT_SIGNED_IN)?;
+    let mut outcome = authenticated(gw, method, auth.vdn, agent, params, query, body);
+    if let (Ok(reply), Some(current)) = (&mut outcome, auth.renew)
+        && reply.set_guid.is_none()
+    {
+        reply.set_guid = Some(current);
+    }
+    outcome
+}
+
+/// Every interface but sign-in and the poll, once the GUID has been checked.
+fn authenticated<S: Store>(
+    gw: &Arc<Gateway<S>>,
+    method: Method,
+    vdn: VdnId,
+    agent: AgentId,
+    params: &[&str],
+    query: &str,
+    body: Bytes,
+) -> Outcome {
     if method.is_calldata_query() && !gw.limiter.admit(agent, now_ms()) {
         return Err(OVERLOADED);
     }
@@ -554,8 +573,9 @@ async fn sign_in<S: Store>(gw: &Arc<Gateway<S>>, method: Method, agent: AgentId,
 }
 
 async fn poll<S: Store>(gw: &Arc<Gateway<S>>, agent: AgentId, guid: Option<&str>) -> Outcome {
-    let vdn = gw.authenticate(agent, guid).map_err(|_| NOT_SIGNED_IN)?;
-    let rotated = gw.rotate_guid_if_due(vdn, agent);
+    let auth = gw.authenticate(agent, guid).map_err(|_| NOT_SIGNED_IN)?;
+    let vdn = auth.vdn;
+    let rotated = gw.rotate_guid_if_due(vdn, agent).or(auth.renew);
     let event = gw.next_event(agent).await;
     gw.store.touch(agent, now_ms());
     Ok(Reply::with_guid(event::poll_body(event.as_ref()), rotated))

@@ -39,6 +39,14 @@ pub struct SignInParams {
     pub force: bool,
 }
 
+/// A request that passed the GUID check.
+pub struct Auth {
+    pub vdn: VdnId,
+    /// The current GUID, when the request came with the previous one (still in its grace
+    /// period): announced again in `Set-GUID`, in case the response that carried it was lost.
+    pub renew: Option<String>,
+}
+
 pub struct SignedIn {
     pub vdn: VdnId,
     pub login_ms: u64,
@@ -166,16 +174,23 @@ impl<S: Store> Gateway<S> {
     }
 
     /// Check the `Guid` header against the agent's session and count the request as a heartbeat.
-    pub fn authenticate(&self, agent: AgentId, guid: Option<&str>) -> Result<VdnId, DomainError> {
+    pub fn authenticate(&self, agent: AgentId, guid: Option<&str>) -> Result<Auth, DomainError> {
         let vdn = self.vdn_of(agent)?;
         let guid = guid.ok_or(DomainError::NotSignedIn)?;
         let now = now_ms();
-        let ok = self.store.read(vdn, |s| s.session(agent).is_ok_and(|s| s.credential.accepts(guid, now)))?;
-        if !ok {
-            return Err(DomainError::NotSignedIn);
-        }
+        let renew = self.store.read(vdn, |s| {
+            let c = &s.session(agent).ok()?.credential;
+            if c.guid == guid {
+                Some(None)
+            } else if c.accepts(guid, now) {
+                Some(Some(c.guid.clone()))
+            } else {
+                None
+            }
+        })?;
+        let renew = renew.ok_or(DomainError::NotSignedIn)?;
         self.store.touch(agent, now);
-        Ok(vdn)
+        Ok(Auth { vdn, renew })
     }
 
     /// Sign in: lock-out and concurrency checks, the password check off the async threads, then

@@ -631,7 +631,9 @@ async fn authmode_2_rotates_the_guid_on_polls() {
             );
             break;
         }
-        expect_no_guid(&r, json!({"message":"","retcode":"0","result":{"agentState":4,"isWorking":false}}));
+        // A request with the previous GUID is told the current one again.
+        expect(&r, json!({"message":"","retcode":"0","result":{"agentState":4,"isWorking":false}}));
+        assert_eq!(set_guid(&r), g1, "the current GUID is re-announced to a client still using the previous one");
         assert!(
             probe_sent < signed_in_after + Duration::from_millis(TIMEOUT + 50),
             "old GUID still accepted at {probe_sent:?}"
