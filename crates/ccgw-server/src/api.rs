@@ -576,7 +576,7 @@ async fn poll<S: Store>(gw: &Arc<Gateway<S>>, agent: AgentId, guid: Option<&str>
     let auth = gw.authenticate(agent, guid).map_err(|_| NOT_SIGNED_IN)?;
     let vdn = auth.vdn;
     let rotated = gw.rotate_guid_if_due(vdn, agent).or(auth.renew);
-    let event = gw.next_event(agent).await;
+    let event = gw.next_event(agent, auth.epoch).await;
     gw.store.touch(agent, now_ms());
     Ok(Reply::with_guid(event::poll_body(event.as_ref()), rotated))
 }

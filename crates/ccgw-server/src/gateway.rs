@@ -29,6 +29,16 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
 }
 
+/// Hash with explicit argon2id costs (load tests provision thousands of agents with cheap ones).
+pub fn hash_password_with(password: &str, memory_kib: u32, iterations: u32) -> anyhow::Result<String> {
+    let params = argon2::Params::new(memory_kib, iterations, argon2::Params::DEFAULT_P_COST, None)
+        .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+    Argon2::from(params)
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+}
+
 /// The password of the embedded demo agents.
 pub const DEMO_PASSWORD: &str = "ccgw-demo";
 
@@ -45,6 +55,8 @@ pub struct Auth {
     /// The current GUID, when the request came with the previous one (still in its grace
     /// period): announced again in `Set-GUID`, in case the response that carried it was lost.
     pub renew: Option<String>,
+    /// The session's mailbox epoch: the poll takes events of this session only.
+    pub epoch: u64,
 }
 
 pub struct SignedIn {
@@ -178,19 +190,21 @@ impl<S: Store> Gateway<S> {
         let vdn = self.vdn_of(agent)?;
         let guid = guid.ok_or(DomainError::NotSignedIn)?;
         let now = now_ms();
-        let renew = self.store.read(vdn, |s| {
+        let checked = self.store.read(vdn, |s| {
             let c = &s.session(agent).ok()?.credential;
-            if c.guid == guid {
-                Some(None)
-            } else if c.accepts(guid, now) {
-                Some(Some(c.guid.clone()))
-            } else {
+            let renew = if c.guid == guid {
                 None
-            }
+            } else if c.accepts(guid, now) {
+                Some(c.guid.clone())
+            } else {
+                return None;
+            };
+            // Read under the VDN lock: a new session bumps the epoch under the write lock.
+            Some((renew, self.store.mailbox_epoch(agent)))
         })?;
-        let renew = renew.ok_or(DomainError::NotSignedIn)?;
+        let (renew, epoch) = checked.ok_or(DomainError::NotSignedIn)?;
         self.store.touch(agent, now);
-        Ok(Auth { vdn, renew })
+        Ok(Auth { vdn, renew, epoch })
     }
 
     /// Sign in: lock-out and concurrency checks, the password check off the async threads, then
@@ -259,8 +273,8 @@ impl<S: Store> Gateway<S> {
     }
 
     /// The long poll.
-    pub async fn next_event(&self, agent: AgentId) -> Option<Event> {
-        self.store.next_event(agent, Duration::from_millis(self.config.auth.poll_wait_ms)).await
+    pub async fn next_event(&self, agent: AgentId, epoch: u64) -> Option<Event> {
+        self.store.next_event(agent, Some(epoch), Duration::from_millis(self.config.auth.poll_wait_ms)).await
     }
 
     /// Housekeeping for every VDN: ring time-outs, rest reminders, ACD, and the heartbeat.

@@ -49,8 +49,20 @@ pub trait Store: Send + Sync + 'static {
     /// When the agent's client was last heard from.
     fn last_seen(&self, agent: AgentId) -> Option<u64>;
 
-    /// Take the agent's next event, waiting up to `wait` for one. `None` on time-out or shut-down.
-    fn next_event(&self, agent: AgentId, wait: Duration) -> impl Future<Output = Option<Event>> + Send;
+    /// Which session the agent's mailbox belongs to: it changes whenever a new session starts
+    /// (and the mailbox is emptied). Read it under [`Store::read`] to tie it to what was read.
+    fn mailbox_epoch(&self, agent: AgentId) -> u64;
+
+    /// Take the agent's next event, waiting up to `wait` for one. `None` on time-out, on
+    /// shut-down, or once the mailbox belongs to a session other than `epoch` (a poll left over
+    /// from a replaced session must not take the new session's events). `epoch: None` takes from
+    /// whichever session is current.
+    fn next_event(
+        &self,
+        agent: AgentId,
+        epoch: Option<u64>,
+        wait: Duration,
+    ) -> impl Future<Output = Option<Event>> + Send;
 
     /// Wake every waiting poll and make new polls return at once.
     fn shut_down(&self);

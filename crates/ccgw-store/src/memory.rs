@@ -12,8 +12,16 @@ use tokio::sync::Notify;
 
 use crate::{CallIdSource, Committed, Store};
 
+#[derive(Default)]
+struct Queue {
+    events: VecDeque<Event>,
+}
+
 struct Mailbox {
-    events: Mutex<VecDeque<Event>>,
+    events: Mutex<Queue>,
+    /// Bumped (under the `events` lock) when a new session starts; see `Store::mailbox_epoch`.
+    /// An atomic so that the GUID check on every request can read it without the lock.
+    epoch: AtomicU64,
     notify: Notify,
     last_seen_ms: AtomicU64,
 }
@@ -42,7 +50,8 @@ impl MemoryStore {
                 (
                     *a,
                     Mailbox {
-                        events: Mutex::new(VecDeque::new()),
+                        events: Mutex::new(Queue::default()),
+                        epoch: AtomicU64::new(0),
                         notify: Notify::new(),
                         last_seen_ms: AtomicU64::new(0),
                     },
@@ -69,7 +78,12 @@ impl MemoryStore {
         for (agent, from) in &ctx.new_sessions {
             fresh.insert(*agent, *from);
             if let Some(mb) = self.mailboxes.get(agent) {
-                mb.events.lock().clear();
+                let mut q = mb.events.lock();
+                q.events.clear();
+                mb.epoch.fetch_add(1, Ordering::AcqRel);
+                drop(q);
+                // A poll still waiting for the old session must see the change and give up.
+                mb.notify.notify_waiters();
             }
         }
         let mut woken: Vec<AgentId> = Vec::new();
@@ -81,11 +95,11 @@ impl MemoryStore {
             let agent = ev.agent;
             {
                 let mut q = mb.events.lock();
-                if q.len() >= self.max_events {
-                    q.pop_front();
+                if q.events.len() >= self.max_events {
+                    q.events.pop_front();
                     self.dropped.fetch_add(1, Ordering::Relaxed);
                 }
-                q.push_back(ev);
+                q.events.push_back(ev);
             }
             if !woken.contains(&agent) {
                 woken.push(agent);
@@ -143,7 +157,11 @@ impl Store for MemoryStore {
         self.mailboxes.get(&agent).map(|mb| mb.last_seen_ms.load(Ordering::Relaxed))
     }
 
-    async fn next_event(&self, agent: AgentId, wait: Duration) -> Option<Event> {
+    fn mailbox_epoch(&self, agent: AgentId) -> u64 {
+        self.mailboxes.get(&agent).map_or(0, |mb| mb.epoch.load(Ordering::Acquire))
+    }
+
+    async fn next_event(&self, agent: AgentId, epoch: Option<u64>, wait: Duration) -> Option<Event> {
         let mb = self.mailboxes.get(&agent)?;
         let deadline = tokio::time::Instant::now() + wait;
         loop {
@@ -151,8 +169,14 @@ impl Store for MemoryStore {
             let notified = mb.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(ev) = mb.events.lock().pop_front() {
-                return Some(ev);
+            {
+                let mut q = mb.events.lock();
+                if epoch.is_some_and(|e| e != mb.epoch.load(Ordering::Acquire)) {
+                    return None;
+                }
+                if let Some(ev) = q.events.pop_front() {
+                    return Some(ev);
+                }
             }
             if self.closing.load(Ordering::Acquire) {
                 return None;

@@ -64,7 +64,7 @@ fn toggle(s: &MemoryStore, agent: u32, now: u64, reason: u16) {
 
 async fn drain(s: &MemoryStore, agent: u32) -> Vec<EventKind> {
     let mut v = Vec::new();
-    while let Some(e) = s.next_event(AgentId(agent), Duration::ZERO).await {
+    while let Some(e) = s.next_event(AgentId(agent), None, Duration::ZERO).await {
         v.push(e.kind);
     }
     v
@@ -87,7 +87,7 @@ async fn update_commits_and_delivers_in_order() {
     assert_eq!(drain(&s, 102).await, vec![EventKind::InService, EventKind::Ready]);
     // Events carry the commit time.
     s.update(VDN, 3_000, |st, ctx| st.answer(ctx, AgentId(101), None)).unwrap();
-    let e = s.next_event(AgentId(101), Duration::ZERO).await.unwrap();
+    let e = s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap();
     assert_eq!(e.at_ms, 3_000);
     assert_eq!(e.agent, AgentId(101));
 
@@ -96,7 +96,7 @@ async fn update_commits_and_delivers_in_order() {
     assert_eq!(s.vdn_of(AgentId(999)), None);
     assert_eq!(s.update(VdnId(9), 0, |_, _| Ok(())).unwrap_err(), DomainError::UnknownAgent);
     assert!(s.read(VdnId(9), |_| ()).is_err());
-    assert!(s.next_event(AgentId(999), Duration::from_secs(5)).await.is_none());
+    assert!(s.next_event(AgentId(999), None, Duration::from_secs(5)).await.is_none());
 }
 
 #[tokio::test]
@@ -108,7 +108,7 @@ async fn err_delivers_nothing() {
     let r = s.update(VDN, 2_000, |st, ctx| st.cancel_busy(ctx, AgentId(101)));
     assert_eq!(r.unwrap_err(), DomainError::WrongState);
     assert!(s.read(VDN, |st| *st == before).unwrap());
-    assert!(s.next_event(AgentId(101), Duration::ZERO).await.is_none());
+    assert!(s.next_event(AgentId(101), None, Duration::ZERO).await.is_none());
 }
 
 #[tokio::test]
@@ -116,7 +116,7 @@ async fn next_event_returns_at_once_when_queued() {
     let s = store();
     sign_in(&s, 101, 1_000, false);
     let t = Instant::now();
-    assert_eq!(s.next_event(AgentId(101), Duration::from_secs(10)).await.unwrap().kind, EventKind::InService);
+    assert_eq!(s.next_event(AgentId(101), None, Duration::from_secs(10)).await.unwrap().kind, EventKind::InService);
     assert!(t.elapsed() < Duration::from_secs(1));
 }
 
@@ -124,7 +124,7 @@ async fn next_event_returns_at_once_when_queued() {
 async fn next_event_times_out_with_none() {
     let s = store();
     let t = Instant::now();
-    assert!(s.next_event(AgentId(101), Duration::from_millis(100)).await.is_none());
+    assert!(s.next_event(AgentId(101), None, Duration::from_millis(100)).await.is_none());
     let e = t.elapsed();
     assert!(e >= Duration::from_millis(100) && e < Duration::from_secs(2), "{e:?}");
 }
@@ -136,7 +136,7 @@ async fn next_event_wakes_when_an_event_is_pushed() {
     drain(&s, 101).await;
     let poller = {
         let s = s.clone();
-        tokio::spawn(async move { s.next_event(AgentId(101), Duration::from_secs(10)).await })
+        tokio::spawn(async move { s.next_event(AgentId(101), None, Duration::from_secs(10)).await })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
     let t = Instant::now();
@@ -156,7 +156,7 @@ async fn no_lost_wake_up() {
     for i in 0..1000u64 {
         let poller = {
             let s = s.clone();
-            tokio::spawn(async move { s.next_event(AgentId(101), Duration::from_secs(10)).await })
+            tokio::spawn(async move { s.next_event(AgentId(101), None, Duration::from_secs(10)).await })
         };
         if i % 2 == 0 {
             tokio::task::yield_now().await;
@@ -165,7 +165,7 @@ async fn no_lost_wake_up() {
         let e = tokio::time::timeout(Duration::from_secs(5), poller).await.expect("lost wake-up").unwrap();
         assert_eq!(e.unwrap().kind, EventKind::SetNotReadySuccess { reason: 200 + (i % 50) as u16 }, "round {i}");
     }
-    assert!(s.next_event(AgentId(101), Duration::ZERO).await.is_none());
+    assert!(s.next_event(AgentId(101), None, Duration::ZERO).await.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -178,7 +178,7 @@ async fn concurrent_pollers_share_the_events_in_order() {
     let poll = |s: Arc<MemoryStore>| {
         tokio::spawn(async move {
             let mut got = Vec::new();
-            while let Some(e) = s.next_event(AgentId(101), Duration::from_millis(500)).await {
+            while let Some(e) = s.next_event(AgentId(101), None, Duration::from_millis(500)).await {
                 got.push(e);
             }
             got
@@ -219,7 +219,7 @@ async fn shut_down_wakes_waiting_polls() {
         .into_iter()
         .map(|a| {
             let s = s.clone();
-            tokio::spawn(async move { s.next_event(AgentId(a), Duration::from_secs(30)).await })
+            tokio::spawn(async move { s.next_event(AgentId(a), None, Duration::from_secs(30)).await })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -231,7 +231,7 @@ async fn shut_down_wakes_waiting_polls() {
     assert!(t.elapsed() < Duration::from_secs(1));
     // New polls return at once.
     let t = Instant::now();
-    assert!(s.next_event(AgentId(101), Duration::from_secs(30)).await.is_none());
+    assert!(s.next_event(AgentId(101), None, Duration::from_secs(30)).await.is_none());
     assert!(t.elapsed() < Duration::from_secs(1));
 }
 
@@ -347,7 +347,7 @@ proptest! {
                         expected[agent].push(now);
                     }
                     Step::Poll { agent } => {
-                        if let Some(e) = s.next_event(AgentId(agents[agent]), Duration::ZERO).await {
+                        if let Some(e) = s.next_event(AgentId(agents[agent]), None, Duration::ZERO).await {
                             prop_assert_eq!(e.agent, AgentId(agents[agent]));
                             got[agent].push(e.at_ms);
                         }
@@ -362,7 +362,7 @@ proptest! {
                 }
             }
             for (i, a) in agents.iter().enumerate() {
-                while let Some(e) = s.next_event(AgentId(*a), Duration::ZERO).await {
+                while let Some(e) = s.next_event(AgentId(*a), None, Duration::ZERO).await {
                     got[i].push(e.at_ms);
                 }
                 prop_assert_eq!(&got[i], &expected[i]);
@@ -370,4 +370,23 @@ proptest! {
             Ok(())
         })?;
     }
+}
+
+/// A poll left over from a replaced session gives up instead of taking the new session's events.
+#[tokio::test]
+async fn a_stale_poll_does_not_take_the_next_sessions_events() {
+    let s = store();
+    sign_in(&s, 101, 1_000, false);
+    let old_epoch = s.mailbox_epoch(AgentId(101));
+    while s.next_event(AgentId(101), Some(old_epoch), Duration::ZERO).await.is_some() {}
+    let stale = {
+        let s = s.clone();
+        tokio::spawn(async move { s.next_event(AgentId(101), Some(old_epoch), Duration::from_secs(10)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    sign_in(&s, 101, 2_000, true);
+    assert!(tokio::time::timeout(Duration::from_secs(2), stale).await.expect("woken").unwrap().is_none());
+    let new_epoch = s.mailbox_epoch(AgentId(101));
+    assert_ne!(new_epoch, old_epoch);
+    assert_eq!(s.next_event(AgentId(101), Some(new_epoch), Duration::ZERO).await.unwrap().kind, EventKind::InService);
 }

@@ -27,11 +27,21 @@ enum Command {
     /// Start the gateway (with no config file: the embedded demo on https://0.0.0.0:8043).
     Serve(ServeArgs),
     /// Read a password from standard input and print its argon2id hash for `password_hash`.
-    HashPassword,
+    HashPassword(HashArgs),
     /// Sign in agents and play customer traffic against a gateway: the system, alive.
     Simulate(ccgw_load::SimulateOpts),
     /// Measure a gateway: throughput and latency per interface, next to a baseline.
     Bench(ccgw_load::BenchOpts),
+}
+
+#[derive(clap::Args)]
+struct HashArgs {
+    /// argon2 memory cost in KiB (default: the OWASP recommendation, 19456).
+    #[arg(long, default_value_t = argon2::Params::DEFAULT_M_COST)]
+    memory_kib: u32,
+    /// argon2 iterations (default 2).
+    #[arg(long, default_value_t = argon2::Params::DEFAULT_T_COST)]
+    iterations: u32,
 }
 
 #[derive(clap::Args)]
@@ -54,12 +64,12 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
-        Command::HashPassword => {
+        Command::HashPassword(args) => {
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
             let password = line.trim_end_matches(['\r', '\n']);
             anyhow::ensure!(!password.is_empty(), "empty password");
-            println!("{}", ccgw_server::gateway::hash_password(password)?);
+            println!("{}", ccgw_server::gateway::hash_password_with(password, args.memory_kib, args.iterations)?);
             Ok(())
         }
         Command::Simulate(opts) => runtime(None)?.block_on(ccgw_load::run_simulate(opts)),

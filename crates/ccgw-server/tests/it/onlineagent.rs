@@ -1428,7 +1428,6 @@ async fn metrics_and_health() {
 /// session's events. Today it does: it returns the new session's `AgentOther_InService`, and the
 /// new client never sees it. The store's mailbox is per agent, not per session (see the report).
 #[tokio::test]
-#[ignore = "known bug: a stale poll steals the new session's first event (ccgw-store mailbox is not session-scoped)"]
 async fn stale_poll_does_not_steal_the_new_sessions_events() {
     let gw = Gateway::start_with(|c| c.auth.poll_wait_ms = 3_000).await;
     let a = gw.sign_in(101).await;
