@@ -122,7 +122,7 @@ pub fn access_log(
     method_name: &'static str,
     http_method: &str,
     agent: Option<u32>,
-    retcode: &str,
+    retcode: &'static str,
     status: u16,
     latency_us: u64,
     peer: Option<SocketAddr>,
@@ -137,16 +137,23 @@ pub fn access_log(
         latency_us,
         peer = peer.map(tracing::field::display),
     );
-    metrics::counter!(REQUESTS_TOTAL, "method" => method_name, "retcode" => retcode_label(retcode)).increment(1);
-    metrics::histogram!(REQUEST_DURATION, "method" => method_name).record(latency_us as f64 / 1_000_000.0);
+    REQUEST_METRICS.with_borrow_mut(|cache| {
+        let (requests, duration) = cache.entry((method_name, retcode)).or_insert_with(|| {
+            (
+                metrics::counter!(REQUESTS_TOTAL, "method" => method_name, "retcode" => retcode),
+                metrics::histogram!(REQUEST_DURATION, "method" => method_name),
+            )
+        });
+        requests.increment(1);
+        duration.record(latency_us as f64 / 1_000_000.0);
+    });
 }
 
-/// Avoids an allocation for the common codes; retcodes are a small closed set either way.
-fn retcode_label(retcode: &str) -> metrics::SharedString {
-    match retcode {
-        "0" => metrics::SharedString::const_str("0"),
-        other => metrics::SharedString::from(other.to_owned()),
-    }
+thread_local! {
+    /// Metric handles per (interface, retcode), so a request does not build a registry key and
+    /// look it up on every call; both are static strings from a small closed set.
+    static REQUEST_METRICS: std::cell::RefCell<std::collections::HashMap<(&'static str, &'static str), (metrics::Counter, metrics::Histogram)>> =
+        Default::default();
 }
 
 /// Installs the global Prometheus recorder once per process and returns its handle (the same
