@@ -68,6 +68,7 @@ pub mod paths {
 
     pub const ADMIN_CALLS: &str = "/admin/calls";
     pub const ADMIN_HEALTH: &str = "/health";
+    pub const ADMIN_METRICS: &str = "/metrics";
 }
 
 /// Sign-in options that differ between bench and simulate.
@@ -121,13 +122,28 @@ impl std::error::Error for SignInError {}
 /// Signs an agent in (PUT onlineagent), falling back to `forcelogin` when
 /// the agent is already signed in, and returns its session.
 pub async fn sign_in(client: &mut Client, agent: u32, options: &SignInOptions) -> Result<SignedIn, SignInError> {
+    sign_in_inner(client, agent, options, true).await
+}
+
+/// Like [`sign_in`] without the `forcelogin` fallback: any retcode but "0"
+/// (including `100-002`, already signed in) is a failure.
+pub async fn sign_in_strict(client: &mut Client, agent: u32, options: &SignInOptions) -> Result<SignedIn, SignInError> {
+    sign_in_inner(client, agent, options, false).await
+}
+
+async fn sign_in_inner(
+    client: &mut Client,
+    agent: u32,
+    options: &SignInOptions,
+    force_login_fallback: bool,
+) -> Result<SignedIn, SignInError> {
     let fail = |retcode: &str, detail: String| SignInError { agent, retcode: retcode.to_owned(), detail };
     let body = options.body(agent);
     let mut response = client
         .send(Method::PUT, &paths::sign_in(agent), Some(&body), None)
         .await
         .map_err(|e| fail("transport", format!("{e:#}")))?;
-    if response.retcode == RETCODE_ALREADY_SIGNED_IN {
+    if force_login_fallback && response.retcode == RETCODE_ALREADY_SIGNED_IN {
         response = client
             .send(Method::PUT, &paths::force_login(agent), Some(&body), None)
             .await
@@ -266,6 +282,17 @@ pub async fn check_admin(admin: &mut Client) -> anyhow::Result<()> {
             bail!("operator API GET /admin/calls answered HTTP {status}: {}", String::from_utf8_lossy(&response.body))
         }
     }
+}
+
+/// The value of an unlabelled gauge or counter from the admin listener's
+/// `GET /metrics` (Prometheus text), if present.
+pub async fn metric(admin: &mut Client, name: &str) -> anyhow::Result<Option<f64>> {
+    let response = admin.send(Method::GET, paths::ADMIN_METRICS, None, None).await?;
+    if response.status != 200 {
+        bail!("GET /metrics answered HTTP {}", response.status);
+    }
+    let text = String::from_utf8_lossy(&response.body);
+    Ok(text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok()))
 }
 
 /// `GET /health` on the admin listener answers 200.

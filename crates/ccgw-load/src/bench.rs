@@ -1,14 +1,21 @@
 //! `ccgw bench`: throughput and latency of the agent interface.
 //!
 //! Phases:
-//! 1. (optional) spawn `ccgw serve` on free loopback ports;
-//! 2. sign in `--agents` agents, each with a background event long poll;
-//! 3. inject `--calls` customer calls via the operator API and answer them,
+//! 1. raise the open-files limit (soft to hard; for `polls`, up to 2N+1000);
+//! 2. (optional) spawn `ccgw serve` on free loopback ports — with a generated
+//!    configuration ([`crate::provision`]) when the scenarios need more agents
+//!    than the demo's 500 in VDN 1;
+//! 3. sign in `--agents` agents, each with a background event long poll;
+//! 4. inject `--calls` customer calls via the operator API and answer them,
 //!    then let a quarter of the talking agents hold + consult an idle agent,
 //!    so some agents have two call ids;
-//! 4. run the selected scenarios (allcallinfo, signin-storm, event-latency,
-//!    mix — mix last because it changes the call population);
-//! 5. sign everyone out and stop the child.
+//! 5. run the selected scenarios (allcallinfo + its fixed-rate run,
+//!    signin-storm, event-latency, polls, mix — mix last because it changes
+//!    the call population);
+//! 6. sign everyone out and stop the child.
+//!
+//! Agent ids are used in blocks from the start of the agent range: the
+//! `--agents` steady agents, then the storm's agents, then the polls' agents.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -24,10 +31,24 @@ use crate::api::{self, InjectCall, SignInOptions, event_types, paths};
 use crate::client::{Client, Connector, Target};
 use crate::dist::exponential;
 use crate::fleet::{self, Agent, Fleet, RingPolicy};
-use crate::gateway::SpawnedGateway;
+use crate::gateway::{SpawnOptions, SpawnedGateway};
+use crate::polls::{self, PollsConfig};
+use crate::progress::{Counters, Progress};
+use crate::provision::{FIRST_AGENT, Provisioning, TempDir, VDN2_AGENTS};
 use crate::report::{BenchReport, ScenarioReport};
 use crate::stats::{InterfaceRow, StatsSet};
-use crate::workload::{AgentDirectory, AllCallInfo, Baseline, QueryMix, closed_loop, closed_loop_for, connect_clients};
+use crate::sys;
+use crate::workload::{
+    AgentDirectory, AllCallInfo, Baseline, QueryMix, closed_loop, closed_loop_for, connect_clients, fixed_rate,
+};
+
+/// Agents of VDN 1 in the embedded demo (101-600).
+const DEMO_VDN1: AgentRange = AgentRange { first: 101, last: 600 };
+/// Long polls of the `polls` scenario unless `--polls N` says otherwise.
+const DEFAULT_POLLS: usize = 50_000;
+/// Client time-out of one storm sign-in: the server verifies 2 default-cost
+/// hashes at a time, so a sign-in may queue for a long while.
+const STORM_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Options of `ccgw bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -56,19 +77,40 @@ pub struct BenchOpts {
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,
     /// Scenarios to run, comma-separated; they run in the order allcallinfo,
-    /// signin-storm, event-latency, mix.
+    /// signin-storm, event-latency, polls, mix. `all` includes polls only
+    /// when --polls is given.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
     pub scenario: Vec<Scenario>,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Agents signing in at once in the signin-storm scenario (capped at the
-    /// provisioned agents not already signed in).
+    /// agents of the range not already signed in). A spawned gateway is
+    /// provisioned with enough agents; their hashes have the default argon2 cost.
     #[arg(long, default_value_t = 5000)]
     pub storm_agents: usize,
-    /// Provisioned agent ids to use, FIRST-LAST (the demo provisioning has 101-600 in VDN 1).
-    #[arg(long, default_value = "101-600")]
-    pub agent_range: AgentRange,
+    /// Agents of the `polls` scenario, each holding a long poll on its own
+    /// connection (default 50000 when `--scenario polls`; giving it adds
+    /// polls to `all`).
+    #[arg(long)]
+    pub polls: Option<usize>,
+    /// Agents a spawned gateway is provisioned with (generated config file,
+    /// the last 100 in VDN 2). Default: what the selected scenarios need plus
+    /// 100, when that exceeds the demo's 500 agents in VDN 1.
+    #[arg(long)]
+    pub provision: Option<usize>,
+    /// Requests per second of the fixed-rate allcallinfoEx run (default: half
+    /// the rate the closed-loop run measured).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Process id of the --target gateway, for reading its memory in the
+    /// `polls` scenario (a spawned gateway is measured anyway).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Agent ids to use, FIRST-LAST. Default: 101-600 (demo VDN 1), or VDN 1
+    /// of the generated provisioning.
+    #[arg(long)]
+    pub agent_range: Option<AgentRange>,
     /// Agent password.
     #[arg(long, default_value = api::DEMO_PASSWORD)]
     pub password: String,
@@ -87,7 +129,9 @@ pub struct BenchOpts {
     /// Access log setting of a spawned gateway (CCGW_LOG__ACCESS_LOG).
     #[arg(long, default_value = "off")]
     pub access_log: String,
-    /// Tiny sizes for CI: 10 agents, 4 calls, 2 connections, 1 s per scenario, storm of 20.
+    /// Tiny sizes for CI: 10 agents, 4 calls, 2 connections, 1 s per
+    /// scenario, storm of 20, 50 long polls (polls included in `all`), and a
+    /// generated provisioning so that path runs too.
     #[arg(long)]
     pub smoke: bool,
 }
@@ -99,6 +143,7 @@ pub enum Scenario {
     Mix,
     SigninStorm,
     EventLatency,
+    Polls,
     All,
 }
 
@@ -146,12 +191,32 @@ impl BenchOpts {
             self.storm_agents = 20;
             self.latency_agents = 4;
             self.mix_call_rate = 5.0;
+            self.polls = Some(self.polls.unwrap_or(50).min(50));
         }
         self
     }
 
     fn runs(&self, scenario: Scenario) -> bool {
-        self.scenario.contains(&Scenario::All) || self.scenario.contains(&scenario)
+        let all = self.scenario.contains(&Scenario::All);
+        match scenario {
+            Scenario::Polls => self.scenario.contains(&Scenario::Polls) || (all && self.polls.is_some()),
+            _ => all || self.scenario.contains(&scenario),
+        }
+    }
+
+    /// Long polls of the `polls` scenario (0 when it does not run).
+    fn poll_agents(&self) -> usize {
+        if self.runs(Scenario::Polls) { self.polls.unwrap_or(DEFAULT_POLLS) } else { 0 }
+    }
+
+    /// Agents the storm signs in (0 when it does not run).
+    fn storm_count(&self) -> usize {
+        if self.runs(Scenario::SigninStorm) { self.storm_agents } else { 0 }
+    }
+
+    /// Agents the selected scenarios use: steady + storm + polls.
+    fn agents_needed(&self) -> usize {
+        self.agents + self.storm_count() + self.poll_agents()
     }
 
     fn duration(&self) -> Duration {
@@ -184,9 +249,29 @@ pub async fn run_bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
     done_rx.await.context("the bench thread panicked")?
 }
 
+/// Agent ids of the scenarios, in blocks from the start of the range.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Blocks {
+    steady: Vec<u32>,
+    storm: Vec<u32>,
+    polls: Vec<u32>,
+}
+
+impl Blocks {
+    fn new(range: AgentRange, steady: usize, storm: usize, polls: usize) -> Self {
+        let mut ids = range.ids();
+        let mut take = |n: usize| ids.by_ref().take(n).collect::<Vec<u32>>();
+        Self { steady: take(steady), storm: take(storm), polls: take(polls) }
+    }
+}
+
 /// Everything the scenarios share.
 struct Bench {
     opts: BenchOpts,
+    range: AgentRange,
+    blocks: Blocks,
+    /// The gateway process, for memory readings.
+    server_pid: Option<u32>,
     public: Arc<Connector>,
     admin: Option<Arc<Connector>>,
     fleet: Fleet,
@@ -194,28 +279,108 @@ struct Bench {
 }
 
 async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
-    let opts = opts.effective();
+    let mut opts = opts.effective();
     if opts.agents < 2 {
         bail!("--agents must be at least 2");
     }
-    if opts.agents > opts.agent_range.count() {
-        bail!(
-            "--agents {} exceeds --agent-range {}-{} ({} agents)",
-            opts.agents,
-            opts.agent_range.first,
-            opts.agent_range.last,
-            opts.agent_range.count()
-        );
+    if opts.target.is_some() && opts.provision.is_some() {
+        bail!("--provision needs a spawned gateway (no --target): provision a running gateway yourself");
     }
     let connections = opts.connections.max(1);
+    let mut setup_notes = Vec::new();
 
-    // The gateway: given, or a child process.
+    // Open files: every long poll is a socket here and, when spawned, in the
+    // gateway too (it inherits the limit).
+    let polls_wanted = opts.poll_agents();
+    let wanted = if polls_wanted > 0 { 2 * polls_wanted as u64 + 1000 } else { 0 };
+    match sys::raise_nofile_limit(wanted) {
+        Ok(limit) => {
+            eprintln!("{limit}");
+            if polls_wanted > 0 && limit.soft < wanted {
+                let capped = (limit.soft.saturating_sub(1000) / 2) as usize;
+                let note = format!(
+                    "--polls {polls_wanted} needs an open-files limit of 2N+1000 = {wanted} but the hard limit is {}: \
+                     polls capped at {capped} (raise `ulimit -Hn` or run with CAP_SYS_RESOURCE)",
+                    limit.hard
+                );
+                eprintln!("warning: {note}");
+                setup_notes.push(note);
+                opts.polls = Some(capped);
+            }
+        }
+        Err(error) => eprintln!("warning: cannot raise the open-files limit: {error}"),
+    }
+
+    // The gateway: given, or a child process (provisioned if the demo is too small).
+    let needed = opts.agents_needed();
+    let provisioning = match (&opts.target, opts.provision) {
+        (None, Some(total)) => Some(total),
+        (None, None) if opts.smoke || needed > DEMO_VDN1.count() => Some(needed + VDN2_AGENTS),
+        _ => None,
+    }
+    .map(|total| {
+        let storm_first = FIRST_AGENT + opts.agents as u32;
+        let storm = (opts.storm_count() > 0)
+            .then(|| AgentRange { first: storm_first, last: storm_first + opts.storm_count() as u32 - 1 });
+        Provisioning::new(total, storm, &opts.access_code)
+    })
+    .transpose()?;
+    let range = match (&provisioning, opts.agent_range) {
+        (_, Some(range)) => range,
+        (Some(provisioning), None) => provisioning.vdn1,
+        (None, None) => DEMO_VDN1,
+    };
+    if opts.agents > range.count() {
+        bail!(
+            "--agents {} exceeds the agent range {}-{} ({} agents)",
+            opts.agents,
+            range.first,
+            range.last,
+            range.count()
+        );
+    }
+    let blocks = Blocks::new(range, opts.agents, opts.storm_count(), opts.poll_agents());
+
+    let config_dir = match &provisioning {
+        Some(_) => Some(TempDir::new("ccgw-bench")?),
+        None => None,
+    };
     let spawned = match &opts.target {
         Some(_) => None,
         None => {
+            let config = match (&provisioning, &config_dir) {
+                (Some(provisioning), Some(dir)) => {
+                    let exe = std::env::current_exe().context("cannot locate the ccgw executable")?;
+                    let path = provisioning.write(&exe, &opts.password, dir.path())?;
+                    let note = format!(
+                        "gateway provisioned by the bench: VDN 1 agents {}-{}, VDN 2 agents {}-{}; {}a cheap \
+                         hash (argon2 m=64 KiB, t=1) so that bulk sign-ins take seconds",
+                        provisioning.vdn1.first,
+                        provisioning.vdn1.last,
+                        provisioning.vdn2.first,
+                        provisioning.vdn2.last,
+                        provisioning.full_cost.map_or_else(
+                            || "all agents have ".to_owned(),
+                            |r| format!("storm agents {}-{} have a default-cost hash, all others ", r.first, r.last)
+                        ),
+                    );
+                    eprintln!("{note}");
+                    setup_notes.push(note);
+                    Some(path)
+                }
+                _ => None,
+            };
+            let polls = opts.poll_agents();
+            let max_connections =
+                (polls > 0).then(|| (polls + opts.agents + opts.storm_count() + 4 * connections + 1000).max(20_000));
             eprintln!("starting the gateway (ccgw serve) ...");
-            Some(SpawnedGateway::start(&opts.access_log).await?)
+            let options = SpawnOptions { access_log: opts.access_log.clone(), config, max_connections };
+            Some(SpawnedGateway::start(&options).await?)
         }
+    };
+    let server_pid = match &spawned {
+        Some(gateway) => Some(gateway.pid),
+        None => opts.server_pid,
     };
     let (public_target, admin) = match &spawned {
         Some(gateway) => (gateway.public.clone(), Some((gateway.admin.clone(), gateway.admin_token.clone()))),
@@ -241,12 +406,11 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
     }
 
     eprintln!("signing in {} agents ...", opts.agents);
-    let ids: Vec<u32> = opts.agent_range.ids().take(opts.agents).collect();
-    let fleet = Fleet::sign_in(&public, &ids, connections, &opts.sign_in_options())
+    let fleet = Fleet::sign_in(&public, &blocks.steady, connections, &opts.sign_in_options())
         .await
         .map_err(|error| with_gateway_log(error, spawned.as_ref()))?;
     let directory = Arc::new(AgentDirectory::new(fleet.agents.clone()));
-    let mut ctx = Bench { opts: opts.clone(), public, admin, fleet, directory };
+    let mut ctx = Bench { opts: opts.clone(), range, blocks, server_pid, public, admin, fleet, directory };
 
     let consultations = match &ctx.admin {
         Some(admin) if opts.calls > 0 => setup_calls(&ctx, admin.clone()).await?,
@@ -258,11 +422,15 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
     let event_poll_errors = ctx.fleet.shared.poll_errors.load(Ordering::Relaxed);
     eprintln!("signing out ...");
     ctx.fleet.shut_down(connections).await;
-    let scenarios = result.map_err(|error| with_gateway_log(error, spawned.as_ref()))?;
+    let mut scenarios = result.map_err(|error| with_gateway_log(error, spawned.as_ref()))?;
+    if !setup_notes.is_empty() {
+        scenarios.insert(0, ScenarioReport::new("setup", Vec::new(), setup_notes));
+    }
 
     let report = BenchReport {
         target: public_target.to_string(),
         spawned_gateway: spawned.is_some(),
+        provisioned_agents: provisioning.as_ref().map(Provisioning::total),
         agents: opts.agents,
         agents_in_call,
         consultations,
@@ -301,6 +469,10 @@ async fn run_scenarios(ctx: &mut Bench) -> anyhow::Result<Vec<ScenarioReport>> {
     if ctx.opts.runs(Scenario::EventLatency) {
         eprintln!("scenario event-latency ...");
         reports.push(scenario_event_latency(ctx).await?);
+    }
+    if ctx.opts.runs(Scenario::Polls) {
+        eprintln!("scenario polls ...");
+        reports.push(scenario_polls(ctx).await?);
     }
     if ctx.opts.runs(Scenario::Mix) {
         eprintln!("scenario mix ...");
@@ -410,61 +582,99 @@ async fn baseline_rate(ctx: &Bench) -> anyhow::Result<f64> {
     Ok(rate)
 }
 
-/// (a) allcallinfoEx as fast as possible over `--connections` connections.
+/// (a) allcallinfoEx as fast as possible over `--connections` connections
+/// (closed loop: the peak), then at a fixed rate — half that peak, or
+/// `--rate` — for latency without coordinated omission.
 async fn scenario_allcallinfo(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     let baseline = baseline_rate(ctx).await?;
-    let clients = connect_clients(&ctx.public, ctx.opts.connections.max(1)).await?;
+    let connections = ctx.opts.connections.max(1);
+    let clients = connect_clients(&ctx.public, connections).await?;
     let workload = Arc::new(AllCallInfo(ctx.directory.clone()));
-    let (stats, elapsed) = closed_loop_for(workload, clients, ctx.opts.duration()).await;
-    Ok(ScenarioReport {
-        name: "allcallinfo".into(),
-        rows: stats.summarize(elapsed).into_iter().map(|row| row.with_baseline(baseline)).collect(),
-        notes: Vec::new(),
-    })
+    let (stats, elapsed) = closed_loop_for(workload.clone(), clients, ctx.opts.duration()).await;
+    let mut rows: Vec<InterfaceRow> =
+        stats.summarize(elapsed).into_iter().map(|row| row.with_baseline(baseline)).collect();
+    let peak = rows.first().map_or(0.0, |row| row.rate_per_sec);
+
+    let mut notes = Vec::new();
+    let (rate, label) = match ctx.opts.rate {
+        Some(rate) => (rate, format!("allcallinfoEx @ {rate:.0}/s")),
+        None => (peak / 2.0, "allcallinfoEx @ 50% peak".to_owned()),
+    };
+    if rate > 0.0 {
+        eprintln!("scenario allcallinfo: fixed rate {rate:.0} req/s ...");
+        let clients = connect_clients(&ctx.public, connections).await?;
+        let (stats, elapsed) = fixed_rate(workload, clients, rate, ctx.opts.duration()).await;
+        let fixed: Vec<InterfaceRow> = stats.summarize(elapsed);
+        let achieved = fixed.first().map_or(0.0, |row| row.rate_per_sec);
+        rows.extend(fixed.into_iter().map(|mut row| {
+            if row.interface == "allcallinfoEx" {
+                row.interface = label.clone();
+            }
+            row
+        }));
+        notes.push(format!(
+            "'{label}': open loop, {rate:.0} req/s scheduled at fixed intervals over {connections} connections \
+             (achieved {achieved:.0} req/s); latency from the scheduled send time (no coordinated omission); \
+             the generator's own lateness is not charged ('send lag' row)"
+        ));
+    } else {
+        notes.push("no fixed-rate run: the closed-loop run measured no rate".into());
+    }
+    Ok(ScenarioReport::new("allcallinfo", rows, notes))
 }
 
 /// (c) Many agents sign in at once while allcallinfoEx queries keep running.
 async fn scenario_signin_storm(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     let opts = &ctx.opts;
     let signed_in: HashSet<u32> = ctx.fleet.agents.iter().map(|a| a.id()).collect();
-    let ids: Vec<u32> = opts.agent_range.ids().filter(|id| !signed_in.contains(id)).take(opts.storm_agents).collect();
+    let ids: Vec<u32> = ctx.blocks.storm.iter().copied().filter(|id| !signed_in.contains(id)).collect();
     let mut notes = Vec::new();
     if ids.len() < opts.storm_agents {
         let note = format!(
-            "storm capped at {} agents ({} requested): --agent-range {}-{} minus the {} steady agents",
+            "storm capped at {} agents ({} requested): agent range {}-{} minus the {} steady agents",
             ids.len(),
             opts.storm_agents,
-            opts.agent_range.first,
-            opts.agent_range.last,
+            ctx.range.first,
+            ctx.range.last,
             signed_in.len()
         );
         eprintln!("warning: {note}");
         notes.push(note);
     }
     if ids.is_empty() {
-        return Ok(ScenarioReport { name: "signin-storm".into(), rows: Vec::new(), notes });
+        return Ok(ScenarioReport::new("signin-storm", Vec::new(), notes));
     }
 
     // Connect first so the storm measures sign-in, not TLS handshakes.
     let connections = opts.connections.max(1);
-    let storm_clients = connect_clients(&ctx.public, connections.min(ids.len())).await?;
+    let storm_clients: Vec<Client> = connect_clients(&ctx.public, connections.min(ids.len()))
+        .await?
+        .into_iter()
+        .map(|client| client.with_timeout(STORM_REQUEST_TIMEOUT))
+        .collect();
     let query_clients = connect_clients(&ctx.public, (connections / 4).max(1)).await?;
     let stop_queries = Arc::new(AtomicBool::new(false));
     let queries =
         tokio::spawn(closed_loop(Arc::new(AllCallInfo(ctx.directory.clone())), query_clients, stop_queries.clone()));
 
+    // Strict sign-in: any retcode but "0" (100-002 included) is an error.
     let options = Arc::new(opts.sign_in_options());
+    let counters = Arc::new(Counters::default());
+    let progress = Progress::start("signin-storm", ids.len(), counters.clone());
     let started = Instant::now();
     let results = fleet::for_each_parallel(storm_clients, ids.clone(), move |mut client, id| {
         let options = options.clone();
+        let counters = counters.clone();
         async move {
             let started = Instant::now();
-            let result = api::sign_in(&mut client, id, &options).await;
+            let result = api::sign_in_strict(&mut client, id, &options).await;
+            counters.record(result.is_ok());
             (client, (started.elapsed(), result))
         }
     })
     .await;
     let completion = started.elapsed();
+    drop(progress);
     stop_queries.store(true, Ordering::Relaxed);
     let (query_stats, query_elapsed) = queries.await.context("query workers panicked")?;
 
@@ -490,10 +700,15 @@ async fn scenario_signin_storm(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
         connections.min(ids.len()),
         completion.as_secs_f64()
     ));
+    let error_count = stats.get("signin").error_count();
     if let Some(error) = first_error {
-        let note = format!("SIGN-IN ERRORS (must be 0); first: {error}");
+        let by_code: Vec<String> =
+            stats.get("signin").errors.iter().map(|(code, count)| format!("{code} x{count}")).collect();
+        let note = format!("{error_count} SIGN-IN ERRORS (must be 0): {}; first: {error}", by_code.join(", "));
         eprintln!("error: {note}");
         notes.push(note);
+    } else {
+        notes.push("0 sign-in errors".into());
     }
     fleet::sign_out_sessions(&ctx.public, sessions.iter(), connections).await;
 
@@ -502,7 +717,40 @@ async fn scenario_signin_storm(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
         row.interface = format!("{} (concurrent)", row.interface);
         row
     }));
-    Ok(ScenarioReport { name: "signin-storm".into(), rows, notes })
+    Ok(ScenarioReport::new("signin-storm", rows, notes))
+}
+
+/// (e) N agents each holding a long poll on its own connection; the gateway's memory.
+async fn scenario_polls(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
+    let requested = ctx.opts.poll_agents();
+    let ids = ctx.blocks.polls.clone();
+    let mut notes = Vec::new();
+    if ids.len() < requested {
+        let note = format!(
+            "polls capped at {} agents ({requested} requested): agent range {}-{} minus the steady and storm agents",
+            ids.len(),
+            ctx.range.first,
+            ctx.range.last
+        );
+        eprintln!("warning: {note}");
+        notes.push(note);
+    }
+    if ids.is_empty() {
+        return Ok(ScenarioReport::new("polls", Vec::new(), notes));
+    }
+    let hold = if ctx.opts.smoke { ctx.opts.duration() } else { ctx.opts.duration().max(Duration::from_secs(12)) };
+    let outcome = polls::run(PollsConfig {
+        ids,
+        public: ctx.public.clone(),
+        admin: ctx.admin.clone(),
+        connections: ctx.opts.connections.max(1),
+        options: ctx.opts.sign_in_options(),
+        hold,
+        server_pid: ctx.server_pid,
+    })
+    .await?;
+    notes.extend(outcome.notes);
+    Ok(ScenarioReport { memory: outcome.memory, ..ScenarioReport::new("polls", outcome.rows, notes) })
 }
 
 /// (d) Time from a state-change request to the event that reports it.
@@ -510,11 +758,7 @@ async fn scenario_event_latency(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     let sample: Vec<Arc<Agent>> =
         ctx.fleet.agents.iter().filter(|a| a.call_count() == 0).take(ctx.opts.latency_agents).cloned().collect();
     if sample.is_empty() {
-        return Ok(ScenarioReport {
-            name: "event-latency".into(),
-            rows: Vec::new(),
-            notes: vec!["no idle agent to toggle".into()],
-        });
+        return Ok(ScenarioReport::new("event-latency", Vec::new(), vec!["no idle agent to toggle".into()]));
     }
     let deadline = Instant::now() + ctx.opts.duration();
     let started = Instant::now();
@@ -530,14 +774,14 @@ async fn scenario_event_latency(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     for task in tasks {
         stats.merge(&task.await.context("event-latency task panicked")?);
     }
-    Ok(ScenarioReport {
-        name: "event-latency".into(),
-        rows: stats.summarize(started.elapsed()),
-        notes: vec![format!(
+    Ok(ScenarioReport::new(
+        "event-latency",
+        stats.summarize(started.elapsed()),
+        vec![format!(
             "{} idle agents toggled saybusy/sayfree; event rows = request sent -> poll response with the event",
             sample.len()
         )],
-    })
+    ))
 }
 
 /// How long to wait for the event confirming a state change.
@@ -644,7 +888,7 @@ async fn scenario_mix(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
         "calls arrive at ~{}/s (Poisson), agents answer on Ringing and release after 0.5-3 s",
         ctx.opts.mix_call_rate
     ));
-    Ok(ScenarioReport { name: "mix".into(), rows, notes })
+    Ok(ScenarioReport::new("mix", rows, notes))
 }
 
 /// Injects customer calls with exponential inter-arrival times until `stop`.
@@ -704,5 +948,28 @@ mod tests {
         assert!(opts.runs(Scenario::SigninStorm));
         assert!(!opts.runs(Scenario::EventLatency));
         assert_eq!((opts.agents, opts.storm_agents, opts.duration), (10, 20, 1.0));
+        assert!(!opts.runs(Scenario::Polls));
+    }
+
+    #[test]
+    fn polls_join_all_only_when_asked() {
+        let opts = Cli::try_parse_from(["bench"]).unwrap().bench;
+        assert!(!opts.runs(Scenario::Polls));
+        assert_eq!(opts.agents_needed(), 200 + 5000);
+        let opts = Cli::try_parse_from(["bench", "--polls", "1000"]).unwrap().bench;
+        assert!(opts.runs(Scenario::Polls));
+        assert_eq!(opts.agents_needed(), 200 + 5000 + 1000);
+        let opts = Cli::try_parse_from(["bench", "--scenario", "polls"]).unwrap().bench;
+        assert_eq!((opts.poll_agents(), opts.storm_count(), opts.agents_needed()), (50_000, 0, 50_200));
+        let opts = Cli::try_parse_from(["bench", "--smoke"]).unwrap().bench.effective();
+        assert_eq!(opts.poll_agents(), 50);
+    }
+
+    #[test]
+    fn blocks_follow_each_other() {
+        let blocks = Blocks::new(AgentRange { first: 101, last: 110 }, 3, 4, 5);
+        assert_eq!(blocks.steady, vec![101, 102, 103]);
+        assert_eq!(blocks.storm, vec![104, 105, 106, 107]);
+        assert_eq!(blocks.polls, vec![108, 109, 110]);
     }
 }

@@ -7,6 +7,7 @@
 //! body for `"retcode":"`.
 
 use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,8 +23,9 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use serde::Deserialize;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 
 /// `Content-Type` sent on every request, as the vendor documentation demands.
 const JSON_CONTENT_TYPE: HeaderValue = HeaderValue::from_static("application/json; charset=UTF-8");
@@ -33,8 +35,8 @@ const GUID: HeaderName = HeaderName::from_static("guid");
 const SET_GUID: HeaderName = HeaderName::from_static("set-guid");
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Upper bound for one request; long polls are held at most ~10 s by the server.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default upper bound for one request; long polls are held at most ~10 s by the server.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `http` or `https`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,6 +218,48 @@ impl Connector {
         &self.target
     }
 
+    /// The `Host` header value (`host:port`).
+    pub fn host_header(&self) -> &HeaderValue {
+        &self.host_header
+    }
+
+    /// Resolves the target to one socket address (for [`Connector::connect_raw`]).
+    pub async fn resolve(&self) -> anyhow::Result<SocketAddr> {
+        tokio::net::lookup_host(self.target.authority())
+            .await
+            .with_context(|| format!("cannot resolve {}", self.target))?
+            .next()
+            .ok_or_else(|| anyhow!("{} resolves to no address", self.target))
+    }
+
+    /// Opens a bare connection (TCP, then TLS if the target is https) to
+    /// `addr`, optionally from the local address `source` (port chosen by the
+    /// kernel), without an HTTP layer: for callers that speak HTTP/1.1 themselves.
+    pub async fn connect_raw(&self, addr: SocketAddr, source: Option<IpAddr>) -> anyhow::Result<RawStream> {
+        let connect = async {
+            let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+            if let Some(source) = source {
+                socket.bind(SocketAddr::new(source, 0)).with_context(|| format!("cannot bind to {source}"))?;
+            }
+            anyhow::Ok(socket.connect(addr).await?)
+        };
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, connect)
+            .await
+            .map_err(|_| anyhow!("connecting to {} timed out", self.target))?
+            .with_context(|| format!("cannot connect to {}", self.target))?;
+        tcp.set_nodelay(true)?;
+        match &self.tls {
+            None => Ok(RawStream::Plain(tcp)),
+            Some((tls, server_name)) => {
+                let stream = tokio::time::timeout(CONNECT_TIMEOUT, tls.connect(server_name.clone(), tcp))
+                    .await
+                    .map_err(|_| anyhow!("TLS handshake with {} timed out", self.target))?
+                    .with_context(|| format!("TLS handshake with {} failed", self.target))?;
+                Ok(RawStream::Tls(Box::new(stream)))
+            }
+        }
+    }
+
     /// Opens a new connection and spawns its driver task.
     async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
         let authority = self.target.authority();
@@ -235,6 +279,12 @@ impl Connector {
             }
         }
     }
+}
+
+/// A bare connection from [`Connector::connect_raw`].
+pub enum RawStream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
 }
 
 /// HTTP/1.1 handshake on an established stream; the connection future runs
@@ -335,12 +385,20 @@ pub fn parse_set_guid(value: &str) -> Option<&str> {
 pub struct Client {
     connector: Arc<Connector>,
     sender: Option<SendRequest<Full<Bytes>>>,
+    /// Upper bound for one request (connecting included).
+    timeout: Duration,
 }
 
 impl Client {
     /// A client that connects lazily on its first request.
     pub fn new(connector: Arc<Connector>) -> Self {
-        Self { connector, sender: None }
+        Self { connector, sender: None, timeout: REQUEST_TIMEOUT }
+    }
+
+    /// Replaces the per-request time-out (default [`REQUEST_TIMEOUT`]).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// A client whose connection is already established.
@@ -414,7 +472,8 @@ impl Client {
     }
 
     async fn exchange(&mut self, request: Request<Full<Bytes>>) -> anyhow::Result<Response> {
-        let result = tokio::time::timeout(REQUEST_TIMEOUT, async {
+        let timeout = self.timeout;
+        let result = tokio::time::timeout(timeout, async {
             let sender = self.ready().await?;
             let response = sender.send_request(request).await?;
             let (parts, body) = response.into_parts();
@@ -422,7 +481,7 @@ impl Client {
             anyhow::Ok((parts, body))
         })
         .await
-        .unwrap_or_else(|_| Err(anyhow!("no response within {REQUEST_TIMEOUT:?}")));
+        .unwrap_or_else(|_| Err(anyhow!("no response within {timeout:?}")));
         let (parts, body) = match result {
             Ok(ok) => ok,
             Err(error) => {
@@ -471,10 +530,15 @@ impl AgentSession {
     /// Adopts the GUID announced by a response's `Set-GUID` header, if any.
     pub fn observe(&self, response: &Response) {
         if let Some(new) = &response.set_guid {
-            let mut guid = self.guid.lock().expect("guid lock poisoned");
-            if **guid != **new {
-                *guid = Arc::from(new.as_str());
-            }
+            self.adopt(new);
+        }
+    }
+
+    /// Adopts `new` as the current GUID.
+    pub fn adopt(&self, new: &str) {
+        let mut guid = self.guid.lock().expect("guid lock poisoned");
+        if **guid != *new {
+            *guid = Arc::from(new);
         }
     }
 

@@ -12,11 +12,25 @@ use rand::Rng;
 use crate::api;
 use crate::client::{Client, Connector, Target};
 
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Generous: a generated configuration with 50 000 agents takes a while to load.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How to start the child.
+#[derive(Debug, Clone, Default)]
+pub struct SpawnOptions {
+    /// `CCGW_LOG__ACCESS_LOG`.
+    pub access_log: String,
+    /// `--config FILE` (generated provisioning); `None` = the embedded demo.
+    pub config: Option<PathBuf>,
+    /// `CCGW_SERVER__MAX_CONNECTIONS`; `None` = the server default.
+    pub max_connections: Option<usize>,
+}
 
 /// A `ccgw serve` child process; killed when dropped.
 pub struct SpawnedGateway {
     child: Child,
+    /// The child's process id (for `/proc/<pid>/status`).
+    pub pid: u32,
     pub public: Target,
     pub admin: Target,
     pub admin_token: String,
@@ -26,10 +40,10 @@ pub struct SpawnedGateway {
 impl SpawnedGateway {
     /// Starts `<current exe> serve` on two free loopback ports with rate
     /// limits off and a random operator token, and waits for `/health`.
-    pub async fn start(access_log: &str) -> anyhow::Result<Self> {
+    /// Everything else (auth, sign-in concurrency, ...) keeps the server defaults.
+    pub async fn start(options: &SpawnOptions) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("cannot locate the ccgw executable")?;
-        let public_port = free_port()?;
-        let admin_port = free_port()?;
+        let [public_port, admin_port] = free_ports()?;
         let admin_token: String = {
             let mut rng = rand::rng();
             (0..32).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("hex digit")).collect()
@@ -37,8 +51,15 @@ impl SpawnedGateway {
         let log_file = std::env::temp_dir().join(format!("ccgw-bench-{}.log", std::process::id()));
         let log = File::create(&log_file).with_context(|| format!("cannot create {}", log_file.display()))?;
 
-        let child = Command::new(&exe)
-            .arg("serve")
+        let mut command = Command::new(&exe);
+        command.arg("serve");
+        if let Some(config) = &options.config {
+            command.arg("--config").arg(config);
+        }
+        if let Some(max) = options.max_connections {
+            command.env("CCGW_SERVER__MAX_CONNECTIONS", max.to_string());
+        }
+        let child = command
             .arg("--listen")
             .arg(format!("127.0.0.1:{public_port}"))
             .arg("--admin-listen")
@@ -46,7 +67,7 @@ impl SpawnedGateway {
             .env("CCGW_LIMITS__CALLDATA_PER_AGENT", "0")
             .env("CCGW_LIMITS__CALLDATA_SYSTEM", "0")
             .env("CCGW_ADMIN__TOKEN", &admin_token)
-            .env("CCGW_LOG__ACCESS_LOG", access_log)
+            .env("CCGW_LOG__ACCESS_LOG", &options.access_log)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -54,6 +75,7 @@ impl SpawnedGateway {
             .with_context(|| format!("cannot start {} serve", exe.display()))?;
 
         let mut gateway = Self {
+            pid: child.id(),
             child,
             public: Target::parse(&format!("https://127.0.0.1:{public_port}"))?,
             admin: Target::parse(&format!("http://127.0.0.1:{admin_port}"))?,
@@ -88,6 +110,8 @@ impl SpawnedGateway {
     /// The last lines of the child's output, for error messages.
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log_file).unwrap_or_default();
+        // A fatal error prints its message, then a long backtrace: keep the message.
+        let text = text.split("\nStack backtrace:").next().unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
@@ -100,8 +124,10 @@ impl Drop for SpawnedGateway {
     }
 }
 
-/// A TCP port that is free right now on 127.0.0.1.
-fn free_port() -> anyhow::Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
-    Ok(listener.local_addr()?.port())
+/// Two distinct TCP ports that are free right now on 127.0.0.1 (both
+/// listeners are held until both ports are known, so they differ).
+fn free_ports() -> anyhow::Result<[u16; 2]> {
+    let first = TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
+    let second = TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
+    Ok([first.local_addr()?.port(), second.local_addr()?.port()])
 }

@@ -15,12 +15,16 @@ pub mod client;
 mod dist;
 mod fleet;
 mod gateway;
+mod polls;
+mod progress;
+mod provision;
 mod report;
 mod simulate;
 mod stats;
+mod sys;
 mod workload;
 
 pub use bench::{AgentRange, BenchOpts, Scenario, run_bench};
-pub use report::{BenchReport, ScenarioReport, format_report, print_report};
+pub use report::{BenchReport, PollsMemory, ScenarioReport, format_report, print_report};
 pub use simulate::{SimulateOpts, run_simulate};
 pub use stats::InterfaceRow;

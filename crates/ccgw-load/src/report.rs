@@ -12,6 +12,8 @@ pub struct BenchReport {
     pub target: String,
     /// Whether the bench started its own gateway child process.
     pub spawned_gateway: bool,
+    /// Agents in the configuration the bench generated for its gateway (None: demo or --target).
+    pub provisioned_agents: Option<usize>,
     pub agents: usize,
     /// Agents in at least one call after the setup phase.
     pub agents_in_call: usize,
@@ -30,6 +32,72 @@ pub struct ScenarioReport {
     pub name: String,
     pub rows: Vec<InterfaceRow>,
     pub notes: Vec<String>,
+    /// The gateway's memory with all long polls waiting (`polls` scenario).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<PollsMemory>,
+}
+
+impl ScenarioReport {
+    pub fn new(name: &str, rows: Vec<InterfaceRow>, notes: Vec<String>) -> Self {
+        Self { name: name.to_owned(), rows, notes, memory: None }
+    }
+}
+
+/// Resident memory of the gateway (`/proc/<pid>/status`) while every long
+/// poll of the `polls` scenario waits.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PollsMemory {
+    pub server_pid: u32,
+    pub polls_requested: usize,
+    /// Agents signed in whose first poll was sent.
+    pub polls_open: usize,
+    /// Polls in flight (sent, not answered) when `rss_kib` was read.
+    pub polls_waiting_at_sample: usize,
+    pub polls_waiting_at_end: usize,
+    /// The gateway's own `ccgw_connections_open` gauge at the sample, if readable.
+    pub server_connections_open: Option<f64>,
+    /// `VmRSS` before the scenario signed its agents in.
+    pub rss_before_kib: Option<u64>,
+    /// `VmRSS` with all polls waiting.
+    pub rss_kib: u64,
+    pub rss_max_during_hold_kib: u64,
+    /// `VmHWM` (peak RSS of the gateway's life) at the end of the hold.
+    pub hwm_kib: u64,
+    /// `rss_kib * 1024 / polls_open`: everything the process holds, per agent.
+    pub bytes_per_agent: f64,
+    /// `(rss_kib - rss_before_kib) * 1024 / polls_open`: what the agents added.
+    pub delta_bytes_per_agent: Option<f64>,
+    /// The load generator's own `VmRSS`.
+    pub client_rss_kib: Option<u64>,
+}
+
+impl PollsMemory {
+    fn lines(&self) -> Vec<String> {
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        let mut lines = vec![format!(
+            "{} of {} polls waiting: server VmRSS {:.1} MiB = {:.0} bytes/agent{} | max during hold {:.1} MiB | VmHWM {:.1} MiB",
+            self.polls_waiting_at_sample,
+            self.polls_open,
+            mib(self.rss_kib),
+            self.bytes_per_agent,
+            match (self.rss_before_kib, self.delta_bytes_per_agent) {
+                (Some(before), Some(delta)) => format!(" (before: {:.1} MiB; +{delta:.0} bytes/agent)", mib(before)),
+                _ => String::new(),
+            },
+            mib(self.rss_max_during_hold_kib),
+            mib(self.hwm_kib),
+        )];
+        let mut extra = Vec::new();
+        if let Some(open) = self.server_connections_open {
+            extra.push(format!("server ccgw_connections_open {open:.0}"));
+        }
+        extra.push(format!("{} polls waiting at the end of the hold", self.polls_waiting_at_end));
+        if let Some(client) = self.client_rss_kib {
+            extra.push(format!("load generator VmRSS {:.1} MiB", mib(client)));
+        }
+        lines.push(extra.join(" | "));
+        lines
+    }
 }
 
 /// Renders the report as an aligned table followed by error details and notes.
@@ -37,9 +105,10 @@ pub fn format_report(report: &BenchReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "ccgw bench: {}{} | {} agents ({} in a call, {} consultations) | {} connections | {} s per scenario",
+        "ccgw bench: {}{}{} | {} agents ({} in a call, {} consultations) | {} connections | {} s per scenario",
         report.target,
         if report.spawned_gateway { " (spawned)" } else { "" },
+        report.provisioned_agents.map_or_else(String::new, |n| format!(", {n} agents provisioned")),
         report.agents,
         report.agents_in_call,
         report.consultations,
@@ -91,6 +160,11 @@ pub fn format_report(report: &BenchReport) -> String {
                 row.errors_by_code.iter().map(|(code, count)| format!("{code} x{count}")).collect();
             details.push(format!("errors  {}/{}: {}", scenario.name, row.interface, codes.join(", ")));
         }
+        if let Some(memory) = &scenario.memory {
+            for line in memory.lines() {
+                details.push(format!("memory  {}: {line}", scenario.name));
+            }
+        }
         for note in &scenario.notes {
             details.push(format!("note    {}: {note}", scenario.name));
         }
@@ -134,17 +208,34 @@ mod tests {
         BenchReport {
             target: "https://127.0.0.1:8043".into(),
             spawned_gateway: true,
+            provisioned_agents: None,
             agents: 10,
             agents_in_call: 4,
             consultations: 1,
             connections: 2,
             duration_secs: 1.0,
             event_poll_errors: 0,
-            scenarios: vec![ScenarioReport {
-                name: "allcallinfo".into(),
-                rows: vec![row, empty],
-                notes: vec!["hello".into()],
-            }],
+            scenarios: vec![
+                ScenarioReport::new("allcallinfo", vec![row, empty], vec!["hello".into()]),
+                ScenarioReport {
+                    memory: Some(PollsMemory {
+                        server_pid: 42,
+                        polls_requested: 50,
+                        polls_open: 50,
+                        polls_waiting_at_sample: 50,
+                        polls_waiting_at_end: 49,
+                        server_connections_open: Some(60.0),
+                        rss_before_kib: Some(1000),
+                        rss_kib: 2000,
+                        rss_max_during_hold_kib: 2100,
+                        hwm_kib: 2200,
+                        bytes_per_agent: 40960.0,
+                        delta_bytes_per_agent: Some(20480.0),
+                        client_rss_kib: Some(3000),
+                    }),
+                    ..ScenarioReport::new("polls", Vec::new(), Vec::new())
+                },
+            ],
         }
     }
 
@@ -164,6 +255,10 @@ mod tests {
         assert!(second.contains(" - "), "{second}");
         assert!(text.contains("errors  allcallinfo/allcallinfoEx: 000-007 x1"));
         assert!(text.contains("note    allcallinfo: hello"));
+        assert!(
+            text.contains("memory  polls: 50 of 50 polls waiting: server VmRSS 2.0 MiB = 40960 bytes/agent"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -173,5 +268,8 @@ mod tests {
         assert_eq!(row["interface"], "allcallinfoEx");
         assert_eq!(row["errors_by_code"]["000-007"], 1);
         assert_eq!(row["p50_ms"], 1.234);
+        assert!(json["scenarios"][0].get("memory").is_none());
+        assert_eq!(json["scenarios"][1]["memory"]["rss_kib"], 2000);
+        assert_eq!(json["scenarios"][1]["memory"]["bytes_per_agent"], 40960.0);
     }
 }

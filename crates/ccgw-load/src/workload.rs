@@ -124,6 +124,126 @@ async fn worker<W: Workload>(workload: Arc<W>, mut client: Client, stop: Arc<Ato
     stats
 }
 
+/// Name of the generator's own timer-lag row of [`fixed_rate`].
+pub const SEND_LAG_ROW: &str = "send lag (generator)";
+/// Failure key of requests never sent because the run fell too far behind.
+pub const BEHIND_SCHEDULE: &str = "not sent (behind schedule)";
+
+/// Open-loop load: `rate` requests per second for `duration`, scheduled at
+/// fixed intervals (`t0 + k / rate`) and dealt round-robin over the clients
+/// (request `k` goes to client `k mod C`; each client sends one at a time).
+///
+/// Latency is measured from the **scheduled** send time, so a slow answer
+/// that delays the requests queued behind it on its connection is charged to
+/// all of them (no coordinated omission). What is *not* charged is the load
+/// generator's own lateness (tokio's timer has 1 ms granularity, and the
+/// generator shares the CPU): each connection keeps an ideal timeline in
+/// which request `i` starts at `max(scheduled_i, ideal_done_{i-1})` and takes
+/// the round trip actually measured for it; latency is `ideal_done_i -
+/// scheduled_i`. How much later than that ideal start the request really
+/// went out is reported as [`SEND_LAG_ROW`]. Slots still unsent 5 s after the
+/// run's end are counted as [`BEHIND_SCHEDULE`] failures.
+///
+/// Returns the stats (the workload's rows plus the lag row) and the time
+/// from the first slot to the last answer.
+pub async fn fixed_rate<W: Workload>(
+    workload: Arc<W>,
+    clients: Vec<Client>,
+    rate: f64,
+    duration: Duration,
+) -> (StatsSet, Duration) {
+    let count = clients.len().max(1);
+    let total = (rate * duration.as_secs_f64()).round().max(1.0) as u64;
+    let t0 = Instant::now() + Duration::from_millis(20);
+    let give_up = t0 + duration + Duration::from_secs(5);
+    let workers: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(index, client)| {
+            let slots = Slots { first: index as u64, step: count as u64, total, rate, t0, give_up };
+            tokio::spawn(fixed_rate_worker(workload.clone(), client, slots))
+        })
+        .collect();
+    let mut merged = StatsSet::default();
+    let mut last = t0;
+    for worker in workers {
+        let (stats, lag, finished) = worker.await.expect("load worker panicked");
+        for interface in stats.iter().chain(std::iter::once(&lag)) {
+            merged.get(interface.name).merge(interface);
+        }
+        last = last.max(finished);
+    }
+    (merged, last.saturating_duration_since(t0))
+}
+
+/// The schedule of one fixed-rate worker: slots `first, first + step, ...` below `total`.
+#[derive(Debug, Clone, Copy)]
+struct Slots {
+    first: u64,
+    step: u64,
+    total: u64,
+    rate: f64,
+    t0: Instant,
+    give_up: Instant,
+}
+
+impl Slots {
+    fn time(&self, slot: u64) -> Instant {
+        self.t0 + Duration::from_secs_f64(slot as f64 / self.rate)
+    }
+}
+
+async fn fixed_rate_worker<W: Workload>(
+    workload: Arc<W>,
+    mut client: Client,
+    slots: Slots,
+) -> (Vec<InterfaceStats>, InterfaceStats, Instant) {
+    let mut stats: Vec<InterfaceStats> = workload.interfaces().iter().map(|name| InterfaceStats::new(name)).collect();
+    let mut lag = InterfaceStats::new(SEND_LAG_ROW);
+    let mut rng = SmallRng::from_rng(&mut rand::rng());
+    let mut path = String::with_capacity(96);
+    let mut finished = slots.t0;
+    // When the previous request would have been answered had the generator
+    // sent everything exactly on time.
+    let mut ideal_done = slots.t0;
+    let mut slot = slots.first;
+    while slot < slots.total {
+        let scheduled = slots.time(slot);
+        slot += slots.step;
+        path.clear();
+        let plan = workload.next(&mut rng, &mut path);
+        if Instant::now() > slots.give_up {
+            stats[plan.interface].record_failure(BEHIND_SCHEDULE);
+            continue;
+        }
+        if Instant::now() < scheduled {
+            tokio::time::sleep_until(scheduled.into()).await;
+        }
+        let ideal_start = scheduled.max(ideal_done);
+        let guid = plan.agent.map(|agent| agent.session.guid());
+        let sent = Instant::now();
+        lag.record_success(sent.saturating_duration_since(ideal_start));
+        let result = client.send(plan.method, &path, None, guid.as_deref()).await;
+        finished = Instant::now();
+        ideal_done = ideal_start + finished.saturating_duration_since(sent);
+        let stats = &mut stats[plan.interface];
+        match result {
+            Ok(response) => {
+                if let Some(agent) = plan.agent {
+                    agent.session.observe(&response);
+                }
+                if workload.is_success(&response) {
+                    stats.record_success(ideal_done.saturating_duration_since(scheduled));
+                } else {
+                    stats.record_error(&response);
+                }
+            }
+            Err(_) => stats.record_transport_error(),
+        }
+    }
+    (stats, lag, finished)
+}
+
 /// `GET /agentgateway/resource/unknown`: the cheapest answer of the listener
 /// (404). Any HTTP response counts as success.
 pub struct Baseline;
