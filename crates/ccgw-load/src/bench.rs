@@ -1,7 +1,8 @@
 //! `ccgw bench`: throughput and latency of the agent interface.
 //!
 //! Phases:
-//! 1. raise the open-files limit (soft to hard; for `polls`, up to 2N+1000);
+//! 1. raise the open-files limit (soft to hard; for `polls`, up to N+1500 — the load tool and the
+//!    gateway are separate processes, each with its own limit);
 //! 2. (optional) spawn `ccgw serve` on free loopback ports — with a generated
 //!    configuration ([`crate::provision`]) when the scenarios need more agents
 //!    than the demo's 500 in VDN 1;
@@ -289,17 +290,18 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
     let connections = opts.connections.max(1);
     let mut setup_notes = Vec::new();
 
-    // Open files: every long poll is a socket here and, when spawned, in the
-    // gateway too (it inherits the limit).
+    // Open files: every long poll is a socket here and, when spawned, one in the gateway too;
+    // each process has its own limit (the gateway inherits ours), so each needs N plus headroom
+    // for the other connections and files.
     let polls_wanted = opts.poll_agents();
-    let wanted = if polls_wanted > 0 { 2 * polls_wanted as u64 + 1000 } else { 0 };
+    let wanted = if polls_wanted > 0 { polls_wanted as u64 + 1500 } else { 0 };
     match sys::raise_nofile_limit(wanted) {
         Ok(limit) => {
             eprintln!("{limit}");
             if polls_wanted > 0 && limit.soft < wanted {
-                let capped = (limit.soft.saturating_sub(1000) / 2) as usize;
+                let capped = limit.soft.saturating_sub(1500) as usize;
                 let note = format!(
-                    "--polls {polls_wanted} needs an open-files limit of 2N+1000 = {wanted} but the hard limit is {}: \
+                    "--polls {polls_wanted} needs an open-files limit of N+1500 = {wanted} but the hard limit is {}: \
                      polls capped at {capped} (raise `ulimit -Hn` or run with CAP_SYS_RESOURCE)",
                     limit.hard
                 );

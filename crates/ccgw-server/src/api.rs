@@ -72,48 +72,78 @@ pub async fn entry<S: Store>(State(gw): State<Arc<Gateway<S>>>, req: Request) ->
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let http_method = req.method().clone();
     let (parts, body) = req.into_parts();
-    let path = parts.uri.path();
-    let (method, agent, status, code, response) = match route(&http_method, path) {
-        Err(RouteError::NotFound) => {
-            let body = response::error(Retcode { code: "404", message: "no such interface" });
-            (Method::NotFound, None, StatusCode::NOT_FOUND, "404", json_response(StatusCode::NOT_FOUND, body))
-        }
+    let max_workno = gw.config.auth.max_workno();
+    let (method, agent, status, outcome) = match route(&http_method, parts.uri.path()) {
+        Err(RouteError::NotFound) => (Method::NotFound, None, StatusCode::NOT_FOUND, Err(NO_SUCH_INTERFACE)),
         Err(RouteError::MethodNotAllowed { method, allow }) => {
-            let body = response::error(Retcode { code: "405", message: "method not allowed" });
-            let mut r = json_response(StatusCode::METHOD_NOT_ALLOWED, body);
+            let mut r = finish(StatusCode::METHOD_NOT_ALLOWED, Err(METHOD_NOT_ALLOWED)).1;
             r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
-            (method, None, StatusCode::METHOD_NOT_ALLOWED, "405", r)
+            log(started, peer, &http_method, method, None, StatusCode::METHOD_NOT_ALLOWED, METHOD_NOT_ALLOWED.code);
+            return r;
+        }
+        Ok(route) if route.method == Method::GetAgentEvent => {
+            // The long poll waits for seconds: keep only what it needs, so the request's
+            // headers (and the connection buffer they point into) are not held meanwhile.
+            let agent = parse_agent(route.agent, max_workno);
+            let guid = parts.headers.get("guid").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            drop(parts);
+            drop(body);
+            let outcome = match agent {
+                None => Err(PARAMETER_INVALID),
+                Some(agent) => poll(&gw, agent, guid.as_deref()).await,
+            };
+            (Method::GetAgentEvent, agent, StatusCode::OK, outcome)
         }
         Ok(route) => {
-            let method = route.method;
-            let agent = parse_agent(route.agent, gw.config.auth.max_workno());
-            let limit = gw.config.server.max_body_bytes;
+            let agent = parse_agent(route.agent, max_workno);
             let (outcome, status) = match agent {
                 None => (Err(PARAMETER_INVALID), StatusCode::OK),
-                Some(agent) => match axum::body::to_bytes(body, limit).await {
+                Some(agent) => match axum::body::to_bytes(body, gw.config.server.max_body_bytes).await {
                     Err(_) => (Err(BODY_INVALID), StatusCode::PAYLOAD_TOO_LARGE),
                     Ok(bytes) => {
                         let guid = parts.headers.get("guid").and_then(|v| v.to_str().ok());
                         let query = parts.uri.query().unwrap_or("");
-                        (dispatch(&gw, method, agent, &route.params, guid, query, bytes).await, StatusCode::OK)
+                        (dispatch(&gw, route.method, agent, &route.params, guid, query, bytes).await, StatusCode::OK)
                     }
                 },
             };
-            let (code, resp) = match outcome {
-                Ok(reply) => {
-                    let mut r = json_response(status, reply.body);
-                    if let Some(g) = reply.set_guid
-                        && let Ok(v) = HeaderValue::from_str(&format!("JSESSIONID={g}"))
-                    {
-                        r.headers_mut().insert("set-guid", v);
-                    }
-                    ("0", r)
-                }
-                Err(rc) => (rc.code, json_response(status, response::error(rc))),
-            };
-            (method, agent, status, code, resp)
+            (route.method, agent, status, outcome)
         }
     };
+    let (code, response) = finish(status, outcome);
+    log(started, peer, &http_method, method, agent, status, code);
+    response
+}
+
+/// Not vendor retcodes: the bodies of HTTP 404 and 405 (see docs/compat.md).
+const NO_SUCH_INTERFACE: Retcode = Retcode { code: "404", message: "no such interface" };
+const METHOD_NOT_ALLOWED: Retcode = Retcode { code: "405", message: "method not allowed" };
+
+/// The HTTP response for an outcome, and the retcode it carries.
+fn finish(status: StatusCode, outcome: Outcome) -> (&'static str, Response) {
+    match outcome {
+        Ok(reply) => {
+            let mut r = json_response(status, reply.body);
+            if let Some(g) = reply.set_guid
+                && let Ok(v) = HeaderValue::from_str(&format!("JSESSIONID={g}"))
+            {
+                r.headers_mut().insert("set-guid", v);
+            }
+            ("0", r)
+        }
+        Err(rc) => (rc.code, json_response(status, response::error(rc))),
+    }
+}
+
+fn log(
+    started: Instant,
+    peer: Option<SocketAddr>,
+    http_method: &http::Method,
+    method: Method,
+    agent: Option<AgentId>,
+    status: StatusCode,
+    code: &'static str,
+) {
     let latency = started.elapsed().as_micros() as u64;
     telemetry::access_log(
         method.name(),
@@ -124,7 +154,6 @@ pub async fn entry<S: Store>(State(gw): State<Arc<Gateway<S>>>, req: Request) ->
         latency,
         peer,
     );
-    response
 }
 
 fn fail(method: Method) -> impl Fn(DomainError) -> Retcode + Copy {
@@ -197,10 +226,8 @@ async fn dispatch<S: Store>(
     query: &str,
     body: Bytes,
 ) -> Outcome {
-    match method {
-        Method::Login | Method::ForceLogin => return sign_in(gw, method, agent, &body).await,
-        Method::GetAgentEvent => return poll(gw, agent, guid).await,
-        _ => {}
+    if matches!(method, Method::Login | Method::ForceLogin) {
+        return sign_in(gw, method, agent, &body).await;
     }
     let auth = gw.authenticate(agent, guid).map_err(|_| NOT_SIGNED_IN)?;
     let mut outcome = authenticated(gw, method, auth.vdn, agent, params, query, body);

@@ -173,7 +173,7 @@ async fn serve_connection<I>(
         req.extensions_mut().insert(ConnectInfo(peer));
         req
     });
-    let conn = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(svc)).with_upgrades();
+    let conn = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(svc));
     let mut conn = std::pin::pin!(conn);
 
     tokio::select! {

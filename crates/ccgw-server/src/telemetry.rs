@@ -149,11 +149,13 @@ pub fn access_log(
     });
 }
 
+/// Metric handles of one (interface, retcode) pair.
+type RequestMetrics = std::collections::HashMap<(&'static str, &'static str), (metrics::Counter, metrics::Histogram)>;
+
 thread_local! {
     /// Metric handles per (interface, retcode), so a request does not build a registry key and
     /// look it up on every call; both are static strings from a small closed set.
-    static REQUEST_METRICS: std::cell::RefCell<std::collections::HashMap<(&'static str, &'static str), (metrics::Counter, metrics::Histogram)>> =
-        Default::default();
+    static REQUEST_METRICS: std::cell::RefCell<RequestMetrics> = Default::default();
 }
 
 /// Installs the global Prometheus recorder once per process and returns its handle (the same
