@@ -1,0 +1,437 @@
+//! Call membership (joining, leaving, ending, after-call state), the ACD, housekeeping and
+//! the telephony's reports.
+
+use super::*;
+
+impl VdnState {
+    // ----- call membership ----------------------------------------------------------------------
+
+    pub(super) fn join(&mut self, ctx: &mut Ctx, agent: AgentId, call: CallId) {
+        let now = ctx.now_ms;
+        if let Ok(s) = self.session_mut(agent) {
+            let first = s.calls.is_empty();
+            s.calls.push(call);
+            if first {
+                s.in_call_since_ms = Some(now);
+                ctx.emit(agent, EventKind::Busy);
+            }
+        }
+    }
+
+    /// The agent leaves the call: party removed, `Call_Release` (when `announce`), then the call
+    /// settles (ends if fewer than two parties remain) and the agent's after-call state applies.
+    pub(super) fn leave(&mut self, ctx: &mut Ctx, call: CallId, agent: AgentId, announce: bool) {
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.parties.retain(|p| p.who != Endpoint::Agent(agent));
+            if c.transfer.is_some_and(|t| t.from == agent) {
+                c.transfer = None;
+            }
+            drop_failed_transfer(c);
+        }
+        let snapshot = self.calls.get(&call).cloned();
+        self.detach(ctx, agent, call, snapshot, announce);
+        self.settle(ctx, call);
+    }
+
+    /// Remove a call from an agent's list and apply what follows its last call.
+    pub(super) fn detach(
+        &mut self,
+        ctx: &mut Ctx,
+        agent: AgentId,
+        call: CallId,
+        snapshot: Option<Call>,
+        announce: bool,
+    ) {
+        let now = ctx.now_ms;
+        let Ok(s) = self.session_mut(agent) else { return };
+        let before = s.calls.len();
+        s.calls.retain(|c| *c != call);
+        if s.calls.len() == before {
+            return;
+        }
+        if let Some(mut last) = snapshot {
+            last.end_ms.get_or_insert(now);
+            s.last_call = Some(last);
+        }
+        if announce {
+            ctx.emit(agent, EventKind::CallRelease(call));
+        }
+        if s.calls.is_empty() {
+            if let Some(since) = s.in_call_since_ms.take() {
+                s.stats.talk_ms += now.saturating_sub(since);
+            }
+            self.after_call(ctx, agent);
+        }
+    }
+
+    pub(super) fn after_call(&mut self, ctx: &mut Ctx, agent: AgentId) {
+        let now = ctx.now_ms;
+        let Ok(s) = self.session_mut(agent) else { return };
+        match s.pending.take() {
+            Some(Pending::Busy { reason }) => {
+                s.ready = Ready::Busy { reason };
+                ctx.emit(agent, EventKind::SetNotReadySuccess { reason });
+            }
+            Some(Pending::Rest { secs, cause }) => {
+                s.ready = Ready::Rest { until_ms: now + u64::from(secs) * 1000, cause, reminded: false };
+                ctx.emit(agent, EventKind::SetRestSuccess);
+            }
+            Some(Pending::Work) => {
+                s.ready = Ready::Work;
+                ctx.emit(agent, EventKind::SetWorkSuccess);
+                ctx.emit(agent, EventKind::Work);
+            }
+            None => match s.ready {
+                Ready::Idle if s.options.auto_enter_idle => {
+                    s.idle_since_ms = now;
+                    ctx.emit(agent, EventKind::Ready);
+                    self.distribute(ctx);
+                }
+                Ready::Idle | Ready::Work => {
+                    s.ready = Ready::Work;
+                    ctx.emit(agent, EventKind::Work);
+                }
+                Ready::Busy { reason } => ctx.emit(agent, EventKind::SetNotReadySuccess { reason }),
+                Ready::Rest { .. } => ctx.emit(agent, EventKind::SetRestSuccess),
+            },
+        }
+    }
+
+    /// End the call if it can no longer stand: fewer than two parties and not waiting in a queue.
+    pub(super) fn settle(&mut self, ctx: &mut Ctx, call: CallId) {
+        let Some(c) = self.calls.get(&call) else { return };
+        if c.parties.len() >= 2 || (c.queued_since_ms.is_some() && !c.parties.is_empty()) {
+            return;
+        }
+        self.end_call(ctx, call);
+    }
+
+    pub(super) fn end_call(&mut self, ctx: &mut Ctx, call: CallId) {
+        let Some(mut c) = self.calls.remove(&call) else { return };
+        c.end_ms = Some(ctx.now_ms);
+        for q in self.queues.values_mut() {
+            q.retain(|x| *x != call);
+        }
+        for p in &c.parties {
+            match &p.who {
+                Endpoint::Agent(a) => {
+                    let a = *a;
+                    self.detach(ctx, a, call, Some(c.clone()), true);
+                }
+                Endpoint::Remote(n) => ctx.telephony.push(TelephonyCommand::Hangup { call, number: n.clone() }),
+            }
+        }
+    }
+
+    /// Tell every agent of an established call that it is talking (once each).
+    pub(super) fn connect(&mut self, ctx: &mut Ctx, call: CallId) {
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        let established = c.parties.iter().filter(|p| !matches!(p.state, PartyState::Alerting { .. })).count() >= 2;
+        if !established {
+            return;
+        }
+        if c.begin_ms.is_none() {
+            c.begin_ms = Some(ctx.now_ms);
+        }
+        let mut told = Vec::new();
+        for p in c.parties.iter_mut() {
+            if let Endpoint::Agent(a) = p.who
+                && p.state == PartyState::Talking
+                && !p.connected
+            {
+                p.connected = true;
+                told.push((a, p.leg));
+            }
+        }
+        let (caller, called, feature) = (c.caller.clone(), c.called.clone(), c.feature);
+        for (a, leg) in told {
+            ctx.emit(a, EventKind::Talking { call, caller: caller.clone(), called: called.clone(), leg, feature });
+        }
+        // A "success" transfer completes when someone other than the transferring agent is in.
+        let done = self.calls.get(&call).and_then(|c| {
+            let t = c.transfer?;
+            let target_in = c
+                .parties
+                .iter()
+                .any(|p| p.agent() != Some(t.from) && p.state == PartyState::Talking && p.connected_or_remote());
+            target_in.then_some(t.from)
+        });
+        if let Some(from) = done {
+            if let Some(c) = self.calls.get_mut(&call) {
+                c.transfer = None;
+                c.transferred_from = Some(from);
+            }
+            self.leave(ctx, call, from, true);
+        }
+    }
+
+    pub(super) fn offer(&mut self, ctx: &mut Ctx, call: CallId, agent: AgentId, leg: Leg) {
+        // Offered directly (help, transfer) while it waited: it waits no more.
+        self.unqueue(call);
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        c.parties.push(Party {
+            who: Endpoint::Agent(agent),
+            state: PartyState::Alerting { since_ms: ctx.now_ms },
+            leg,
+            muted: false,
+            connected: false,
+        });
+        let offer = Offer {
+            call,
+            caller: c.caller.clone(),
+            called: c.called.clone(),
+            feature: c.feature,
+            leg,
+            transferred_from: c.transferred_from,
+            media_type: c.media_type,
+        };
+        self.join(ctx, agent, call);
+        let auto = self.session(agent).map(|s| s.options.auto_answer).unwrap_or(false);
+        if auto {
+            ctx.emit(agent, EventKind::AutoAnswer(offer));
+            self.take_answer(ctx, agent, call);
+        } else {
+            ctx.emit(agent, EventKind::Ringing(offer));
+        }
+    }
+
+    pub(super) fn take_answer(&mut self, ctx: &mut Ctx, agent: AgentId, call: CallId) {
+        if let Some(p) = self.calls.get_mut(&call).and_then(|c| c.party_of_mut(agent)) {
+            p.state = PartyState::Talking;
+        }
+        if let Ok(s) = self.session_mut(agent) {
+            s.stats.answered += 1;
+        }
+        self.connect(ctx, call);
+    }
+
+    // ----- ACD ----------------------------------------------------------------------------------
+
+    /// The longest-idle available agent signed in to `skill`.
+    pub(super) fn pick_agent(&self, skill: SkillId, except: Option<AgentId>) -> Option<AgentId> {
+        self.agents
+            .values()
+            .filter(|a| Some(a.profile.id) != except)
+            .filter_map(|a| a.session.as_ref().map(|s| (a.profile.id, s)))
+            .filter(|(_, s)| s.available() && s.active_skills.contains(&skill))
+            .min_by_key(|(id, s)| (s.idle_since_ms, *id))
+            .map(|(id, _)| id)
+    }
+
+    /// Offer queued calls to available agents, oldest call first within each skill.
+    pub(super) fn distribute(&mut self, ctx: &mut Ctx) {
+        loop {
+            let mut next = None;
+            for (skill, q) in &self.queues {
+                if let Some(&call) = q.front()
+                    && let Some(agent) = self.pick_agent(*skill, None)
+                {
+                    next = Some((*skill, call, agent));
+                    break;
+                }
+            }
+            let Some((skill, call, agent)) = next else { return };
+            if let Some(q) = self.queues.get_mut(&skill) {
+                q.pop_front();
+            }
+            self.offer(ctx, call, agent, Leg::Main);
+        }
+    }
+
+    pub(super) fn enqueue(&mut self, call: CallId, skill: SkillId, now_ms: u64, front: bool) {
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.queued_since_ms = Some(now_ms);
+            c.skill = Some(skill);
+        }
+        // A call waits in one queue at most (a queued call can be transferred to a skill again).
+        for q in self.queues.values_mut() {
+            q.retain(|x| *x != call);
+        }
+        let q = self.queues.entry(skill).or_default();
+        if front { q.push_front(call) } else { q.push_back(call) }
+    }
+
+    /// The call stops waiting: unmarked and out of every queue (the two always go together).
+    pub(super) fn unqueue(&mut self, call: CallId) {
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.queued_since_ms = None;
+        }
+        for q in self.queues.values_mut() {
+            q.retain(|x| *x != call);
+        }
+    }
+
+    /// A customer call arrives on `skill` (the operator API or the telephony).
+    pub fn customer_call(
+        &mut self,
+        ctx: &mut Ctx,
+        caller: &str,
+        called: &str,
+        skill: SkillId,
+        data: String,
+    ) -> Result<CallId> {
+        if !valid_number(caller) || !self.skills.contains_key(&skill) {
+            return Err(DomainError::InvalidParameter);
+        }
+        let id = ctx.call_id();
+        let media_type = self.skills.get(&skill).map_or(5, |s| s.media_type);
+        self.calls.insert(
+            id,
+            Call {
+                id,
+                feature: CallFeature::Inbound,
+                caller: caller.to_owned(),
+                called: called.to_owned(),
+                original_called: called.to_owned(),
+                skill: Some(skill),
+                data,
+                created_ms: ctx.now_ms,
+                begin_ms: None,
+                end_ms: None,
+                parties: vec![remote(caller, PartyState::Talking)],
+                queued_since_ms: None,
+                user_priority: 0,
+                media_type,
+                transfer: None,
+                transferred_from: None,
+            },
+        );
+        ctx.telephony.push(TelephonyCommand::Attach { call: id, number: caller.to_owned() });
+        self.enqueue(id, skill, ctx.now_ms, false);
+        self.distribute(ctx);
+        Ok(id)
+    }
+
+    /// Periodic housekeeping: ring time-outs, rest reminders, distribution.
+    pub fn tick(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now_ms;
+        let timeout = self.policy.ring_timeout_ms;
+        let expired: Vec<(CallId, AgentId)> = self
+            .calls
+            .values()
+            .flat_map(|c| {
+                c.parties.iter().filter_map(move |p| match (p.state, p.agent()) {
+                    (PartyState::Alerting { since_ms }, Some(a)) if now.saturating_sub(since_ms) >= timeout => {
+                        Some((c.id, a))
+                    }
+                    _ => None,
+                })
+            })
+            .collect();
+        for (call, agent) in expired {
+            self.ring_timeout(ctx, call, agent);
+        }
+        let reminders: Vec<AgentId> = self
+            .agents
+            .values_mut()
+            .filter_map(|a| {
+                let s = a.session.as_mut()?;
+                match &mut s.ready {
+                    Ready::Rest { until_ms, reminded, .. } if !*reminded && now >= *until_ms => {
+                        *reminded = true;
+                        Some(a.profile.id)
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        for a in reminders {
+            ctx.emit(a, EventKind::RestTimeout);
+        }
+        self.distribute(ctx);
+    }
+
+    /// An offered call rang too long: the agent goes busy (reason 2) and the call goes back.
+    pub(super) fn ring_timeout(&mut self, ctx: &mut Ctx, call: CallId, agent: AgentId) {
+        // An earlier time-out in the same tick may have ended the call (two agents rung on it):
+        // a stale entry must not leave a pending busy on an agent no longer in a call.
+        let ringing = self.calls.get(&call).and_then(|c| c.party_of(agent));
+        if !ringing.is_some_and(|p| matches!(p.state, PartyState::Alerting { .. })) {
+            return;
+        }
+        ctx.emit(agent, EventKind::NoAnswer(call));
+        if let Ok(s) = self.session_mut(agent) {
+            s.pending = Some(Pending::Busy { reason: 2 });
+        }
+        let requeue = self.calls.get(&call).and_then(|c| {
+            let others_are_agents = c.parties.iter().any(|p| p.agent().is_some_and(|a| a != agent));
+            (!others_are_agents && c.transfer.is_none()).then_some(c.skill).flatten()
+        });
+        if let Some(skill) = requeue {
+            self.enqueue(call, skill, ctx.now_ms, true);
+        }
+        self.leave(ctx, call, agent, true);
+        self.distribute(ctx);
+    }
+
+    // ----- telephony reports --------------------------------------------------------------------
+
+    pub fn remote_answered(&mut self, ctx: &mut Ctx, call: CallId, number: &str) {
+        let Some(p) = self
+            .calls
+            .get_mut(&call)
+            .and_then(|c| c.parties.iter_mut().find(|p| p.who == Endpoint::Remote(number.to_owned())))
+        else {
+            return;
+        };
+        if matches!(p.state, PartyState::Alerting { .. }) {
+            p.state = PartyState::Talking;
+            self.connect(ctx, call);
+        }
+    }
+
+    pub fn remote_failed(&mut self, ctx: &mut Ctx, call: CallId, number: &str) {
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        let before = c.parties.len();
+        c.parties.retain(|p| p.who != Endpoint::Remote(number.to_owned()));
+        if c.parties.len() == before {
+            return;
+        }
+        let agents: Vec<AgentId> = c.agents().collect();
+        // A pending "success" transfer failed with it; the transferring agent stays, holding.
+        c.transfer = None;
+        for a in &agents {
+            ctx.emit(*a, EventKind::CallOutFail(call));
+        }
+        // The call may still not stand (the customer hung up while the transfer rang).
+        let waiting = c.queued_since_ms.is_some() && !c.parties.is_empty();
+        if c.parties.len() < 2 && !waiting {
+            // The dialling agent alone: the call ends without a separate Call_Release.
+            let snapshot = self.calls.get(&call).cloned();
+            for a in agents {
+                self.detach(ctx, a, call, snapshot.clone(), false);
+            }
+            // Whoever else is left (the customer of a failed blind transfer) is hung up.
+            self.end_call(ctx, call);
+        }
+    }
+
+    pub fn remote_hung_up(&mut self, ctx: &mut Ctx, call: CallId, number: &str) {
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        let before = c.parties.len();
+        c.parties.retain(|p| p.who != Endpoint::Remote(number.to_owned()));
+        if c.parties.len() == before {
+            return;
+        }
+        drop_failed_transfer(c);
+        let stop_waiting = c.parties.is_empty() || c.queued_since_ms.is_some() && c.remotes().next().is_none();
+        let agents: Vec<AgentId> = c.agents().collect();
+        if stop_waiting {
+            self.unqueue(call);
+        }
+        for a in agents {
+            ctx.emit(a, EventKind::CustomerRelease { call, number: number.to_owned() });
+        }
+        // A pending "success" transfer whose transferring agent would leave a lone party behind
+        // has nothing left to transfer: the call ends now (the target stops ringing or being
+        // dialled) rather than at the target's ring time-out or dial outcome.
+        let orphaned = self.calls.get(&call).is_some_and(|c| {
+            c.transfer.is_some_and(|t| c.parties.iter().filter(|p| p.agent() != Some(t.from)).count() < 2)
+        });
+        if orphaned {
+            self.end_call(ctx, call);
+        } else {
+            self.settle(ctx, call);
+        }
+    }
+}

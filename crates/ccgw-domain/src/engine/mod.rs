@@ -1,0 +1,288 @@
+//! The contact-center engine for one VDN: sign-in, ready states, ACD, and call control.
+//!
+//! Every operation takes `&mut VdnState` plus a [`Ctx`] (the time, an id source, and the outputs:
+//! events for agents and commands for the telephony). An operation that returns `Err` has changed
+//! nothing: each validates first and mutates after. The property tests hold us to that.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::agent::{Agent, Credential, InitialState, Pending, Ready, SIGN_IN_STALE_MS, Session, SignInOptions};
+use crate::call::{Call, CallFeature, Endpoint, Leg, Party, PartyState, PendingTransfer};
+use crate::directory::{Directory, Skill};
+use crate::error::DomainError;
+use crate::event::{Event, EventKind, Offer};
+use crate::ids::{AgentId, CallId, SkillId, VdnId};
+
+mod calls;
+mod control;
+mod sessions;
+
+type Result<T> = std::result::Result<T, DomainError>;
+
+/// Engine settings that shape behaviour (not wire or transport).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub ring_timeout_ms: u64,
+    pub max_failed_logins: u32,
+    pub lockout_ms: u64,
+    pub allow_force_login: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { ring_timeout_ms: 20_000, max_failed_logins: 5, lockout_ms: 600_000, allow_force_login: true }
+    }
+}
+
+/// What the engine asks of the telephony (phones outside the contact center).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TelephonyCommand {
+    /// Ring a number for this call; the telephony reports back answered / failed / hung up.
+    Dial { call: CallId, number: String },
+    /// A customer's call entered the engine; the telephony may later hang it up.
+    Attach { call: CallId, number: String },
+    /// The engine dropped this remote party.
+    Hangup { call: CallId, number: String },
+}
+
+/// Inputs and outputs of one operation.
+pub struct Ctx<'a> {
+    pub now_ms: u64,
+    pub events: Vec<Event>,
+    pub telephony: Vec<TelephonyCommand>,
+    /// Agents whose new session starts in this operation, with the index of the first event
+    /// that belongs to it: the store empties the agent's mailbox and delivers from there.
+    pub new_sessions: Vec<(AgentId, usize)>,
+    next_call_id: &'a mut dyn FnMut(u64) -> CallId,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(now_ms: u64, next_call_id: &'a mut dyn FnMut(u64) -> CallId) -> Self {
+        Ctx { now_ms, events: Vec::new(), telephony: Vec::new(), new_sessions: Vec::new(), next_call_id }
+    }
+
+    fn emit(&mut self, agent: AgentId, kind: EventKind) {
+        self.events.push(Event { agent, at_ms: self.now_ms, kind });
+    }
+
+    fn call_id(&mut self) -> CallId {
+        (self.next_call_id)(self.now_ms / 1000)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HelpTarget {
+    Agent(AgentId),
+    Skill(SkillId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HelpMode {
+    TwoParty,
+    ThreeParty,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransferTarget {
+    Agent(AgentId),
+    Skill(SkillId),
+    External(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferMode {
+    /// The agent leaves at once.
+    Blind,
+    /// The agent stays (holding) until the target answers.
+    Success,
+}
+
+/// Outcome of a successful sign-in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignedIn {
+    pub login_ms: u64,
+}
+
+/// The state of one VDN: its agents, skills, live calls and queues.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VdnState {
+    pub vdn: VdnId,
+    pub policy: Policy,
+    pub agents: BTreeMap<AgentId, Agent>,
+    pub skills: BTreeMap<SkillId, Skill>,
+    pub calls: BTreeMap<CallId, Call>,
+    pub queues: BTreeMap<SkillId, VecDeque<CallId>>,
+}
+
+/// Valid phone numbers: 1–24 of digits, `*` and `#`.
+pub fn valid_number(n: &str) -> bool {
+    (1..=24).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
+}
+
+impl VdnState {
+    pub fn new(vdn: VdnId, directory: &Directory, policy: Policy) -> Self {
+        let agents = directory.agents_of(vdn).into_iter().map(|p| (p.id, Agent::new(p))).collect();
+        let skills: BTreeMap<_, _> = directory.skills_of(vdn).into_iter().map(|s| (s.id, s)).collect();
+        let queues = skills.keys().map(|k| (*k, VecDeque::new())).collect();
+        VdnState { vdn, policy, agents, skills, calls: BTreeMap::new(), queues }
+    }
+
+    // ----- lookups ------------------------------------------------------------------------
+
+    pub fn agent(&self, id: AgentId) -> Result<&Agent> {
+        self.agents.get(&id).ok_or(DomainError::UnknownAgent)
+    }
+
+    pub fn session(&self, id: AgentId) -> Result<&Session> {
+        self.agent(id)?.session.as_ref().ok_or(DomainError::NotSignedIn)
+    }
+
+    fn session_mut(&mut self, id: AgentId) -> Result<&mut Session> {
+        self.agents.get_mut(&id).and_then(|a| a.session.as_mut()).ok_or(DomainError::NotSignedIn)
+    }
+
+    /// The agent's call that is not on hold (ringing or talking), if any.
+    pub fn active_call(&self, agent: AgentId) -> Option<&Call> {
+        let s = self.session(agent).ok()?;
+        s.calls
+            .iter()
+            .rev()
+            .filter_map(|c| self.calls.get(c))
+            .find(|c| c.party_of(agent).is_some_and(|p| !matches!(p.state, PartyState::Held)))
+    }
+
+    /// The agent's active call in which it is talking (not ringing).
+    fn talking_call(&self, agent: AgentId) -> Option<CallId> {
+        self.active_call(agent)
+            .filter(|c| c.party_of(agent).is_some_and(|p| p.state == PartyState::Talking))
+            .map(|c| c.id)
+    }
+
+    pub fn held_calls(&self, agent: AgentId) -> Vec<&Call> {
+        let Ok(s) = self.session(agent) else { return Vec::new() };
+        s.calls
+            .iter()
+            .filter_map(|c| self.calls.get(c))
+            .filter(|c| c.party_of(agent).is_some_and(|p| p.state == PartyState::Held))
+            .collect()
+    }
+
+    /// Call ids the agent is a party of, oldest first (empty when signed out or idle).
+    pub fn call_ids_of(&self, agent: AgentId) -> Vec<CallId> {
+        self.session(agent).map(|s| s.calls.clone()).unwrap_or_default()
+    }
+
+    /// The call `callinfo` describes: the active call, else the newest held call, else (when
+    /// allowed) the last call that ended.
+    pub fn current_call(&self, agent: AgentId, include_last: bool) -> Option<&Call> {
+        let s = self.session(agent).ok()?;
+        if let Some(c) = self.active_call(agent) {
+            return Some(c);
+        }
+        if let Some(c) = s.calls.last().and_then(|c| self.calls.get(c)) {
+            return Some(c);
+        }
+        if include_last { s.last_call.as_ref() } else { None }
+    }
+
+    /// The call ringing at this agent.
+    pub fn ringing_call(&self, agent: AgentId) -> Option<&Call> {
+        let s = self.session(agent).ok()?;
+        s.calls
+            .iter()
+            .filter_map(|c| self.calls.get(c))
+            .find(|c| c.party_of(agent).is_some_and(|p| matches!(p.state, PartyState::Alerting { .. })))
+    }
+
+    /// A call the agent is a party of (or was, for its last call).
+    pub fn call_of_agent(&self, agent: AgentId, call: CallId) -> Option<&Call> {
+        let s = self.session(agent).ok()?;
+        if s.calls.contains(&call) {
+            return self.calls.get(&call);
+        }
+        s.last_call.as_ref().filter(|c| c.id == call)
+    }
+
+    /// Numbers of the other parties of the agent's current call.
+    pub fn remote_numbers(&self, agent: AgentId) -> Vec<String> {
+        let Some(call) = self.active_call(agent).or_else(|| self.current_call(agent, false)) else {
+            return Vec::new();
+        };
+        call.parties.iter().filter(|p| p.agent() != Some(agent)).map(|p| self.number_of(&p.who)).collect()
+    }
+
+    /// How a party is addressed: a remote by its number, an agent by its work number.
+    pub fn number_of(&self, who: &Endpoint) -> String {
+        match who {
+            Endpoint::Agent(a) => a.to_string(),
+            Endpoint::Remote(n) => n.clone(),
+        }
+    }
+
+    fn phone_of(&self, agent: AgentId) -> String {
+        self.agents
+            .get(&agent)
+            .map(|a| match &a.session {
+                // A sign-in that named no phone uses the provisioned one.
+                Some(s) if !s.options.phone.is_empty() => s.options.phone.clone(),
+                _ => a.profile.phone.clone(),
+            })
+            .unwrap_or_default()
+    }
+}
+
+trait PartyExt {
+    fn connected_or_remote(&self) -> bool;
+}
+
+impl PartyExt for Party {
+    fn connected_or_remote(&self) -> bool {
+        self.connected || self.agent().is_none()
+    }
+}
+
+/// A pending "success" transfer has failed once nobody rings any more (the target timed out,
+/// rejected, or hung up before answering), as when a dialled number fails. A stale one would take
+/// the transferring agent out of the call at the next `connect`.
+fn drop_failed_transfer(c: &mut Call) {
+    if c.transfer.is_some() && !c.parties.iter().any(|p| matches!(p.state, PartyState::Alerting { .. })) {
+        c.transfer = None;
+    }
+}
+
+fn remote(number: &str, state: PartyState) -> Party {
+    Party { who: Endpoint::Remote(number.to_owned()), state, leg: Leg::Main, muted: false, connected: false }
+}
+
+fn agent_party(agent: AgentId, state: PartyState, leg: Leg) -> Party {
+    Party { who: Endpoint::Agent(agent), state, leg, muted: false, connected: false }
+}
+
+fn new_call(
+    id: CallId,
+    feature: CallFeature,
+    caller: &str,
+    called: &str,
+    data: String,
+    now_ms: u64,
+    parties: Vec<Party>,
+) -> Call {
+    Call {
+        id,
+        feature,
+        caller: caller.to_owned(),
+        called: called.to_owned(),
+        original_called: called.to_owned(),
+        skill: None,
+        data,
+        created_ms: now_ms,
+        begin_ms: None,
+        end_ms: None,
+        parties,
+        queued_since_ms: None,
+        user_priority: 0,
+        media_type: 5,
+        transfer: None,
+        transferred_from: None,
+    }
+}

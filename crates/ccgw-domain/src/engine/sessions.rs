@@ -1,0 +1,306 @@
+//! Sign-in, sessions and the ready-state machine (idle, busy, rest, wrap-up).
+
+use super::*;
+
+impl VdnState {
+    // ----- sign-in and sessions -------------------------------------------------------------
+
+    /// First half of sign-in, before the password is checked: refuses locked accounts, a second
+    /// concurrent sign-in, and (without `force`) an agent already signed in. Marks the sign-in in
+    /// flight so a concurrent one gets `SigningIn`.
+    pub fn begin_sign_in(&mut self, ctx: &Ctx, agent: AgentId, force: bool) -> Result<()> {
+        let policy_force = self.policy.allow_force_login;
+        let a = self.agents.get_mut(&agent).ok_or(DomainError::UnknownAgent)?;
+        if a.locked_until_ms > ctx.now_ms {
+            return Err(DomainError::AccountLocked);
+        }
+        if a.signing_in_since_ms.is_some_and(|t| ctx.now_ms.saturating_sub(t) < SIGN_IN_STALE_MS) {
+            return Err(DomainError::SigningIn);
+        }
+        if a.session.is_some() {
+            if !force {
+                return Err(DomainError::AlreadySignedIn);
+            }
+            if !policy_force {
+                return Err(DomainError::ForceLoginNotAllowed);
+            }
+        }
+        a.signing_in_since_ms = Some(ctx.now_ms);
+        Ok(())
+    }
+
+    /// Second half of sign-in, once the password has been checked. A wrong password counts
+    /// towards the lock-out; the failure that reaches the limit locks the account.
+    pub fn complete_sign_in(
+        &mut self,
+        ctx: &mut Ctx,
+        agent: AgentId,
+        password_ok: bool,
+        options: SignInOptions,
+        guid: String,
+        force: bool,
+    ) -> Result<SignedIn> {
+        let policy = self.policy.clone();
+        let a = self.agents.get_mut(&agent).ok_or(DomainError::UnknownAgent)?;
+        a.signing_in_since_ms = None;
+        if !password_ok {
+            a.failed_logins += 1;
+            if a.failed_logins >= policy.max_failed_logins {
+                a.failed_logins = 0;
+                a.locked_until_ms = ctx.now_ms.saturating_add(policy.lockout_ms);
+                return Err(DomainError::LockedNow);
+            }
+            return Err(DomainError::WrongPassword);
+        }
+        if a.session.is_some() && !force {
+            return Err(DomainError::AlreadySignedIn);
+        }
+        a.failed_logins = 0;
+        if a.session.is_some() {
+            self.end_session(ctx, agent);
+        }
+        let a = self.agents.get_mut(&agent).ok_or(DomainError::UnknownAgent)?;
+        let ready = match options.initial {
+            InitialState::Idle => Ready::Idle,
+            InitialState::Busy => Ready::Busy { reason: 0 },
+            InitialState::Work => Ready::Work,
+        };
+        a.session = Some(Session {
+            credential: Credential::new(guid, ctx.now_ms),
+            login_ms: ctx.now_ms,
+            options,
+            ready,
+            pending: None,
+            idle_since_ms: ctx.now_ms,
+            calls: Vec::new(),
+            active_skills: a.profile.skills.clone(),
+            last_call: None,
+            stats: Default::default(),
+            in_call_since_ms: None,
+        });
+        ctx.new_sessions.push((agent, ctx.events.len()));
+        ctx.emit(agent, EventKind::InService);
+        ctx.emit(agent, EventKind::Ready);
+        match ready {
+            Ready::Busy { reason } => ctx.emit(agent, EventKind::SetNotReadySuccess { reason }),
+            Ready::Work => ctx.emit(agent, EventKind::Work),
+            _ => {}
+        }
+        self.distribute(ctx);
+        Ok(SignedIn { login_ms: ctx.now_ms })
+    }
+
+    /// Forget an abandoned sign-in (the password check failed to run).
+    pub fn abort_sign_in(&mut self, agent: AgentId) {
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.signing_in_since_ms = None;
+        }
+    }
+
+    /// Voluntary sign-out: refused while the agent is in a call.
+    pub fn sign_out(&mut self, ctx: &mut Ctx, agent: AgentId) -> Result<()> {
+        if self.session(agent)?.in_call() {
+            return Err(DomainError::InCall);
+        }
+        self.end_session(ctx, agent);
+        Ok(())
+    }
+
+    /// Forced sign-out (also heartbeat expiry): the agent's calls are released first.
+    pub fn force_sign_out(&mut self, ctx: &mut Ctx, agent: AgentId) -> Result<()> {
+        self.session(agent)?;
+        self.end_session(ctx, agent);
+        Ok(())
+    }
+
+    pub(super) fn end_session(&mut self, ctx: &mut Ctx, agent: AgentId) {
+        // The session goes first: the after-call distribution while its calls are released must
+        // not offer a queued call to the agent on its way out (that call would keep a party with
+        // no session).
+        let Some(s) = self.agents.get_mut(&agent).and_then(|a| a.session.take()) else { return };
+        for call in s.calls {
+            // An offer it never answered goes back to the queue, as when rejected.
+            if let Some(skill) = self.requeue_skill(call, agent) {
+                self.enqueue(call, skill, ctx.now_ms, true);
+            }
+            ctx.emit(agent, EventKind::CallRelease(call));
+            self.leave(ctx, call, agent, false);
+        }
+        ctx.emit(agent, EventKind::ShutdownService { login_time_ms: s.login_ms });
+        self.distribute(ctx);
+    }
+
+    /// Rotate the agent's GUID if the interval has passed; returns the new GUID when it did.
+    pub fn rotate_guid(
+        &mut self,
+        ctx: &Ctx,
+        agent: AgentId,
+        interval_ms: u64,
+        timeout_ms: u64,
+        new_guid: impl FnOnce() -> String,
+    ) -> Result<Option<String>> {
+        let s = self.session_mut(agent)?;
+        if !s.credential.rotation_due(ctx.now_ms, interval_ms) {
+            return Ok(None);
+        }
+        let g = new_guid();
+        s.credential.rotate(g.clone(), ctx.now_ms, timeout_ms);
+        Ok(Some(g))
+    }
+
+    /// Replace the GUID at once (page refresh); the old one stays valid for `timeout_ms`.
+    pub fn replace_guid(&mut self, ctx: &Ctx, agent: AgentId, guid: String, timeout_ms: u64) -> Result<()> {
+        let s = self.session_mut(agent)?;
+        s.credential.rotate(guid, ctx.now_ms, timeout_ms);
+        Ok(())
+    }
+
+    // ----- ready states ------------------------------------------------------------------------
+
+    /// Set busy. In a call it takes effect when the call ends.
+    pub fn say_busy(&mut self, ctx: &mut Ctx, agent: AgentId, reason: u16, prolong: bool) -> Result<()> {
+        let s = self.session_mut(agent)?;
+        if s.in_call() {
+            if matches!(s.pending, Some(Pending::Busy { .. })) && !prolong {
+                return Err(DomainError::WrongState);
+            }
+            s.pending = Some(Pending::Busy { reason });
+            return Ok(());
+        }
+        if matches!(s.ready, Ready::Busy { .. }) && !prolong {
+            return Err(DomainError::WrongState);
+        }
+        s.ready = Ready::Busy { reason };
+        ctx.emit(agent, EventKind::SetNotReadySuccess { reason });
+        Ok(())
+    }
+
+    pub fn cancel_busy(&mut self, ctx: &mut Ctx, agent: AgentId) -> Result<()> {
+        let s = self.session_mut(agent)?;
+        if matches!(s.pending, Some(Pending::Busy { .. })) {
+            s.pending = None;
+            ctx.emit(agent, EventKind::CancelNotReadySuccess);
+            return Ok(());
+        }
+        if s.in_call() || !matches!(s.ready, Ready::Busy { .. }) {
+            return Err(DomainError::WrongState);
+        }
+        self.become_idle(ctx, agent, Some(EventKind::CancelNotReadySuccess));
+        Ok(())
+    }
+
+    /// Set idle from busy, rest or wrap-up. Idle already: nothing to do.
+    pub fn say_free(&mut self, ctx: &mut Ctx, agent: AgentId) -> Result<()> {
+        let s = self.session_mut(agent)?;
+        if s.in_call() {
+            return Err(DomainError::InCall);
+        }
+        let preface = match s.ready {
+            Ready::Idle => return Ok(()),
+            Ready::Busy { .. } => EventKind::CancelNotReadySuccess,
+            Ready::Rest { .. } => EventKind::CancelRestSuccess,
+            Ready::Work => EventKind::CancelWorkSuccess,
+        };
+        self.become_idle(ctx, agent, Some(preface));
+        Ok(())
+    }
+
+    /// Rest for `secs` (1–86399). In a call the agent is "pre-rest" until the call ends.
+    pub fn rest(&mut self, ctx: &mut Ctx, agent: AgentId, secs: u32, cause: u8, prolong: bool) -> Result<()> {
+        if !(1..=86_399).contains(&secs) {
+            return Err(DomainError::InvalidParameter);
+        }
+        let now = ctx.now_ms;
+        let s = self.session_mut(agent)?;
+        if s.in_call() {
+            if matches!(s.pending, Some(Pending::Rest { .. })) && !prolong {
+                return Err(DomainError::WrongState);
+            }
+            s.pending = Some(Pending::Rest { secs, cause });
+            return Ok(());
+        }
+        if matches!(s.ready, Ready::Rest { .. }) && !prolong {
+            return Err(DomainError::WrongState);
+        }
+        s.ready = Ready::Rest { until_ms: now + u64::from(secs) * 1000, cause, reminded: false };
+        ctx.emit(agent, EventKind::SetRestSuccess);
+        Ok(())
+    }
+
+    pub fn cancel_rest(&mut self, ctx: &mut Ctx, agent: AgentId) -> Result<()> {
+        let s = self.session_mut(agent)?;
+        if matches!(s.pending, Some(Pending::Rest { .. })) {
+            s.pending = None;
+            ctx.emit(agent, EventKind::CancelRestSuccess);
+            return Ok(());
+        }
+        if s.in_call() || !matches!(s.ready, Ready::Rest { .. }) {
+            return Err(DomainError::WrongState);
+        }
+        self.become_idle(ctx, agent, Some(EventKind::CancelRestSuccess));
+        Ok(())
+    }
+
+    /// Enter wrap-up. In a call it applies when the call ends.
+    pub fn work(&mut self, ctx: &mut Ctx, agent: AgentId) -> Result<()> {
+        let s = self.session_mut(agent)?;
+        if s.in_call() {
+            s.pending = Some(Pending::Work);
+            return Ok(());
+        }
+        if s.ready == Ready::Work {
+            return Err(DomainError::WrongState);
+        }
+        s.ready = Ready::Work;
+        ctx.emit(agent, EventKind::SetWorkSuccess);
+        ctx.emit(agent, EventKind::Work);
+        Ok(())
+    }
+
+    pub fn cancel_work(&mut self, ctx: &mut Ctx, agent: AgentId) -> Result<()> {
+        let s = self.session_mut(agent)?;
+        if s.in_call() || s.ready != Ready::Work {
+            return Err(DomainError::WrongState);
+        }
+        self.become_idle(ctx, agent, Some(EventKind::CancelWorkSuccess));
+        Ok(())
+    }
+
+    pub fn set_auto_enter_idle(&mut self, agent: AgentId, on: bool) -> Result<()> {
+        self.session_mut(agent)?.options.auto_enter_idle = on;
+        Ok(())
+    }
+
+    /// Sign in to skill queues: `None` = every configured skill; otherwise each must be configured.
+    pub fn reset_skills(&mut self, ctx: &mut Ctx, agent: AgentId, skills: Option<Vec<SkillId>>) -> Result<()> {
+        let configured = self.agent(agent)?.profile.skills.clone();
+        self.session(agent)?;
+        let chosen = match skills {
+            None => configured,
+            Some(list) => {
+                if list.iter().any(|s| !configured.contains(s)) {
+                    return Err(DomainError::InvalidParameter);
+                }
+                let mut list = list;
+                list.dedup();
+                list
+            }
+        };
+        self.session_mut(agent)?.active_skills = chosen;
+        self.distribute(ctx);
+        Ok(())
+    }
+
+    pub(super) fn become_idle(&mut self, ctx: &mut Ctx, agent: AgentId, preface: Option<EventKind>) {
+        let now = ctx.now_ms;
+        if let Ok(s) = self.session_mut(agent) {
+            s.ready = Ready::Idle;
+            s.idle_since_ms = now;
+        }
+        if let Some(p) = preface {
+            ctx.emit(agent, p);
+        }
+        ctx.emit(agent, EventKind::Ready);
+        self.distribute(ctx);
+    }
+}
