@@ -1,7 +1,9 @@
 //! The agent interface: one entry point that routes, authenticates, rate-limits, dispatches to
 //! the gateway, writes the vendor's JSON and logs one access line per request.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -67,8 +69,54 @@ pub fn parse_agent(s: &str, max: u32) -> Option<AgentId> {
 }
 
 /// The single entry point of the agent interface (mounted as the router's fallback).
-pub async fn entry<S: Store>(State(gw): State<Arc<Gateway<S>>>, req: Request) -> Response {
+///
+/// A waiting long poll's connection holds the request's future for seconds, so that future is
+/// kept small: the poll keeps only the agent id and GUID (not the request's headers), and the
+/// larger future of every other request ([`handle`]) is never part of it. Both are boxed here,
+/// so axum's handler future around them holds a pointer.
+pub fn entry<S: Store>(
+    State(gw): State<Arc<Gateway<S>>>,
+    req: Request,
+) -> Pin<Box<dyn Future<Output = Response> + Send>> {
     let started = Instant::now();
+    let long_poll = match route(req.method(), req.uri().path()) {
+        Ok(route) if route.method == Method::GetAgentEvent => Some((
+            parse_agent(route.agent, gw.config.auth.max_workno()),
+            req.headers().get("guid").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        )),
+        _ => None,
+    };
+    match long_poll {
+        Some((agent, guid)) => {
+            let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+            let http_method = req.method().clone();
+            drop(req);
+            Box::pin(long_poll_request(gw, started, peer, http_method, agent, guid))
+        }
+        None => Box::pin(handle(gw, req, started)),
+    }
+}
+
+/// `agentevent`: wait for the agent's next event.
+async fn long_poll_request<S: Store>(
+    gw: Arc<Gateway<S>>,
+    started: Instant,
+    peer: Option<SocketAddr>,
+    http_method: http::Method,
+    agent: Option<AgentId>,
+    guid: Option<String>,
+) -> Response {
+    let outcome = match agent {
+        None => Err(PARAMETER_INVALID),
+        Some(agent) => poll(&gw, agent, guid.as_deref()).await,
+    };
+    let (code, response) = finish(StatusCode::OK, outcome);
+    log(started, peer, &http_method, Method::GetAgentEvent, agent, StatusCode::OK, code);
+    response
+}
+
+/// Every request but the long poll.
+async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -> Response {
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let http_method = req.method().clone();
     let (parts, body) = req.into_parts();
@@ -80,19 +128,6 @@ pub async fn entry<S: Store>(State(gw): State<Arc<Gateway<S>>>, req: Request) ->
             r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
             log(started, peer, &http_method, method, None, StatusCode::METHOD_NOT_ALLOWED, METHOD_NOT_ALLOWED.code);
             return r;
-        }
-        Ok(route) if route.method == Method::GetAgentEvent => {
-            // The long poll waits for seconds: keep only what it needs, so the request's
-            // headers (and the connection buffer they point into) are not held meanwhile.
-            let agent = parse_agent(route.agent, max_workno);
-            let guid = parts.headers.get("guid").and_then(|v| v.to_str().ok()).map(str::to_owned);
-            drop(parts);
-            drop(body);
-            let outcome = match agent {
-                None => Err(PARAMETER_INVALID),
-                Some(agent) => poll(&gw, agent, guid.as_deref()).await,
-            };
-            (Method::GetAgentEvent, agent, StatusCode::OK, outcome)
         }
         Ok(route) => {
             let agent = parse_agent(route.agent, max_workno);

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod config;
 pub mod gateway;
+mod http1;
 pub mod limiter;
 pub mod listener;
 pub mod routes;

@@ -1,8 +1,12 @@
-//! Hand-rolled accept loop (TLS or plain) serving an axum `Router` over hyper HTTP/1.1.
+//! Hand-rolled accept loop (TLS or plain) serving an axum `Router` over HTTP/1.1.
 //!
 //! `axum::serve` has no TLS, no handshake timeout and no connection cap, so we own the loop:
 //! a semaphore caps live connections, the TLS handshake runs in the connection task under a
 //! timeout, and shutdown drains connections through a `watch` broadcast.
+//!
+//! Two HTTP/1 servers run behind the same loop: hyper's ([`serve`], the admin listener) and our
+//! own lean one ([`serve_lean`], `crate::http1`, the agent listener), whose connections cost
+//! ~14 KB less while they wait in a long poll.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,7 +19,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
 
@@ -29,11 +33,16 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct ListenerLimits {
     /// Live connections; beyond this new sockets are accepted and closed immediately.
     pub max_connections: usize,
-    /// Read buffer cap, which bounds the request head size (hyper needs at least 8192).
+    /// Read buffer cap, which bounds the request head size (hyper needs at least 8192; the lean
+    /// server enforces it exactly).
     pub max_header_bytes: usize,
+    /// Request body cap of the lean server (a longer body reaches the app as a body that fails
+    /// to read, and the connection closes after the answer). hyper leaves it to the app.
+    pub max_body_bytes: usize,
     pub tls_handshake_timeout: Duration,
     /// hyper's header-read timer starts whenever the connection waits for a request head, so
-    /// it bounds both keep-alive idle time and slow (slowloris) header delivery.
+    /// it bounds both keep-alive idle time and slow (slowloris) header delivery. The lean server
+    /// does the same, and also bounds each request body and each response write by it.
     pub idle_timeout: Duration,
 }
 
@@ -42,6 +51,7 @@ impl ListenerLimits {
         Self {
             max_connections: cfg.max_connections,
             max_header_bytes: cfg.max_header_bytes,
+            max_body_bytes: cfg.max_body_bytes,
             tls_handshake_timeout: cfg.tls_handshake_timeout(),
             idle_timeout: cfg.idle_timeout(),
         }
@@ -50,7 +60,7 @@ impl ListenerLimits {
 
 /// Connection lifecycle broadcast to every connection task.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Phase {
+pub(crate) enum Phase {
     Running,
     /// Finish the in-flight request, then close.
     Draining,
@@ -58,8 +68,9 @@ enum Phase {
     Abort,
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then stops accepting, asks every
-/// connection to finish its current request and waits up to [`DRAIN_TIMEOUT`] for them.
+/// Serves `app` on `listener` with hyper's HTTP/1 server until `shutdown` completes, then stops
+/// accepting, asks every connection to finish its current request and waits up to
+/// [`DRAIN_TIMEOUT`] for them.
 ///
 /// Requests carry `ConnectInfo<SocketAddr>` with the peer address.
 pub async fn serve(
@@ -69,19 +80,88 @@ pub async fn serve(
     limits: ListenerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.keep_alive(true)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.idle_timeout);
+    serve_with(listener, tls, app, limits, shutdown, Hyper(Arc::new(http))).await
+}
+
+/// [`serve`] with the lean HTTP/1.1 server of `crate::http1` instead of hyper's: a 1 KiB read
+/// buffer per connection, no write buffer kept between responses. Used for the agent listener.
+pub async fn serve_lean(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    app: Router,
+    limits: ListenerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let lean = Lean(Arc::new(limits.clone()));
+    serve_with(listener, tls, app, limits, shutdown, lean).await
+}
+
+/// An HTTP server for one accepted (and, with TLS, handshaken) connection. Generic rather than
+/// an enum so that each listener's connection task is only as large as its own server's future.
+trait Protocol: Clone + Send + Sync + 'static {
+    fn serve_connection<I>(
+        &self,
+        io: I,
+        peer: SocketAddr,
+        app: Router,
+        phase: &mut watch::Receiver<Phase>,
+    ) -> impl Future<Output = ()> + Send
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+}
+
+#[derive(Clone)]
+struct Hyper(Arc<hyper::server::conn::http1::Builder>);
+
+impl Protocol for Hyper {
+    async fn serve_connection<I>(&self, io: I, peer: SocketAddr, app: Router, phase: &mut watch::Receiver<Phase>)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        serve_connection(&self.0, io, peer, app, phase).await
+    }
+}
+
+#[derive(Clone)]
+struct Lean(Arc<ListenerLimits>);
+
+impl Protocol for Lean {
+    // Not an `async fn`: a wrapping future would keep its own copies of the arguments.
+    fn serve_connection<I>(
+        &self,
+        io: I,
+        peer: SocketAddr,
+        app: Router,
+        phase: &mut watch::Receiver<Phase>,
+    ) -> impl Future<Output = ()> + Send
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        crate::http1::serve_connection(io, peer, app, &self.0, phase)
+    }
+}
+
+/// The accept loop shared by both servers: connection cap, nodelay, TLS handshake, metrics and
+/// the shut-down phases.
+async fn serve_with<P: Protocol>(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    app: Router,
+    limits: ListenerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    http: P,
+) -> std::io::Result<()> {
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let permits = u32::try_from(max).unwrap_or(u32::MAX);
     let max = permits as usize;
     let semaphore = Arc::new(Semaphore::new(max));
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let (phase_tx, phase_rx) = watch::channel(Phase::Running);
-
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.keep_alive(true)
-        .max_buf_size(limits.max_header_bytes.max(8192))
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.idle_timeout);
-    let http = Arc::new(http);
 
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -118,26 +198,12 @@ pub async fn serve(
             let _permit = permit;
             metrics::gauge!("ccgw_connections_open").increment(1.0);
             match acceptor {
-                None => serve_connection(&http, stream, peer, app, &mut phase).await,
+                None => http.serve_connection(stream, peer, app, &mut phase).await,
                 Some(acceptor) => {
-                    let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
-                    let tls_stream = tokio::select! {
-                        r = handshake => r,
-                        _ = phase.wait_for(|p| *p != Phase::Running) => {
-                            metrics::gauge!("ccgw_connections_open").decrement(1.0);
-                            return;
-                        }
-                    };
-                    match tls_stream {
-                        Ok(Ok(s)) => serve_connection(&http, s, peer, app, &mut phase).await,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            metrics::counter!("ccgw_tls_handshake_failures_total").increment(1);
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            metrics::counter!("ccgw_tls_handshake_failures_total").increment(1);
-                        }
+                    // Boxed for its duration only, so that the task keeps no room for it.
+                    let handshake = Box::pin(handshake(&acceptor, stream, peer, handshake_timeout, &mut phase));
+                    if let Some(tls) = handshake.await {
+                        http.serve_connection(tls, peer, app, &mut phase).await;
                     }
                 }
             }
@@ -157,6 +223,37 @@ pub async fn serve(
         let _ = phase_tx.send(Phase::Abort);
     }
     Ok(())
+}
+
+/// The TLS handshake under its time-out; `None` if it failed, timed out or shut-down began.
+///
+/// The stream comes back boxed: it is ~1.2 KB, and every future it is moved through would keep
+/// a slot for it in the connection's task for the connection's whole life.
+async fn handshake(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    timeout: Duration,
+    phase: &mut watch::Receiver<Phase>,
+) -> Option<Box<tokio_rustls::server::TlsStream<TcpStream>>> {
+    let handshake = tokio::time::timeout(timeout, acceptor.accept(stream));
+    let result = tokio::select! {
+        r = handshake => r,
+        _ = phase.wait_for(|p| *p != Phase::Running) => return None,
+    };
+    match result {
+        Ok(Ok(s)) => Some(Box::new(s)),
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            metrics::counter!("ccgw_tls_handshake_failures_total").increment(1);
+            None
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            metrics::counter!("ccgw_tls_handshake_failures_total").increment(1);
+            None
+        }
+    }
 }
 
 /// Runs hyper on one connection until it closes, honouring the shutdown phases.
@@ -230,6 +327,7 @@ mod tests {
         ListenerLimits {
             max_connections,
             max_header_bytes: 16_384,
+            max_body_bytes: 65_536,
             tls_handshake_timeout: Duration::from_secs(5),
             idle_timeout: idle,
         }

@@ -95,7 +95,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     tasks.push(tokio::spawn({
         let stop = stopped(stop_rx.clone());
         async move {
-            if let Err(e) = listener::serve(api_listener, tls_config, app, limits, stop).await {
+            if let Err(e) = listener::serve_lean(api_listener, tls_config, app, limits, stop).await {
                 tracing::error!(error = %e, "agent interface listener failed");
             }
         }

@@ -1,0 +1,1178 @@
+//! A lean HTTP/1.1 server connection for the agent listener.
+//!
+//! hyper's HTTP/1 server keeps an 8 KiB read buffer and an 8 KiB write buffer per connection,
+//! which dominated the memory of a connection waiting in a long poll. This loop keeps one read
+//! buffer of 1 KiB (grown only for a large request head, up to `max_header_bytes`, and shrunk
+//! back afterwards), reads each request's body in full before calling the app, and writes each
+//! response with one buffer allocated for that write. While the app's future is pending (the
+//! long poll), the connection holds only the stream, the empty 1 KiB buffer and that future.
+//!
+//! What it speaks: HTTP/1.0 and 1.1 with keep-alive and pipelining (answers in order), request
+//! bodies with `Content-Length` or `Transfer-Encoding: chunked` (bounded by `max_body_bytes`),
+//! `Expect: 100-continue`. Responses are always sent with `Content-Length` (the app's bodies are
+//! small and complete). No upgrades, no HTTP/2. See docs/compat.md for the differences to hyper.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use bytes::{BufMut, Bytes};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body_util::BodyExt;
+use hyper::body::Frame;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+use tokio::time::{Instant, timeout_at};
+use tower::{Service, ServiceExt};
+
+use crate::listener::{ListenerLimits, Phase};
+
+/// Initial (and resting) capacity of the per-connection read buffer.
+const INIT_BUF: usize = 1024;
+/// Most header fields in one request head (hyper's default too); more is answered with 431.
+const MAX_HEADERS: usize = 100;
+/// Longest chunk-size line (with extensions) or trailer line of a chunked body.
+const MAX_CHUNK_LINE: usize = 1024;
+/// After an answer that leaves unread input (a rejected body, a malformed head), how much more
+/// of it is read and thrown away, and for how long, before closing, so that the client gets to
+/// read the answer instead of a reset.
+const LINGER_BYTES: usize = 256 * 1024;
+const LINGER_TIME: Duration = Duration::from_secs(2);
+/// Bound on the TLS close_notify + FIN at the end of a connection.
+const SHUTDOWN_TIME: Duration = Duration::from_secs(1);
+
+/// Serves HTTP/1.x on one connection until it closes, honouring the shut-down phases: on
+/// `Draining` an idle connection closes at once and one in the middle of a request finishes it
+/// (with `connection: close`) and then closes; on `Abort` it is dropped.
+pub(crate) async fn serve_connection<I>(
+    io: I,
+    peer: SocketAddr,
+    app: Router,
+    limits: &ListenerLimits,
+    phase: &mut watch::Receiver<Phase>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let state = ConnState { idle: AtomicBool::new(false), draining: AtomicBool::new(false) };
+    let mut conn = Conn { io, buf: Vec::with_capacity(INIT_BUF), peer, app, limits, state: &state };
+    let mut run = std::pin::pin!(conn.run());
+
+    tokio::select! {
+        r = run.as_mut() => {
+            log_result(peer, r);
+            return;
+        }
+        _ = phase.wait_for(|p| *p != Phase::Running) => {}
+    }
+    // Both futures are polled by this task, so `idle` is exactly "suspended waiting for the
+    // first byte of the next request".
+    if state.idle.load(Ordering::Relaxed) {
+        return;
+    }
+    state.draining.store(true, Ordering::Relaxed);
+    tokio::select! {
+        r = run.as_mut() => log_result(peer, r),
+        _ = phase.wait_for(|p| *p == Phase::Abort) => {}
+    }
+}
+
+fn log_result(peer: SocketAddr, r: Result<(), ConnError>) {
+    if let Err(e) = r {
+        // Timeouts, resets and half-sent requests are routine on the open internet.
+        tracing::debug!(%peer, error = %e, "connection ended with error");
+    }
+}
+
+/// Why a connection ended early (for the debug log only).
+#[derive(Debug, thiserror::Error)]
+enum ConnError {
+    #[error("i/o: {0}")]
+    Io(#[from] io::Error),
+    #[error("timed out reading the request body")]
+    BodyTimeout,
+    #[error("timed out writing the response")]
+    WriteTimeout,
+    #[error("connection closed in the middle of a request")]
+    Incomplete,
+    #[error("response body failed: {0}")]
+    ResponseBody(axum::Error),
+}
+
+/// Flags shared between the connection loop and its shut-down watcher (same task).
+struct ConnState {
+    /// The loop is waiting for a new request and has no byte of it yet.
+    idle: AtomicBool,
+    /// Shut-down began: finish the current request, then close.
+    draining: AtomicBool,
+}
+
+struct Conn<'a, I> {
+    io: I,
+    /// Bytes read but not yet consumed: a partial head, or pipelined requests.
+    buf: Vec<u8>,
+    peer: SocketAddr,
+    app: Router,
+    limits: &'a ListenerLimits,
+    state: &'a ConnState,
+}
+
+/// What the loop carries from a request to its response.
+struct Exchange {
+    version: Version,
+    is_head: bool,
+    keep_alive: bool,
+    /// Input of this request was left unread (a refused body): linger before closing.
+    unread_input: bool,
+}
+
+impl Head {
+    fn into_request(self, body: Body, peer: SocketAddr) -> Request<Body> {
+        let mut req = Request::new(body);
+        *req.method_mut() = self.method;
+        *req.uri_mut() = self.uri;
+        *req.version_mut() = self.version;
+        *req.headers_mut() = self.headers;
+        req.extensions_mut().insert(ConnectInfo(peer));
+        req
+    }
+}
+
+/// How the request's body is delimited (RFC 9112 §6.3).
+#[derive(Debug, PartialEq, Eq)]
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+}
+
+/// A parsed request head, owning everything (the read buffer is consumed right after).
+#[derive(Debug)]
+struct Head {
+    method: Method,
+    uri: Uri,
+    version: Version,
+    headers: HeaderMap,
+    framing: Framing,
+    keep_alive: bool,
+    expect_continue: bool,
+}
+
+impl<I> Conn<'_, I>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    // The loop is split into `read_request`, the app's future and `respond`, each awaited as a
+    // temporary, so that this future (which lives as long as the connection, inside its task) is
+    // only as large as the largest step rather than the sum of every step's locals.
+    async fn run(&mut self) -> Result<(), ConnError> {
+        loop {
+            if self.state.draining.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            // A `Router` is always ready; asked anyway, as `tower::Service` wants.
+            ServiceExt::<Request<Body>>::ready(&mut self.app).await.unwrap_or_else(|never| match never {});
+            let mut ex = Exchange { version: Version::HTTP_11, is_head: false, keep_alive: true, unread_input: false };
+            let out = {
+                let response = {
+                    let mut call = std::pin::pin!({
+                        let Some(req) = self.read_request(&mut ex).await? else { return Ok(()) };
+                        // `call` rather than `oneshot`: the future holds no copy of the request.
+                        self.app.call(req)
+                    });
+                    let buf = &mut self.buf;
+                    std::future::poll_fn(move |cx| {
+                        let r = call.as_mut().poll(cx);
+                        // The app waits (a long poll): give the read buffer back meanwhile,
+                        // unless it holds pipelined bytes. Most requests are answered on the
+                        // first poll and keep it.
+                        if r.is_pending() && buf.is_empty() && buf.capacity() > 0 {
+                            *buf = Vec::new();
+                        }
+                        r
+                    })
+                    .await
+                    .unwrap_or_else(|never| match never {})
+                };
+                Self::respond(self.state, response, &mut ex)
+            }
+            .await?;
+            self.write(&out).await?;
+            drop(out);
+
+            if !ex.keep_alive {
+                if ex.unread_input {
+                    self.linger().await;
+                } else {
+                    let _ = tokio::time::timeout(SHUTDOWN_TIME, self.io.shutdown()).await;
+                }
+                return Ok(());
+            }
+        }
+    }
+
+    /// The next request, with its body read in full. `None`: the connection is to close (the
+    /// client left or idled out, or sent a head that was answered with an error here).
+    async fn read_request(&mut self, ex: &mut Exchange) -> Result<Option<Request<Body>>, ConnError> {
+        let Some(head) = self.next_head().await? else { return Ok(None) };
+        ex.version = head.version;
+        ex.is_head = head.method == Method::HEAD;
+        ex.keep_alive = head.keep_alive;
+
+        let body = self.read_body(&head.framing, head.expect_continue, ex).await?;
+        self.shrink();
+        Ok(Some(head.into_request(body, self.peer)))
+    }
+
+    /// The request's body, in full, before the app runs. A body the app may not see whole (over
+    /// the limit, or malformed chunked) is handed over as a body that fails to read, which api.rs
+    /// answers with 413 exactly as it did under hyper; the connection then closes.
+    async fn read_body(
+        &mut self,
+        framing: &Framing,
+        expect_continue: bool,
+        ex: &mut Exchange,
+    ) -> Result<Body, ConnError> {
+        Ok(match *framing {
+            Framing::None => Body::empty(),
+            Framing::Length(n) if n > self.limits.max_body_bytes as u64 => {
+                ex.keep_alive = false;
+                ex.unread_input = true;
+                Body::new(Rejected)
+            }
+            Framing::Length(n) => {
+                let n = n as usize; // <= max_body_bytes
+                if expect_continue && self.buf.len() < n {
+                    self.write(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+                }
+                Body::from(self.read_fixed(n).await?)
+            }
+            Framing::Chunked => {
+                if expect_continue && self.buf.is_empty() {
+                    self.write(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+                }
+                match self.read_chunked().await? {
+                    Ok(bytes) => Body::from(bytes),
+                    Err(_) => {
+                        ex.keep_alive = false;
+                        ex.unread_input = true;
+                        Body::new(Rejected)
+                    }
+                }
+            }
+        })
+    }
+
+    /// The next request head; `None` when the connection is to close (the client left or idled
+    /// out, or the head was answered here with an error).
+    async fn next_head(&mut self) -> Result<Option<Head>, ConnError> {
+        let status = match self.read_head().await? {
+            None => return Ok(None),
+            Some(Ok(head)) => return Ok(Some(head)),
+            Some(Err(status)) => status,
+        };
+        let mut out = Vec::with_capacity(128);
+        encode_head(&mut out, Version::HTTP_11, status, &HeaderMap::new(), Some(0), Some("close"));
+        self.write(&out).await?;
+        self.linger().await;
+        Ok(None)
+    }
+
+    /// The bytes of the app's response (its body collected), and whether to keep the connection.
+    async fn respond(state: &ConnState, response: Response<Body>, ex: &mut Exchange) -> Result<Vec<u8>, ConnError> {
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.map_err(ConnError::ResponseBody)?.to_bytes();
+
+        if has_token(&parts.headers, "close") || state.draining.load(Ordering::Relaxed) {
+            ex.keep_alive = false;
+        }
+        // What to add to the app's `Connection` header, as hyper does.
+        let connection = match (ex.version, ex.keep_alive) {
+            (Version::HTTP_10, true) if !has_token(&parts.headers, "keep-alive") => Some("keep-alive"),
+            (Version::HTTP_10, _) => None,
+            (_, false) if !has_token(&parts.headers, "close") => Some("close"),
+            _ => None,
+        };
+        let version = if ex.version == Version::HTTP_10 { Version::HTTP_10 } else { Version::HTTP_11 };
+        let no_body = ex.is_head
+            || parts.status.is_informational()
+            || parts.status == StatusCode::NO_CONTENT
+            || parts.status == StatusCode::NOT_MODIFIED;
+        let mut out = Vec::with_capacity(160 + parts.headers.len() * 48 + if no_body { 0 } else { body.len() });
+        let body_len = if ex.is_head { None } else { Some(body.len()) };
+        encode_head(&mut out, version, parts.status, &parts.headers, body_len, connection);
+        if !no_body {
+            out.extend_from_slice(&body);
+        }
+        Ok(out)
+    }
+
+    /// Reads until a full request head is buffered. `None`: the client closed the connection
+    /// or stayed silent for `idle_timeout` between requests (closed without an answer).
+    async fn read_head(&mut self) -> Result<Option<Result<Head, StatusCode>>, ConnError> {
+        let max = self.limits.max_header_bytes.max(INIT_BUF);
+        let deadline = Instant::now() + self.limits.idle_timeout;
+        loop {
+            if !self.buf.is_empty() {
+                match parse_head(&self.buf) {
+                    Ok(Some((head, len))) => {
+                        if len > max {
+                            return Ok(Some(Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)));
+                        }
+                        self.buf.drain(..len);
+                        return Ok(Some(Ok(head)));
+                    }
+                    Ok(None) => {}
+                    Err(status) => return Ok(Some(Err(status))),
+                }
+                if self.buf.len() >= max {
+                    return Ok(Some(Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)));
+                }
+            }
+            if self.buf.len() == self.buf.capacity() {
+                let want = (self.buf.capacity() * 2).clamp(INIT_BUF, max);
+                self.buf.reserve_exact(want - self.buf.len());
+            }
+            let room = max - self.buf.len();
+            self.state.idle.store(self.buf.is_empty(), Ordering::Relaxed);
+            let read = timeout_at(deadline, self.io.read_buf(&mut (&mut self.buf).limit(room))).await;
+            self.state.idle.store(false, Ordering::Relaxed);
+            match read {
+                // Idle keep-alive or a slow head: close without an answer, like hyper.
+                Err(_) => return Ok(None),
+                Ok(Ok(0)) if self.buf.is_empty() => return Ok(None),
+                Ok(Ok(0)) => return Err(ConnError::Incomplete),
+                Ok(Ok(_)) => {}
+                // A reset between requests is a normal way for a client to leave.
+                Ok(Err(e)) if self.buf.is_empty() && is_disconnect(&e) => return Ok(None),
+                Ok(Err(e)) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// A `Content-Length` body of `n` bytes (`n` already checked against the limit).
+    async fn read_fixed(&mut self, n: usize) -> Result<Bytes, ConnError> {
+        let mut body = Vec::with_capacity(n);
+        let have = n.min(self.buf.len());
+        body.extend_from_slice(&self.buf[..have]);
+        self.buf.drain(..have);
+        let deadline = Instant::now() + self.limits.idle_timeout;
+        while body.len() < n {
+            let room = n - body.len();
+            match timeout_at(deadline, self.io.read_buf(&mut (&mut body).limit(room))).await {
+                Err(_) => return Err(ConnError::BodyTimeout),
+                Ok(Ok(0)) => return Err(ConnError::Incomplete),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(e.into()),
+            }
+        }
+        Ok(Bytes::from(body))
+    }
+
+    /// A chunked body, decoded. The inner `Err`: malformed or over the limit (the rest of the
+    /// body is left unread).
+    async fn read_chunked(&mut self) -> Result<Result<Bytes, ChunkError>, ConnError> {
+        let mut decoder = ChunkedDecoder::new(self.limits.max_body_bytes);
+        let mut body = Vec::new();
+        let deadline = Instant::now() + self.limits.idle_timeout;
+        // Lines are bounded by MAX_CHUNK_LINE and data is consumed as it comes, so the buffer
+        // never needs more than this.
+        let cap = (2 * MAX_CHUNK_LINE).max(INIT_BUF);
+        loop {
+            match decoder.decode(&self.buf, &mut body) {
+                Ok((used, done)) => {
+                    self.buf.drain(..used);
+                    if done {
+                        return Ok(Ok(Bytes::from(body)));
+                    }
+                }
+                Err(e) => return Ok(Err(e)),
+            }
+            if self.buf.len() == self.buf.capacity() {
+                self.buf.reserve_exact(cap.saturating_sub(self.buf.len()).max(1));
+            }
+            let room = cap.saturating_sub(self.buf.len()).max(1);
+            match timeout_at(deadline, self.io.read_buf(&mut (&mut self.buf).limit(room))).await {
+                Err(_) => return Err(ConnError::BodyTimeout),
+                Ok(Ok(0)) => return Err(ConnError::Incomplete),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Gives the read buffer back to its resting size after a request that needed more (keeps
+    /// pipelined bytes).
+    fn shrink(&mut self) {
+        if self.buf.capacity() > INIT_BUF {
+            self.buf.shrink_to(self.buf.len().max(INIT_BUF));
+        }
+    }
+
+    /// Writes and flushes `bytes`, bounded by `idle_timeout` (a client that stops reading).
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), ConnError> {
+        let deadline = Instant::now() + self.limits.idle_timeout;
+        let io = &mut self.io;
+        match timeout_at(deadline, async move {
+            io.write_all(bytes).await?;
+            io.flush().await
+        })
+        .await
+        {
+            Ok(r) => r.map_err(ConnError::from),
+            Err(_) => Err(ConnError::WriteTimeout),
+        }
+    }
+
+    /// Closes after an answer that left input unread: end our side, then read and discard what
+    /// the client still sends (bounded), so that closing does not reset the connection before
+    /// the client has read the answer.
+    async fn linger(&mut self) {
+        let deadline = Instant::now() + LINGER_TIME;
+        let _ = timeout_at(deadline, self.io.shutdown()).await;
+        self.buf.clear();
+        self.shrink();
+        let mut discarded = 0;
+        while discarded < LINGER_BYTES {
+            self.buf.clear();
+            match timeout_at(deadline, self.io.read_buf(&mut (&mut self.buf).limit(INIT_BUF))).await {
+                Ok(Ok(n)) if n > 0 => discarded += n,
+                _ => break,
+            }
+        }
+    }
+}
+
+fn is_disconnect(e: &io::Error) -> bool {
+    use io::ErrorKind::*;
+    matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof)
+}
+
+/// A request body the app must not get: reading it fails.
+struct Rejected;
+
+impl hyper::body::Body for Rejected {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        Poll::Ready(Some(Err(io::Error::new(io::ErrorKind::InvalidData, "request body over the limit or malformed"))))
+    }
+}
+
+/// Parses a request head at the start of `buf`. `Ok(None)`: incomplete. `Ok(Some((head, len)))`:
+/// the head and its length in bytes.
+fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, StatusCode> {
+    let bad = StatusCode::BAD_REQUEST;
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut fields);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        }
+        Err(_) => return Err(bad),
+    };
+    let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
+        return Err(bad);
+    };
+    let method = Method::from_bytes(method.as_bytes()).map_err(|_| StatusCode::BAD_REQUEST)?;
+    let uri: Uri = target.parse().map_err(|_| StatusCode::BAD_REQUEST)?;
+    let http11 = minor == 1;
+    let version = if http11 { Version::HTTP_11 } else { Version::HTTP_10 };
+
+    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    let mut content_length: Option<u64> = None;
+    let mut transfer_encoding = false;
+    let mut chunked = false;
+    let mut close = false;
+    let mut keep_alive_token = false;
+    let mut expect_continue = false;
+    for field in req.headers.iter() {
+        let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| StatusCode::BAD_REQUEST)?;
+        let value = HeaderValue::from_bytes(field.value).map_err(|_| StatusCode::BAD_REQUEST)?;
+        if name == header::CONTENT_LENGTH {
+            let n = parse_content_length(value.as_bytes()).ok_or(StatusCode::BAD_REQUEST)?;
+            if content_length.is_some_and(|prev| prev != n) {
+                return Err(bad);
+            }
+            content_length = Some(n);
+        } else if name == header::TRANSFER_ENCODING {
+            if !http11 {
+                return Err(bad);
+            }
+            transfer_encoding = true;
+            // Only the last coding counts ("gzip, chunked" is chunked on the wire).
+            if let Some(last) = value.as_bytes().rsplit(|&b| b == b',').next() {
+                chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
+            }
+        } else if name == header::CONNECTION {
+            for token in value.as_bytes().split(|&b| b == b',') {
+                let token = token.trim_ascii();
+                close |= token.eq_ignore_ascii_case(b"close");
+                keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        } else if name == header::EXPECT {
+            expect_continue = value.as_bytes().eq_ignore_ascii_case(b"100-continue");
+        }
+        headers.append(name, value);
+    }
+    let framing = match (transfer_encoding, content_length) {
+        // Both: a request-smuggling vector; refuse it.
+        (true, Some(_)) => return Err(bad),
+        (true, None) if chunked => Framing::Chunked,
+        (true, None) => return Err(bad),
+        (false, Some(0) | None) => Framing::None,
+        (false, Some(n)) => Framing::Length(n),
+    };
+    let keep_alive = !close && (http11 || keep_alive_token);
+    let expect_continue = expect_continue && http11;
+    Ok(Some((Head { method, uri, version, headers, framing, keep_alive, expect_continue }, len)))
+}
+
+/// `Content-Length`: digits only; a list of identical values ("5, 5") counts as one.
+fn parse_content_length(v: &[u8]) -> Option<u64> {
+    let mut result = None;
+    for part in v.split(|&b| b == b',') {
+        let part = part.trim_ascii();
+        if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let n = part.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        if result.is_some_and(|r| r != n) {
+            return None;
+        }
+        result = Some(n);
+    }
+    result
+}
+
+/// Whether any `Connection` header of `headers` has `token`.
+fn has_token(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .any(|v| v.as_bytes().split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes())))
+}
+
+/// Status line and headers: the app's headers (lower-case names), then `connection` (if given),
+/// `content-length` and `date` (unless the app set one). `body_len` is the length of the body
+/// that follows and replaces the app's `content-length`; `None` (HEAD) keeps the app's.
+fn encode_head(
+    out: &mut Vec<u8>,
+    version: Version,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body_len: Option<usize>,
+    connection: Option<&str>,
+) {
+    if version == Version::HTTP_11 && status == StatusCode::OK {
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    } else {
+        out.extend_from_slice(if version == Version::HTTP_10 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
+        out.extend_from_slice(status.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in headers {
+        if (name == header::CONTENT_LENGTH && body_len.is_some()) || name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(c) = connection {
+        out.extend_from_slice(b"connection: ");
+        out.extend_from_slice(c.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(len) = body_len
+        && !(status.is_informational() || status == StatusCode::NO_CONTENT)
+    {
+        out.extend_from_slice(b"content-length: ");
+        out.extend_from_slice(itoa_buf(len).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !headers.contains_key(header::DATE) {
+        out.extend_from_slice(b"date: ");
+        with_date(|d| out.extend_from_slice(d));
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Decimal digits of `n` without allocating.
+struct Digits {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl Digits {
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+fn itoa_buf(mut n: usize) -> Digits {
+    let mut d = Digits { buf: [0; 20], start: 20 };
+    loop {
+        d.start -= 1;
+        d.buf[d.start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return d;
+        }
+    }
+}
+
+/// The `date` header value (RFC 9110 IMF-fixdate), formatted at most once per second per thread.
+fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
+    thread_local! {
+        static DATE: RefCell<(u64, [u8; 29])> = const { RefCell::new((u64::MAX, [0; 29])) };
+    }
+    let now = SystemTime::now();
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    DATE.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.0 != secs {
+            let text = httpdate::fmt_http_date(now);
+            let n = text.len().min(29);
+            cached.1[..n].copy_from_slice(&text.as_bytes()[..n]);
+            cached.0 = secs;
+        }
+        f(&cached.1)
+    })
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum ChunkError {
+    Malformed,
+    TooLarge,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ChunkState {
+    /// Expecting a chunk-size line.
+    Size,
+    /// Inside a chunk's data, this many bytes left.
+    Data(u64),
+    /// Expecting the CRLF after a chunk's data.
+    DataEnd,
+    /// Trailer section; bytes seen so far.
+    Trailer(usize),
+    Done,
+}
+
+/// Incremental `Transfer-Encoding: chunked` decoder (RFC 9112 §7.1); trailers are discarded.
+struct ChunkedDecoder {
+    state: ChunkState,
+    limit: usize,
+}
+
+impl ChunkedDecoder {
+    fn new(limit: usize) -> Self {
+        Self { state: ChunkState::Size, limit }
+    }
+
+    /// Decodes what it can of `input` into `out`: the bytes consumed, and whether the body ended.
+    fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(usize, bool), ChunkError> {
+        let mut pos = 0;
+        loop {
+            let rest = &input[pos..];
+            match self.state {
+                ChunkState::Done => return Ok((pos, true)),
+                ChunkState::Size => {
+                    let Some(line) = take_line(rest)? else { return Ok((pos, false)) };
+                    pos += line.len() + 2;
+                    let size = parse_chunk_size(line)?;
+                    if size == 0 {
+                        self.state = ChunkState::Trailer(0);
+                    } else {
+                        if size > (self.limit - out.len()) as u64 {
+                            return Err(ChunkError::TooLarge);
+                        }
+                        self.state = ChunkState::Data(size);
+                    }
+                }
+                ChunkState::Data(left) => {
+                    if rest.is_empty() {
+                        return Ok((pos, false));
+                    }
+                    let n = rest.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                    out.extend_from_slice(&rest[..n]);
+                    pos += n;
+                    let left = left - n as u64;
+                    self.state = if left == 0 { ChunkState::DataEnd } else { ChunkState::Data(left) };
+                }
+                ChunkState::DataEnd => {
+                    if rest.len() < 2 {
+                        return Ok((pos, false));
+                    }
+                    if &rest[..2] != b"\r\n" {
+                        return Err(ChunkError::Malformed);
+                    }
+                    pos += 2;
+                    self.state = ChunkState::Size;
+                }
+                ChunkState::Trailer(seen) => {
+                    let Some(line) = take_line(rest)? else { return Ok((pos, false)) };
+                    pos += line.len() + 2;
+                    let seen = seen + line.len() + 2;
+                    if seen > 16 * MAX_CHUNK_LINE {
+                        return Err(ChunkError::Malformed);
+                    }
+                    self.state = if line.is_empty() { ChunkState::Done } else { ChunkState::Trailer(seen) };
+                }
+            }
+        }
+    }
+}
+
+/// The line at the start of `rest` without its CRLF; `None` if it has not fully arrived.
+fn take_line(rest: &[u8]) -> Result<Option<&[u8]>, ChunkError> {
+    match rest.iter().position(|&b| b == b'\n') {
+        Some(i) if i > 0 && rest[i - 1] == b'\r' && i - 1 <= MAX_CHUNK_LINE => Ok(Some(&rest[..i - 1])),
+        Some(_) => Err(ChunkError::Malformed),
+        None if rest.len() > MAX_CHUNK_LINE => Err(ChunkError::Malformed),
+        None => Ok(None),
+    }
+}
+
+/// `1*HEXDIG [ BWS ; chunk-ext ]`.
+fn parse_chunk_size(line: &[u8]) -> Result<u64, ChunkError> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 || digits > 15 {
+        return Err(ChunkError::Malformed);
+    }
+    let ext = line[digits..].trim_ascii_start();
+    if !(ext.is_empty() || ext[0] == b';') {
+        return Err(ChunkError::Malformed);
+    }
+    let size = line[..digits].iter().fold(0u64, |n, &d| {
+        let v = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            _ => d - b'A' + 10,
+        };
+        (n << 4) | u64::from(v)
+    });
+    Ok(size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::{get, post};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    fn limits(idle: Duration) -> ListenerLimits {
+        ListenerLimits {
+            max_connections: 16,
+            max_header_bytes: 4096,
+            max_body_bytes: 1024,
+            tls_handshake_timeout: Duration::from_secs(5),
+            idle_timeout: idle,
+        }
+    }
+
+    fn app() -> Router {
+        Router::new()
+            .route(
+                "/",
+                get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { format!("hello {}", peer.port()) }),
+            )
+            .route("/n/{n}", get(|axum::extract::Path(n): axum::extract::Path<u32>| async move { format!("n={n}") }))
+            .route(
+                "/echo",
+                post(|body: Bytes| async move { format!("got {}: {}", body.len(), String::from_utf8_lossy(&body)) }),
+            )
+            .route(
+                "/limited",
+                post(|req: axum::extract::Request| async move {
+                    match axum::body::to_bytes(req.into_body(), 1024).await {
+                        Ok(b) => (StatusCode::OK, format!("ok {}", b.len())),
+                        Err(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too large".to_owned()),
+                    }
+                }),
+            )
+    }
+
+    /// Runs one connection over an in-memory duplex; returns the client end and the task.
+    fn connect(limits: ListenerLimits) -> (DuplexStream, watch::Sender<Phase>, tokio::task::JoinHandle<()>) {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let (tx, mut rx) = watch::channel(Phase::Running);
+        let peer: SocketAddr = "127.0.0.1:4321".parse().unwrap();
+        let task = tokio::spawn(async move {
+            serve_connection(server, peer, app(), &limits, &mut rx).await;
+        });
+        (client, tx, task)
+    }
+
+    /// Everything the server sends until it closes (or 5 s pass).
+    async fn read_all(client: &mut DuplexStream) -> String {
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut out)).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// How many complete responses (head + content-length body) `bytes` holds.
+    fn complete_responses(bytes: &[u8]) -> usize {
+        let text = String::from_utf8_lossy(bytes);
+        let mut rest: &str = &text;
+        let mut n = 0;
+        while let Some((head, after)) = rest.split_once("\r\n\r\n") {
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if after.len() < len {
+                break;
+            }
+            n += 1;
+            rest = &after[len..];
+        }
+        n
+    }
+
+    /// Reads until `n` complete responses have arrived (or 5 s pass).
+    async fn read_responses(client: &mut DuplexStream, n: usize) -> String {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while complete_responses(&out) < n {
+            match timeout_at(deadline, client.read(&mut buf)).await {
+                Ok(Ok(k)) if k > 0 => out.extend_from_slice(&buf[..k]),
+                _ => break,
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[tokio::test]
+    async fn pipelined_requests_are_answered_in_order() {
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        c.write_all(b"GET /n/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /n/2 HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /n/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let text = read_all(&mut c).await;
+        let bodies: Vec<&str> =
+            text.split("HTTP/1.1 200 OK\r\n").skip(1).map(|r| r.split("\r\n\r\n").nth(1).unwrap()).collect();
+        assert_eq!(bodies, ["n=1", "n=2", "got 3: abc", "n=3"], "{text}");
+        assert!(text.contains("content-length: 3\r\n"), "{text}");
+        assert!(text.contains("\r\ndate: "), "{text}");
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn keep_alive_serves_many_requests_and_gets_the_peer() {
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        for _ in 0..3 {
+            c.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+            let text = read_responses(&mut c, 1).await;
+            assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+            assert!(text.ends_with("\r\n\r\nhello 4321"), "{text}");
+            assert!(!text.contains("connection:"), "{text}");
+        }
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn chunked_body_is_decoded() {
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        c.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n")
+            .await
+            .unwrap();
+        let text = read_responses(&mut c, 1).await;
+        assert!(text.ends_with("\r\n\r\ngot 12: hello, world"), "{text}");
+        // Chunks arriving in pieces, then the next request on the same connection.
+        for piece in [
+            &b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+            b"3",
+            b"\r\nab",
+            b"c\r",
+            b"\n0\r\n",
+            b"\r\n",
+        ] {
+            c.write_all(piece).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let text = read_responses(&mut c, 1).await;
+        assert!(text.ends_with("\r\n\r\ngot 3: abc"), "{text}");
+        // Over the limit: the app sees a failing body (413 here), then the connection closes.
+        let big = format!(
+            "POST /limited HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n{}\r\n0\r\n\r\n",
+            "x".repeat(0x800)
+        );
+        c.write_all(big.as_bytes()).await.unwrap();
+        let text = read_all(&mut c).await;
+        assert!(text.starts_with("HTTP/1.1 413 Payload Too Large\r\n"), "{text}");
+        assert!(text.contains("connection: close\r\n"), "{text}");
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn malformed_chunked_body_fails_the_body_and_closes() {
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        c.write_all(b"POST /limited HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+            .await
+            .unwrap();
+        let text = read_all(&mut c).await;
+        assert!(text.starts_with("HTTP/1.1 413 "), "{text}");
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn expect_100_continue_is_answered_before_the_body() {
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        c.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf)).await.unwrap().unwrap();
+        assert_eq!(&buf[..n], b"HTTP/1.1 100 Continue\r\n\r\n");
+        c.write_all(b"ping").await.unwrap();
+        let text = read_responses(&mut c, 1).await;
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n") && text.ends_with("got 4: ping"), "{text}");
+        // Over the limit: no 100, the answer comes at once.
+        c.write_all(b"POST /limited HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n")
+            .await
+            .unwrap();
+        let text = read_responses(&mut c, 1).await;
+        assert!(text.starts_with("HTTP/1.1 413 Payload Too Large\r\n"), "{text}");
+        assert!(text.contains("connection: close\r\n"), "{text}");
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn connection_close_is_honoured() {
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        c.write_all(b"GET /n/7 HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\nGET /n/8 HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        let text = read_all(&mut c).await;
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+        assert!(text.contains("connection: close\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\nn=7"), "the pipelined request after close must not be answered: {text}");
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn http_1_0_closes_unless_keep_alive() {
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        c.write_all(b"GET /n/1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").await.unwrap();
+        let text = read_responses(&mut c, 1).await;
+        assert!(text.starts_with("HTTP/1.0 200 OK\r\n"), "{text}");
+        assert!(text.contains("connection: keep-alive\r\n"), "{text}");
+        assert!(text.ends_with("n=1"), "{text}");
+        c.write_all(b"GET /n/2 HTTP/1.0\r\n\r\n").await.unwrap();
+        let text = read_all(&mut c).await;
+        assert!(text.starts_with("HTTP/1.0 200 OK\r\n"), "{text}");
+        assert!(!text.contains("connection:"), "{text}");
+        assert!(text.ends_with("n=2"), "{text}");
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn oversized_head_gets_431() {
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        let req = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(8192));
+        c.write_all(req.as_bytes()).await.unwrap();
+        let text = read_all(&mut c).await;
+        assert!(text.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"), "{text}");
+        assert!(text.contains("content-length: 0\r\n"), "{text}");
+        drop(c);
+        task.await.unwrap();
+
+        // Too many header fields too.
+        let (mut c, _tx, task) =
+            connect(ListenerLimits { max_header_bytes: 65_536, ..limits(Duration::from_secs(30)) });
+        let many: String = (0..MAX_HEADERS + 1).map(|i| format!("X-{i}: v\r\n")).collect();
+        c.write_all(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()).await.unwrap();
+        let text = read_all(&mut c).await;
+        assert!(text.starts_with("HTTP/1.1 431 "), "{text}");
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_head_that_needed_a_large_buffer_gives_it_back() {
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        let req = format!("GET /n/5 HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(3000));
+        c.write_all(req.as_bytes()).await.unwrap();
+        assert!(read_responses(&mut c, 1).await.ends_with("n=5"));
+        c.write_all(b"GET /n/6 HTTP/1.1\r\nConnection: close\r\n\r\n").await.unwrap();
+        assert!(read_all(&mut c).await.ends_with("n=6"));
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn bad_requests_get_400_and_close() {
+        for req in [
+            &b"POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n"[..],
+            b"POST /echo HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+            b"POST /echo HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"GARBAGE\r\n\r\n",
+            b"GET / HTTP/9.9\r\n\r\n",
+            b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",
+            b"\x00\x01\x02\r\n\r\n",
+        ] {
+            let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+            c.write_all(req).await.unwrap();
+            let text = read_all(&mut c).await;
+            assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{}: {text}", String::from_utf8_lossy(req));
+            assert!(text.contains("connection: close\r\n"), "{text}");
+            drop(c);
+            task.await.unwrap();
+        }
+        // Repeated identical lengths are one length.
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        c.write_all(b"POST /echo HTTP/1.1\r\nContent-Length: 2, 2\r\nConnection: close\r\n\r\nhi").await.unwrap();
+        assert!(read_all(&mut c).await.ends_with("got 2: hi"));
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn body_over_the_limit_is_refused_by_the_app_and_closes() {
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        let req = format!("POST /limited HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n{}", "x".repeat(2000));
+        c.write_all(req.as_bytes()).await.unwrap();
+        let text = read_all(&mut c).await;
+        assert!(text.starts_with("HTTP/1.1 413 Payload Too Large\r\n"), "{text}");
+        assert!(text.ends_with("too large"), "{text}");
+        drop(c);
+        task.await.unwrap();
+        // Exactly at the limit is fine.
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        let req = format!(
+            "POST /limited HTTP/1.1\r\nHost: x\r\nContent-Length: 1024\r\nConnection: close\r\n\r\n{}",
+            "x".repeat(1024)
+        );
+        c.write_all(req.as_bytes()).await.unwrap();
+        assert!(read_all(&mut c).await.ends_with("ok 1024"));
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn head_requests_get_no_body() {
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        c.write_all(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET /n/1 HTTP/1.1\r\nConnection: close\r\n\r\n").await.unwrap();
+        let text = read_all(&mut c).await;
+        // axum answers HEAD on a GET route with the GET's headers and no body.
+        let (first, second) = text.split_once("\r\n\r\n").unwrap();
+        assert!(first.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+        assert!(second.starts_with("HTTP/1.1 200 OK\r\n") && second.ends_with("n=1"), "{text}");
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn idle_timeout_closes() {
+        let (mut c, _tx, task) = connect(limits(Duration::from_millis(300)));
+        c.write_all(b"GET /n/1 HTTP/1.1\r\n\r\n").await.unwrap();
+        assert!(read_responses(&mut c, 1).await.ends_with("n=1"));
+        // Idle between requests: closed after the timeout, without an answer.
+        let started = Instant::now();
+        let text = read_all(&mut c).await;
+        assert_eq!(text, "");
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(300) && waited < Duration::from_secs(2), "{waited:?}");
+        drop(c);
+        task.await.unwrap();
+
+        // A head that never completes (slowloris) is cut off too.
+        let (mut c, _tx, task) = connect(limits(Duration::from_millis(300)));
+        c.write_all(b"GET /n/1 HTTP/1.1\r\nX-Slow: ").await.unwrap();
+        assert_eq!(read_all(&mut c).await, "");
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_idle_connections_and_finishes_requests() {
+        // Idle: closed as soon as draining starts.
+        let (mut c, tx, task) = connect(limits(Duration::from_secs(60)));
+        c.write_all(b"GET /n/1 HTTP/1.1\r\n\r\n").await.unwrap();
+        assert!(read_responses(&mut c, 1).await.ends_with("n=1"));
+        tx.send(Phase::Draining).unwrap();
+        tokio::time::timeout(Duration::from_secs(2), task).await.expect("idle connection closes").unwrap();
+
+        // Half a request head: finished, answered with connection: close.
+        let (mut c, tx, task) = connect(limits(Duration::from_secs(60)));
+        c.write_all(b"GET /n/2 HTTP/1.1\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        tx.send(Phase::Draining).unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        c.write_all(b"Host: x\r\n\r\n").await.unwrap();
+        let text = read_all(&mut c).await;
+        assert!(text.contains("connection: close\r\n") && text.ends_with("n=2"), "{text}");
+        drop(c);
+        task.await.unwrap();
+
+        // Abort drops whatever is left.
+        let (mut c, tx, task) = connect(limits(Duration::from_secs(60)));
+        c.write_all(b"GET /n/3 HTTP/1.1\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        tx.send(Phase::Draining).unwrap();
+        tx.send(Phase::Abort).unwrap();
+        tokio::time::timeout(Duration::from_secs(2), task).await.expect("aborted connection closes").unwrap();
+    }
+
+    #[test]
+    fn no_input_panics_the_parsers() {
+        // Every prefix of a few requests, and some noise: parse or reject, never panic.
+        let samples: [&[u8]; 3] = [
+            b"POST /a?b=c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: keep-alive, close\r\n\r\nhello",
+            b"GET http://x/y HTTP/1.0\r\nExpect: 100-continue\r\nTransfer-Encoding: a, chunked\r\n\r\n",
+            b"\r\n\r\nGET / HTTP/1.1\r\n\xff\xfe: \xff\r\n\r\n",
+        ];
+        for s in samples {
+            for end in 0..=s.len() {
+                let _ = parse_head(&s[..end]);
+            }
+        }
+        let chunks: &[u8] = b"5\r\nhello\r\nfffffffffffffff\r\n0;x\r\na: b\r\n\r\n10\r\n\r\n\r\n";
+        for end in 0..=chunks.len() {
+            let mut out = Vec::new();
+            let _ = ChunkedDecoder::new(64).decode(&chunks[..end], &mut out);
+        }
+        let mut out = Vec::new();
+        assert_eq!(ChunkedDecoder::new(4).decode(b"5\r\nhello\r\n0\r\n\r\n", &mut out), Err(ChunkError::TooLarge));
+        assert_eq!(ChunkedDecoder::new(64).decode(b"5\r\nhello\r\n0\r\n\r\n", &mut out), Ok((15, true)));
+        assert_eq!(out, b"hello");
+        assert_eq!(parse_content_length(b"12"), Some(12));
+        assert_eq!(parse_content_length(b"1, 1"), Some(1));
+        for bad in [&b""[..], b"+1", b"1 2", b"1,2", b"0x1", b"99999999999999999999"] {
+            assert_eq!(parse_content_length(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(itoa_buf(0).as_bytes(), b"0");
+        assert_eq!(itoa_buf(1234567).as_bytes(), b"1234567");
+        with_date(|d| assert!(d.ends_with(b" GMT") && d.len() == 29, "{}", String::from_utf8_lossy(d)));
+    }
+}
