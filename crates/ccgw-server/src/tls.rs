@@ -37,7 +37,9 @@ pub fn server_config(cfg: &ServerConfig) -> anyhow::Result<(Arc<rustls::ServerCo
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .context("certificate and private key do not form a valid pair")?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // HTTP/1 only. "http/1.0" too: rustls refuses a client whose ALPN offer has no overlap
+    // (curl --http1.0 offers only that), and the agent listener serves HTTP/1.0 fine.
+    config.alpn_protocols = vec![b"http/1.1".to_vec(), b"http/1.0".to_vec()];
     Ok((Arc::new(config), fingerprint))
 }
 
@@ -165,7 +167,7 @@ mod tests {
         let (_c2, fp2) = server_config(&cfg).unwrap();
         assert_eq!(fp1, fp2);
         assert_eq!(fp1.len(), 32 * 3 - 1);
-        assert_eq!(c1.alpn_protocols, vec![b"http/1.1".to_vec()]);
+        assert_eq!(c1.alpn_protocols, vec![b"http/1.1".to_vec(), b"http/1.0".to_vec()]);
 
         #[cfg(unix)]
         {
