@@ -68,6 +68,8 @@ pub fn parse_agent(s: &str, max: u32) -> Option<AgentId> {
     (101..=max).contains(&n).then_some(AgentId(n))
 }
 
+const AGENT_EVENT_PREFIX: &str = "/agentgateway/resource/agentevent/";
+
 /// The single entry point of the agent interface (mounted as the router's fallback).
 ///
 /// A waiting long poll's connection holds the request's future for seconds, so that future is
@@ -79,8 +81,10 @@ pub fn entry<S: Store>(
     req: Request,
 ) -> Pin<Box<dyn Future<Output = Response> + Send>> {
     let started = Instant::now();
-    let long_poll = match route(req.method(), req.uri().path()) {
-        Ok(route) if route.method == Method::GetAgentEvent => Some((
+    // Only poll-shaped requests are routed here; every other request is routed once, in `handle`.
+    let maybe_poll = req.method() == http::Method::GET && req.uri().path().starts_with(AGENT_EVENT_PREFIX);
+    let long_poll = match maybe_poll.then(|| route(req.method(), req.uri().path())) {
+        Some(Ok(route)) if route.method == Method::GetAgentEvent => Some((
             parse_agent(route.agent, gw.config.auth.max_workno()),
             req.headers().get("guid").and_then(|v| v.to_str().ok()).map(str::to_owned),
         )),
