@@ -660,21 +660,10 @@ async fn scenario_signin_storm(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
         tokio::spawn(closed_loop(Arc::new(AllCallInfo(ctx.directory.clone())), query_clients, stop_queries.clone()));
 
     // Strict sign-in: any retcode but "0" (100-002 included) is an error.
-    let options = Arc::new(opts.sign_in_options());
     let counters = Arc::new(Counters::default());
     let progress = Progress::start("signin-storm", ids.len(), counters.clone());
     let started = Instant::now();
-    let results = fleet::for_each_parallel(storm_clients, ids.clone(), move |mut client, id| {
-        let options = options.clone();
-        let counters = counters.clone();
-        async move {
-            let started = Instant::now();
-            let result = api::sign_in_strict(&mut client, id, &options).await;
-            counters.record(result.is_ok());
-            (client, (started.elapsed(), result))
-        }
-    })
-    .await;
+    let results = fleet::timed_strict_sign_ins(storm_clients, ids.clone(), opts.sign_in_options(), counters).await;
     let completion = started.elapsed();
     drop(progress);
     stop_queries.store(true, Ordering::Relaxed);

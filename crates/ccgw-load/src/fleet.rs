@@ -271,6 +271,29 @@ pub async fn sign_out_sessions<'a>(
     results.iter().filter(|ok| !**ok).count()
 }
 
+/// Signs in every agent of `ids` over `clients` (in parallel, one request per client at a time),
+/// strictly: any retcode but "0" is an error. Returns each sign-in's latency and outcome, and
+/// counts them in `counters` for progress lines.
+pub async fn timed_strict_sign_ins(
+    clients: Vec<Client>,
+    ids: Vec<u32>,
+    options: SignInOptions,
+    counters: Arc<crate::progress::Counters>,
+) -> Vec<(Duration, Result<api::SignedIn, SignInError>)> {
+    let options = Arc::new(options);
+    for_each_parallel(clients, ids, move |mut client, id| {
+        let options = options.clone();
+        let counters = counters.clone();
+        async move {
+            let started = std::time::Instant::now();
+            let result = api::sign_in_strict(&mut client, id, &options).await;
+            counters.record(result.is_ok());
+            (client, (started.elapsed(), result))
+        }
+    })
+    .await
+}
+
 /// Runs `job` for every item, one worker task per client, and returns the
 /// results in input order. Each job gets a client and hands it back.
 pub async fn for_each_parallel<T, R, F, Fut>(clients: Vec<Client>, items: Vec<T>, job: F) -> Vec<R>

@@ -96,18 +96,7 @@ pub async fn run(config: PollsConfig) -> anyhow::Result<PollsOutcome> {
     let results = {
         let _progress = Progress::start("polls sign-in", n, counters.clone());
         let clients = (0..config.connections.clamp(1, n.max(1))).map(|_| Client::new(config.public.clone())).collect();
-        let options = Arc::new(config.options.clone());
-        fleet::for_each_parallel(clients, config.ids.clone(), move |mut client, id| {
-            let options = options.clone();
-            let counters = counters.clone();
-            async move {
-                let started = Instant::now();
-                let result = api::sign_in_strict(&mut client, id, &options).await;
-                counters.record(result.is_ok());
-                (client, (started.elapsed(), result))
-            }
-        })
-        .await
+        fleet::timed_strict_sign_ins(clients, config.ids.clone(), config.options.clone(), counters).await
     };
     let sign_in_elapsed = sign_in_started.elapsed();
     let mut sessions = Vec::with_capacity(n);

@@ -100,16 +100,7 @@ async fn worker<W: Workload>(workload: Arc<W>, mut client: Client, stop: Arc<Ato
         let latency = started.elapsed();
         let stats = &mut stats[plan.interface];
         match result {
-            Ok(response) => {
-                if let Some(agent) = plan.agent {
-                    agent.session.observe(&response);
-                }
-                if workload.is_success(&response) {
-                    stats.record_success(latency);
-                } else {
-                    stats.record_error(&response);
-                }
-            }
+            Ok(response) => record_response(&*workload, plan.agent, stats, &response, latency),
             Err(error) => {
                 if !warned {
                     tracing::warn!("load request failed: {error:#}");
@@ -122,6 +113,24 @@ async fn worker<W: Workload>(workload: Arc<W>, mut client: Client, stop: Arc<Ato
         }
     }
     stats
+}
+
+/// Follow a `Set-GUID` for the agent the request was sent for, and count the answer.
+fn record_response<W: Workload>(
+    workload: &W,
+    agent: Option<&Agent>,
+    stats: &mut InterfaceStats,
+    response: &crate::client::Response,
+    latency: Duration,
+) {
+    if let Some(agent) = agent {
+        agent.session.observe(response);
+    }
+    if workload.is_success(response) {
+        stats.record_success(latency);
+    } else {
+        stats.record_error(response);
+    }
 }
 
 /// Name of the generator's own timer-lag row of [`fixed_rate`].
@@ -229,14 +238,8 @@ async fn fixed_rate_worker<W: Workload>(
         let stats = &mut stats[plan.interface];
         match result {
             Ok(response) => {
-                if let Some(agent) = plan.agent {
-                    agent.session.observe(&response);
-                }
-                if workload.is_success(&response) {
-                    stats.record_success(ideal_done.saturating_duration_since(scheduled));
-                } else {
-                    stats.record_error(&response);
-                }
+                let latency = ideal_done.saturating_duration_since(scheduled);
+                record_response(&*workload, plan.agent, stats, &response, latency);
             }
             Err(_) => stats.record_transport_error(),
         }

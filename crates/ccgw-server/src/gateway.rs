@@ -23,10 +23,7 @@ pub fn now_ms() -> u64 {
 
 /// Hash a password for the configuration file (argon2id, OWASP default parameters).
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+    hash_password_with(password, argon2::Params::DEFAULT_M_COST, argon2::Params::DEFAULT_T_COST)
 }
 
 /// Hash with explicit argon2id costs (load tests provision thousands of agents with cheap ones).
