@@ -15,7 +15,7 @@ use ccgw_domain::{
     AgentId, AgentStateCode, CallId, DomainError, HelpMode, HelpTarget, InitialState, SignInOptions, SkillId,
     TransferMode, TransferTarget, VdnId,
 };
-use ccgw_store::Store;
+use ccgw_store::{Delivery, Requeued, Store};
 use ccgw_wire::request::{
     CallInnerRequest, CalloutRequest, InnerHelpRequest, SetCallDataRequest, SignInRequest, TransferRequest,
 };
@@ -27,6 +27,7 @@ use ccgw_wire::{Method, Retcode, event, retcode};
 use http::{HeaderValue, StatusCode, header};
 
 use crate::gateway::{Gateway, SignInParams, now_ms};
+use crate::http1::OnWriteFailure;
 use crate::routes::{RouteError, route};
 use crate::telemetry;
 
@@ -110,13 +111,48 @@ async fn long_poll_request<S: Store>(
     agent: Option<AgentId>,
     guid: Option<String>,
 ) -> Response {
-    let outcome = match agent {
-        None => Err(PARAMETER_INVALID),
+    // Dropped unanswered when the client leaves while the poll waits (see http1.rs): one access
+    // line says so.
+    let mut pending = PendingPoll { started, peer, agent, answered: false };
+    let (outcome, delivery) = match agent {
+        None => (Err(PARAMETER_INVALID), None),
         Some(agent) => poll(&gw, agent, guid.as_deref()).await,
     };
-    let (code, response) = finish(StatusCode::OK, outcome);
+    pending.answered = true;
+    let (code, mut response) = finish(StatusCode::OK, outcome);
+    if let (Some(agent), Some(delivery)) = (agent, delivery) {
+        // The event goes back to the mailbox if the answer cannot be written.
+        let gw = gw.clone();
+        response.extensions_mut().insert(OnWriteFailure::new(move || {
+            let requeued = match gw.store.requeue(agent, delivery) {
+                Requeued::InOrder => "in_order",
+                Requeued::Reordered => "reordered",
+                Requeued::SessionGone => "session_gone",
+            };
+            tracing::debug!(agent = agent.0, requeued, "poll answer not written; event requeued");
+            metrics::counter!("ccgw_poll_answers_unwritten_total", "requeued" => requeued).increment(1);
+        }));
+    }
     log(started, peer, &http_method, Method::GetAgentEvent, agent, StatusCode::OK, code);
     response
+}
+
+/// A long poll in progress; logs it as abandoned (status 499, as nginx calls a request whose
+/// client closed the connection first) if dropped before it was answered.
+struct PendingPoll {
+    started: Instant,
+    peer: Option<SocketAddr>,
+    agent: Option<AgentId>,
+    answered: bool,
+}
+
+impl Drop for PendingPoll {
+    fn drop(&mut self) {
+        if !self.answered {
+            let status = StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST);
+            log(self.started, self.peer, &http::Method::GET, Method::GetAgentEvent, self.agent, status, "abandoned");
+        }
+    }
 }
 
 /// Every request but the long poll.
@@ -638,13 +674,17 @@ async fn sign_in<S: Store>(gw: &Arc<Gateway<S>>, method: Method, agent: AgentId,
     Ok(Reply::with_guid(response::ok("", result), Some(signed.guid)))
 }
 
-async fn poll<S: Store>(gw: &Arc<Gateway<S>>, agent: AgentId, guid: Option<&str>) -> Outcome {
-    let auth = gw.authenticate(agent, guid).map_err(|_| NOT_SIGNED_IN)?;
+async fn poll<S: Store>(gw: &Arc<Gateway<S>>, agent: AgentId, guid: Option<&str>) -> (Outcome, Option<Delivery>) {
+    let auth = match gw.authenticate(agent, guid) {
+        Ok(auth) => auth,
+        Err(_) => return (Err(NOT_SIGNED_IN), None),
+    };
     let vdn = auth.vdn;
     let rotated = gw.rotate_guid_if_due(vdn, agent).or(auth.renew);
-    let event = gw.next_event(agent, auth.epoch).await;
+    let delivery = gw.next_event(agent, auth.epoch).await;
     gw.store.touch(agent, now_ms());
-    Ok(Reply::with_guid(event::poll_body(event.as_ref()), rotated))
+    let body = event::poll_body(delivery.as_ref().map(|d| &d.event));
+    (Ok(Reply::with_guid(body, rotated)), delivery)
 }
 
 #[cfg(test)]

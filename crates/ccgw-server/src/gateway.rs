@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use ccgw_domain::{
-    AgentId, AgentProfile, Ctx, Directory, DomainError, Event, Policy, SignInOptions, Skill, SkillId, VdnId, VdnState,
+    AgentId, AgentProfile, Ctx, Directory, DomainError, Policy, SignInOptions, Skill, SkillId, VdnId, VdnState,
 };
-use ccgw_store::{MemoryStore, Store};
+use ccgw_store::{Delivery, MemoryStore, Store};
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
@@ -270,7 +270,7 @@ impl<S: Store> Gateway<S> {
     }
 
     /// The long poll.
-    pub async fn next_event(&self, agent: AgentId, epoch: u64) -> Option<Event> {
+    pub async fn next_event(&self, agent: AgentId, epoch: u64) -> Option<Delivery> {
         self.store.next_event(agent, Some(epoch), Duration::from_millis(self.config.auth.poll_wait_ms)).await
     }
 

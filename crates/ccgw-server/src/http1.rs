@@ -17,6 +17,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -105,6 +106,66 @@ enum ConnError {
     Incomplete,
     #[error("response body failed: {0}")]
     ResponseBody(axum::Error),
+    #[error("the client left while its request was pending")]
+    PeerGone,
+}
+
+/// Attached by the app to a response whose loss matters (a poll answer that carries an event):
+/// fired when the response could not be written to the client (an error or the write
+/// time-out), so that the app can take it back. Writing it to the socket is as far as the
+/// server can see; a client that vanishes afterwards is not detected.
+#[derive(Clone)]
+pub struct OnWriteFailure(Arc<parking_lot::Mutex<Option<WriteFailureHook>>>);
+
+type WriteFailureHook = Box<dyn FnOnce() + Send>;
+
+impl OnWriteFailure {
+    pub fn new(f: impl FnOnce() + Send + 'static) -> Self {
+        OnWriteFailure(Arc::new(parking_lot::Mutex::new(Some(Box::new(f)))))
+    }
+
+    fn fire(&self) {
+        if let Some(f) = self.0.lock().take() {
+            f();
+        }
+    }
+}
+
+/// Whether the connection watches its socket while the app's future is pending.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Watch {
+    /// Not before the app's future was first polled (most requests are answered at once).
+    AfterFirstPoll,
+    /// On every wake-up, before the app's future is polled again.
+    Always,
+    /// No more: the read buffer holds as much pipelined input as it may.
+    Off,
+}
+
+/// Reads whatever the client sent while its request is pending, without blocking: pipelined
+/// bytes are kept in `buf` (up to `max`), and the end of the stream (FIN, TLS close_notify) or an
+/// error (a reset) means the client has left: `Err(PeerGone)`, and the request's future is
+/// dropped. Registers the task for the socket's readability otherwise.
+fn watch_peer<I: AsyncRead + Unpin>(
+    io: &mut I,
+    buf: &mut Vec<u8>,
+    max: usize,
+    cx: &mut Context<'_>,
+) -> Result<Watch, ConnError> {
+    let mut scratch = [0u8; 512];
+    loop {
+        if buf.len() >= max {
+            return Ok(Watch::Off);
+        }
+        let room = scratch.len().min(max - buf.len());
+        let mut rb = tokio::io::ReadBuf::new(&mut scratch[..room]);
+        match Pin::new(&mut *io).poll_read(cx, &mut rb) {
+            Poll::Pending => return Ok(Watch::Always),
+            Poll::Ready(Ok(())) if rb.filled().is_empty() => return Err(ConnError::PeerGone),
+            Poll::Ready(Ok(())) => buf.extend_from_slice(rb.filled()),
+            Poll::Ready(Err(_)) => return Err(ConnError::PeerGone),
+        }
+    }
 }
 
 /// Flags shared between the connection loop and its shut-down watcher (same task).
@@ -181,7 +242,7 @@ where
             // A `Router` is always ready; asked anyway, as `tower::Service` wants.
             ServiceExt::<Request<Body>>::ready(&mut self.app).await.unwrap_or_else(|never| match never {});
             let mut ex = Exchange { version: Version::HTTP_11, is_head: false, keep_alive: true, unread_input: false };
-            let out = {
+            let (out, on_failure) = {
                 let response = {
                     let mut call = std::pin::pin!({
                         let Some(req) = self.read_request(&mut ex).await? else { return Ok(()) };
@@ -189,23 +250,41 @@ where
                         self.app.call(req)
                     });
                     let buf = &mut self.buf;
+                    let io = &mut self.io;
+                    let max_pipelined = self.limits.max_header_bytes.max(INIT_BUF);
+                    let mut watch = Watch::AfterFirstPoll;
                     std::future::poll_fn(move |cx| {
-                        let r = call.as_mut().poll(cx);
-                        // The app waits (a long poll): give the read buffer back meanwhile,
-                        // unless it holds pipelined bytes. Most requests are answered on the
-                        // first poll and keep it.
-                        if r.is_pending() && buf.is_empty() && buf.capacity() > 0 {
-                            *buf = Vec::new();
+                        // Woken again while waiting: look at the socket before the app's future
+                        // runs on, so that a request whose client has left cannot go on to take
+                        // an event (a long poll) that nobody will read.
+                        if watch == Watch::Always {
+                            watch = watch_peer(io, buf, max_pipelined, cx)?;
                         }
-                        r
+                        let r = call.as_mut().poll(cx);
+                        if r.is_pending() {
+                            // The app waits (a long poll): give the read buffer back meanwhile,
+                            // unless it holds pipelined bytes. Most requests are answered on the
+                            // first poll and keep it (and never pay for the socket watch).
+                            if buf.is_empty() && buf.capacity() > 0 {
+                                *buf = Vec::new();
+                            }
+                            if watch != Watch::Off {
+                                watch = watch_peer(io, buf, max_pipelined, cx)?;
+                            }
+                        }
+                        r.map(|r| Ok::<_, ConnError>(r.unwrap_or_else(|never| match never {})))
                     })
-                    .await
-                    .unwrap_or_else(|never| match never {})
+                    .await?
                 };
                 Self::respond(self.state, response, &mut ex)
             }
             .await?;
-            self.write(&out).await?;
+            if let Err(e) = self.write(&out).await {
+                if let Some(hook) = on_failure {
+                    hook.fire();
+                }
+                return Err(e);
+            }
             drop(out);
 
             if !ex.keep_alive {
@@ -286,9 +365,15 @@ where
         Ok(None)
     }
 
-    /// The bytes of the app's response (its body collected), and whether to keep the connection.
-    async fn respond(state: &ConnState, response: Response<Body>, ex: &mut Exchange) -> Result<Vec<u8>, ConnError> {
-        let (parts, body) = response.into_parts();
+    /// The bytes of the app's response (its body collected) and its [`OnWriteFailure`] hook, if
+    /// any; sets whether to keep the connection.
+    async fn respond(
+        state: &ConnState,
+        response: Response<Body>,
+        ex: &mut Exchange,
+    ) -> Result<(Vec<u8>, Option<OnWriteFailure>), ConnError> {
+        let (mut parts, body) = response.into_parts();
+        let on_failure = parts.extensions.remove::<OnWriteFailure>();
         let body = body.collect().await.map_err(ConnError::ResponseBody)?.to_bytes();
 
         if has_token(&parts.headers, "close") || state.draining.load(Ordering::Relaxed) {
@@ -312,7 +397,7 @@ where
         if !no_body {
             out.extend_from_slice(&body);
         }
-        Ok(out)
+        Ok((out, on_failure))
     }
 
     /// Reads until a full request head is buffered. `None`: the client closed the connection
@@ -818,6 +903,84 @@ mod tests {
             serve_connection(server, peer, app(), &limits, &mut rx).await;
         });
         (client, tx, task)
+    }
+
+    /// [`connect`] with another app.
+    fn connect_app(
+        app: Router,
+        limits: ListenerLimits,
+    ) -> (DuplexStream, watch::Sender<Phase>, tokio::task::JoinHandle<()>) {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let (tx, mut rx) = watch::channel(Phase::Running);
+        let peer: SocketAddr = "127.0.0.1:4321".parse().unwrap();
+        let task = tokio::spawn(async move {
+            serve_connection(server, peer, app, &limits, &mut rx).await;
+        });
+        (client, tx, task)
+    }
+
+    /// Sets its flag when dropped.
+    struct DropFlag(Arc<AtomicBool>);
+
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// A pending request (a long poll) whose client leaves is dropped at once, before it can
+    /// complete: the connection watches its socket while the app's future waits.
+    #[tokio::test]
+    async fn a_pending_request_is_dropped_when_the_client_leaves() {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let flag = dropped.clone();
+        let app = Router::new().route(
+            "/hang",
+            get(move || {
+                let guard = DropFlag(flag.clone());
+                async move {
+                    std::future::pending::<()>().await;
+                    drop(guard);
+                    "never"
+                }
+            }),
+        );
+        let (mut c, _tx, task) = connect_app(app, limits(Duration::from_secs(30)));
+        c.write_all(b"GET /hang HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!dropped.load(Ordering::SeqCst), "still waiting while the client is there");
+        drop(c);
+        tokio::time::timeout(Duration::from_secs(1), task)
+            .await
+            .expect("connection ends when the client leaves")
+            .unwrap();
+        assert!(dropped.load(Ordering::SeqCst), "the request's future was dropped");
+    }
+
+    /// Bytes the client pipelines while a request is pending are kept for the next request.
+    #[tokio::test]
+    async fn bytes_pipelined_during_a_pending_request_are_kept() {
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    "slow"
+                }),
+            )
+            .route("/n/{n}", get(|axum::extract::Path(n): axum::extract::Path<u32>| async move { format!("n={n}") }));
+        let (mut c, _tx, task) = connect_app(app, limits(Duration::from_secs(30)));
+        c.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        c.write_all(b"GET /n/1 HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        c.write_all(b"Connection: close\r\n\r\n").await.unwrap();
+        let text = read_all(&mut c).await;
+        let (first, second) = text.split_once("slow").expect("first answer");
+        assert!(first.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+        assert!(second.starts_with("HTTP/1.1 200 OK\r\n") && second.ends_with("\r\n\r\nn=1"), "{text}");
+        drop(c);
+        task.await.unwrap();
     }
 
     /// Everything the server sends until it closes (or 5 s pass).

@@ -54,18 +54,56 @@ pub trait Store: Send + Sync + 'static {
     fn mailbox_epoch(&self, agent: AgentId) -> u64;
 
     /// Take the agent's next event, waiting up to `wait` for one. `None` on time-out, on
-    /// shut-down, or once the mailbox belongs to a session other than `epoch` (a poll left over
-    /// from a replaced session must not take the new session's events). `epoch: None` takes from
-    /// whichever session is current.
+    /// shut-down, once the mailbox belongs to a session other than `epoch` (a poll left over
+    /// from a replaced session must not take the new session's events), or once a newer poll
+    /// of the same mailbox has started: a mailbox has at most one waiting poll, so two polls
+    /// (one of them abandoned by its client) never race for one event. `epoch: None` takes
+    /// from whichever session is current.
     fn next_event(
         &self,
         agent: AgentId,
         epoch: Option<u64>,
         wait: Duration,
-    ) -> impl Future<Output = Option<Event>> + Send;
+    ) -> impl Future<Output = Option<Delivery>> + Send;
+
+    /// Put an event that could not be written to its client back at the head of the mailbox,
+    /// unless its session has ended. It is older than every event still queued; if a newer
+    /// one was already taken (two polls answered back to back, the first one's write failed)
+    /// it now comes after that one: late rather than lost.
+    fn requeue(&self, agent: AgentId, delivery: Delivery) -> Requeued;
 
     /// Wake every waiting poll and make new polls return at once.
     fn shut_down(&self);
+}
+
+/// An event taken from a mailbox, with the mailbox's sequence number of the take (what
+/// [`Store::requeue`] checks to keep the order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub event: Event,
+    /// The session (mailbox epoch) the event belongs to.
+    pub epoch: u64,
+    /// How many events had been taken from this mailbox, this one included.
+    pub seq: u64,
+}
+
+impl std::ops::Deref for Delivery {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
+
+/// What [`Store::requeue`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requeued {
+    /// Back at the head; nothing was taken since, so the order is unchanged.
+    InOrder,
+    /// Back at the head, after a newer event that was taken meanwhile.
+    Reordered,
+    /// Dropped: the session it belonged to has ended.
+    SessionGone,
 }
 
 /// Call ids unique for the life of this node and never reused across restarts: the counter is

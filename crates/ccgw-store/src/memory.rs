@@ -10,11 +10,15 @@ use ccgw_domain::{AgentId, Ctx, Directory, DomainError, Event, Policy, VdnId, Vd
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
 
-use crate::{CallIdSource, Committed, Store};
+use crate::{CallIdSource, Committed, Delivery, Requeued, Store};
 
 #[derive(Default)]
 struct Queue {
     events: VecDeque<Event>,
+    /// Numbers the polls of this mailbox: only the newest may take an event.
+    polls: u64,
+    /// Events taken so far (see `Delivery::seq`).
+    taken: u64,
 }
 
 struct Mailbox {
@@ -35,6 +39,8 @@ pub struct MemoryStore {
     closing: AtomicBool,
     /// Events dropped because a mailbox was full (a client that stopped polling).
     dropped: AtomicU64,
+    /// Waiting polls answered early because a newer poll of the same mailbox started.
+    displaced: AtomicU64,
 }
 
 impl MemoryStore {
@@ -66,11 +72,16 @@ impl MemoryStore {
             max_events: max_events.max(1),
             closing: AtomicBool::new(false),
             dropped: AtomicU64::new(0),
+            displaced: AtomicU64::new(0),
         }
     }
 
     pub fn dropped_events(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    pub fn displaced_polls(&self) -> u64 {
+        self.displaced.load(Ordering::Relaxed)
     }
 
     fn deliver(&self, ctx: Ctx) {
@@ -161,9 +172,16 @@ impl Store for MemoryStore {
         self.mailboxes.get(&agent).map_or(0, |mb| mb.epoch.load(Ordering::Acquire))
     }
 
-    async fn next_event(&self, agent: AgentId, epoch: Option<u64>, wait: Duration) -> Option<Event> {
+    async fn next_event(&self, agent: AgentId, epoch: Option<u64>, wait: Duration) -> Option<Delivery> {
         let mb = self.mailboxes.get(&agent)?;
         let deadline = tokio::time::Instant::now() + wait;
+        let ticket = {
+            let mut q = mb.events.lock();
+            q.polls += 1;
+            q.polls
+        };
+        // An older poll still waiting must see that it was displaced and give up.
+        mb.notify.notify_waiters();
         loop {
             // Register for wake-ups before looking, so an event pushed in between is not missed.
             let notified = mb.notify.notified();
@@ -171,11 +189,17 @@ impl Store for MemoryStore {
             notified.as_mut().enable();
             {
                 let mut q = mb.events.lock();
-                if epoch.is_some_and(|e| e != mb.epoch.load(Ordering::Acquire)) {
+                if q.polls != ticket {
+                    self.displaced.fetch_add(1, Ordering::Relaxed);
                     return None;
                 }
-                if let Some(ev) = q.events.pop_front() {
-                    return Some(ev);
+                let current = mb.epoch.load(Ordering::Acquire);
+                if epoch.is_some_and(|e| e != current) {
+                    return None;
+                }
+                if let Some(event) = q.events.pop_front() {
+                    q.taken += 1;
+                    return Some(Delivery { event, epoch: current, seq: q.taken });
                 }
             }
             if self.closing.load(Ordering::Acquire) {
@@ -185,6 +209,26 @@ impl Store for MemoryStore {
                 return None;
             }
         }
+    }
+
+    fn requeue(&self, agent: AgentId, delivery: Delivery) -> Requeued {
+        let Some(mb) = self.mailboxes.get(&agent) else { return Requeued::SessionGone };
+        let outcome = {
+            let mut q = mb.events.lock();
+            if mb.epoch.load(Ordering::Acquire) != delivery.epoch {
+                return Requeued::SessionGone;
+            }
+            q.events.push_front(delivery.event);
+            if q.taken == delivery.seq {
+                // Its take is undone: the next take gets the same number.
+                q.taken -= 1;
+                Requeued::InOrder
+            } else {
+                Requeued::Reordered
+            }
+        };
+        mb.notify.notify_waiters();
+        outcome
     }
 
     fn shut_down(&self) {

@@ -8,7 +8,7 @@ use ccgw_domain::{
     AgentId, AgentProfile, CallId, Directory, DomainError, EventKind, InitialState, Policy, SignInOptions, Skill,
     SkillId, VdnId,
 };
-use ccgw_store::{CallIdSource, MemoryStore, Store};
+use ccgw_store::{CallIdSource, MemoryStore, Requeued, Store};
 use proptest::prelude::*;
 
 const VDN: VdnId = VdnId(1);
@@ -65,7 +65,7 @@ fn toggle(s: &MemoryStore, agent: u32, now: u64, reason: u16) {
 async fn drain(s: &MemoryStore, agent: u32) -> Vec<EventKind> {
     let mut v = Vec::new();
     while let Some(e) = s.next_event(AgentId(agent), None, Duration::ZERO).await {
-        v.push(e.kind);
+        v.push(e.event.kind);
     }
     v
 }
@@ -168,18 +168,43 @@ async fn no_lost_wake_up() {
     assert!(s.next_event(AgentId(101), None, Duration::ZERO).await.is_none());
 }
 
+/// Two polls of one mailbox at once (a client that gave up on a poll without the server noticing,
+/// then polled again): the newer one displaces the older, which returns `None` at once, so the
+/// abandoned poll can never take an event. Under a steady stream of events and re-polls, every
+/// event is taken exactly once, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_pollers_share_the_events_in_order() {
-    // Room for every event: a full mailbox drops the oldest (tested below).
+async fn a_newer_poll_displaces_the_waiting_one() {
     let s = Arc::new(MemoryStore::new(&directory(), Policy::default(), 100_000));
     sign_in(&s, 101, 1_000, false);
     drain(&s, 101).await;
+    let old = {
+        let s = s.clone();
+        tokio::spawn(async move { s.next_event(AgentId(101), None, Duration::from_secs(30)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let newer = {
+        let s = s.clone();
+        tokio::spawn(async move { s.next_event(AgentId(101), None, Duration::from_secs(30)).await })
+    };
+    let t = Instant::now();
+    assert!(tokio::time::timeout(Duration::from_secs(2), old).await.expect("displaced at once").unwrap().is_none());
+    assert!(t.elapsed() < Duration::from_secs(1));
+    assert_eq!(s.displaced_polls(), 1);
+    toggle(&s, 101, 2_000, 201);
+    let got = tokio::time::timeout(Duration::from_secs(2), newer).await.unwrap().unwrap().unwrap();
+    assert_eq!(got.kind, EventKind::SetNotReadySuccess { reason: 201 });
+
+    // Many pollers re-polling while events stream in: each event exactly once, in order.
     const N: u16 = 2000;
     let poll = |s: Arc<MemoryStore>| {
         tokio::spawn(async move {
             let mut got = Vec::new();
-            while let Some(e) = s.next_event(AgentId(101), None, Duration::from_millis(500)).await {
-                got.push(e);
+            let mut empty = 0;
+            while empty < 3 {
+                match s.next_event(AgentId(101), None, Duration::from_millis(300)).await {
+                    Some(d) => got.push(d),
+                    None => empty += 1,
+                }
             }
             got
         })
@@ -190,8 +215,7 @@ async fn concurrent_pollers_share_the_events_in_order() {
         let s = s.clone();
         tokio::task::spawn_blocking(move || {
             for i in 0..N {
-                // at_ms numbers the events.
-                toggle(&s, 101, u64::from(i), i);
+                toggle(&s, 101, 10_000 + u64::from(i), i);
                 if i % 64 == 0 {
                     std::thread::yield_now();
                 }
@@ -201,15 +225,50 @@ async fn concurrent_pollers_share_the_events_in_order() {
     pusher.await.unwrap();
     let a = p1.await.unwrap();
     let b = p2.await.unwrap();
-    // Each poller sees its share in order; together they saw every event once.
-    for got in [&a, &b] {
-        assert!(got.windows(2).all(|w| w[0].at_ms < w[1].at_ms), "out of order");
-    }
+    let mut all: Vec<&ccgw_store::Delivery> = a.iter().chain(&b).collect();
+    all.sort_by_key(|d| d.seq);
+    let at: Vec<u64> = all.iter().map(|d| d.at_ms).collect();
+    let want: Vec<u64> = (0..u64::from(N)).map(|i| 10_000 + i).collect();
+    assert!(at == want, "{} events received in take order, {} pushed", at.len(), want.len());
     assert_eq!(s.dropped_events(), 0);
-    let mut all: Vec<u64> = a.iter().chain(&b).map(|e| e.at_ms).collect();
-    all.sort();
-    let want: Vec<u64> = (0..u64::from(N)).collect();
-    assert!(all == want, "{} events received, {} pushed", all.len(), want.len());
+}
+
+/// An event whose answer could not be written goes back to the head of the mailbox (after a
+/// newer one only if that was taken meanwhile); not into a new session.
+#[tokio::test]
+async fn requeue_puts_an_unwritten_event_back_in_order() {
+    let s = store();
+    sign_in(&s, 101, 1_000, false);
+    drain(&s, 101).await;
+    toggle(&s, 101, 2_000, 201);
+    toggle(&s, 101, 2_001, 202);
+    let first = s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap();
+    assert_eq!(s.requeue(AgentId(101), first.clone()), Requeued::InOrder);
+    let again = s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap();
+    assert_eq!(again, first, "the same event, with the same take number");
+    assert_eq!(
+        s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap().kind,
+        EventKind::SetNotReadySuccess { reason: 202 }
+    );
+    toggle(&s, 101, 2_002, 203);
+    toggle(&s, 101, 2_003, 204);
+    toggle(&s, 101, 2_004, 205);
+    let a = s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap();
+    let b = s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap();
+    assert_eq!(s.requeue(AgentId(101), a.clone()), Requeued::Reordered, "b was taken after a");
+    let order: Vec<u64> = [
+        s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap(),
+        s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap(),
+    ]
+    .iter()
+    .map(|d| d.at_ms)
+    .collect();
+    assert_eq!(order, [a.at_ms, 2_004], "late rather than lost, and before everything still queued");
+    // Not into a new session.
+    sign_in(&s, 101, 3_000, true);
+    drain(&s, 101).await;
+    assert_eq!(s.requeue(AgentId(101), b), Requeued::SessionGone);
+    assert!(s.next_event(AgentId(101), None, Duration::ZERO).await.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -389,4 +448,115 @@ async fn a_stale_poll_does_not_take_the_next_sessions_events() {
     let new_epoch = s.mailbox_epoch(AgentId(101));
     assert_ne!(new_epoch, old_epoch);
     assert_eq!(s.next_event(AgentId(101), Some(new_epoch), Duration::ZERO).await.unwrap().kind, EventKind::InService);
+}
+
+#[derive(Clone, Debug)]
+enum PollStep {
+    /// An event for the agent.
+    Event,
+    /// A client polls (a new long poll; it displaces any waiting one).
+    Poll,
+    /// A waiting poll's client leaves: its future is dropped (the connection noticed the close).
+    Cancel(usize),
+    /// The runtime runs; polls that finished are answered, and `fail` of their answers cannot be
+    /// written (their events are requeued).
+    Run { fail: bool },
+    /// Time passes: waiting polls time out.
+    Wait,
+}
+
+fn poll_step() -> impl Strategy<Value = PollStep> {
+    prop_oneof![
+        4 => Just(PollStep::Event),
+        3 => Just(PollStep::Poll),
+        1 => (0usize..4).prop_map(PollStep::Cancel),
+        3 => any::<bool>().prop_map(|fail| PollStep::Run { fail }),
+        1 => Just(PollStep::Wait),
+    ]
+}
+
+proptest! {
+    /// The mailbox under interleaved long polls, cancelled polls, unwritten answers and events:
+    /// every event is delivered exactly once (none lost, none duplicated), and in order unless an
+    /// unwritten answer had to be requeued behind a newer event already taken.
+    #[test]
+    fn interleaved_polls_lose_and_duplicate_nothing(steps in prop::collection::vec(poll_step(), 1..120)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+        rt.block_on(async {
+            let s = store();
+            sign_in(&s, 101, 0, false);
+            drain(&s, 101).await;
+            let mut pushed: Vec<u64> = Vec::new();
+            let mut delivered: Vec<ccgw_store::Delivery> = Vec::new();
+            let mut live: Vec<tokio::task::JoinHandle<Option<ccgw_store::Delivery>>> = Vec::new();
+            let mut now = 1u64;
+            let mut reordered = false;
+            for st in steps.into_iter().chain([PollStep::Run { fail: false }]) {
+                now += 1;
+                match st {
+                    PollStep::Event => {
+                        toggle(&s, 101, now, 200 + (now % 50) as u16);
+                        pushed.push(now);
+                    }
+                    PollStep::Poll => {
+                        let s = s.clone();
+                        live.push(tokio::spawn(async move {
+                            s.next_event(AgentId(101), None, Duration::from_secs(10)).await
+                        }));
+                    }
+                    PollStep::Cancel(i) => {
+                        if !live.is_empty() {
+                            let h = live.remove(i % live.len());
+                            if h.is_finished() {
+                                // Answered before the client left: the answer's write fails.
+                                if let Some(d) = h.await.unwrap() {
+                                    reordered |= s.requeue(AgentId(101), d) == Requeued::Reordered;
+                                }
+                            } else {
+                                h.abort();
+                                prop_assert!(h.await.unwrap_err().is_cancelled());
+                            }
+                        }
+                    }
+                    PollStep::Run { fail } => {
+                        for _ in 0..4 {
+                            tokio::task::yield_now().await;
+                        }
+                        let (done, waiting): (Vec<_>, Vec<_>) = live.drain(..).partition(|h| h.is_finished());
+                        live = waiting;
+                        for h in done {
+                            if let Some(d) = h.await.unwrap() {
+                                if fail {
+                                    reordered |= s.requeue(AgentId(101), d) == Requeued::Reordered;
+                                } else {
+                                    delivered.push(d);
+                                }
+                            }
+                        }
+                    }
+                    PollStep::Wait => tokio::time::sleep(Duration::from_secs(11)).await,
+                }
+            }
+            for h in live {
+                h.abort();
+                if let Ok(Some(d)) = h.await {
+                    delivered.push(d);
+                }
+            }
+            while let Some(d) = s.next_event(AgentId(101), None, Duration::ZERO).await {
+                delivered.push(d);
+            }
+            delivered.sort_by_key(|d| d.seq);
+            let seqs: Vec<u64> = delivered.iter().map(|d| d.seq).collect();
+            prop_assert!(seqs.windows(2).all(|w| w[0] < w[1]), "a take was counted twice: {:?}", seqs);
+            let got: Vec<u64> = delivered.iter().map(|d| d.at_ms).collect();
+            if !reordered {
+                prop_assert_eq!(&got, &pushed);
+            }
+            let mut sorted = got.clone();
+            sorted.sort();
+            prop_assert_eq!(sorted, pushed, "lost or duplicated (take order {:?})", got);
+            Ok(())
+        })?;
+    }
 }
