@@ -1,7 +1,7 @@
 //! Events as the poll delivers them: `{"eventType","workNo","content","eventGenTime"}`. The
 //! content is an object, a bare call-id string, or null, depending on the event type.
 
-use ccgw_domain::{Event, EventKind, Leg, Offer};
+use ccgw_domain::{Event, EventKind, HungUpBy, Leg, Offer};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -40,6 +40,14 @@ fn offer(o: &Offer) -> Value {
     })
 }
 
+/// `phoneState` of `AgentOther_PhoneRelease`: 2 on-hook by the agent, 3 by the platform.
+fn phone_state(by: HungUpBy) -> u8 {
+    match by {
+        HungUpBy::Agent => 2,
+        HungUpBy::Platform => 3,
+    }
+}
+
 pub fn event_type(kind: &EventKind) -> &'static str {
     use EventKind::*;
     match kind {
@@ -65,6 +73,10 @@ pub fn event_type(kind: &EventKind) -> &'static str {
         CustomerRelease { .. } => "AgentEvent_Customer_Release",
         CallOutFail(_) => "AgentEvent_Call_Out_Fail",
         NoAnswer(_) => "AgentEvent_No_Answer",
+        PhoneAlerting(_) => "AgentOther_PhoneAlerting",
+        PhoneOffhook { .. } => "AgentOther_PhoneOffhook",
+        PhoneRelease { .. } => "AgentOther_PhoneRelease",
+        PhoneUnknown => "AgentOther_PhoneUnknow",
     }
 }
 
@@ -80,7 +92,8 @@ pub fn content(kind: &EventKind) -> Value {
         | CancelRestSuccess
         | RestTimeout
         | SetWorkSuccess
-        | CancelWorkSuccess => Value::Null,
+        | CancelWorkSuccess
+        | PhoneUnknown => Value::Null,
         ShutdownService { login_time_ms } => json!({ "loginTime": login_time_ms.to_string() }),
         SetNotReadySuccess { reason } => json!({ "reason": reason }),
         Ringing(o) | AutoAnswer(o) => offer(o),
@@ -101,6 +114,13 @@ pub fn content(kind: &EventKind) -> Value {
         Hold(c) | CallRelease(c) | CallOutFail(c) | NoAnswer(c) => Value::String(c.to_string()),
         Conference { call, partners } => json!({ "callid": call.to_string(), "partner": partners.join(",") }),
         CustomerRelease { call, number } => json!({ "callid": call.to_string(), "number": number }),
+        // The vendor documents no content (null). Integrations read `callid` and `caller` to
+        // open their call record for a call offered to the agent, and take null for the agent's
+        // own outgoing call: ccgw sends both (docs/compat.md).
+        PhoneAlerting(None) => Value::Null,
+        PhoneAlerting(Some(p)) => json!({ "callid": p.call.to_string(), "caller": p.caller, "called": p.called }),
+        PhoneOffhook { leg: l } => json!({ "type": leg(*l) }),
+        PhoneRelease { by } => json!({ "phoneState": phone_state(*by) }),
     }
 }
 

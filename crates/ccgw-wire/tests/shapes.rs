@@ -1,7 +1,7 @@
 //! Every event type's name and content shape, the envelopes, the lenient request parsing and
 //! the retcode table, pinned exactly. (The integration tests pin the same shapes end to end.)
 
-use ccgw_domain::{AgentId, CallFeature, CallId, DomainError, Event, EventKind, Leg, Offer};
+use ccgw_domain::{AgentId, CallFeature, CallId, DomainError, Event, EventKind, HungUpBy, Leg, Offer, PhoneCall};
 use ccgw_wire::request::{Body, SignInRequest, TransferRequest};
 use ccgw_wire::response::{self, AgentStatus};
 use ccgw_wire::{Method, event, retcode};
@@ -91,6 +91,21 @@ fn every_event_type_and_content() {
         ),
         (EventKind::CallOutFail(CALL), "AgentEvent_Call_Out_Fail", json!("1456297722-1253")),
         (EventKind::NoAnswer(CALL), "AgentEvent_No_Answer", json!("1456297722-1253")),
+        (
+            EventKind::PhoneAlerting(Some(PhoneCall {
+                call: CALL,
+                caller: "13800000001".into(),
+                called: "10086".into(),
+            })),
+            "AgentOther_PhoneAlerting",
+            json!({"callid":"1456297722-1253","caller":"13800000001","called":"10086"}),
+        ),
+        (EventKind::PhoneAlerting(None), "AgentOther_PhoneAlerting", Value::Null),
+        (EventKind::PhoneOffhook { leg: Leg::Main }, "AgentOther_PhoneOffhook", json!({"type":"main"})),
+        (EventKind::PhoneOffhook { leg: Leg::Assistant }, "AgentOther_PhoneOffhook", json!({"type":"assistant"})),
+        (EventKind::PhoneRelease { by: HungUpBy::Agent }, "AgentOther_PhoneRelease", json!({"phoneState":2})),
+        (EventKind::PhoneRelease { by: HungUpBy::Platform }, "AgentOther_PhoneRelease", json!({"phoneState":3})),
+        (EventKind::PhoneUnknown, "AgentOther_PhoneUnknow", Value::Null),
     ];
     for (kind, name, content) in cases {
         let w = wire(kind);
