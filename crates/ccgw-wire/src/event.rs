@@ -16,8 +16,8 @@ pub struct WireEvent {
     pub event_gen_time: u64,
 }
 
-/// Voice (the only media ccgw carries).
-const MEDIA_ABILITY_VOICE: u8 = 1;
+/// Voice (the only media ccgw carries). A string, as in every vendor sample of the call events.
+const MEDIA_ABILITY_VOICE: &str = "1";
 
 fn leg(l: Leg) -> &'static str {
     match l {
@@ -26,17 +26,20 @@ fn leg(l: Leg) -> &'static str {
     }
 }
 
-fn offer(o: &Offer) -> Value {
+/// The content of `AgentEvent_Ringing` and `AgentEvent_Auto_Answer`. `feature` and
+/// `mediaAbility` are strings in both vendor samples; `mediaType` is a string in the Ringing
+/// sample (`"5"`) and a number in the Auto_Answer one (`5`), and each event follows its own.
+fn offer(o: &Offer, media_type: Value) -> Value {
     json!({
         "caller": o.caller,
         "called": o.called,
         "callid": o.call.to_string(),
         "type": leg(o.leg),
-        "feature": o.feature.code(),
+        "feature": o.feature.code().to_string(),
         "mediaAbility": MEDIA_ABILITY_VOICE,
         "transfer": if o.transferred_from.is_some() { "yes" } else { "no" },
         "transfrom": o.transferred_from.map(|a| a.to_string()).unwrap_or_default(),
-        "mediaType": o.media_type,
+        "mediaType": media_type,
     })
 }
 
@@ -95,8 +98,10 @@ pub fn content(kind: &EventKind) -> Value {
         | CancelWorkSuccess
         | PhoneUnknown => Value::Null,
         ShutdownService { login_time_ms } => json!({ "loginTime": login_time_ms.to_string() }),
-        SetNotReadySuccess { reason } => json!({ "reason": reason }),
-        Ringing(o) | AutoAnswer(o) => offer(o),
+        // A string, as in the vendor sample (`{"reason":"200"}`).
+        SetNotReadySuccess { reason } => json!({ "reason": reason.to_string() }),
+        Ringing(o) => offer(o, Value::String(o.media_type.to_string())),
+        AutoAnswer(o) => offer(o, Value::from(o.media_type)),
         CustomerAlerting { call, other_phone, other_agent } => json!({
             "callid": call.to_string(),
             "otherPhone": other_phone,
@@ -108,7 +113,7 @@ pub fn content(kind: &EventKind) -> Value {
             "called": called,
             "callid": call.to_string(),
             "type": leg(*l),
-            "feature": feature.code(),
+            "feature": feature.code().to_string(),
             "mediaAbility": MEDIA_ABILITY_VOICE,
         }),
         Hold(c) | CallRelease(c) | CallOutFail(c) | NoAnswer(c) => Value::String(c.to_string()),

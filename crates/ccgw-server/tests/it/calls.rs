@@ -132,17 +132,27 @@ fn assert_event(ev: &Value, event_type: &str, workno: u32, content: Value) {
     );
 }
 
+/// `AgentEvent_Ringing`: `feature`, `mediaAbility` and `mediaType` are strings, as in the
+/// vendor's sample.
 fn ringing(call: &str, caller: &str, called: &str, leg: &str, feature: u8, from: Option<u32>) -> Value {
     json!({
-        "caller": caller, "called": called, "callid": call, "type": leg, "feature": feature, "mediaAbility": 1,
+        "caller": caller, "called": called, "callid": call, "type": leg, "feature": feature.to_string(),
+        "mediaAbility": "1",
         "transfer": if from.is_some() { "yes" } else { "no" },
         "transfrom": from.map(|a| a.to_string()).unwrap_or_default(),
-        "mediaType": 5,
+        "mediaType": "5",
     })
 }
 
+/// `AgentEvent_Auto_Answer`: as Ringing, but `mediaType` a number (the vendor's sample).
+fn auto_answer(call: &str, caller: &str, called: &str, leg: &str, feature: u8, from: Option<u32>) -> Value {
+    let mut v = ringing(call, caller, called, leg, feature, from);
+    v["mediaType"] = json!(5);
+    v
+}
+
 fn talking(call: &str, caller: &str, called: &str, leg: &str, feature: u8) -> Value {
-    json!({"caller":caller,"called":called,"callid":call,"type":leg,"feature":feature,"mediaAbility":1})
+    json!({"caller":caller,"called":called,"callid":call,"type":leg,"feature":feature.to_string(),"mediaAbility":"1"})
 }
 
 /// `AgentOther_PhoneAlerting` for a call offered to the agent.
@@ -394,7 +404,7 @@ async fn auto_answer_agent_gets_auto_answer_then_talking() {
     assert_event(&evs[0], "AgentState_Busy", 101, Value::Null);
     assert_event(&evs[1], PHONE_ALERTING, 101, phone_alerting(&id, CUSTOMER, ACCESS));
     assert_event(&evs[2], PHONE_OFFHOOK, 101, off_hook("main"));
-    assert_event(&evs[3], "AgentEvent_Auto_Answer", 101, ringing(&id, CUSTOMER, ACCESS, "main", 0, None));
+    assert_event(&evs[3], "AgentEvent_Auto_Answer", 101, auto_answer(&id, CUSTOMER, ACCESS, "main", 0, None));
     assert_event(&evs[4], "AgentEvent_Talking", 101, talking(&id, CUSTOMER, ACCESS, "main", 0));
     // Nothing left to answer.
     assert_eq!(a.put(&gw, "voicecall", "answer", None).await.body, err("200-002", "no call to answer"));
@@ -1577,9 +1587,9 @@ async fn an_unanswered_offer_times_out_and_goes_to_the_next_agent() {
     .await;
     assert_event(&evs[0], "AgentEvent_No_Answer", 101, json!(cust));
     assert_event(&evs[1], "AgentEvent_Call_Release", 101, json!(cust));
-    // The platform took the call back and hung up the phone; busy with reason 2.
+    // The platform took the call back and hung up the phone; busy with reason 2 (a string).
     assert_event(&evs[2], PHONE_RELEASE, 101, on_hook(3));
-    assert_event(&evs[3], "AgentState_SetNotReady_Success", 101, json!({"reason":2}));
+    assert_event(&evs[3], "AgentState_SetNotReady_Success", 101, json!({"reason":"2"}));
     let evs = expect(&gw, &b, &OFFERED).await;
     assert_offered(&evs, 102, &cust, CUSTOMER, ACCESS, ringing(&cust, CUSTOMER, ACCESS, "main", 0, None));
     let r = a.get(&gw, "onlineagent", "agentstatus").await;
