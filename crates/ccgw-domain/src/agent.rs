@@ -42,6 +42,8 @@ pub struct SignInOptions {
     pub phone: String,
     pub auto_answer: bool,
     pub auto_enter_idle: bool,
+    /// `releasephone`: the phone goes on-hook after each call (true), or stays off-hook between
+    /// calls, an "always-off-hook" agent (false).
     pub release_phone: bool,
     /// 3 busy, 4 idle, 5 wrap-up.
     pub initial: InitialState,
@@ -113,6 +115,9 @@ pub struct Session {
     pub stats: Stats,
     /// When the agent's current run of calls started (for talk time).
     pub in_call_since_ms: Option<u64>,
+    /// Whether the agent's phone is off the hook: always while the agent is in a call, and
+    /// between calls for an always-off-hook agent once its phone first rang.
+    pub phone_off_hook: bool,
 }
 
 impl Session {

@@ -24,6 +24,24 @@ pub struct Offer {
     pub media_type: u8,
 }
 
+/// The call the platform rings an agent's phone for (a call offered to the agent).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhoneCall {
+    pub call: CallId,
+    pub caller: String,
+    pub called: String,
+}
+
+/// Who put an agent's phone back on the hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HungUpBy {
+    /// The agent's own request took it out of its last call (release, reject, drop, transfer).
+    Agent,
+    /// The platform: the other side hung up, the offer timed out, a dialled number failed, a
+    /// transfer completed, the session ended.
+    Platform,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventKind {
     /// Sign-in started.
@@ -75,4 +93,18 @@ pub enum EventKind {
     CallOutFail(CallId),
     /// The agent let an offered call ring until it was taken back.
     NoAnswer(CallId),
+    /// The agent's physical phone rings: for a call offered to the agent (`Some`), or (`None`)
+    /// so that the agent can place a call of its own (call out, inner call).
+    PhoneAlerting(Option<PhoneCall>),
+    /// The agent's phone went off the hook, for a call in which the agent is `leg`.
+    PhoneOffhook {
+        leg: Leg,
+    },
+    /// The agent's phone went back on the hook.
+    PhoneRelease {
+        by: HungUpBy,
+    },
+    /// The state of the agent's phone is not known (for a telephony that can lose the phone;
+    /// the simulated phone never does).
+    PhoneUnknown,
 }

@@ -15,5 +15,5 @@ pub use call::{Call, CallFeature, Endpoint, Leg, PartyState};
 pub use directory::{AgentProfile, Directory, Skill};
 pub use engine::{Ctx, HelpMode, HelpTarget, Policy, TelephonyCommand, TransferMode, TransferTarget, VdnState};
 pub use error::DomainError;
-pub use event::{Event, EventKind, Offer};
+pub use event::{Event, EventKind, HungUpBy, Offer, PhoneCall};
 pub use ids::{AgentId, CallId, SkillId, VdnId};

@@ -4,8 +4,8 @@ mod common;
 
 use ccgw_domain::call::PartyState;
 use ccgw_domain::{
-    AgentId, CallFeature, DomainError as E, Endpoint, EventKind as K, HelpMode, HelpTarget, InitialState, Leg, Offer,
-    Policy, TelephonyCommand as T, TransferMode, TransferTarget,
+    AgentId, CallFeature, DomainError as E, Endpoint, EventKind as K, HelpMode, HelpTarget, HungUpBy, InitialState,
+    Leg, Offer, PhoneCall, Policy, SignInOptions, TelephonyCommand as T, TransferMode, TransferTarget,
 };
 use common::*;
 
@@ -31,6 +31,30 @@ fn inbound_offer(call: ccgw_domain::CallId, caller: &str) -> Offer {
         transferred_from: None,
         media_type: 5,
     }
+}
+
+/// The agent's phone rings for an offered call.
+fn phone_rings(call: ccgw_domain::CallId, caller: &str, called: &str) -> K {
+    K::PhoneAlerting(Some(PhoneCall { call, caller: caller.into(), called: called.into() }))
+}
+
+/// The agent's phone rings so that it can place a call.
+fn phone_rings_to_dial() -> K {
+    K::PhoneAlerting(None)
+}
+
+fn off_hook(leg: Leg) -> K {
+    K::PhoneOffhook { leg }
+}
+
+/// The phone back on the hook: by the agent's own request.
+const HUNG_UP_BY_AGENT: K = K::PhoneRelease { by: HungUpBy::Agent };
+/// The phone back on the hook: by the platform.
+const HUNG_UP_BY_PLATFORM: K = K::PhoneRelease { by: HungUpBy::Platform };
+
+/// An inbound call offered to an idle agent: busy, its phone rings and goes off-hook, Ringing.
+fn offered(call: ccgw_domain::CallId, caller: &str) -> Vec<K> {
+    vec![K::Busy, phone_rings(call, caller, "5000"), off_hook(Leg::Main), K::Ringing(inbound_offer(call, caller))]
 }
 
 /// Agent `n` answers the call ringing at it.
@@ -252,10 +276,7 @@ fn becoming_idle_offers_a_waiting_call() {
     let (c, _) = h.customer("13900000001");
     assert_eq!(h.queue(), vec![c]);
     let out = h.ok(|st, ctx| st.say_free(ctx, a(101))).1;
-    assert_eq!(
-        out.of(101),
-        vec![K::CancelNotReadySuccess, K::Ready, K::Busy, K::Ringing(inbound_offer(c, "13900000001"))]
-    );
+    assert_eq!(out.of(101), [vec![K::CancelNotReadySuccess, K::Ready], offered(c, "13900000001")].concat());
     assert!(h.queue().is_empty());
 }
 
@@ -274,7 +295,7 @@ fn pending_busy_and_rest_apply_after_the_call() {
     h.err(E::InCall, |st, ctx| st.say_free(ctx, a(101)));
     h.ok(|st, ctx| st.say_busy(ctx, a(101), 210, false));
     let (c, out) = h.ok(|st, ctx| st.release(ctx, a(101)));
-    assert_eq!(out.of(101), vec![K::CallRelease(c), K::SetNotReadySuccess { reason: 210 }]);
+    assert_eq!(out.of(101), vec![K::CallRelease(c), HUNG_UP_BY_AGENT, K::SetNotReadySuccess { reason: 210 }]);
     assert_eq!(h.code(101), BUSY);
 
     // Pending rest: pre-rest while talking, rest after.
@@ -289,7 +310,7 @@ fn pending_busy_and_rest_apply_after_the_call() {
     assert_eq!(h.code(101), TALKING);
     h.ok(|st, ctx| st.rest(ctx, a(101), 30, 1, false));
     let (c, out) = h.ok(|st, ctx| st.release(ctx, a(101)));
-    assert_eq!(out.of(101), vec![K::CallRelease(c), K::SetRestSuccess]);
+    assert_eq!(out.of(101), vec![K::CallRelease(c), HUNG_UP_BY_AGENT, K::SetRestSuccess]);
     assert_eq!(h.code(101), REST);
 
     // Pending work.
@@ -299,7 +320,7 @@ fn pending_busy_and_rest_apply_after_the_call() {
     h.err(E::WrongState, |st, ctx| st.cancel_work(ctx, a(101)));
     h.ok(|st, ctx| st.work(ctx, a(101)));
     let (c, out) = h.ok(|st, ctx| st.release(ctx, a(101)));
-    assert_eq!(out.of(101), vec![K::CallRelease(c), K::SetWorkSuccess, K::Work]);
+    assert_eq!(out.of(101), vec![K::CallRelease(c), HUNG_UP_BY_AGENT, K::SetWorkSuccess, K::Work]);
     assert_eq!(h.code(101), WORK);
 }
 
@@ -310,7 +331,7 @@ fn after_call_work_when_auto_enter_idle_is_off() {
     h.customer("13900000001");
     answer(&mut h, 101);
     let (c, out) = h.ok(|st, ctx| st.release(ctx, a(101)));
-    assert_eq!(out.of(101), vec![K::CallRelease(c), K::Work]);
+    assert_eq!(out.of(101), vec![K::CallRelease(c), HUNG_UP_BY_AGENT, K::Work]);
     assert_eq!(h.code(101), WORK);
     // Wrap-up is not offered calls.
     h.customer("13900000002");
@@ -334,7 +355,7 @@ fn inbound_call_goes_to_the_longest_idle_agent_with_the_skill() {
     h.advance(1000);
     h.sign_in(102);
     let (c1, out) = h.customer("13900000001");
-    assert_eq!(out.of(103), vec![K::Busy, K::Ringing(inbound_offer(c1, "13900000001"))]);
+    assert_eq!(out.of(103), offered(c1, "13900000001"));
     assert_eq!(out.telephony, vec![T::Attach { call: c1, number: "13900000001".into() }]);
     assert_eq!(h.code(103), TALKING);
     let (c2, _) = h.customer("13900000002");
@@ -371,6 +392,8 @@ fn auto_answer() {
         out.of(101),
         vec![
             K::Busy,
+            phone_rings(c, "13900000001", "5000"),
+            off_hook(Leg::Main),
             K::AutoAnswer(inbound_offer(c, "13900000001")),
             talking(c, "13900000001", "5000", Leg::Main, CallFeature::Inbound),
         ]
@@ -390,8 +413,11 @@ fn ring_timeout_requeues_to_the_next_agent() {
     assert!(h.run(|st, ctx| st.tick(ctx)).1.events.is_empty());
     h.advance(1);
     let out = h.run(|st, ctx| st.tick(ctx)).1;
-    assert_eq!(out.of(101), vec![K::NoAnswer(c), K::CallRelease(c), K::SetNotReadySuccess { reason: 2 }]);
-    assert_eq!(out.of(102), vec![K::Busy, K::Ringing(inbound_offer(c, "13900000001"))]);
+    assert_eq!(
+        out.of(101),
+        vec![K::NoAnswer(c), K::CallRelease(c), HUNG_UP_BY_PLATFORM, K::SetNotReadySuccess { reason: 2 }]
+    );
+    assert_eq!(out.of(102), offered(c, "13900000001"));
     assert!(out.telephony.is_empty(), "the customer stays on");
     assert_eq!(h.code(101), BUSY);
     assert!(h.calls_of(101).is_empty());
@@ -406,7 +432,7 @@ fn rejecting_an_offer_requeues_it() {
     let (r, out) = h.ok(|st, ctx| st.release(ctx, a(101)));
     assert_eq!(r, c);
     // Nobody else is idle: it comes straight back (current behaviour).
-    assert_eq!(out.of(101)[..2], [K::CallRelease(c), K::Ready]);
+    assert_eq!(out.of(101), [vec![K::CallRelease(c), HUNG_UP_BY_AGENT, K::Ready], offered(c, "13900000001")].concat());
     assert_eq!(h.calls_of(101), vec![c]);
 }
 
@@ -419,7 +445,12 @@ fn callout_answered_and_failed() {
     let (c, out) = h.ok(|st, ctx| st.call_out(ctx, a(101), "13900000009", None, String::new()));
     assert_eq!(
         out.of(101),
-        vec![K::Busy, K::CustomerAlerting { call: c, other_phone: "13900000009".into(), other_agent: None }]
+        vec![
+            phone_rings_to_dial(),
+            off_hook(Leg::Main),
+            K::Busy,
+            K::CustomerAlerting { call: c, other_phone: "13900000009".into(), other_agent: None }
+        ]
     );
     assert_eq!(out.telephony, vec![T::Dial { call: c, number: "13900000009".into() }]);
     h.err(E::InCall, |st, ctx| st.call_out(ctx, a(101), "1", None, String::new()));
@@ -431,13 +462,19 @@ fn callout_answered_and_failed() {
     let out = h.run(|st, ctx| st.remote_hung_up(ctx, c, "13900000009")).1;
     assert_eq!(
         out.of(101),
-        vec![K::CustomerRelease { call: c, number: "13900000009".into() }, K::CallRelease(c), K::Ready]
+        vec![
+            K::CustomerRelease { call: c, number: "13900000009".into() },
+            K::CallRelease(c),
+            HUNG_UP_BY_PLATFORM,
+            K::Ready
+        ]
     );
 
     let (c, _) = h.ok(|st, ctx| st.call_out(ctx, a(101), "777", Some("6000"), String::new()));
     assert_eq!(h.st.calls[&c].caller, "6000");
     let out = h.run(|st, ctx| st.remote_failed(ctx, c, "777")).1;
-    assert_eq!(out.of(101), vec![K::CallOutFail(c), K::Ready]);
+    // The vendor hangs up the agent's phone before it reports the failure.
+    assert_eq!(out.of(101), vec![HUNG_UP_BY_PLATFORM, K::CallOutFail(c), K::Ready]);
     assert_eq!(h.code(101), IDLE);
     assert!(h.st.calls.is_empty());
 
@@ -455,7 +492,12 @@ fn callinner_both_talk_on_answer() {
     let (c, out) = h.ok(|st, ctx| st.call_inner(ctx, a(101), a(106), String::new()));
     assert_eq!(
         out.of(101),
-        vec![K::Busy, K::CustomerAlerting { call: c, other_phone: phone(106), other_agent: Some(a(106)) }]
+        vec![
+            phone_rings_to_dial(),
+            off_hook(Leg::Main),
+            K::Busy,
+            K::CustomerAlerting { call: c, other_phone: phone(106), other_agent: Some(a(106)) }
+        ]
     );
     let offer = Offer {
         call: c,
@@ -466,7 +508,7 @@ fn callinner_both_talk_on_answer() {
         transferred_from: None,
         media_type: 5,
     };
-    assert_eq!(out.of(106), vec![K::Busy, K::Ringing(offer)]);
+    assert_eq!(out.of(106), vec![K::Busy, phone_rings(c, "101", "106"), off_hook(Leg::Main), K::Ringing(offer)]);
     let out = answer(&mut h, 106);
     let t = talking(c, "101", "106", Leg::Main, CallFeature::Internal);
     assert_eq!(out.of(101), vec![t.clone()]);
@@ -481,8 +523,8 @@ fn callinner_both_talk_on_answer() {
 
     // Release by one agent ends it for both.
     let out = h.ok(|st, ctx| st.release(ctx, a(106))).1;
-    assert_eq!(out.of(106), vec![K::CallRelease(c), K::Ready]);
-    assert_eq!(out.of(101), vec![K::CallRelease(c), K::Ready]);
+    assert_eq!(out.of(106), vec![K::CallRelease(c), HUNG_UP_BY_AGENT, K::Ready]);
+    assert_eq!(out.of(101), vec![K::CallRelease(c), HUNG_UP_BY_PLATFORM, K::Ready]);
     assert!(h.st.calls.is_empty());
 }
 
@@ -562,7 +604,11 @@ fn inner_help_two_party() {
         transferred_from: None,
         media_type: 5,
     };
-    assert_eq!(out.of(102), vec![K::Busy, K::Ringing(offer)]);
+    // 101's phone is off the hook already (it is in a call): no phone events for it.
+    assert_eq!(
+        out.of(102),
+        vec![K::Busy, phone_rings(help, "101", "102"), off_hook(Leg::Assistant), K::Ringing(offer)]
+    );
     assert_eq!(h.calls_of(101), vec![c, help]);
     assert_eq!(h.calls_of(102), vec![help]);
     let out = answer(&mut h, 102);
@@ -573,7 +619,7 @@ fn inner_help_two_party() {
     h.err(E::InvalidParameter, |st, ctx| st.disconnect(ctx, a(101), "13900000001"));
     // Ending the consultation leaves the customer on hold.
     let out = h.ok(|st, ctx| st.disconnect(ctx, a(101), "102")).1;
-    assert_eq!(out.of(102), vec![K::CallRelease(help), K::Ready]);
+    assert_eq!(out.of(102), vec![K::CallRelease(help), HUNG_UP_BY_PLATFORM, K::Ready]);
     assert_eq!(out.of(101), vec![K::CallRelease(help)]);
     assert_eq!(h.calls_of(101), vec![c]);
     assert_eq!(h.st.held_calls(a(101)).len(), 1);
@@ -610,7 +656,11 @@ fn inner_help_three_party() {
         h.ok(|st, ctx| st.inner_help(ctx, a(101), HelpTarget::Skill(SKILL), HelpMode::ThreeParty, String::new()));
     assert_eq!(r, c);
     assert!(out.of(101).is_empty());
-    assert!(matches!(&out.of(102)[..], [K::Busy, K::Ringing(o)] if o.call == c && o.leg == Leg::Assistant));
+    assert!(matches!(
+        &out.of(102)[..],
+        [K::Busy, K::PhoneAlerting(Some(p)), K::PhoneOffhook { leg: Leg::Assistant }, K::Ringing(o)]
+            if o.call == c && p.call == c && o.leg == Leg::Assistant
+    ));
     assert_eq!(h.calls_of(102), vec![c]);
     let out = answer(&mut h, 102);
     assert_eq!(out.of(102), vec![talking(c, "13900000001", "5000", Leg::Assistant, CallFeature::ConsultThreeParty)]);
@@ -662,7 +712,7 @@ fn connect_held_steps_out() {
     answer(&mut h, 102);
     h.err(E::NoHeldCall, |st, ctx| st.connect_held(ctx, a(101), help));
     let out = h.ok(|st, ctx| st.connect_held(ctx, a(101), c)).1;
-    assert_eq!(out.of(101), vec![K::CallRelease(c), K::Ready]);
+    assert_eq!(out.of(101), vec![K::CallRelease(c), HUNG_UP_BY_AGENT, K::Ready]);
     assert!(h.calls_of(101).is_empty());
     assert_eq!(h.calls_of(102), vec![c]);
     assert!(!h.st.calls.contains_key(&help));
@@ -681,8 +731,11 @@ fn transfer_blind_to_agent() {
     let (mut h, c) = talking_with_customer();
     let out = h.ok(|st, ctx| st.transfer(ctx, a(101), TransferTarget::Agent(a(102)), TransferMode::Blind)).1;
     let offer = Offer { transferred_from: Some(a(101)), ..inbound_offer(c, "13900000001") };
-    assert_eq!(out.of(102), vec![K::Busy, K::Ringing(offer)]);
-    assert_eq!(out.of(101), vec![K::CallRelease(c), K::Ready]);
+    assert_eq!(
+        out.of(102),
+        vec![K::Busy, phone_rings(c, "13900000001", "5000"), off_hook(Leg::Main), K::Ringing(offer)]
+    );
+    assert_eq!(out.of(101), vec![K::CallRelease(c), HUNG_UP_BY_AGENT, K::Ready]);
     assert!(h.calls_of(101).is_empty());
     answer(&mut h, 102);
     assert_eq!(h.st.calls[&c].parties.len(), 2);
@@ -694,7 +747,7 @@ fn transfer_blind_to_skill_requeues() {
     h.ok(|st, ctx| st.say_busy(ctx, a(102), 0, false));
     h.ok(|st, ctx| st.say_busy(ctx, a(101), 0, false)); // pending: 101 does not get it back
     let out = h.ok(|st, ctx| st.transfer(ctx, a(101), TransferTarget::Skill(SKILL), TransferMode::Blind)).1;
-    assert_eq!(out.of(101), vec![K::CallRelease(c), K::SetNotReadySuccess { reason: 0 }]);
+    assert_eq!(out.of(101), vec![K::CallRelease(c), HUNG_UP_BY_AGENT, K::SetNotReadySuccess { reason: 0 }]);
     assert_eq!(h.queue(), vec![c]);
     let out = h.ok(|st, ctx| st.say_free(ctx, a(102))).1;
     assert!(
@@ -741,7 +794,8 @@ fn transfer_success_to_agent() {
     h.err(E::NoCall, |st, ctx| st.transfer(ctx, a(101), TransferTarget::Agent(a(103)), TransferMode::Success));
     let out = answer(&mut h, 102);
     assert_eq!(out.of(102), vec![talking(c, "13900000001", "5000", Leg::Main, CallFeature::Inbound)]);
-    assert_eq!(out.of(101), vec![K::CallRelease(c), K::Ready]);
+    // The transfer completed: the platform took 101 out.
+    assert_eq!(out.of(101), vec![K::CallRelease(c), HUNG_UP_BY_PLATFORM, K::Ready]);
     assert!(h.calls_of(101).is_empty());
     let call = &h.st.calls[&c];
     assert_eq!(call.parties.len(), 2);
@@ -755,7 +809,10 @@ fn transfer_success_target_never_answers() {
     h.ok(|st, ctx| st.transfer(ctx, a(101), TransferTarget::Agent(a(102)), TransferMode::Success));
     h.advance(h.st.policy.ring_timeout_ms);
     let out = h.run(|st, ctx| st.tick(ctx)).1;
-    assert_eq!(out.of(102), vec![K::NoAnswer(c), K::CallRelease(c), K::SetNotReadySuccess { reason: 2 }]);
+    assert_eq!(
+        out.of(102),
+        vec![K::NoAnswer(c), K::CallRelease(c), HUNG_UP_BY_PLATFORM, K::SetNotReadySuccess { reason: 2 }]
+    );
     assert!(out.of(101).is_empty());
     // The transferring agent stays, holding; the customer is not re-queued.
     assert_eq!(h.calls_of(101), vec![c]);
@@ -785,7 +842,7 @@ fn transfer_success_to_skill_and_external() {
     h.ok(|st, ctx| st.transfer(ctx, a(102), TransferTarget::External("700".into()), TransferMode::Success));
     assert_eq!(h.calls_of(102), vec![c]);
     let out = h.run(|st, ctx| st.remote_answered(ctx, c, "700")).1;
-    assert_eq!(out.of(102), vec![K::CallRelease(c), K::Ready]);
+    assert_eq!(out.of(102), vec![K::CallRelease(c), HUNG_UP_BY_PLATFORM, K::Ready]);
     assert_eq!(h.st.calls[&c].parties.len(), 2);
 
     // External success that fails: the agent stays holding.
@@ -805,7 +862,7 @@ fn release_by_agent_and_by_customer() {
     let (mut h, c) = talking_with_customer();
     let (r, out) = h.ok(|st, ctx| st.release(ctx, a(101)));
     assert_eq!(r, c);
-    assert_eq!(out.of(101), vec![K::CallRelease(c), K::Ready]);
+    assert_eq!(out.of(101), vec![K::CallRelease(c), HUNG_UP_BY_AGENT, K::Ready]);
     assert_eq!(out.telephony, vec![T::Hangup { call: c, number: "13900000001".into() }]);
     h.err(E::NoCall, |st, ctx| st.release(ctx, a(101)));
     assert_eq!(h.st.agent(a(101)).unwrap().session.as_ref().unwrap().last_call.as_ref().unwrap().id, c);
@@ -815,7 +872,12 @@ fn release_by_agent_and_by_customer() {
     let out = h.run(|st, ctx| st.remote_hung_up(ctx, c, "13900000002")).1;
     assert_eq!(
         out.of(102),
-        vec![K::CustomerRelease { call: c, number: "13900000002".into() }, K::CallRelease(c), K::Ready]
+        vec![
+            K::CustomerRelease { call: c, number: "13900000002".into() },
+            K::CallRelease(c),
+            HUNG_UP_BY_PLATFORM,
+            K::Ready
+        ]
     );
     assert!(out.telephony.is_empty());
     assert!(h.st.calls.is_empty());
@@ -837,7 +899,7 @@ fn drop_call_of_a_held_call() {
     h.err(E::NoCall, |st, ctx| st.drop_call(ctx, a(101), ccgw_domain::CallId { secs: 1, seq: 999 }));
     h.err(E::NoCall, |st, ctx| st.drop_call(ctx, a(102), c));
     let out = h.ok(|st, ctx| st.drop_call(ctx, a(101), c)).1;
-    assert_eq!(out.of(101), vec![K::CallRelease(c), K::Ready]);
+    assert_eq!(out.of(101), vec![K::CallRelease(c), HUNG_UP_BY_AGENT, K::Ready]);
     assert_eq!(out.telephony, vec![T::Hangup { call: c, number: "13900000001".into() }]);
     assert!(h.st.calls.is_empty());
 }
@@ -851,7 +913,12 @@ fn disconnect_by_number() {
     assert_eq!(out.telephony, vec![T::Hangup { call: c, number: "13900000001".into() }]);
     assert_eq!(
         out.of(101),
-        vec![K::CustomerRelease { call: c, number: "13900000001".into() }, K::CallRelease(c), K::Ready]
+        vec![
+            K::CustomerRelease { call: c, number: "13900000001".into() },
+            K::CallRelease(c),
+            HUNG_UP_BY_PLATFORM,
+            K::Ready
+        ]
     );
 
     // By an agent's phone number.
@@ -859,7 +926,7 @@ fn disconnect_by_number() {
     let (ci, _) = h.ok(|st, ctx| st.call_inner(ctx, a(101), a(106), String::new()));
     answer(&mut h, 106);
     let out = h.ok(|st, ctx| st.disconnect(ctx, a(101), &phone(106))).1;
-    assert_eq!(out.of(106), vec![K::CallRelease(ci), K::Ready]);
+    assert_eq!(out.of(106), vec![K::CallRelease(ci), HUNG_UP_BY_PLATFORM, K::Ready]);
     assert!(h.st.calls.is_empty());
 }
 
@@ -893,7 +960,12 @@ fn customer_leaving_during_a_success_transfer_ends_the_call() {
     let out = h.run(|st, ctx| st.remote_hung_up(ctx, c, "13900000001")).1;
     assert_eq!(
         out.of(101),
-        vec![K::CustomerRelease { call: c, number: "13900000001".into() }, K::CallRelease(c), K::Ready]
+        vec![
+            K::CustomerRelease { call: c, number: "13900000001".into() },
+            K::CallRelease(c),
+            HUNG_UP_BY_PLATFORM,
+            K::Ready
+        ]
     );
     assert_eq!(out.telephony, vec![T::Hangup { call: c, number: "700".into() }]);
     assert!(h.st.calls.is_empty());
@@ -936,9 +1008,73 @@ fn two_agents_ringing_on_one_call_time_out_together() {
     h.advance(h.st.policy.ring_timeout_ms);
     let out = h.run(|st, ctx| st.tick(ctx)).1;
     assert!(!h.st.calls.contains_key(&help));
-    assert_eq!(out.of(102), vec![K::NoAnswer(help), K::CallRelease(help), K::SetNotReadySuccess { reason: 2 }]);
+    assert_eq!(
+        out.of(102),
+        vec![K::NoAnswer(help), K::CallRelease(help), HUNG_UP_BY_PLATFORM, K::SetNotReadySuccess { reason: 2 }]
+    );
     // 103's call ended with 102's time-out: it is released, not timed out (no busy left pending).
-    assert_eq!(out.of(103), vec![K::CallRelease(help), K::Ready]);
+    assert_eq!(out.of(103), vec![K::CallRelease(help), HUNG_UP_BY_PLATFORM, K::Ready]);
     let s = h.st.session(a(103)).unwrap();
     assert_eq!((s.pending, h.code(103)), (None, IDLE));
+}
+
+// ----- the agent's phone ----------------------------------------------------------------------
+
+#[test]
+fn always_off_hook_agent_keeps_its_phone_off_hook_between_calls() {
+    let mut h = Harness::new();
+    h.sign_in_with(101, SignInOptions { release_phone: false, ..options(false, true, InitialState::Idle) });
+    // The first call rings the phone, which then stays off the hook.
+    let (c, out) = h.customer("13900000001");
+    assert_eq!(out.of(101), offered(c, "13900000001"));
+    answer(&mut h, 101);
+    let out = h.ok(|st, ctx| st.release(ctx, a(101))).1;
+    assert_eq!(out.of(101), vec![K::CallRelease(c), K::Ready]);
+    assert!(h.st.session(a(101)).unwrap().phone_off_hook);
+    // The next calls, offered or placed, do not ring it.
+    let (c, out) = h.customer("13900000002");
+    assert_eq!(out.of(101), vec![K::Busy, K::Ringing(inbound_offer(c, "13900000002"))]);
+    answer(&mut h, 101);
+    let out = h.run(|st, ctx| st.remote_hung_up(ctx, c, "13900000002")).1;
+    assert_eq!(
+        out.of(101),
+        vec![K::CustomerRelease { call: c, number: "13900000002".into() }, K::CallRelease(c), K::Ready]
+    );
+    h.ok(|st, ctx| st.say_busy(ctx, a(101), 0, false));
+    let (c, out) = h.ok(|st, ctx| st.call_out(ctx, a(101), "700", None, String::new()));
+    assert_eq!(
+        out.of(101),
+        vec![K::Busy, K::CustomerAlerting { call: c, other_phone: "700".into(), other_agent: None }]
+    );
+    let out = h.run(|st, ctx| st.remote_failed(ctx, c, "700")).1;
+    assert_eq!(out.of(101), vec![K::CallOutFail(c), K::SetNotReadySuccess { reason: 0 }]);
+    // Signing out hangs it up.
+    let out = h.ok(|st, ctx| st.sign_out(ctx, a(101))).1;
+    assert_eq!(out.of(101), vec![HUNG_UP_BY_PLATFORM, K::ShutdownService { login_time_ms: 1_700_000_000_000 }]);
+}
+
+#[test]
+fn forced_sign_out_mid_call_hangs_up_the_phone() {
+    let (mut h, c) = talking_with_customer();
+    let out = h.ok(|st, ctx| st.force_sign_out(ctx, a(101))).1;
+    assert_eq!(
+        out.of(101),
+        vec![K::CallRelease(c), HUNG_UP_BY_PLATFORM, K::ShutdownService { login_time_ms: 1_700_000_000_000 }]
+    );
+    // Signed out with no call: the phone was on the hook, nothing to hang up.
+    let out = h.ok(|st, ctx| st.force_sign_out(ctx, a(102))).1;
+    assert_eq!(out.of(102), vec![K::ShutdownService { login_time_ms: 1_700_000_001_000 }]);
+}
+
+#[test]
+fn phone_of_a_caller_already_in_a_call_does_not_ring_again() {
+    let (mut h, c) = talking_with_customer();
+    h.ok(|st, ctx| st.hold(ctx, a(101)));
+    let (c2, out) = h.ok(|st, ctx| st.call_out(ctx, a(101), "700", None, String::new()));
+    assert_eq!(out.of(101), vec![K::CustomerAlerting { call: c2, other_phone: "700".into(), other_agent: None }]);
+    // Its last call ends: now the phone is hung up.
+    let out = h.run(|st, ctx| st.remote_failed(ctx, c2, "700")).1;
+    assert_eq!(out.of(101), vec![K::CallOutFail(c2)]);
+    let out = h.ok(|st, ctx| st.drop_call(ctx, a(101), c)).1;
+    assert_eq!(out.of(101), vec![K::CallRelease(c), HUNG_UP_BY_AGENT, K::Ready]);
 }

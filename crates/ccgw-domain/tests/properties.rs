@@ -9,7 +9,7 @@ use ccgw_domain::agent::{Pending, Ready};
 use ccgw_domain::call::PartyState;
 use ccgw_domain::{
     AgentId, AgentStateCode, CallId, Ctx, DomainError, Endpoint, EventKind, HelpMode, HelpTarget, InitialState,
-    SkillId, TransferMode, TransferTarget, VdnState,
+    SignInOptions, SkillId, TransferMode, TransferTarget, VdnState,
 };
 use common::*;
 use proptest::prelude::*;
@@ -20,37 +20,125 @@ const VDN1: [u32; 6] = [101, 102, 103, 104, 105, 106];
 
 #[derive(Clone, Debug)]
 enum Op {
-    SignIn { a: usize, force: bool, auto_answer: bool, auto_idle: bool, initial: u8, password_ok: bool },
-    BeginSignInOnly { a: usize },
-    AbortSignIn { a: usize },
-    SignOut { a: usize },
-    ForceSignOut { a: usize },
-    SayBusy { a: usize, prolong: bool },
-    CancelBusy { a: usize },
-    SayFree { a: usize },
-    Rest { a: usize, secs: u32, prolong: bool },
-    CancelRest { a: usize },
-    Work { a: usize },
-    CancelWork { a: usize },
-    AutoIdle { a: usize, on: bool },
-    Customer { n: u8, skill: u8 },
-    CallOut { a: usize, n: u8 },
-    CallInner { a: usize, b: usize },
-    Answer { a: usize },
-    Release { a: usize },
-    Hold { a: usize },
-    Unhold { a: usize, pick: Option<usize> },
-    Mute { a: usize, on: bool },
-    InnerHelp { a: usize, b: usize, skill: bool, three: bool },
-    Transfer { a: usize, kind: u8, b: usize, n: u8, success: bool },
-    Conference { a: usize },
-    ConnectHeld { a: usize, pick: usize },
-    DropCall { a: usize, pick: usize },
-    Disconnect { a: usize, pick: usize, by_phone: bool },
-    RemoteAnswered { pick: usize },
-    RemoteFailed { pick: usize },
-    RemoteHungUp { pick: usize },
-    Tick { ms: u64 },
+    SignIn {
+        a: usize,
+        force: bool,
+        auto_answer: bool,
+        auto_idle: bool,
+        initial: u8,
+        password_ok: bool,
+        release_phone: bool,
+    },
+    BeginSignInOnly {
+        a: usize,
+    },
+    AbortSignIn {
+        a: usize,
+    },
+    SignOut {
+        a: usize,
+    },
+    ForceSignOut {
+        a: usize,
+    },
+    SayBusy {
+        a: usize,
+        prolong: bool,
+    },
+    CancelBusy {
+        a: usize,
+    },
+    SayFree {
+        a: usize,
+    },
+    Rest {
+        a: usize,
+        secs: u32,
+        prolong: bool,
+    },
+    CancelRest {
+        a: usize,
+    },
+    Work {
+        a: usize,
+    },
+    CancelWork {
+        a: usize,
+    },
+    AutoIdle {
+        a: usize,
+        on: bool,
+    },
+    Customer {
+        n: u8,
+        skill: u8,
+    },
+    CallOut {
+        a: usize,
+        n: u8,
+    },
+    CallInner {
+        a: usize,
+        b: usize,
+    },
+    Answer {
+        a: usize,
+    },
+    Release {
+        a: usize,
+    },
+    Hold {
+        a: usize,
+    },
+    Unhold {
+        a: usize,
+        pick: Option<usize>,
+    },
+    Mute {
+        a: usize,
+        on: bool,
+    },
+    InnerHelp {
+        a: usize,
+        b: usize,
+        skill: bool,
+        three: bool,
+    },
+    Transfer {
+        a: usize,
+        kind: u8,
+        b: usize,
+        n: u8,
+        success: bool,
+    },
+    Conference {
+        a: usize,
+    },
+    ConnectHeld {
+        a: usize,
+        pick: usize,
+    },
+    DropCall {
+        a: usize,
+        pick: usize,
+    },
+    Disconnect {
+        a: usize,
+        pick: usize,
+        by_phone: bool,
+    },
+    RemoteAnswered {
+        pick: usize,
+    },
+    RemoteFailed {
+        pick: usize,
+    },
+    RemoteHungUp {
+        pick: usize,
+    },
+    Tick {
+        ms: u64,
+    },
 }
 
 /// 0..8 names an entry of `AGENTS`; from 8 on it picks among the agents an operation suits
@@ -105,8 +193,8 @@ fn op(heavy: bool) -> impl Strategy<Value = Op> {
     let a = agent_ix;
     let w = |general: u32, call_control: u32| if heavy { call_control.max(1) } else { general };
     prop_oneof![
-        w(6, 1) => (a(), any::<bool>(), any::<bool>(), any::<bool>(), 0u8..3, prop::bool::weighted(0.9)).prop_map(
-            |(a, force, auto_answer, auto_idle, initial, password_ok)| Op::SignIn { a, force, auto_answer, auto_idle, initial, password_ok }
+        w(6, 1) => (a(), any::<bool>(), any::<bool>(), any::<bool>(), 0u8..3, prop::bool::weighted(0.9), prop::bool::weighted(0.7)).prop_map(
+            |(a, force, auto_answer, auto_idle, initial, password_ok, release_phone)| Op::SignIn { a, force, auto_answer, auto_idle, initial, password_ok, release_phone }
         ),
         w(1, 0) => a().prop_map(|a| Op::BeginSignInOnly { a }),
         w(1, 0) => a().prop_map(|a| Op::AbortSignIn { a }),
@@ -207,12 +295,12 @@ fn apply(st: &mut VdnState, ctx: &mut Ctx, op: &Op, now: u64) -> Outcome {
     let on_call = |i: usize| who(i, Suits::InCall);
     let free = |i: usize| who(i, Suits::Available);
     match *op {
-        Op::SignIn { a, force, auto_answer, auto_idle, initial, password_ok } => {
+        Op::SignIn { a, force, auto_answer, auto_idle, initial, password_ok, release_phone } => {
             if let Err(e) = st.begin_sign_in(ctx, raw(a), force) {
                 return Checked(Err(e));
             }
             let initial = [InitialState::Idle, InitialState::Busy, InitialState::Work][initial as usize];
-            let opts = options(auto_answer, auto_idle, initial);
+            let opts = SignInOptions { release_phone, ..options(auto_answer, auto_idle, initial) };
             let _ = st.complete_sign_in(ctx, raw(a), password_ok, opts, format!("g{now}"), force);
             Unchecked
         }
@@ -322,9 +410,26 @@ struct Track {
     joined: BTreeMap<AgentId, BTreeSet<CallId>>,
     /// Whether each agent's last lifecycle event was InService (true) or ShutdownService.
     in_service: BTreeMap<AgentId, bool>,
+    /// Each agent's phone as its events tell it.
+    phone: BTreeMap<AgentId, Phone>,
+}
+
+/// An agent's phone as its events tell it: `PhoneAlerting` rings an on-hook phone,
+/// `PhoneOffhook` follows at once, `PhoneRelease` puts it back; a session starts and ends with
+/// the phone on the hook.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Phone {
+    #[default]
+    OnHook,
+    /// Rung, for this offered call (None: for the agent's own call).
+    Alerting(Option<CallId>),
+    OffHook,
 }
 
 fn check(before: &VdnState, st: &VdnState, track: &mut Track, events: &[ccgw_domain::Event], step: &str) {
+    // Agents whose phone rang in this step, and for which call, until their next event but
+    // `PhoneOffhook`.
+    let mut last_rang: BTreeMap<AgentId, Option<CallId>> = BTreeMap::new();
     let vdn1: BTreeSet<AgentId> = VDN1.iter().map(|n| AgentId(*n)).collect();
     // (d) only agents of this VDN.
     assert_eq!(st.agents.keys().copied().collect::<BTreeSet<_>>(), vdn1, "{step}");
@@ -340,6 +445,47 @@ fn check(before: &VdnState, st: &VdnState, track: &mut Track, events: &[ccgw_dom
     // Session lifecycle and "no Talking before joining".
     for e in events {
         let joined = track.joined.entry(e.agent).or_default();
+        let phone = track.phone.entry(e.agent).or_default();
+        // The phone: alerting, off-hook, release in turn; an offered call rings the phone before
+        // it is offered; calls are placed, offered and talked on with the phone off the hook.
+        match &e.kind {
+            EventKind::InService => *phone = Phone::OnHook,
+            EventKind::ShutdownService { .. } => {
+                assert_eq!(*phone, Phone::OnHook, "{step}: {:?} signed out with its phone {phone:?}", e.agent)
+            }
+            EventKind::PhoneAlerting(p) => {
+                assert_eq!(*phone, Phone::OnHook, "{step}: {:?} phone rang while {phone:?}", e.agent);
+                *phone = Phone::Alerting(p.as_ref().map(|p| p.call));
+            }
+            EventKind::PhoneOffhook { .. } => {
+                assert!(matches!(phone, Phone::Alerting(_)), "{step}: {:?} off-hook while {phone:?}", e.agent);
+                *phone = Phone::OffHook;
+            }
+            EventKind::PhoneRelease { .. } => {
+                assert_eq!(*phone, Phone::OffHook, "{step}: {:?} phone released while {phone:?}", e.agent);
+                *phone = Phone::OnHook;
+            }
+            EventKind::Ringing(o) | EventKind::AutoAnswer(o) => {
+                assert_eq!(*phone, Phone::OffHook, "{step}: {:?} offered {} with its phone {phone:?}", e.agent, o.call);
+            }
+            EventKind::CustomerAlerting { .. } | EventKind::Talking { .. } => {
+                assert_eq!(*phone, Phone::OffHook, "{step}: {:?} {:?} with its phone {phone:?}", e.agent, e.kind);
+            }
+            _ => assert!(!matches!(phone, Phone::Alerting(_)), "{step}: {:?} phone left ringing", e.agent),
+        }
+        // The call a phone rang for is the call offered next.
+        if let (EventKind::Ringing(o) | EventKind::AutoAnswer(o), Some(rang)) = (&e.kind, last_rang.get(&e.agent)) {
+            assert_eq!(*rang, Some(o.call), "{step}: {:?} phone rang for {rang:?}, offered {}", e.agent, o.call);
+        }
+        match &e.kind {
+            EventKind::PhoneAlerting(p) => {
+                last_rang.insert(e.agent, p.as_ref().map(|p| p.call));
+            }
+            EventKind::PhoneOffhook { .. } => {}
+            _ => {
+                last_rang.remove(&e.agent);
+            }
+        }
         match &e.kind {
             EventKind::InService => {
                 assert_ne!(
@@ -386,6 +532,15 @@ fn check(before: &VdnState, st: &VdnState, track: &mut Track, events: &[ccgw_dom
             "{step}: {id:?} lifecycle events disagree"
         );
         let Some(s) = &agent.session else { continue };
+        // The phone is off the hook in every call, and between calls only for always-off-hook
+        // agents; the events told the same.
+        if s.in_call() {
+            assert!(s.phone_off_hook, "{step}: {id:?} in a call with its phone on the hook");
+        } else if s.options.release_phone {
+            assert!(!s.phone_off_hook, "{step}: {id:?} phone off the hook with no call");
+        }
+        let told = track.phone.get(id).copied().unwrap_or_default();
+        assert_eq!(told == Phone::OffHook, s.phone_off_hook, "{step}: {id:?} phone is {told:?} by its events");
         let joined = track.joined.entry(*id).or_default();
         joined.extend(s.calls.iter().copied());
         // (c) every id in a session's calls is a live call having that agent as a party, once.
@@ -645,12 +800,12 @@ proptest! {
     /// The same, starting with every agent signed in so calls get going at once.
     #[test]
     fn busy_contact_center_keeps_the_invariants(
-        setup in prop::collection::vec((any::<bool>(), any::<bool>(), 0u8..3), 6),
+        setup in prop::collection::vec((any::<bool>(), any::<bool>(), 0u8..3, any::<bool>()), 6),
         ops in ops(false, 1..120),
     ) {
         let mut sim = Sim::new();
-        for (i, (auto_answer, auto_idle, initial)) in setup.into_iter().enumerate() {
-            sim.run(&Op::SignIn { a: i, force: false, auto_answer, auto_idle, initial, password_ok: true });
+        for (i, (auto_answer, auto_idle, initial, release_phone)) in setup.into_iter().enumerate() {
+            sim.run(&Op::SignIn { a: i, force: false, auto_answer, auto_idle, initial, password_ok: true, release_phone });
         }
         for op in &ops {
             sim.run(op);
@@ -661,12 +816,12 @@ proptest! {
     /// Every agent signed in, and mostly call control: help, hold, conference, transfer.
     #[test]
     fn call_control_keeps_the_invariants(
-        setup in prop::collection::vec((any::<bool>(), any::<bool>(), 0u8..3), 6),
+        setup in prop::collection::vec((any::<bool>(), any::<bool>(), 0u8..3, any::<bool>()), 6),
         ops in ops(true, 1..120),
     ) {
         let mut sim = Sim::new();
-        for (i, (auto_answer, auto_idle, initial)) in setup.into_iter().enumerate() {
-            sim.run(&Op::SignIn { a: i, force: false, auto_answer, auto_idle, initial, password_ok: true });
+        for (i, (auto_answer, auto_idle, initial, release_phone)) in setup.into_iter().enumerate() {
+            sim.run(&Op::SignIn { a: i, force: false, auto_answer, auto_idle, initial, password_ok: true, release_phone });
         }
         for op in &ops {
             sim.run(op);
@@ -679,7 +834,15 @@ proptest! {
 fn replay(setup: &[(bool, bool, u8)], ops: &[Op]) {
     let mut sim = Sim::new();
     for (i, &(auto_answer, auto_idle, initial)) in setup.iter().enumerate() {
-        sim.run(&Op::SignIn { a: i, force: false, auto_answer, auto_idle, initial, password_ok: true });
+        sim.run(&Op::SignIn {
+            a: i,
+            force: false,
+            auto_answer,
+            auto_idle,
+            initial,
+            password_ok: true,
+            release_phone: true,
+        });
     }
     for op in ops {
         sim.run(op);
@@ -705,7 +868,15 @@ fn regression_connect_held_after_external_transfer() {
             CallOut { a: 0, n: 0 },
             Transfer { a: 19, kind: 2, b: 0, n: 0, success: true },
             RemoteHungUp { pick: 0 },
-            SignIn { a: 0, force: false, auto_answer: false, auto_idle: false, initial: 0, password_ok: false },
+            SignIn {
+                a: 0,
+                force: false,
+                auto_answer: false,
+                auto_idle: false,
+                initial: 0,
+                password_ok: false,
+                release_phone: true,
+            },
             Unhold { a: 0, pick: None },
             RemoteAnswered { pick: 0 },
             InnerHelp { a: 8, b: 8, skill: true, three: false },

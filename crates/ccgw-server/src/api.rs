@@ -412,18 +412,13 @@ fn authenticated<S: Store>(
         Method::QueryAgentSkills => {
             let list = gw
                 .read(vdn, |s| {
-                    let session = s.session(agent)?;
+                    s.session(agent)?;
                     let profile = &s.agent(agent)?.profile;
-                    Ok(profile
-                        .skills
-                        .iter()
-                        .filter_map(|id| s.skills.get(id))
-                        .map(|sk| SkillInfo::new(sk, session.active_skills.contains(&sk.id)))
-                        .collect::<Vec<_>>())
+                    Ok(profile.skills.iter().filter_map(|id| s.skills.get(id)).map(SkillInfo::new).collect::<Vec<_>>())
                 })
                 .map_err(e)?
                 .map_err(e)?;
-            Ok(Reply::new(response::ok("", list)))
+            Ok(Reply::new(response::ok(method.success_message(), list)))
         }
         _ => call_control(gw, method, vdn, agent, params, query, body),
     }

@@ -82,8 +82,11 @@ async fn update_commits_and_delivers_in_order() {
     let ev = drain(&s, 101).await;
     assert_eq!(ev[..2], [EventKind::InService, EventKind::Ready]);
     assert_eq!(ev[2], EventKind::Busy);
-    assert!(matches!(&ev[3], EventKind::Ringing(o) if o.call == call));
-    assert_eq!(ev.len(), 4);
+    // The agent's phone rings for the call and goes off-hook before the offer.
+    assert!(matches!(&ev[3], EventKind::PhoneAlerting(Some(p)) if p.call == call));
+    assert!(matches!(&ev[4], EventKind::PhoneOffhook { .. }));
+    assert!(matches!(&ev[5], EventKind::Ringing(o) if o.call == call));
+    assert_eq!(ev.len(), 6);
     assert_eq!(drain(&s, 102).await, vec![EventKind::InService, EventKind::Ready]);
     // Events carry the commit time.
     s.update(VDN, 3_000, |st, ctx| st.answer(ctx, AgentId(101), None)).unwrap();

@@ -1,7 +1,7 @@
 //! Events as the poll delivers them: `{"eventType","workNo","content","eventGenTime"}`. The
 //! content is an object, a bare call-id string, or null, depending on the event type.
 
-use ccgw_domain::{Event, EventKind, Leg, Offer};
+use ccgw_domain::{Event, EventKind, HungUpBy, Leg, Offer};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -16,8 +16,8 @@ pub struct WireEvent {
     pub event_gen_time: u64,
 }
 
-/// Voice (the only media ccgw carries).
-const MEDIA_ABILITY_VOICE: u8 = 1;
+/// Voice (the only media ccgw carries). A string, as in every vendor sample of the call events.
+const MEDIA_ABILITY_VOICE: &str = "1";
 
 fn leg(l: Leg) -> &'static str {
     match l {
@@ -26,18 +26,29 @@ fn leg(l: Leg) -> &'static str {
     }
 }
 
-fn offer(o: &Offer) -> Value {
+/// The content of `AgentEvent_Ringing` and `AgentEvent_Auto_Answer`. `feature` and
+/// `mediaAbility` are strings in both vendor samples; `mediaType` is a string in the Ringing
+/// sample (`"5"`) and a number in the Auto_Answer one (`5`), and each event follows its own.
+fn offer(o: &Offer, media_type: Value) -> Value {
     json!({
         "caller": o.caller,
         "called": o.called,
         "callid": o.call.to_string(),
         "type": leg(o.leg),
-        "feature": o.feature.code(),
+        "feature": o.feature.code().to_string(),
         "mediaAbility": MEDIA_ABILITY_VOICE,
         "transfer": if o.transferred_from.is_some() { "yes" } else { "no" },
         "transfrom": o.transferred_from.map(|a| a.to_string()).unwrap_or_default(),
-        "mediaType": o.media_type,
+        "mediaType": media_type,
     })
+}
+
+/// `phoneState` of `AgentOther_PhoneRelease`: 2 on-hook by the agent, 3 by the platform.
+fn phone_state(by: HungUpBy) -> u8 {
+    match by {
+        HungUpBy::Agent => 2,
+        HungUpBy::Platform => 3,
+    }
 }
 
 pub fn event_type(kind: &EventKind) -> &'static str {
@@ -65,6 +76,10 @@ pub fn event_type(kind: &EventKind) -> &'static str {
         CustomerRelease { .. } => "AgentEvent_Customer_Release",
         CallOutFail(_) => "AgentEvent_Call_Out_Fail",
         NoAnswer(_) => "AgentEvent_No_Answer",
+        PhoneAlerting(_) => "AgentOther_PhoneAlerting",
+        PhoneOffhook { .. } => "AgentOther_PhoneOffhook",
+        PhoneRelease { .. } => "AgentOther_PhoneRelease",
+        PhoneUnknown => "AgentOther_PhoneUnknow",
     }
 }
 
@@ -80,10 +95,13 @@ pub fn content(kind: &EventKind) -> Value {
         | CancelRestSuccess
         | RestTimeout
         | SetWorkSuccess
-        | CancelWorkSuccess => Value::Null,
+        | CancelWorkSuccess
+        | PhoneUnknown => Value::Null,
         ShutdownService { login_time_ms } => json!({ "loginTime": login_time_ms.to_string() }),
-        SetNotReadySuccess { reason } => json!({ "reason": reason }),
-        Ringing(o) | AutoAnswer(o) => offer(o),
+        // A string, as in the vendor sample (`{"reason":"200"}`).
+        SetNotReadySuccess { reason } => json!({ "reason": reason.to_string() }),
+        Ringing(o) => offer(o, Value::String(o.media_type.to_string())),
+        AutoAnswer(o) => offer(o, Value::from(o.media_type)),
         CustomerAlerting { call, other_phone, other_agent } => json!({
             "callid": call.to_string(),
             "otherPhone": other_phone,
@@ -95,12 +113,19 @@ pub fn content(kind: &EventKind) -> Value {
             "called": called,
             "callid": call.to_string(),
             "type": leg(*l),
-            "feature": feature.code(),
+            "feature": feature.code().to_string(),
             "mediaAbility": MEDIA_ABILITY_VOICE,
         }),
         Hold(c) | CallRelease(c) | CallOutFail(c) | NoAnswer(c) => Value::String(c.to_string()),
         Conference { call, partners } => json!({ "callid": call.to_string(), "partner": partners.join(",") }),
         CustomerRelease { call, number } => json!({ "callid": call.to_string(), "number": number }),
+        // The vendor documents no content (null). Integrations read `callid` and `caller` to
+        // open their call record for a call offered to the agent, and take null for the agent's
+        // own outgoing call: ccgw sends both (docs/compat.md).
+        PhoneAlerting(None) => Value::Null,
+        PhoneAlerting(Some(p)) => json!({ "callid": p.call.to_string(), "caller": p.caller, "called": p.called }),
+        PhoneOffhook { leg: l } => json!({ "type": leg(*l) }),
+        PhoneRelease { by } => json!({ "phoneState": phone_state(*by) }),
     }
 }
 

@@ -128,11 +128,12 @@ impl Method {
         )
     }
 
-    /// Control operations answer `"message":"success"`; queries, sign-in and polls answer `""`.
+    /// Control operations answer `"message":"success"`; queries, sign-in and polls answer `""`,
+    /// except `agentskills`, whose vendor sample says `"success"`.
     pub fn success_message(self) -> &'static str {
         use Method::*;
         match self {
-            Login | ForceLogin | GetAgentEvent | GetAgentStatus | QueryAgentSkills => "",
+            Login | ForceLogin | GetAgentEvent | GetAgentStatus => "",
             m if m.is_calldata_query() => "",
             _ => "success",
         }

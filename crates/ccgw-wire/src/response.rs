@@ -101,21 +101,18 @@ pub struct Statistics {
     pub calloutnums: u32,
 }
 
-/// One entry of `agentskills`.
+/// One entry of `agentskills` (a skill queue configured for the agent), exactly the vendor's
+/// three fields: `{"name","id","mediatype"}` (lower-case `mediatype`, a number).
 #[derive(Serialize, Debug, PartialEq)]
 pub struct SkillInfo {
-    pub id: u32,
     pub name: String,
-    #[serde(rename = "mediaType")]
-    pub media_type: u8,
-    /// Whether the agent is currently signed in to this skill queue.
-    #[serde(rename = "isSignIn")]
-    pub signed_in: bool,
+    pub id: u32,
+    pub mediatype: u8,
 }
 
 impl SkillInfo {
-    pub fn new(skill: &Skill, signed_in: bool) -> Self {
-        SkillInfo { id: skill.id.0, name: skill.name.clone(), media_type: skill.media_type, signed_in }
+    pub fn new(skill: &Skill) -> Self {
+        SkillInfo { name: skill.name.clone(), id: skill.id.0, mediatype: skill.media_type }
     }
 }
 

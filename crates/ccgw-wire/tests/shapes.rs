@@ -1,9 +1,11 @@
 //! Every event type's name and content shape, the envelopes, the lenient request parsing and
 //! the retcode table, pinned exactly. (The integration tests pin the same shapes end to end.)
 
-use ccgw_domain::{AgentId, CallFeature, CallId, DomainError, Event, EventKind, Leg, Offer};
+use ccgw_domain::{
+    AgentId, CallFeature, CallId, DomainError, Event, EventKind, HungUpBy, Leg, Offer, PhoneCall, Skill, SkillId, VdnId,
+};
 use ccgw_wire::request::{Body, SignInRequest, TransferRequest};
-use ccgw_wire::response::{self, AgentStatus};
+use ccgw_wire::response::{self, AgentStatus, SkillInfo};
 use ccgw_wire::{Method, event, retcode};
 use serde_json::{Value, json};
 
@@ -42,7 +44,7 @@ fn every_event_type_and_content() {
         (EventKind::Ready, "AgentState_Ready", Value::Null),
         (EventKind::Busy, "AgentState_Busy", Value::Null),
         (EventKind::Work, "AgentState_Work", Value::Null),
-        (EventKind::SetNotReadySuccess { reason: 201 }, "AgentState_SetNotReady_Success", json!({"reason":201})),
+        (EventKind::SetNotReadySuccess { reason: 201 }, "AgentState_SetNotReady_Success", json!({"reason":"201"})),
         (EventKind::CancelNotReadySuccess, "AgentState_CancelNotReady_Success", Value::Null),
         (EventKind::SetRestSuccess, "AgentState_SetRest_Success", Value::Null),
         (EventKind::CancelRestSuccess, "AgentState_CancelRest_Success", Value::Null),
@@ -52,14 +54,14 @@ fn every_event_type_and_content() {
         (
             EventKind::Ringing(offer(None)),
             "AgentEvent_Ringing",
-            json!({"caller":"13800000001","called":"10086","callid":"1456297722-1253","type":"main","feature":0,
-                   "mediaAbility":1,"transfer":"no","transfrom":"","mediaType":5}),
+            json!({"caller":"13800000001","called":"10086","callid":"1456297722-1253","type":"main","feature":"0",
+                   "mediaAbility":"1","transfer":"no","transfrom":"","mediaType":"5"}),
         ),
         (
             EventKind::AutoAnswer(offer(Some(AgentId(102)))),
             "AgentEvent_Auto_Answer",
-            json!({"caller":"13800000001","called":"10086","callid":"1456297722-1253","type":"main","feature":0,
-                   "mediaAbility":1,"transfer":"yes","transfrom":"102","mediaType":5}),
+            json!({"caller":"13800000001","called":"10086","callid":"1456297722-1253","type":"main","feature":"0",
+                   "mediaAbility":"1","transfer":"yes","transfrom":"102","mediaType":5}),
         ),
         (
             EventKind::CustomerAlerting { call: CALL, other_phone: "7102".into(), other_agent: Some(AgentId(102)) },
@@ -75,7 +77,7 @@ fn every_event_type_and_content() {
                 feature: CallFeature::ConsultTwoParty,
             },
             "AgentEvent_Talking",
-            json!({"caller":"101","called":"102","callid":"1456297722-1253","type":"assistant","feature":51,"mediaAbility":1}),
+            json!({"caller":"101","called":"102","callid":"1456297722-1253","type":"assistant","feature":"51","mediaAbility":"1"}),
         ),
         (EventKind::Hold(CALL), "AgentEvent_Hold", json!("1456297722-1253")),
         (
@@ -91,12 +93,153 @@ fn every_event_type_and_content() {
         ),
         (EventKind::CallOutFail(CALL), "AgentEvent_Call_Out_Fail", json!("1456297722-1253")),
         (EventKind::NoAnswer(CALL), "AgentEvent_No_Answer", json!("1456297722-1253")),
+        (
+            EventKind::PhoneAlerting(Some(PhoneCall {
+                call: CALL,
+                caller: "13800000001".into(),
+                called: "10086".into(),
+            })),
+            "AgentOther_PhoneAlerting",
+            json!({"callid":"1456297722-1253","caller":"13800000001","called":"10086"}),
+        ),
+        (EventKind::PhoneAlerting(None), "AgentOther_PhoneAlerting", Value::Null),
+        (EventKind::PhoneOffhook { leg: Leg::Main }, "AgentOther_PhoneOffhook", json!({"type":"main"})),
+        (EventKind::PhoneOffhook { leg: Leg::Assistant }, "AgentOther_PhoneOffhook", json!({"type":"assistant"})),
+        (EventKind::PhoneRelease { by: HungUpBy::Agent }, "AgentOther_PhoneRelease", json!({"phoneState":2})),
+        (EventKind::PhoneRelease { by: HungUpBy::Platform }, "AgentOther_PhoneRelease", json!({"phoneState":3})),
+        (EventKind::PhoneUnknown, "AgentOther_PhoneUnknow", Value::Null),
     ];
     for (kind, name, content) in cases {
         let w = wire(kind);
         assert_eq!(w["eventType"], name);
         assert_eq!(w["content"], content, "{name}");
     }
+}
+
+/// The vendor's samples, byte for byte apart from the values (the poll body of each event as
+/// the vendor's page prints it, parsed, against ccgw's for the same facts).
+#[test]
+fn events_match_the_vendor_samples() {
+    let at = |kind: EventKind, agent: u32| {
+        let ev = Event { agent: AgentId(agent), at_ms: 1784529722590, kind };
+        response_json(&event::poll_body(Some(&ev)))
+    };
+    let call = |s: &str| {
+        let (a, b) = s.split_once('-').unwrap();
+        CallId { secs: a.parse().unwrap(), seq: b.parse().unwrap() }
+    };
+    let sample = |s: &str| -> Value { serde_json::from_str(s).unwrap() };
+    let cases: Vec<(EventKind, u32, &str)> = vec![
+        (
+            EventKind::PhoneOffhook { leg: Leg::Main },
+            56020,
+            r#"{"message":"","retcode":"0","event":{"eventType": "AgentOther_PhoneOffhook","eventGenTime":1784529722590,"workNo": "56020","content": {"type": "main"}}}"#,
+        ),
+        (
+            EventKind::PhoneRelease { by: HungUpBy::Platform },
+            20012,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentOther_PhoneRelease","eventGenTime":1784529722590,"workNo":"20012","content":{"phoneState":3}}}"#,
+        ),
+        (
+            EventKind::PhoneAlerting(None),
+            49999,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentOther_PhoneAlerting","eventGenTime":1784529722590,"workNo":"49999","content":null}}"#,
+        ),
+        (
+            EventKind::PhoneUnknown,
+            49999,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentOther_PhoneUnknow","eventGenTime":1784529722590,"workNo":"49999","content":null}}"#,
+        ),
+        (
+            EventKind::Ringing(Offer {
+                call: call("1456404043-37"),
+                caller: "49997".into(),
+                called: "49999".into(),
+                feature: CallFeature::Inbound,
+                leg: Leg::Main,
+                transferred_from: None,
+                media_type: 5,
+            }),
+            49999,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentEvent_Ringing","eventGenTime":1784529722590,"workNo":"49999","content":{"caller":"49997","transfer":"no","callid":"1456404043-37","transfrom":"","called":"49999","type":"main","mediaType": "5","mediaAbility":"1","feature":"0"}}}"#,
+        ),
+        (
+            EventKind::AutoAnswer(Offer {
+                call: call("1456404171-43"),
+                caller: "70093".into(),
+                called: "6048".into(),
+                feature: CallFeature::Inbound,
+                leg: Leg::Main,
+                transferred_from: None,
+                media_type: 5,
+            }),
+            49999,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentEvent_Auto_Answer","eventGenTime":1784529722590,"workNo":"49999","content":{"caller":"70093","transfer":"no","callid":"1456404171-43","transfrom":"","called":"6048","type":"main","mediaAbility":"1","feature":"0","mediaType": 5}}}"#,
+        ),
+        (
+            EventKind::Talking {
+                call: call("1456401416-3"),
+                caller: "10086".into(),
+                called: "70092".into(),
+                leg: Leg::Main,
+                feature: CallFeature::Outbound,
+            },
+            49999,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentEvent_Talking","eventGenTime":1784529722590,"workNo":"49999","content":{"caller":"10086","callid":"1456401416-3","called":"70092","feature":"7","type":"main","mediaAbility":"1"}}}"#,
+        ),
+        (
+            EventKind::SetNotReadySuccess { reason: 200 },
+            49997,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentState_SetNotReady_Success","eventGenTime":1784529722590,"workNo":"49997","content":{"reason":"200"}}}"#,
+        ),
+        (
+            EventKind::ShutdownService { login_time_ms: 1471585949806 },
+            49999,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentOther_ShutdownService","eventGenTime":1784529722590,"workNo":"49999","content":{"loginTime":"1471585949806"}}}"#,
+        ),
+        (
+            EventKind::CustomerAlerting { call: call("1456401416-3"), other_phone: "70092".into(), other_agent: None },
+            49999,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentEvent_Customer_Alerting","eventGenTime":1784529722590,"workNo":"49999","content":{"callid":"1456401416-3","otherPhoneWorkno":"","otherPhone":"70092","type":"main"}}}"#,
+        ),
+        (
+            EventKind::CustomerRelease { call: call("1456404171-43"), number: "70093".into() },
+            49999,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentEvent_Customer_Release","eventGenTime":1784529722590,"workNo":"49999","content":{"callid":"1456404171-43","number":"70093"}}}"#,
+        ),
+        (
+            EventKind::CallRelease(call("1456403549-15")),
+            49999,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentEvent_Call_Release","eventGenTime":1784529722590,"workNo":"49999","content":"1456403549-15"}}"#,
+        ),
+        (
+            EventKind::NoAnswer(call("1456403745-23")),
+            49999,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentEvent_No_Answer","eventGenTime":1784529722590,"workNo":"49999","content":"1456403745-23"}}"#,
+        ),
+        (
+            EventKind::Busy,
+            49997,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentState_Busy","eventGenTime":1784529722590,"workNo":"49997","content":null}}"#,
+        ),
+    ];
+    for (kind, agent, vendor) in cases {
+        let name = event::event_type(&kind);
+        assert_eq!(at(kind, agent), sample(vendor), "{name}");
+    }
+}
+
+#[test]
+fn skill_info_matches_the_vendor_sample() {
+    let skill =
+        |id: u32, name: &str, media_type: u8| Skill { id: SkillId(id), vdn: VdnId(1), name: name.into(), media_type };
+    let list =
+        vec![SkillInfo::new(&skill(1, "defaultMediaSkill", 53)), SkillInfo::new(&skill(3, "defaultAudioSkill", 5))];
+    assert_eq!(
+        response_json(&response::ok(Method::QueryAgentSkills.success_message(), list)),
+        json!({"result":[{"name":"defaultMediaSkill","id":1,"mediatype":53},{"name":"defaultAudioSkill","id":3,"mediatype":5}],
+               "message":"success","retcode":"0"})
+    );
 }
 
 #[test]
@@ -188,4 +331,76 @@ fn body_fields() {
     assert!(Body::parse(b"  ").is_ok());
     let t = TransferRequest::parse(br#"{"devicetype":"2","address":49998,"mode":3}"#).unwrap();
     assert_eq!((t.device_type, t.address.as_str(), t.mode), (2, "49998", 3));
+}
+
+/// Every result object against the vendor's sample of it (values substituted where ccgw differs
+/// by design, as docs/compat.md says).
+#[test]
+fn results_match_the_vendor_samples() {
+    let sample = |s: &str| -> Value { serde_json::from_str(s).unwrap() };
+
+    // Sign-in: the sample's password expires in 9 days; ccgw's never does ("").
+    let mut signed_in = response::SignInResult::new(1, 291, 1471585949806, "AgentGateway");
+    assert_eq!(signed_in.time_remaining, "");
+    signed_in.time_remaining = "9";
+    assert_eq!(
+        response_json(&response::ok("", signed_in)),
+        sample(
+            r#"{"message":"","retcode":"0","result":{"vdnid":1,"workno":"291","mediatype":"TTF","loginTime":"1471585949806","isForceChange":"false","serverName":"AgentGateway","timeRemaining":"9"}}"#
+        )
+    );
+    assert_eq!(
+        response_json(&response::ok(
+            Method::QueryCallStatisticsInfoEx.success_message(),
+            response::Statistics { talktime: 4328, answernums: 5, calloutnums: 0 }
+        )),
+        sample(r#"{"message":"","retcode":"0","result":{"talktime":4328,"answernums":5,"calloutnums":0}}"#)
+    );
+    assert_eq!(
+        response_json(&response::ok(
+            Method::GetAgentStatus.success_message(),
+            AgentStatus { agent_state: 4, is_working: false }
+        )),
+        sample(r#"{"message":"","retcode":"0","result":{"agentState":4,"isWorking":false}}"#)
+    );
+    let guid = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx.AgentGateway1";
+    assert_eq!(
+        response_json(&response::ok(Method::UpdateGuid.success_message(), response::GuidResult { guid })),
+        sample(
+            r#"{"result":{"guid":"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx.AgentGateway1"},"message":"success","retcode":"0"}"#
+        )
+    );
+
+    // The call-information object: the sample (from a client's comment) plus `mediaType`, which
+    // the vendor's field table lists.
+    let call = ccgw_domain::Call {
+        id: CallId { secs: 1476838963, seq: 224 },
+        feature: CallFeature::Inbound,
+        caller: "70004".into(),
+        called: "60015".into(),
+        original_called: String::new(),
+        skill: Some(SkillId(20011)),
+        data: String::new(),
+        created_ms: 1476838963000,
+        begin_ms: Some(1476838963000),
+        end_ms: None,
+        parties: Vec::new(),
+        queued_since_ms: None,
+        user_priority: 0,
+        media_type: 5,
+        transfer: None,
+        transferred_from: None,
+    };
+    let voice = Skill { id: SkillId(20011), vdn: VdnId(1), name: "voice".into(), media_type: 5 };
+    let info = response::CallInfo::new(&call, Some(&voice), 1476838963000);
+    let mut expected = sample(
+        r#"{"message":"","retcode":"0","result":{"callfeature":0,"callid":"1476838963-224","caller":"70004","called":"60015","callskill":"voice","callskillid":20011,"orgicallednum":"","calldata":"","begintime":1476838963000,"endtime":null,"userPriority":0,"trunkNo":65535,"logontimes":0}}"#,
+    );
+    expected["result"]["mediaType"] = json!(5);
+    assert_eq!(response_json(&response::ok(Method::QueryCallInfo.success_message(), &info)), expected);
+    // holdlistex: the five documented fields of the same object.
+    assert_eq!(
+        serde_json::to_value(response::HeldCall::from(info)).unwrap(),
+        json!({"callfeature":0,"callid":"1476838963-224","caller":"70004","called":"60015","callskill":"voice"})
+    );
 }

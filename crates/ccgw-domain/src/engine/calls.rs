@@ -18,9 +18,36 @@ impl VdnState {
         }
     }
 
+    /// The agent's phone is needed for a call (an offer, or the agent placing one). A phone on
+    /// the hook rings (`PhoneAlerting`, with the offered call or `None` for the agent's own call)
+    /// and goes off-hook (`PhoneOffhook`): the simulated phone picks up as soon as it rings, and
+    /// answering stays the desktop's business (`answer`, or auto-answer). A phone already off the
+    /// hook (the agent is in another call, or always-off-hook) says nothing.
+    pub(super) fn take_phone(&mut self, ctx: &mut Ctx, agent: AgentId, ringing_for: Option<PhoneCall>, leg: Leg) {
+        let Ok(s) = self.session_mut(agent) else { return };
+        if s.phone_off_hook {
+            return;
+        }
+        s.phone_off_hook = true;
+        ctx.emit(agent, EventKind::PhoneAlerting(ringing_for));
+        ctx.emit(agent, EventKind::PhoneOffhook { leg });
+    }
+
+    /// The agent's last call is over: its phone goes back on the hook (`PhoneRelease`), unless the
+    /// agent is always-off-hook (`releasephone` false).
+    pub(super) fn hang_up_phone(&mut self, ctx: &mut Ctx, agent: AgentId, by: HungUpBy) {
+        let Ok(s) = self.session_mut(agent) else { return };
+        if !s.phone_off_hook || !s.options.release_phone {
+            return;
+        }
+        s.phone_off_hook = false;
+        ctx.emit(agent, EventKind::PhoneRelease { by });
+    }
+
     /// The agent leaves the call: party removed, `Call_Release` (when `announce`), then the call
-    /// settles (ends if fewer than two parties remain) and the agent's after-call state applies.
-    pub(super) fn leave(&mut self, ctx: &mut Ctx, call: CallId, agent: AgentId, announce: bool) {
+    /// settles (ends if fewer than two parties remain) and, after its last call, the agent's phone
+    /// is hung up (`by` says who did it) and its after-call state applies.
+    pub(super) fn leave(&mut self, ctx: &mut Ctx, call: CallId, agent: AgentId, announce: bool, by: HungUpBy) {
         if let Some(c) = self.calls.get_mut(&call) {
             c.parties.retain(|p| p.who != Endpoint::Agent(agent));
             if c.transfer.is_some_and(|t| t.from == agent) {
@@ -29,7 +56,7 @@ impl VdnState {
             drop_failed_transfer(c);
         }
         let snapshot = self.calls.get(&call).cloned();
-        self.detach(ctx, agent, call, snapshot, announce);
+        self.detach(ctx, agent, call, snapshot, announce, by);
         self.settle(ctx, call);
     }
 
@@ -41,6 +68,7 @@ impl VdnState {
         call: CallId,
         snapshot: Option<Call>,
         announce: bool,
+        by: HungUpBy,
     ) {
         let now = ctx.now_ms;
         let Ok(s) = self.session_mut(agent) else { return };
@@ -60,6 +88,7 @@ impl VdnState {
             if let Some(since) = s.in_call_since_ms.take() {
                 s.stats.talk_ms += now.saturating_sub(since);
             }
+            self.hang_up_phone(ctx, agent, by);
             self.after_call(ctx, agent);
         }
     }
@@ -116,7 +145,7 @@ impl VdnState {
             match &p.who {
                 Endpoint::Agent(a) => {
                     let a = *a;
-                    self.detach(ctx, a, call, Some(c.clone()), true);
+                    self.detach(ctx, a, call, Some(c.clone()), true, HungUpBy::Platform);
                 }
                 Endpoint::Remote(n) => ctx.telephony.push(TelephonyCommand::Hangup { call, number: n.clone() }),
             }
@@ -161,7 +190,7 @@ impl VdnState {
                 c.transfer = None;
                 c.transferred_from = Some(from);
             }
-            self.leave(ctx, call, from, true);
+            self.leave(ctx, call, from, true, HungUpBy::Platform);
         }
     }
 
@@ -185,7 +214,9 @@ impl VdnState {
             transferred_from: c.transferred_from,
             media_type: c.media_type,
         };
+        let ringing_for = PhoneCall { call, caller: offer.caller.clone(), called: offer.called.clone() };
         self.join(ctx, agent, call);
+        self.take_phone(ctx, agent, Some(ringing_for), leg);
         let auto = self.session(agent).map(|s| s.options.auto_answer).unwrap_or(false);
         if auto {
             ctx.emit(agent, EventKind::AutoAnswer(offer));
@@ -360,7 +391,7 @@ impl VdnState {
         if let Some(skill) = requeue {
             self.enqueue(call, skill, ctx.now_ms, true);
         }
-        self.leave(ctx, call, agent, true);
+        self.leave(ctx, call, agent, true, HungUpBy::Platform);
         self.distribute(ctx);
     }
 
@@ -390,16 +421,25 @@ impl VdnState {
         let agents: Vec<AgentId> = c.agents().collect();
         // A pending "success" transfer failed with it; the transferring agent stays, holding.
         c.transfer = None;
+        // The call may still not stand (the customer hung up while the transfer rang).
+        let waiting = c.queued_since_ms.is_some() && !c.parties.is_empty();
+        let ends = c.parties.len() < 2 && !waiting;
+        if ends {
+            // The vendor hangs up the dialling agent's phone before it reports the failure.
+            for a in &agents {
+                if self.session(*a).is_ok_and(|s| s.calls == [call]) {
+                    self.hang_up_phone(ctx, *a, HungUpBy::Platform);
+                }
+            }
+        }
         for a in &agents {
             ctx.emit(*a, EventKind::CallOutFail(call));
         }
-        // The call may still not stand (the customer hung up while the transfer rang).
-        let waiting = c.queued_since_ms.is_some() && !c.parties.is_empty();
-        if c.parties.len() < 2 && !waiting {
+        if ends {
             // The dialling agent alone: the call ends without a separate Call_Release.
             let snapshot = self.calls.get(&call).cloned();
             for a in agents {
-                self.detach(ctx, a, call, snapshot.clone(), false);
+                self.detach(ctx, a, call, snapshot.clone(), false, HungUpBy::Platform);
             }
             // Whoever else is left (the customer of a failed blind transfer) is hung up.
             self.end_call(ctx, call);

@@ -23,6 +23,8 @@ impl VdnState {
         }
         let caller = caller.filter(|c| !c.is_empty()).map_or_else(|| self.phone_of(agent), str::to_owned);
         let id = ctx.call_id();
+        // The agent's phone rings first so that the agent can dial (vendor: before `Busy`).
+        self.take_phone(ctx, agent, None, Leg::Main);
         self.calls.insert(
             id,
             new_call(
@@ -67,6 +69,7 @@ impl VdnState {
         }
         self.check_target(agent, target)?;
         let id = ctx.call_id();
+        self.take_phone(ctx, agent, None, Leg::Main);
         self.calls.insert(
             id,
             new_call(
@@ -119,7 +122,7 @@ impl VdnState {
         if let Some(skill) = self.requeue_skill(call, agent) {
             self.enqueue(call, skill, ctx.now_ms, true);
         }
-        self.leave(ctx, call, agent, true);
+        self.leave(ctx, call, agent, true, HungUpBy::Agent);
         self.distribute(ctx);
     }
 
@@ -148,7 +151,10 @@ impl VdnState {
             })
             .ok_or(DomainError::InvalidParameter)?;
         match who {
-            Endpoint::Agent(a) => self.leave(ctx, id, a, true),
+            Endpoint::Agent(a) => {
+                let by = if a == agent { HungUpBy::Agent } else { HungUpBy::Platform };
+                self.leave(ctx, id, a, true, by);
+            }
             Endpoint::Remote(n) => {
                 ctx.telephony.push(TelephonyCommand::Hangup { call: id, number: n.clone() });
                 self.remote_hung_up(ctx, id, &n);
@@ -340,7 +346,7 @@ impl VdnState {
             (TransferTarget::Agent(_), None) => return Err(DomainError::Internal),
         }
         if mode == TransferMode::Blind {
-            self.leave(ctx, call, agent, true);
+            self.leave(ctx, call, agent, true, HungUpBy::Agent);
         }
         self.distribute(ctx);
         Ok(())
@@ -389,7 +395,7 @@ impl VdnState {
                 p.connected = false;
             }
         }
-        self.leave(ctx, held, agent, true);
+        self.leave(ctx, held, agent, true, HungUpBy::Agent);
         self.connect(ctx, held);
         Ok(())
     }

@@ -10,7 +10,7 @@ use crate::agent::{Agent, Credential, InitialState, Pending, Ready, SIGN_IN_STAL
 use crate::call::{Call, CallFeature, Endpoint, Leg, Party, PartyState, PendingTransfer};
 use crate::directory::{Directory, Skill};
 use crate::error::DomainError;
-use crate::event::{Event, EventKind, Offer};
+use crate::event::{Event, EventKind, HungUpBy, Offer, PhoneCall};
 use crate::ids::{AgentId, CallId, SkillId, VdnId};
 
 mod calls;

@@ -77,6 +77,7 @@ impl VdnState {
             last_call: None,
             stats: Default::default(),
             in_call_since_ms: None,
+            phone_off_hook: false,
         });
         ctx.new_sessions.push((agent, ctx.events.len()));
         ctx.emit(agent, EventKind::InService);
@@ -124,7 +125,11 @@ impl VdnState {
                 self.enqueue(call, skill, ctx.now_ms, true);
             }
             ctx.emit(agent, EventKind::CallRelease(call));
-            self.leave(ctx, call, agent, false);
+            self.leave(ctx, call, agent, false, HungUpBy::Platform);
+        }
+        // The platform hangs up the phone (an always-off-hook agent's too).
+        if s.phone_off_hook {
+            ctx.emit(agent, EventKind::PhoneRelease { by: HungUpBy::Platform });
         }
         ctx.emit(agent, EventKind::ShutdownService { login_time_ms: s.login_ms });
         self.distribute(ctx);

@@ -132,17 +132,63 @@ fn assert_event(ev: &Value, event_type: &str, workno: u32, content: Value) {
     );
 }
 
+/// `AgentEvent_Ringing`: `feature`, `mediaAbility` and `mediaType` are strings, as in the
+/// vendor's sample.
 fn ringing(call: &str, caller: &str, called: &str, leg: &str, feature: u8, from: Option<u32>) -> Value {
     json!({
-        "caller": caller, "called": called, "callid": call, "type": leg, "feature": feature, "mediaAbility": 1,
+        "caller": caller, "called": called, "callid": call, "type": leg, "feature": feature.to_string(),
+        "mediaAbility": "1",
         "transfer": if from.is_some() { "yes" } else { "no" },
         "transfrom": from.map(|a| a.to_string()).unwrap_or_default(),
-        "mediaType": 5,
+        "mediaType": "5",
     })
 }
 
+/// `AgentEvent_Auto_Answer`: as Ringing, but `mediaType` a number (the vendor's sample).
+fn auto_answer(call: &str, caller: &str, called: &str, leg: &str, feature: u8, from: Option<u32>) -> Value {
+    let mut v = ringing(call, caller, called, leg, feature, from);
+    v["mediaType"] = json!(5);
+    v
+}
+
 fn talking(call: &str, caller: &str, called: &str, leg: &str, feature: u8) -> Value {
-    json!({"caller":caller,"called":called,"callid":call,"type":leg,"feature":feature,"mediaAbility":1})
+    json!({"caller":caller,"called":called,"callid":call,"type":leg,"feature":feature.to_string(),"mediaAbility":"1"})
+}
+
+/// `AgentOther_PhoneAlerting` for a call offered to the agent.
+fn phone_alerting(call: &str, caller: &str, called: &str) -> Value {
+    json!({"callid":call,"caller":caller,"called":called})
+}
+
+/// `AgentOther_PhoneOffhook`.
+fn off_hook(leg: &str) -> Value {
+    json!({ "type": leg })
+}
+
+/// `AgentOther_PhoneRelease`: 2 hung up by the agent's own request, 3 by the platform.
+fn on_hook(phone_state: u8) -> Value {
+    json!({ "phoneState": phone_state })
+}
+
+/// The events of an offer to an idle agent whose phone is on the hook: busy, the phone rings and
+/// goes off-hook, then the offer.
+const OFFERED: [&str; 4] = ["AgentState_Busy", PHONE_ALERTING, PHONE_OFFHOOK, "AgentEvent_Ringing"];
+/// The events of the agent placing its first call (callout, callinner): the phone rings and goes
+/// off-hook first, then busy, then the far end rings.
+const DIALLING: [&str; 4] = [PHONE_ALERTING, PHONE_OFFHOOK, "AgentState_Busy", "AgentEvent_Customer_Alerting"];
+const PHONE_ALERTING: &str = "AgentOther_PhoneAlerting";
+const PHONE_OFFHOOK: &str = "AgentOther_PhoneOffhook";
+const PHONE_RELEASE: &str = "AgentOther_PhoneRelease";
+
+/// The whole events of an offer to an idle agent.
+#[track_caller]
+fn assert_offered(evs: &[Value], workno: u32, call: &str, caller: &str, called: &str, ringing_content: Value) {
+    assert_eq!(Agent::types(evs), OFFERED, "{evs:#?}");
+    let leg = ringing_content["type"].as_str().unwrap().to_owned();
+    assert_event(&evs[0], "AgentState_Busy", workno, Value::Null);
+    assert_event(&evs[1], PHONE_ALERTING, workno, phone_alerting(call, caller, called));
+    assert_event(&evs[2], PHONE_OFFHOOK, workno, off_hook(&leg));
+    assert_event(&evs[3], "AgentEvent_Ringing", workno, ringing_content);
 }
 
 fn alerting(call: &str, other_phone: &str, other_workno: &str) -> Value {
@@ -153,9 +199,8 @@ fn alerting(call: &str, other_phone: &str, other_workno: &str) -> Value {
 async fn inbound_ringing(gw: &Gateway, a: &Agent, caller: &str) -> String {
     let id = gw.inject_call(caller, ACCESS, "").await;
     assert!(is_call_id(&id), "{id}");
-    let evs = expect(gw, a, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
-    assert_event(&evs[0], "AgentState_Busy", a.id, Value::Null);
-    assert_event(&evs[1], "AgentEvent_Ringing", a.id, ringing(&id, caller, ACCESS, "main", 0, None));
+    let evs = expect(gw, a, &OFFERED).await;
+    assert_offered(&evs, a.id, &id, caller, ACCESS, ringing(&id, caller, ACCESS, "main", 0, None));
     id
 }
 
@@ -175,13 +220,17 @@ async fn inner_call(gw: &Gateway, a: &Agent, b: &Agent, a_first_call: bool) -> S
     assert_eq!(r.body, ok_id(&id));
     let (a_no, b_no) = (a.id.to_string(), b.id.to_string());
     let evs = if a_first_call {
-        expect(gw, a, &["AgentState_Busy", "AgentEvent_Customer_Alerting"]).await
+        let evs = expect(gw, a, &DIALLING).await;
+        // The caller's own call: the phone rings with no call to show.
+        assert_event(&evs[0], PHONE_ALERTING, a.id, Value::Null);
+        assert_event(&evs[1], PHONE_OFFHOOK, a.id, off_hook("main"));
+        evs
     } else {
         expect(gw, a, &["AgentEvent_Customer_Alerting"]).await
     };
     assert_event(evs.last().unwrap(), "AgentEvent_Customer_Alerting", a.id, alerting(&id, &format!("7{b_no}"), &b_no));
-    let evs = expect(gw, b, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
-    assert_event(&evs[1], "AgentEvent_Ringing", b.id, ringing(&id, &a_no, &b_no, "main", 6, None));
+    let evs = expect(gw, b, &OFFERED).await;
+    assert_offered(&evs, b.id, &id, &a_no, &b_no, ringing(&id, &a_no, &b_no, "main", 6, None));
     assert_eq!(b.put(gw, "voicecall", "answer", None).await.body, ok());
     for x in [a, b] {
         let evs = expect(gw, x, &["AgentEvent_Talking"]).await;
@@ -298,10 +347,24 @@ async fn inbound_call_rings_the_longest_idle_agent_and_is_answered() {
     let evs = expect(
         &gw,
         &c,
-        &["AgentState_CancelNotReady_Success", "AgentState_Ready", "AgentState_Busy", "AgentEvent_Ringing"],
+        &[
+            "AgentState_CancelNotReady_Success",
+            "AgentState_Ready",
+            "AgentState_Busy",
+            PHONE_ALERTING,
+            PHONE_OFFHOOK,
+            "AgentEvent_Ringing",
+        ],
     )
     .await;
-    assert_event(&evs[3], "AgentEvent_Ringing", 103, ringing(&third, "13900000003", ACCESS, "main", 0, None));
+    assert_offered(
+        &evs[2..],
+        103,
+        &third,
+        "13900000003",
+        ACCESS,
+        ringing(&third, "13900000003", ACCESS, "main", 0, None),
+    );
     gw.stop().await;
 }
 
@@ -310,9 +373,20 @@ async fn a_queued_call_is_offered_at_sign_in() {
     let gw = start().await;
     let id = gw.inject_call(CUSTOMER, ACCESS, "").await;
     let a = gw.sign_in(101).await;
-    let evs =
-        expect(&gw, &a, &["AgentOther_InService", "AgentState_Ready", "AgentState_Busy", "AgentEvent_Ringing"]).await;
-    assert_event(&evs[3], "AgentEvent_Ringing", 101, ringing(&id, CUSTOMER, ACCESS, "main", 0, None));
+    let evs = expect(
+        &gw,
+        &a,
+        &[
+            "AgentOther_InService",
+            "AgentState_Ready",
+            "AgentState_Busy",
+            PHONE_ALERTING,
+            PHONE_OFFHOOK,
+            "AgentEvent_Ringing",
+        ],
+    )
+    .await;
+    assert_offered(&evs[2..], 101, &id, CUSTOMER, ACCESS, ringing(&id, CUSTOMER, ACCESS, "main", 0, None));
     gw.stop().await;
 }
 
@@ -321,9 +395,17 @@ async fn auto_answer_agent_gets_auto_answer_then_talking() {
     let gw = start().await;
     let a = auto_ready(&gw, 101).await;
     let id = gw.inject_call(CUSTOMER, ACCESS, "").await;
-    let evs = expect(&gw, &a, &["AgentState_Busy", "AgentEvent_Auto_Answer", "AgentEvent_Talking"]).await;
-    assert_event(&evs[1], "AgentEvent_Auto_Answer", 101, ringing(&id, CUSTOMER, ACCESS, "main", 0, None));
-    assert_event(&evs[2], "AgentEvent_Talking", 101, talking(&id, CUSTOMER, ACCESS, "main", 0));
+    let evs = expect(
+        &gw,
+        &a,
+        &["AgentState_Busy", PHONE_ALERTING, PHONE_OFFHOOK, "AgentEvent_Auto_Answer", "AgentEvent_Talking"],
+    )
+    .await;
+    assert_event(&evs[0], "AgentState_Busy", 101, Value::Null);
+    assert_event(&evs[1], PHONE_ALERTING, 101, phone_alerting(&id, CUSTOMER, ACCESS));
+    assert_event(&evs[2], PHONE_OFFHOOK, 101, off_hook("main"));
+    assert_event(&evs[3], "AgentEvent_Auto_Answer", 101, auto_answer(&id, CUSTOMER, ACCESS, "main", 0, None));
+    assert_event(&evs[4], "AgentEvent_Talking", 101, talking(&id, CUSTOMER, ACCESS, "main", 0));
     // Nothing left to answer.
     assert_eq!(a.put(&gw, "voicecall", "answer", None).await.body, err("200-002", "no call to answer"));
     gw.stop().await;
@@ -361,21 +443,37 @@ async fn callout_alerts_then_talks_when_the_far_end_answers() {
     let r = a.put(&gw, "voicecall", "callout", Some(json!({"called":"13900000000"}))).await;
     let id = call_id(&r.body["result"]);
     assert_eq!(r.body, ok_id(&id));
-    let evs = expect(&gw, &a, &["AgentState_Busy", "AgentEvent_Customer_Alerting", "AgentEvent_Talking"]).await;
-    assert_event(&evs[1], "AgentEvent_Customer_Alerting", 101, alerting(&id, "13900000000", ""));
+    let evs = expect(
+        &gw,
+        &a,
+        &[PHONE_ALERTING, PHONE_OFFHOOK, "AgentState_Busy", "AgentEvent_Customer_Alerting", "AgentEvent_Talking"],
+    )
+    .await;
+    // The agent's phone rings first (for no call: the agent is placing one), then busy.
+    assert_event(&evs[0], PHONE_ALERTING, 101, Value::Null);
+    assert_event(&evs[1], PHONE_OFFHOOK, 101, off_hook("main"));
+    assert_event(&evs[2], "AgentState_Busy", 101, Value::Null);
+    assert_event(&evs[3], "AgentEvent_Customer_Alerting", 101, alerting(&id, "13900000000", ""));
     // The caller is the agent's phone; call type 7 (normal outbound).
-    assert_event(&evs[2], "AgentEvent_Talking", 101, talking(&id, "7101", "13900000000", "main", 7));
+    assert_event(&evs[4], "AgentEvent_Talking", 101, talking(&id, "7101", "13900000000", "main", 7));
     let r = a.get(&gw, "calldata", "callinfo").await;
     assert_info_body(&r.body, info(&id, 7, "7101", "13900000000", ("", 0), "13900000000", ""), true, false);
     // A caller number given in the request is used.
     assert_eq!(a.delete(&gw, "voicecall", "release").await.body, ok());
-    expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
+    // The agent released it: on-hook by the agent.
+    assert_event(&evs[1], PHONE_RELEASE, 101, on_hook(2));
     let r = a
         .put(&gw, "voicecall", "callout", Some(json!({"called":"13900000009","caller":"4001","callappdata":"d"})))
         .await;
     let id = call_id(&r.body["result"]);
-    let evs = expect(&gw, &a, &["AgentState_Busy", "AgentEvent_Customer_Alerting", "AgentEvent_Talking"]).await;
-    assert_event(&evs[2], "AgentEvent_Talking", 101, talking(&id, "4001", "13900000009", "main", 7));
+    let evs = expect(
+        &gw,
+        &a,
+        &[PHONE_ALERTING, PHONE_OFFHOOK, "AgentState_Busy", "AgentEvent_Customer_Alerting", "AgentEvent_Talking"],
+    )
+    .await;
+    assert_event(&evs[4], "AgentEvent_Talking", 101, talking(&id, "4001", "13900000009", "main", 7));
     gw.stop().await;
 }
 
@@ -398,12 +496,22 @@ async fn callout_to_a_busy_or_unanswered_number_fails() {
         let evs = expect(
             &gw,
             &a,
-            &["AgentState_Busy", "AgentEvent_Customer_Alerting", "AgentEvent_Call_Out_Fail", "AgentState_Ready"],
+            &[
+                PHONE_ALERTING,
+                PHONE_OFFHOOK,
+                "AgentState_Busy",
+                "AgentEvent_Customer_Alerting",
+                PHONE_RELEASE,
+                "AgentEvent_Call_Out_Fail",
+                "AgentState_Ready",
+            ],
         )
         .await;
-        assert_event(&evs[1], "AgentEvent_Customer_Alerting", 101, alerting(&id, number, ""));
-        assert_event(&evs[2], "AgentEvent_Call_Out_Fail", 101, json!(id));
-        assert_event(&evs[3], "AgentState_Ready", 101, Value::Null);
+        assert_event(&evs[3], "AgentEvent_Customer_Alerting", 101, alerting(&id, number, ""));
+        // The platform hangs up the agent's phone, then reports the failure (the vendor's order).
+        assert_event(&evs[4], PHONE_RELEASE, 101, on_hook(3));
+        assert_event(&evs[5], "AgentEvent_Call_Out_Fail", 101, json!(id));
+        assert_event(&evs[6], "AgentState_Ready", 101, Value::Null);
         assert_eq!(all_calls(&gw, &a, "101").await.body, ids(&[]));
         let r = a.get(&gw, "onlineagent", "agentstatus").await;
         assert_eq!(r.body, found(json!({"agentState":4,"isWorking":false})));
@@ -447,7 +555,7 @@ async fn callinner_connects_two_agents() {
     // The callee hangs up: both leave the call.
     assert_eq!(b.delete(&gw, "voicecall", "release").await.body, ok());
     for x in [&a, &b] {
-        let evs = expect(&gw, x, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+        let evs = expect(&gw, x, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
         assert_event(&evs[0], "AgentEvent_Call_Release", x.id, json!(id));
     }
     gw.stop().await;
@@ -539,8 +647,8 @@ async fn allcallinfoex_lists_the_customer_and_the_help_call_oldest_first() {
     let evs = expect(&gw, &a, &["AgentEvent_Hold", "AgentEvent_Customer_Alerting"]).await;
     assert_event(&evs[0], "AgentEvent_Hold", 101, json!(cust));
     assert_event(&evs[1], "AgentEvent_Customer_Alerting", 101, alerting(&help, "7102", "102"));
-    let evs = expect(&gw, &b, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
-    assert_event(&evs[1], "AgentEvent_Ringing", 102, ringing(&help, "101", "102", "assistant", 51, None));
+    let evs = expect(&gw, &b, &OFFERED).await;
+    assert_offered(&evs, 102, &help, "101", "102", ringing(&help, "101", "102", "assistant", 51, None));
     // Ringing counts: the helper already has the help call.
     assert_eq!(all_calls(&gw, &c, "102").await.body, ids(&[&help]));
 
@@ -720,7 +828,7 @@ async fn conference_after_hold_and_callinner() {
 
     // The initiator leaves: the customer and the other agent stay connected.
     assert_eq!(a.delete(&gw, "voicecall", "release").await.body, ok());
-    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
     assert_event(&evs[0], "AgentEvent_Call_Release", 101, json!(cust));
     assert_eq!(all_calls(&gw, &c, "102").await.body, ids(&[&cust]));
     assert_eq!(b.get(&gw, "calldata", "remotenumbers").await.body, found(json!([CUSTOMER])));
@@ -737,7 +845,7 @@ async fn conference_after_innerhelp() {
     let r = a.post(&gw, "voicecall", "innerhelp", Some(json!({"dstaddress":102,"devicetype":"2","mode":"1"}))).await;
     let help = call_id(&r.body["result"]);
     expect(&gw, &a, &["AgentEvent_Hold", "AgentEvent_Customer_Alerting"]).await;
-    expect(&gw, &b, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
+    expect(&gw, &b, &["AgentState_Busy", PHONE_ALERTING, PHONE_OFFHOOK, "AgentEvent_Ringing"]).await;
     assert_eq!(b.put(&gw, "voicecall", "answer", None).await.body, ok());
     expect(&gw, &a, &["AgentEvent_Talking"]).await;
     expect(&gw, &b, &["AgentEvent_Talking"]).await;
@@ -762,8 +870,8 @@ async fn innerhelp_three_party_brings_the_helper_into_the_customer_call() {
     let r = a.post(&gw, "voicecall", "innerhelp", Some(json!({"dstaddress":"102","devicetype":2,"mode":2}))).await;
     // The helper is rung on the customer's call itself.
     assert_eq!(r.body, ok_id(&cust));
-    let evs = expect(&gw, &b, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
-    assert_event(&evs[1], "AgentEvent_Ringing", 102, ringing(&cust, CUSTOMER, ACCESS, "assistant", 52, None));
+    let evs = expect(&gw, &b, &OFFERED).await;
+    assert_offered(&evs, 102, &cust, CUSTOMER, ACCESS, ringing(&cust, CUSTOMER, ACCESS, "assistant", 52, None));
     assert_eq!(b.put(&gw, "voicecall", "answer", None).await.body, ok());
     let evs = expect(&gw, &b, &["AgentEvent_Talking"]).await;
     assert_event(&evs[0], "AgentEvent_Talking", 102, talking(&cust, CUSTOMER, ACCESS, "assistant", 52));
@@ -823,8 +931,8 @@ async fn innerhelp_to_a_skill_rings_an_idle_agent_of_it() {
     let evs = expect(&gw, &a, &["AgentEvent_Hold", "AgentEvent_Customer_Alerting"]).await;
     assert_event(&evs[0], "AgentEvent_Hold", 101, json!(cust));
     assert_event(&evs[1], "AgentEvent_Customer_Alerting", 101, alerting(&help, "7102", "102"));
-    let evs = expect(&gw, &b, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
-    assert_event(&evs[1], "AgentEvent_Ringing", 102, ringing(&help, "101", "102", "assistant", 51, None));
+    let evs = expect(&gw, &b, &OFFERED).await;
+    assert_offered(&evs, 102, &help, "101", "102", ringing(&help, "101", "102", "assistant", 51, None));
     gw.stop().await;
 }
 
@@ -843,10 +951,10 @@ async fn transfer_setup(gw: &Gateway) -> (Agent, Agent, String) {
 async fn blind_transfer_to_102(gw: &Gateway, body: Value) {
     let (a, b, cust) = transfer_setup(gw).await;
     assert_eq!(a.post(gw, "voicecall", "transfer", Some(body)).await.body, ok());
-    let evs = expect(gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let evs = expect(gw, &a, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
     assert_event(&evs[0], "AgentEvent_Call_Release", 101, json!(cust));
-    let evs = expect(gw, &b, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
-    assert_event(&evs[1], "AgentEvent_Ringing", 102, ringing(&cust, CUSTOMER, ACCESS, "main", 0, Some(101)));
+    let evs = expect(gw, &b, &OFFERED).await;
+    assert_offered(&evs, 102, &cust, CUSTOMER, ACCESS, ringing(&cust, CUSTOMER, ACCESS, "main", 0, Some(101)));
     assert_eq!(all_calls(gw, &b, "101").await.body, ids(&[]));
     assert_eq!(b.put(gw, "voicecall", "answer", None).await.body, ok());
     let evs = expect(gw, &b, &["AgentEvent_Talking"]).await;
@@ -883,8 +991,8 @@ async fn transfer_success_to_agent() {
     assert_eq!(r.body, ok());
     let evs = expect(&gw, &a, &["AgentEvent_Hold"]).await;
     assert_event(&evs[0], "AgentEvent_Hold", 101, json!(cust));
-    let evs = expect(&gw, &b, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
-    assert_event(&evs[1], "AgentEvent_Ringing", 102, ringing(&cust, CUSTOMER, ACCESS, "main", 0, None));
+    let evs = expect(&gw, &b, &OFFERED).await;
+    assert_offered(&evs, 102, &cust, CUSTOMER, ACCESS, ringing(&cust, CUSTOMER, ACCESS, "main", 0, None));
     // Until the target answers, both are on the call; the transferring agent holds it.
     assert_eq!(all_calls(&gw, &b, "101").await.body, ids(&[&cust]));
     assert_eq!(all_calls(&gw, &a, "102").await.body, ids(&[&cust]));
@@ -896,7 +1004,7 @@ async fn transfer_success_to_agent() {
     assert_eq!(b.put(&gw, "voicecall", "answer", None).await.body, ok());
     let evs = expect(&gw, &b, &["AgentEvent_Talking"]).await;
     assert_event(&evs[0], "AgentEvent_Talking", 102, talking(&cust, CUSTOMER, ACCESS, "main", 0));
-    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
     assert_event(&evs[0], "AgentEvent_Call_Release", 101, json!(cust));
     assert_eq!(all_calls(&gw, &b, "101").await.body, ids(&[]));
     assert_eq!(all_calls(&gw, &a, "102").await.body, ids(&[&cust]));
@@ -910,10 +1018,10 @@ async fn transfer_success_to_skill() {
     let r = a.post(&gw, "voicecall", "transfer", Some(json!({"devicetype":1,"address":"1","mode":2}))).await;
     assert_eq!(r.body, ok());
     expect(&gw, &a, &["AgentEvent_Hold"]).await;
-    expect(&gw, &b, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
+    expect(&gw, &b, &["AgentState_Busy", PHONE_ALERTING, PHONE_OFFHOOK, "AgentEvent_Ringing"]).await;
     assert_eq!(b.put(&gw, "voicecall", "answer", None).await.body, ok());
     expect(&gw, &b, &["AgentEvent_Talking"]).await;
-    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
     assert_event(&evs[0], "AgentEvent_Call_Release", 101, json!(cust));
     gw.stop().await;
 }
@@ -925,7 +1033,7 @@ async fn transfer_to_an_external_number() {
     let cust = inbound_talking(&gw, &a, CUSTOMER).await;
     let r = a.post(&gw, "voicecall", "transfer", Some(json!({"devicetype":5,"address":"13800000000","mode":1}))).await;
     assert_eq!(r.body, ok());
-    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
     assert_event(&evs[0], "AgentEvent_Call_Release", 101, json!(cust));
     // The customer and the external number are connected once it answers (50 ms).
     let expected = json!([{
@@ -1002,9 +1110,11 @@ async fn agent_releases_the_call() {
     assert_eq!(a.delete(&gw, "voicecall", "release").await.body, err("200-017", "no call to release"));
     let cust = inbound_talking(&gw, &a, CUSTOMER).await;
     assert_eq!(a.delete(&gw, "voicecall", "release").await.body, ok());
-    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
     assert_event(&evs[0], "AgentEvent_Call_Release", 101, json!(cust));
-    assert_event(&evs[1], "AgentState_Ready", 101, Value::Null);
+    // The agent's own release: its phone is on the hook by the agent (2).
+    assert_event(&evs[1], PHONE_RELEASE, 101, on_hook(2));
+    assert_event(&evs[2], "AgentState_Ready", 101, Value::Null);
     assert_eq!(live_calls(&gw).await, json!([]));
     assert_eq!(a.delete(&gw, "voicecall", "release").await.body, err("200-017", "no call to release"));
     let r = a.get(&gw, "onlineagent", "agentstatus").await;
@@ -1020,10 +1130,12 @@ async fn releasing_a_ringing_call_sends_it_back_to_the_queue() {
     let b = ready(&gw, 102).await;
     assert_eq!(a.delete(&gw, "voicecall", "release").await.body, ok());
     // 101 is idle again but 102 has been idle longer: 102 gets the call.
-    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
     assert_event(&evs[0], "AgentEvent_Call_Release", 101, json!(cust));
-    let evs = expect(&gw, &b, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
-    assert_event(&evs[1], "AgentEvent_Ringing", 102, ringing(&cust, CUSTOMER, ACCESS, "main", 0, None));
+    // Rejecting is the agent's own release.
+    assert_event(&evs[1], PHONE_RELEASE, 101, on_hook(2));
+    let evs = expect(&gw, &b, &OFFERED).await;
+    assert_offered(&evs, 102, &cust, CUSTOMER, ACCESS, ringing(&cust, CUSTOMER, ACCESS, "main", 0, None));
     gw.stop().await;
 }
 
@@ -1035,7 +1147,7 @@ async fn wrap_up_after_a_call_without_auto_enter_idle() {
     expect(&gw, &a, &["AgentOther_InService", "AgentState_Ready"]).await;
     inbound_talking(&gw, &a, CUSTOMER).await;
     assert_eq!(a.delete(&gw, "voicecall", "release").await.body, ok());
-    expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Work"]).await;
+    expect(&gw, &a, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Work"]).await;
     let r = a.get(&gw, "onlineagent", "agentstatus").await;
     assert_eq!(r.body, found(json!({"agentState":5,"isWorking":true})));
     gw.stop().await;
@@ -1054,9 +1166,13 @@ async fn customer_hangs_up() {
     let a = ready(&gw, 101).await;
     let caller = "13880000000";
     let cust = inbound_talking(&gw, &a, caller).await;
-    let evs = expect(&gw, &a, &["AgentEvent_Customer_Release", "AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let evs =
+        expect(&gw, &a, &["AgentEvent_Customer_Release", "AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"])
+            .await;
     assert_event(&evs[0], "AgentEvent_Customer_Release", 101, json!({"callid":cust,"number":caller}));
     assert_event(&evs[1], "AgentEvent_Call_Release", 101, json!(cust));
+    // The customer hung up: the platform puts the agent's phone on the hook (3).
+    assert_event(&evs[2], PHONE_RELEASE, 101, on_hook(3));
     assert_eq!(all_calls(&gw, &a, "101").await.body, ids(&[]));
     // The last call is still described by callinfo, now with its end time.
     let r = a.get(&gw, "calldata", "callinfo").await;
@@ -1076,7 +1192,7 @@ async fn dropcall_by_call_id() {
     assert_eq!(a.post(&gw, "voicecall", "hold", None).await.body, ok());
     expect(&gw, &a, &["AgentEvent_Hold"]).await;
     assert_eq!(a.post(&gw, "voicecall", &format!("dropcall/{cust}"), None).await.body, ok());
-    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
     assert_event(&evs[0], "AgentEvent_Call_Release", 101, json!(cust));
     assert_eq!(a.post(&gw, "voicecall", &format!("dropcall/{cust}"), None).await.body, no_call);
     // Another agent's call cannot be dropped.
@@ -1097,7 +1213,9 @@ async fn disconnect_one_party() {
     assert_eq!(a.post(&gw, "voicecall", "disconnect/123", None).await.body, param_invalid());
     assert_eq!(a.post(&gw, "voicecall", "disconnect/abc", None).await.body, param_invalid());
     assert_eq!(a.post(&gw, "voicecall", &format!("disconnect/{CUSTOMER}"), None).await.body, ok());
-    let evs = expect(&gw, &a, &["AgentEvent_Customer_Release", "AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let evs =
+        expect(&gw, &a, &["AgentEvent_Customer_Release", "AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"])
+            .await;
     assert_event(&evs[0], "AgentEvent_Customer_Release", 101, json!({"callid":cust,"number":CUSTOMER}));
     assert_event(&evs[1], "AgentEvent_Call_Release", 101, json!(cust));
     assert_eq!(live_calls(&gw).await, json!([]));
@@ -1107,7 +1225,7 @@ async fn disconnect_one_party() {
     let inner = inner_call(&gw, &a, &b, true).await;
     assert_eq!(a.post(&gw, "voicecall", "disconnect/102", None).await.body, ok());
     for x in [&b, &a] {
-        let evs = expect(&gw, x, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+        let evs = expect(&gw, x, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
         assert_event(&evs[0], "AgentEvent_Call_Release", x.id, json!(inner));
     }
     gw.stop().await;
@@ -1154,7 +1272,7 @@ async fn connecthold_joins_the_held_customer_with_the_other_agent() {
     assert_eq!(a.post(&gw, "voicecall", "connecthold/x", None).await.body, param_invalid());
 
     assert_eq!(a.post(&gw, "voicecall", &format!("connecthold/{cust}"), None).await.body, ok());
-    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
     assert_event(&evs[0], "AgentEvent_Call_Release", 101, json!(cust));
     let evs = expect(&gw, &b, &["AgentEvent_Talking"]).await;
     assert_event(&evs[0], "AgentEvent_Talking", 102, talking(&cust, CUSTOMER, ACCESS, "main", 0));
@@ -1176,7 +1294,7 @@ async fn callinfo_family() {
     assert_eq!(a.get(&gw, "calldata", "callinfobeforeanswer").await.body, empty);
 
     let cust = gw.inject_call(CUSTOMER, ACCESS, "order=42").await;
-    expect(&gw, &a, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
+    expect(&gw, &a, &["AgentState_Busy", PHONE_ALERTING, PHONE_OFFHOOK, "AgentEvent_Ringing"]).await;
     let expected = info(&cust, 0, CUSTOMER, ACCESS, ("voice", 1), ACCESS, "order=42");
     let r = a.get(&gw, "calldata", "callinfobeforeanswer").await;
     assert_info_body(&r.body, expected.clone(), false, false);
@@ -1203,7 +1321,7 @@ async fn callinfo_family() {
 
     // After the call: the last call (with its end time), unless asked not to.
     assert_eq!(a.delete(&gw, "voicecall", "release").await.body, ok());
-    expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    expect(&gw, &a, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
     let r = a.get(&gw, "calldata", "callinfo").await;
     assert_info_body(&r.body, expected.clone(), true, true);
     let r = a.get(&gw, "calldata", "callinfo?isNoContainLastCall=false").await;
@@ -1273,7 +1391,7 @@ async fn appdata_and_setcalldataex() {
     assert_eq!(r.body, err("400-001", "no call to set call data on"));
 
     let cust = gw.inject_call(CUSTOMER, ACCESS, "order=42").await;
-    expect(&gw, &a, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
+    expect(&gw, &a, &["AgentState_Busy", PHONE_ALERTING, PHONE_OFFHOOK, "AgentEvent_Ringing"]).await;
     assert_eq!(a.get(&gw, "calldata", "appdata").await.body, found(json!("order=42")));
     let r = a.get(&gw, "calldata", &format!("appdata?isEncodeResult=false&callId={cust}")).await;
     assert_eq!(r.body, found(json!("order=42")));
@@ -1315,9 +1433,14 @@ async fn statistics_ex_counts_calls() {
     assert_eq!(a.get(&gw, "calldata", "statisticsEx").await.body, stats(0, 0, 0));
     inbound_talking(&gw, &a, CUSTOMER).await;
     assert_eq!(a.delete(&gw, "voicecall", "release").await.body, ok());
-    expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    expect(&gw, &a, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
     a.put(&gw, "voicecall", "callout", Some(json!({"called":"13900000000"}))).await;
-    expect(&gw, &a, &["AgentState_Busy", "AgentEvent_Customer_Alerting", "AgentEvent_Talking"]).await;
+    expect(
+        &gw,
+        &a,
+        &[PHONE_ALERTING, PHONE_OFFHOOK, "AgentState_Busy", "AgentEvent_Customer_Alerting", "AgentEvent_Talking"],
+    )
+    .await;
     let r = a.get(&gw, "calldata", "statisticsEx").await;
     let talktime = r.body["result"]["talktime"].as_u64().expect("talktime in seconds");
     assert!(talktime < 60, "{talktime}");
@@ -1404,7 +1527,19 @@ async fn operator_api_injects_and_lists_calls() {
 
     // An agent signs in: the VDN 1 call rings there.
     let a = gw.sign_in(101).await;
-    expect(&gw, &a, &["AgentOther_InService", "AgentState_Ready", "AgentState_Busy", "AgentEvent_Ringing"]).await;
+    expect(
+        &gw,
+        &a,
+        &[
+            "AgentOther_InService",
+            "AgentState_Ready",
+            "AgentState_Busy",
+            PHONE_ALERTING,
+            PHONE_OFFHOOK,
+            "AgentEvent_Ringing",
+        ],
+    )
+    .await;
     let calls = live_calls(&gw).await;
     assert_eq!(calls[0]["queued"], false);
     assert_eq!(
@@ -1425,13 +1560,13 @@ async fn calls_go_only_to_agents_with_the_skill_in_the_vdn() {
     let other_vdn = ready(&gw, 601).await;
     let vip = ready(&gw, 101).await;
     let id = gw.inject_call(CUSTOMER, "10087", "").await;
-    let evs = expect(&gw, &vip, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
-    assert_event(&evs[1], "AgentEvent_Ringing", 101, ringing(&id, CUSTOMER, "10087", "main", 0, None));
+    let evs = expect(&gw, &vip, &OFFERED).await;
+    assert_offered(&evs, 101, &id, CUSTOMER, "10087", ringing(&id, CUSTOMER, "10087", "main", 0, None));
     let r = vip.get(&gw, "calldata", "callinfobeforeanswer").await;
     assert_info_body(&r.body, info(&id, 0, CUSTOMER, "10087", ("vip", 2), "10087", ""), false, false);
     let id2 = gw.inject_call("13900000002", "20086", "").await;
-    let evs = expect(&gw, &other_vdn, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
-    assert_event(&evs[1], "AgentEvent_Ringing", 601, ringing(&id2, "13900000002", "20086", "main", 0, None));
+    let evs = expect(&gw, &other_vdn, &OFFERED).await;
+    assert_offered(&evs, 601, &id2, "13900000002", "20086", ringing(&id2, "13900000002", "20086", "main", 0, None));
     quiet(&gw, &only_voice).await;
     // Call ids are unique across VDNs.
     assert_ne!(id, id2);
@@ -1444,13 +1579,19 @@ async fn an_unanswered_offer_times_out_and_goes_to_the_next_agent() {
     let a = ready(&gw, 101).await;
     let cust = inbound_ringing(&gw, &a, CUSTOMER).await;
     let b = ready(&gw, 102).await;
-    let evs =
-        expect(&gw, &a, &["AgentEvent_No_Answer", "AgentEvent_Call_Release", "AgentState_SetNotReady_Success"]).await;
+    let evs = expect(
+        &gw,
+        &a,
+        &["AgentEvent_No_Answer", "AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_SetNotReady_Success"],
+    )
+    .await;
     assert_event(&evs[0], "AgentEvent_No_Answer", 101, json!(cust));
     assert_event(&evs[1], "AgentEvent_Call_Release", 101, json!(cust));
-    assert_event(&evs[2], "AgentState_SetNotReady_Success", 101, json!({"reason":2}));
-    let evs = expect(&gw, &b, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
-    assert_event(&evs[1], "AgentEvent_Ringing", 102, ringing(&cust, CUSTOMER, ACCESS, "main", 0, None));
+    // The platform took the call back and hung up the phone; busy with reason 2 (a string).
+    assert_event(&evs[2], PHONE_RELEASE, 101, on_hook(3));
+    assert_event(&evs[3], "AgentState_SetNotReady_Success", 101, json!({"reason":"2"}));
+    let evs = expect(&gw, &b, &OFFERED).await;
+    assert_offered(&evs, 102, &cust, CUSTOMER, ACCESS, ringing(&cust, CUSTOMER, ACCESS, "main", 0, None));
     let r = a.get(&gw, "onlineagent", "agentstatus").await;
     assert_eq!(r.body, found(json!({"agentState":3,"isWorking":false})));
     gw.stop().await;
@@ -1482,7 +1623,9 @@ async fn customer_hangs_up_while_ringing_or_queued() {
     // Ringing: the agent hears of it and is free again.
     let caller = "13880000002";
     let cust = inbound_ringing(&gw, &a, caller).await;
-    let evs = expect(&gw, &a, &["AgentEvent_Customer_Release", "AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let evs =
+        expect(&gw, &a, &["AgentEvent_Customer_Release", "AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"])
+            .await;
     assert_event(&evs[0], "AgentEvent_Customer_Release", 101, json!({"callid":cust,"number":caller}));
     assert_eq!(live_calls(&gw).await, json!([]));
     gw.stop().await;
@@ -1506,17 +1649,22 @@ async fn far_end_of_a_callout_hangs_up() {
         &gw,
         &a,
         &[
+            PHONE_ALERTING,
+            PHONE_OFFHOOK,
             "AgentState_Busy",
             "AgentEvent_Customer_Alerting",
             "AgentEvent_Talking",
             "AgentEvent_Customer_Release",
             "AgentEvent_Call_Release",
+            PHONE_RELEASE,
             "AgentState_Ready",
         ],
     )
     .await;
-    assert_event(&evs[3], "AgentEvent_Customer_Release", 101, json!({"callid":id,"number":"777"}));
-    assert_event(&evs[4], "AgentEvent_Call_Release", 101, json!(id));
+    assert_event(&evs[5], "AgentEvent_Customer_Release", 101, json!({"callid":id,"number":"777"}));
+    assert_event(&evs[6], "AgentEvent_Call_Release", 101, json!(id));
+    // The far end hung up: the platform hangs up the agent's phone (3).
+    assert_event(&evs[7], PHONE_RELEASE, 101, on_hook(3));
     gw.stop().await;
 }
 
@@ -1529,12 +1677,12 @@ async fn help_call_rejected_or_customer_disconnect_while_held() {
     let r = a.post(&gw, "voicecall", "innerhelp", Some(json!({"dstaddress":"102"}))).await;
     let help = call_id(&r.body["result"]);
     expect(&gw, &a, &["AgentEvent_Hold", "AgentEvent_Customer_Alerting"]).await;
-    expect(&gw, &b, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
+    expect(&gw, &b, &["AgentState_Busy", PHONE_ALERTING, PHONE_OFFHOOK, "AgentEvent_Ringing"]).await;
     // The held customer is not a party of the help call: it cannot be disconnected from it.
     assert_eq!(a.post(&gw, "voicecall", &format!("disconnect/{CUSTOMER}"), None).await.body, param_invalid());
     // The helper rejects: the help call ends, the customer stays held.
     assert_eq!(b.delete(&gw, "voicecall", "release").await.body, ok());
-    let evs = expect(&gw, &b, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let evs = expect(&gw, &b, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
     assert_event(&evs[0], "AgentEvent_Call_Release", 102, json!(help));
     let evs = expect(&gw, &a, &["AgentEvent_Call_Release"]).await;
     assert_event(&evs[0], "AgentEvent_Call_Release", 101, json!(help));
@@ -1564,15 +1712,117 @@ async fn customer_hangs_up_during_a_success_transfer() {
     let r = a.post(&gw, "voicecall", "transfer", Some(json!({"devicetype":2,"address":"102","mode":2}))).await;
     assert_eq!(r.body, ok());
     expect(&gw, &a, &["AgentEvent_Hold"]).await;
-    expect(&gw, &b, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
+    expect(&gw, &b, &["AgentState_Busy", PHONE_ALERTING, PHONE_OFFHOOK, "AgentEvent_Ringing"]).await;
     // The customer leaves while 102 still rings: there is nobody left to transfer, the call ends
     // for both agents at once (rather than ringing on until the ring time-out).
     let release = json!({"callid":cust,"number":caller});
     for x in [&a, &b] {
-        let evs = expect(&gw, x, &["AgentEvent_Customer_Release", "AgentEvent_Call_Release", "AgentState_Ready"]).await;
+        let evs = expect(
+            &gw,
+            x,
+            &["AgentEvent_Customer_Release", "AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"],
+        )
+        .await;
         assert_event(&evs[0], "AgentEvent_Customer_Release", x.id, release.clone());
         assert_event(&evs[1], "AgentEvent_Call_Release", x.id, json!(cust));
     }
     assert_eq!(live_calls(&gw).await, json!([]));
+    gw.stop().await;
+}
+
+// ----- the agent's phone ------------------------------------------------------------------------
+
+/// What is left in an agent's mailbox after its session ended (its GUID no longer polls), as the
+/// poll would have delivered it.
+async fn left_in_mailbox(gw: &Gateway, id: u32) -> Vec<Value> {
+    use ccgw_store::Store;
+    let store = &gw.running().gateway.store;
+    let mut out = Vec::new();
+    while let Some(ev) = store.next_event(ccgw_domain::AgentId(id), None, Duration::ZERO).await {
+        out.push(serde_json::to_value(ccgw_wire::event::wire_event(&ev)).unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn forced_sign_out_mid_call_hangs_up_the_phone() {
+    let gw = start().await;
+    let a = ready(&gw, 101).await;
+    let cust = inbound_talking(&gw, &a, CUSTOMER).await;
+    assert_eq!(a.delete(&gw, "onlineagent", "forcelogout").await.body, ok());
+    let evs = left_in_mailbox(&gw, 101).await;
+    assert_eq!(Agent::types(&evs), ["AgentEvent_Call_Release", PHONE_RELEASE, "AgentOther_ShutdownService"]);
+    assert_event(&evs[0], "AgentEvent_Call_Release", 101, json!(cust));
+    // The platform ended the session: on-hook by the platform.
+    assert_event(&evs[1], PHONE_RELEASE, 101, on_hook(3));
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn always_off_hook_agent_releasephone_false() {
+    let gw = start().await;
+    let a = gw
+        .sign_in_with(
+            101,
+            json!({"password":"ccgw-demo","phonenum":"7101","status":"4","autoanswer":"false","releasephone":"false"}),
+        )
+        .await;
+    expect(&gw, &a, &["AgentOther_InService", "AgentState_Ready"]).await;
+    // Its first call rings the phone as for anyone ...
+    let first = inbound_talking(&gw, &a, CUSTOMER).await;
+    assert_eq!(a.delete(&gw, "voicecall", "release").await.body, ok());
+    // ... which then stays off the hook: no PhoneRelease after the call ...
+    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    assert_event(&evs[0], "AgentEvent_Call_Release", 101, json!(first));
+    // ... and no PhoneAlerting or PhoneOffhook before the next one, offered or placed.
+    let second = gw.inject_call("13900000002", ACCESS, "").await;
+    let evs = expect(&gw, &a, &["AgentState_Busy", "AgentEvent_Ringing"]).await;
+    assert_event(&evs[1], "AgentEvent_Ringing", 101, ringing(&second, "13900000002", ACCESS, "main", 0, None));
+    assert_eq!(a.put(&gw, "voicecall", "answer", None).await.body, ok());
+    expect(&gw, &a, &["AgentEvent_Talking"]).await;
+    assert_eq!(a.delete(&gw, "voicecall", "release").await.body, ok());
+    expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    let r = a.put(&gw, "voicecall", "callout", Some(json!({"called":"13900000000"}))).await;
+    let out = call_id(&r.body["result"]);
+    let evs = expect(&gw, &a, &["AgentState_Busy", "AgentEvent_Customer_Alerting", "AgentEvent_Talking"]).await;
+    assert_event(&evs[1], "AgentEvent_Customer_Alerting", 101, alerting(&out, "13900000000", ""));
+    assert_eq!(a.delete(&gw, "voicecall", "release").await.body, ok());
+    expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    quiet(&gw, &a).await;
+    // Signing out hangs the phone up at last.
+    assert_eq!(a.delete(&gw, "onlineagent", "logout").await.body, ok());
+    let evs = left_in_mailbox(&gw, 101).await;
+    assert_eq!(Agent::types(&evs), [PHONE_RELEASE, "AgentOther_ShutdownService"]);
+    assert_event(&evs[0], PHONE_RELEASE, 101, on_hook(3));
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_consultation_rings_only_the_helper_phone() {
+    let gw = start().await;
+    let a = ready(&gw, 101).await;
+    let cust = inbound_talking(&gw, &a, CUSTOMER).await;
+    let b = ready(&gw, 102).await;
+    let r = a.post(&gw, "voicecall", "innerhelp", Some(json!({"dstaddress":"102","devicetype":2,"mode":1}))).await;
+    let help = call_id(&r.body["result"]);
+    // The requester's phone is off the hook already (it is in a call): no phone events for it.
+    let evs = expect(&gw, &a, &["AgentEvent_Hold", "AgentEvent_Customer_Alerting"]).await;
+    assert_event(&evs[0], "AgentEvent_Hold", 101, json!(cust));
+    // The helper's phone rings for the consultation, off-hook on the assistant leg.
+    let evs = expect(&gw, &b, &OFFERED).await;
+    assert_offered(&evs, 102, &help, "101", "102", ringing(&help, "101", "102", "assistant", 51, None));
+    assert_eq!(b.put(&gw, "voicecall", "answer", None).await.body, ok());
+    expect(&gw, &a, &["AgentEvent_Talking"]).await;
+    expect(&gw, &b, &["AgentEvent_Talking"]).await;
+    // The helper leaves: its phone goes on the hook; the requester still holds the customer.
+    assert_eq!(b.delete(&gw, "voicecall", "release").await.body, ok());
+    let evs = expect(&gw, &b, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
+    assert_event(&evs[1], PHONE_RELEASE, 102, on_hook(2));
+    expect(&gw, &a, &["AgentEvent_Call_Release"]).await;
+    quiet(&gw, &a).await;
+    // The requester drops the held customer, its last call: now its phone goes on the hook.
+    assert_eq!(a.post(&gw, "voicecall", &format!("dropcall/{cust}"), None).await.body, ok());
+    let evs = expect(&gw, &a, &["AgentEvent_Call_Release", PHONE_RELEASE, "AgentState_Ready"]).await;
+    assert_event(&evs[1], PHONE_RELEASE, 101, on_hook(2));
     gw.stop().await;
 }

@@ -239,7 +239,7 @@ async fn sign_in_initial_states_and_lenient_types() {
         )
         .await;
     let mut expected = idle_sign_in_events(101);
-    expected.push(event(101, "AgentState_SetNotReady_Success", json!({"reason":0})));
+    expected.push(event(101, "AgentState_SetNotReady_Success", json!({"reason":"0"})));
     expect_events(&gw, &a, &expected).await;
     expect_no_event(&gw, &a).await;
     expect_status(&gw, &a, 3).await;
@@ -810,7 +810,7 @@ async fn long_poll_answers_as_soon_as_an_event_arrives() {
     let r = a.post(&gw, "onlineagent", "saybusy?reason=201", None).await;
     expect(&r, success());
     let (ev, took) = tokio::time::timeout(Duration::from_secs(5), poller).await.expect("poll answered").unwrap();
-    assert_eq!(strip_time(&ev), event(101, "AgentState_SetNotReady_Success", json!({"reason":201})));
+    assert_eq!(strip_time(&ev), event(101, "AgentState_SetNotReady_Success", json!({"reason":"201"})));
     assert!(took < Duration::from_millis(WAIT / 4), "poll took {took:?}");
     drop(a);
     Arc::try_unwrap(gw).ok().expect("no other owner").stop().await;
@@ -828,7 +828,7 @@ async fn events_arrive_one_per_poll_in_order_without_loss_or_duplicates() {
         match i % 3 {
             0 => {
                 let reason = 200 + (i % 51) as u16;
-                expected.push(event(101, "AgentState_SetNotReady_Success", json!({ "reason": reason })));
+                expected.push(event(101, "AgentState_SetNotReady_Success", json!({ "reason": reason.to_string() })));
                 expected.push(event(101, "AgentState_CancelNotReady_Success", Value::Null));
             }
             1 => {
@@ -1069,14 +1069,14 @@ async fn say_busy_and_cancel_busy() {
     expect_events(&gw, &a, &idle_sign_in_events(101)).await;
 
     expect_no_guid(&a.post(&gw, "onlineagent", "saybusy?reason=201&prolong=false", None).await, success());
-    expect_events(&gw, &a, &[event(101, "AgentState_SetNotReady_Success", json!({"reason":201}))]).await;
+    expect_events(&gw, &a, &[event(101, "AgentState_SetNotReady_Success", json!({"reason":"201"}))]).await;
     expect_status(&gw, &a, 3).await;
 
     // Already busy: refused without prolong, accepted with it (new reason).
     expect_no_guid(&a.post(&gw, "onlineagent", "saybusy?reason=202&prolong=false", None).await, rc("100-009"));
     expect_no_guid(&a.post(&gw, "onlineagent", "saybusy?reason=202", None).await, rc("100-009"));
     expect(&a.post(&gw, "onlineagent", "saybusy?reason=250&prolong=true", None).await, success());
-    expect_events(&gw, &a, &[event(101, "AgentState_SetNotReady_Success", json!({"reason":250}))]).await;
+    expect_events(&gw, &a, &[event(101, "AgentState_SetNotReady_Success", json!({"reason":"250"}))]).await;
 
     // Bad parameters (checked before the state).
     for q in ["reason=199", "reason=251", "reason=1", "reason=abc", "reason=-200", "reason=201&prolong=maybe"] {
@@ -1098,7 +1098,7 @@ async fn say_busy_and_cancel_busy() {
     // No reason (or reason 0 / empty): busy with reason 0.
     for q in ["", "?reason=", "?reason=0&prolong=true"] {
         expect(&a.post(&gw, "onlineagent", &format!("saybusy{q}"), None).await, success());
-        expect_events(&gw, &a, &[event(101, "AgentState_SetNotReady_Success", json!({"reason":0}))]).await;
+        expect_events(&gw, &a, &[event(101, "AgentState_SetNotReady_Success", json!({"reason":"0"}))]).await;
         expect(&a.post(&gw, "onlineagent", "cancelbusy", None).await, success());
         expect_events(
             &gw,
@@ -1256,27 +1256,52 @@ async fn auto_enter_idle_decides_the_state_after_a_call() {
 
 // ----- skills ---------------------------------------------------------------------------------
 
+/// A waiting call is offered to `a` now: its events, then `a` answers and releases it.
+async fn offered_then_handled(gw: &Gateway, a: &Agent, call: &str, caller: &str, access_code: &str) {
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        got.push(strip_time(&poll_event(gw, a).await));
+    }
+    let types: Vec<&str> = got.iter().map(|e| e["eventType"].as_str().unwrap()).collect();
+    assert_eq!(types, ["AgentState_Busy", "AgentOther_PhoneAlerting", "AgentOther_PhoneOffhook", "AgentEvent_Ringing"]);
+    assert_eq!(got[1]["content"], json!({"callid": call, "caller": caller, "called": access_code}));
+    assert_eq!(got[3]["content"]["callid"], call);
+    expect(&a.put(gw, "voicecall", "answer", None).await, success());
+    expect(&a.delete(gw, "voicecall", "release").await, success());
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        got.push(strip_time(&poll_event(gw, a).await)["eventType"].clone());
+    }
+    assert_eq!(got, ["AgentEvent_Talking", "AgentEvent_Call_Release", "AgentOther_PhoneRelease", "AgentState_Ready"]);
+}
+
 #[tokio::test]
 async fn reset_skill_and_agent_skills() {
     let gw = start().await;
     let a = gw.sign_in(101).await;
-    let skills = |one: bool, two: bool| {
-        json!({"message":"","retcode":"0","result":[
-            {"id":1,"name":"voice","mediaType":5,"isSignIn":one},
-            {"id":2,"name":"vip","mediaType":5,"isSignIn":two}]})
-    };
-    // Sign-in signs the agent in to every configured skill.
-    expect_no_guid(&a.get(&gw, "onlineagent", "agentskills").await, skills(true, true));
+    expect_events(&gw, &a, &idle_sign_in_events(101)).await;
+    // The skill queues configured for the agent, exactly as the vendor's sample writes them
+    // (`mediatype`, "success"); signing in and out of them does not change the list.
+    let configured = json!({"message":"success","retcode":"0","result":[
+        {"name":"voice","id":1,"mediatype":5},
+        {"name":"vip","id":2,"mediatype":5}]});
+    expect_no_guid(&a.get(&gw, "onlineagent", "agentskills").await, configured.clone());
 
+    // Signed in to "voice" (1) only: a call for "vip" (2, access code 10087) waits ...
     expect_no_guid(&a.post(&gw, "onlineagent", "resetskill/true?skillid=1", None).await, success());
-    expect_no_guid(&a.get(&gw, "onlineagent", "agentskills").await, skills(true, false));
+    expect_no_guid(&a.get(&gw, "onlineagent", "agentskills").await, configured.clone());
+    let vip = gw.inject_call("13900000001", "10087", "").await;
+    expect_no_event(&gw, &a).await;
+    // ... until the agent signs in to both again.
     expect(&a.put(&gw, "onlineagent", "resetskill/false?skillid=1;2", None).await, success());
-    expect(&a.get(&gw, "onlineagent", "agentskills").await, skills(true, true));
+    offered_then_handled(&gw, &a, &vip, "13900000001", "10087").await;
+
+    // "vip" only: a "voice" call (10086) waits; no skill list signs in to every configured skill.
     expect(&a.post(&gw, "onlineagent", "resetskill/true?skillid=2", None).await, success());
-    expect(&a.get(&gw, "onlineagent", "agentskills").await, skills(false, true));
-    // No skill list: every configured skill.
+    let voice = gw.inject_call("13900000002", "10086", "").await;
+    expect_no_event(&gw, &a).await;
     expect(&a.post(&gw, "onlineagent", "resetskill/true", None).await, success());
-    expect(&a.get(&gw, "onlineagent", "agentskills").await, skills(true, true));
+    offered_then_handled(&gw, &a, &voice, "13900000002", "10086").await;
     // Encoded separator.
     expect(&a.post(&gw, "onlineagent", "resetskill/true?skillid=2%3B1", None).await, success());
 
@@ -1286,14 +1311,16 @@ async fn reset_skill_and_agent_skills() {
         assert_eq!(r.body, rc("100-019"), "{q}");
     }
     expect_no_guid(&a.post(&gw, "onlineagent", "resetskill/maybe?skillid=1", None).await, rc("000-002"));
-    // Unchanged by the refusals.
-    expect(&a.get(&gw, "onlineagent", "agentskills").await, skills(true, true));
+    // Unchanged by the refusals: still signed in to both.
+    expect(&a.get(&gw, "onlineagent", "agentskills").await, configured);
+    let vip = gw.inject_call("13900000003", "10087", "").await;
+    offered_then_handled(&gw, &a, &vip, "13900000003", "10087").await;
 
     // An agent with one skill.
     let b = gw.sign_in(151).await;
     expect(
         &b.get(&gw, "onlineagent", "agentskills").await,
-        json!({"message":"","retcode":"0","result":[{"id":1,"name":"voice","mediaType":5,"isSignIn":true}]}),
+        json!({"message":"success","retcode":"0","result":[{"name":"voice","id":1,"mediatype":5}]}),
     );
     expect_no_guid(&b.post(&gw, "onlineagent", "resetskill/true?skillid=2", None).await, rc("100-019"));
     gw.stop().await;
