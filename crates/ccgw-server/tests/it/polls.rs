@@ -75,7 +75,7 @@ async fn busy(gw: &Gateway, agent: &Agent, reason: u16) {
 
 fn reason(ev: &Value) -> u64 {
     assert_eq!(ev["eventType"], "AgentState_SetNotReady_Success", "{ev}");
-    ev["content"]["reason"].as_u64().unwrap()
+    ev["content"]["reason"].as_str().and_then(|r| r.parse().ok()).unwrap_or_else(|| panic!("reason: {ev}"))
 }
 
 /// Polls logged as abandoned (dropped unanswered because their client left), from `/metrics`.
