@@ -21,7 +21,8 @@ use ccgw_wire::request::{
 };
 use ccgw_wire::response::{self, AgentStatus, CallInfo, GuidResult, HeldCall, SignInResult, SkillInfo, Statistics};
 use ccgw_wire::retcode::{
-    BODY_INVALID, LOGOUT_PARAMETER, NOT_SIGNED_IN, OVERLOADED, PARAMETER_INVALID, SKILL_PARAMETER,
+    BODY_INVALID, INTERNAL, LOGOUT_PARAMETER, NO_PERMISSION, NOT_SIGNED_IN, OVERLOADED, PARAMETER_INVALID,
+    SKILL_PARAMETER,
 };
 use ccgw_wire::{Method, Retcode, event, retcode};
 use http::{HeaderValue, StatusCode, header};
@@ -68,7 +69,8 @@ pub fn parse_agent(s: &str, max: u32) -> Option<AgentId> {
     (101..=max).contains(&n).then_some(AgentId(n))
 }
 
-const AGENT_EVENT_PREFIX: &str = "/agentgateway/resource/agentevent/";
+/// Only a path with this in it can be a long poll (`//` and a trailing `/` are allowed, see routes.rs).
+const AGENT_EVENT_SEGMENT: &str = "/agentevent/";
 
 /// The single entry point of the agent interface (mounted as the router's fallback).
 ///
@@ -82,10 +84,10 @@ pub fn entry<S: Store>(
 ) -> Pin<Box<dyn Future<Output = Response> + Send>> {
     let started = Instant::now();
     // Only poll-shaped requests are routed here; every other request is routed once, in `handle`.
-    let maybe_poll = req.method() == http::Method::GET && req.uri().path().starts_with(AGENT_EVENT_PREFIX);
+    let maybe_poll = req.method() == http::Method::GET && req.uri().path().contains(AGENT_EVENT_SEGMENT);
     let long_poll = match maybe_poll.then(|| route(req.method(), req.uri().path())) {
         Some(Ok(route)) if route.method == Method::GetAgentEvent => Some((
-            parse_agent(route.agent, gw.config.auth.max_workno()),
+            route.agent.and_then(|a| parse_agent(a, gw.config.auth.max_workno())),
             req.headers().get("guid").and_then(|v| v.to_str().ok()).map(str::to_owned),
         )),
         _ => None,
@@ -133,20 +135,25 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
             log(started, peer, &http_method, method, None, StatusCode::METHOD_NOT_ALLOWED, METHOD_NOT_ALLOWED.code);
             return r;
         }
+        Ok(route) if !route.method.interface().is_some_and(|i| i.is_routed()) => {
+            (route.method, None, StatusCode::NOT_FOUND, Err(NOT_IMPLEMENTED))
+        }
         Ok(route) => {
-            let agent = parse_agent(route.agent, max_workno);
+            // `None`: the interface has no agent id in its path; `Some(None)`: a malformed one.
+            let agent = route.agent.map(|a| parse_agent(a, max_workno));
             let (outcome, status) = match agent {
-                None => (Err(PARAMETER_INVALID), StatusCode::OK),
-                Some(agent) => match axum::body::to_bytes(body, gw.config.server.max_body_bytes).await {
+                Some(None) => (Err(PARAMETER_INVALID), StatusCode::OK),
+                _ => match axum::body::to_bytes(body, gw.config.server.max_body_bytes).await {
                     Err(_) => (Err(BODY_INVALID), StatusCode::PAYLOAD_TOO_LARGE),
                     Ok(bytes) => {
                         let guid = parts.headers.get("guid").and_then(|v| v.to_str().ok());
                         let query = parts.uri.query().unwrap_or("");
+                        let agent = agent.flatten();
                         (dispatch(&gw, route.method, agent, &route.params, guid, query, bytes).await, StatusCode::OK)
                     }
                 },
             };
-            (route.method, agent, status, outcome)
+            (route.method, agent.flatten(), status, outcome)
         }
     };
     let (code, response) = finish(status, outcome);
@@ -157,6 +164,8 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
 /// Not vendor retcodes: the bodies of HTTP 404 and 405 (see docs/compat.md).
 const NO_SUCH_INTERFACE: Retcode = Retcode { code: "404", message: "no such interface" };
 const METHOD_NOT_ALLOWED: Retcode = Retcode { code: "405", message: "method not allowed" };
+/// A vendor interface ccgw does not implement yet (`Status::NotYet` in the interface table).
+const NOT_IMPLEMENTED: Retcode = Retcode { code: "404", message: "interface not implemented" };
 
 /// The HTTP response for an outcome, and the retcode it carries.
 fn finish(status: StatusCode, outcome: Outcome) -> (&'static str, Response) {
@@ -259,12 +268,19 @@ fn ok_empty(method: Method) -> Outcome {
 async fn dispatch<S: Store>(
     gw: &Arc<Gateway<S>>,
     method: Method,
-    agent: AgentId,
+    agent: Option<AgentId>,
     params: &[&str],
     guid: Option<&str>,
     query: &str,
     body: Bytes,
 ) -> Outcome {
+    let Some(agent) = agent else {
+        return without_agent(method);
+    };
+    if method == Method::GetAgentEvent {
+        // Only when the entry did not take it as a long poll (it always does today).
+        return poll(gw, agent, guid).await;
+    }
     if matches!(method, Method::Login | Method::ForceLogin) {
         return sign_in(gw, method, agent, &body).await;
     }
@@ -276,6 +292,15 @@ async fn dispatch<S: Store>(
         reply.set_guid = Some(current);
     }
     outcome
+}
+
+/// The interfaces without an agent id in their path.
+fn without_agent(method: Method) -> Outcome {
+    match method {
+        // The vendor's answer while its all-agents event mode is off (docs/compat.md).
+        Method::GetAllAgentEvent => Err(NO_PERMISSION),
+        _ => Err(INTERNAL),
+    }
 }
 
 /// Every interface but sign-in and the poll, once the GUID has been checked.

@@ -2,6 +2,7 @@
 //! value types, event names and retcodes. Everything here is pure data conversion.
 
 pub mod event;
+pub mod interface;
 pub mod method;
 pub mod request;
 pub mod response;
