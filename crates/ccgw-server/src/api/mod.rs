@@ -10,24 +10,26 @@ use std::time::Instant;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
-use ccgw_domain::engine::valid_number;
 use ccgw_domain::{
-    AgentId, AgentStateCode, CallId, DomainError, HelpMode, HelpTarget, InitialState, SignInOptions, SkillId,
-    TransferMode, TransferTarget, VdnId,
+    AgentId, CallId, DomainError, InitialState, SignInOptions, SkillId, TransferMode, TransferTarget, VdnId,
 };
 use ccgw_store::Store;
-use ccgw_wire::request::{
-    CallInnerRequest, CalloutRequest, InnerHelpRequest, SetCallDataRequest, SignInRequest, TransferRequest,
-};
-use ccgw_wire::response::{self, AgentStatus, CallInfo, GuidResult, HeldCall, SignInResult, SkillInfo, Statistics};
-use ccgw_wire::retcode::{
-    BODY_INVALID, INTERNAL, LOGOUT_PARAMETER, NO_PERMISSION, NOT_SIGNED_IN, OVERLOADED, PARAMETER_INVALID,
-    SKILL_PARAMETER,
-};
+use ccgw_wire::interface::{Family, Overload};
+use ccgw_wire::request::{SignInRequest, TransferRequest};
+use ccgw_wire::response::{self, CallInfo, SignInResult};
+use ccgw_wire::retcode::{BODY_INVALID, INTERNAL, NOT_SIGNED_IN, OVERLOADED, PARAMETER_INVALID};
 use ccgw_wire::{Method, Retcode, event, retcode};
 use http::{HeaderValue, StatusCode, header};
 
 use crate::gateway::{Gateway, SignInParams, now_ms};
+
+mod agentevent;
+mod agentgroup;
+mod calldata;
+mod onlineagent;
+mod queuedevice;
+mod recordplay;
+mod voicecall;
 use crate::routes::{RouteError, route};
 use crate::telemetry;
 
@@ -275,7 +277,7 @@ async fn dispatch<S: Store>(
     body: Bytes,
 ) -> Outcome {
     let Some(agent) = agent else {
-        return without_agent(method);
+        return agentevent::without_agent(method);
     };
     if method == Method::GetAgentEvent {
         // Only when the entry did not take it as a long poll (it always does today).
@@ -294,16 +296,8 @@ async fn dispatch<S: Store>(
     outcome
 }
 
-/// The interfaces without an agent id in their path.
-fn without_agent(method: Method) -> Outcome {
-    match method {
-        // The vendor's answer while its all-agents event mode is off (docs/compat.md).
-        Method::GetAllAgentEvent => Err(NO_PERMISSION),
-        _ => Err(INTERNAL),
-    }
-}
-
-/// Every interface but sign-in and the poll, once the GUID has been checked.
+/// Every interface but sign-in and the poll, once the GUID has been checked: the overload
+/// control, then the interface's family module.
 fn authenticated<S: Store>(
     gw: &Arc<Gateway<S>>,
     method: Method,
@@ -313,271 +307,31 @@ fn authenticated<S: Store>(
     query: &str,
     body: Bytes,
 ) -> Outcome {
-    if method.is_calldata_query() && !gw.limiter.admit(agent, now_ms()) {
+    if method.overload() != Overload::None && !gw.limiter.admit(agent, now_ms()) {
         return Err(OVERLOADED);
     }
-    let e = fail(method);
-    let param = |i: usize| params.get(i).copied().unwrap_or("");
-    match method {
-        Method::Logout => gw.update(vdn, |s, ctx| s.sign_out(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
-        Method::ForceLogout => {
-            gw.update(vdn, |s, ctx| s.force_sign_out(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::ForceLogoutWithReason => {
-            let reason: u8 = param(0).parse().map_err(|_| LOGOUT_PARAMETER)?;
-            if reason == 0 {
-                return Err(LOGOUT_PARAMETER);
-            }
-            gw.update(vdn, |s, ctx| s.force_sign_out(ctx, agent)).map_err(e)?;
-            Ok(Reply::new(response::ok_bare("success")))
-        }
-        Method::HandShake => {
-            let rotated = gw.rotate_guid_if_due(vdn, agent);
-            Ok(Reply::with_guid(response::ok("success", response::empty_object()), rotated))
-        }
-        Method::UpdateGuid => {
-            let guid = gw.replace_guid(vdn, agent).map_err(e)?;
-            Ok(Reply::with_guid(response::ok("success", GuidResult { guid: &guid }), Some(guid)))
-        }
-        Method::SayBusy => {
-            let reason: u16 = match query_param(query, "reason").as_deref() {
-                None | Some("") => 0,
-                Some(r) => r.parse().map_err(|_| PARAMETER_INVALID)?,
-            };
-            if reason != 0 && !(200..=250).contains(&reason) {
-                return Err(PARAMETER_INVALID);
-            }
-            let prolong = query_flag(query, "prolong")?.unwrap_or(false);
-            gw.update(vdn, |s, ctx| s.say_busy(ctx, agent, reason, prolong)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::CancelBusy => {
-            gw.update(vdn, |s, ctx| s.cancel_busy(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::SayFree => gw.update(vdn, |s, ctx| s.say_free(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
-        Method::Rest => {
-            let secs: u32 = param(0).parse().map_err(|_| PARAMETER_INVALID)?;
-            let cause: u8 = param(1).parse().map_err(|_| PARAMETER_INVALID)?;
-            let prolong = query_flag(query, "prolong")?.unwrap_or(false);
-            gw.update(vdn, |s, ctx| s.rest(ctx, agent, secs, cause, prolong)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::CancelRest => {
-            gw.update(vdn, |s, ctx| s.cancel_rest(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::SayWork => gw.update(vdn, |s, ctx| s.work(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
-        Method::CancelWork => {
-            gw.update(vdn, |s, ctx| s.cancel_work(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::SetAgentAutoEnterIdle => {
-            // "true" = go idle after a call; any other 1–5 character flag = wrap-up.
-            let flag = param(0);
-            if flag.is_empty() || flag.len() > 5 {
-                return Err(PARAMETER_INVALID);
-            }
-            let on = flag == "true";
-            gw.update(vdn, |s, _| s.set_auto_enter_idle(agent, on)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::GetAgentStatus => {
-            let code = gw.read(vdn, |s| s.agent(agent).map(|a| a.state_code())).map_err(e)?.map_err(e)?;
-            Ok(Reply::new(response::ok(
-                "",
-                AgentStatus { agent_state: code as u8, is_working: code == AgentStateCode::Work },
-            )))
-        }
-        Method::ResetSkill => {
-            if !matches!(param(0), "true" | "false") {
-                return Err(PARAMETER_INVALID);
-            }
-            let skills = match query_param(query, "skillid").filter(|s| !s.is_empty()) {
-                None => None,
-                Some(list) => Some(
-                    list.split([';', ','])
-                        .filter(|s| !s.is_empty())
-                        .map(|s| s.trim().parse().map(SkillId).map_err(|_| SKILL_PARAMETER))
-                        .collect::<Result<Vec<_>, _>>()?,
-                ),
-            };
-            gw.update(vdn, |s, ctx| s.reset_skills(ctx, agent, skills)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::QueryAgentSkills => {
-            let list = gw
-                .read(vdn, |s| {
-                    let session = s.session(agent)?;
-                    let profile = &s.agent(agent)?.profile;
-                    Ok(profile
-                        .skills
-                        .iter()
-                        .filter_map(|id| s.skills.get(id))
-                        .map(|sk| SkillInfo::new(sk, session.active_skills.contains(&sk.id)))
-                        .collect::<Vec<_>>())
-                })
-                .map_err(e)?
-                .map_err(e)?;
-            Ok(Reply::new(response::ok("", list)))
-        }
-        _ => call_control(gw, method, vdn, agent, params, query, body),
+    let ctx = Ctx { gw, vdn, agent, params, query, body };
+    match method.interface().map(|i| i.family) {
+        Some(Family::OnlineAgent) => onlineagent::dispatch(ctx, method),
+        Some(Family::AgentEvent) => agentevent::dispatch(ctx, method),
+        Some(Family::VoiceCall) => voicecall::dispatch(ctx, method),
+        Some(Family::CallData) => calldata::dispatch(ctx, method),
+        Some(Family::AgentGroup) => agentgroup::dispatch(ctx, method),
+        Some(Family::QueueDevice) => queuedevice::dispatch(ctx, method),
+        Some(Family::RecordPlay) => recordplay::dispatch(ctx, method),
+        _ => Err(INTERNAL),
     }
 }
 
-/// The call-control (voicecall) and call-data interfaces.
-fn call_control<S: Store>(
-    gw: &Gateway<S>,
-    method: Method,
+/// What a family's `dispatch` gets: the authenticated agent and the request's parameters.
+struct Ctx<'a, S: Store> {
+    gw: &'a Arc<Gateway<S>>,
     vdn: VdnId,
     agent: AgentId,
-    params: &[&str],
-    query: &str,
+    /// Path parameters after the agent id.
+    params: &'a [&'a str],
+    query: &'a str,
     body: Bytes,
-) -> Outcome {
-    let e = fail(method);
-    let param = |i: usize| params.get(i).copied().unwrap_or("");
-    let now = now_ms();
-    let done = |r: Result<(), DomainError>| r.map_err(e).and_then(|_| ok_empty(method));
-    match method {
-        Method::Callout => {
-            let req = CalloutRequest::parse(&body)?;
-            let id = gw
-                .update(vdn, |s, ctx| s.call_out(ctx, agent, &req.called, req.caller.as_deref(), req.data))
-                .map_err(e)?;
-            Ok(Reply::new(response::ok("success", id.to_string())))
-        }
-        Method::CallInner => {
-            let req = CallInnerRequest::parse(&body)?;
-            let target = peer_in_vdn(gw, vdn, req.called).map_err(e)?;
-            let id = gw.update(vdn, |s, ctx| s.call_inner(ctx, agent, target, req.data)).map_err(e)?;
-            Ok(Reply::new(response::ok("success", id.to_string())))
-        }
-        Method::Answer => {
-            let call = query_param(query, "callid").filter(|c| !c.is_empty()).map(|c| parse_call_id(&c)).transpose()?;
-            done(gw.update(vdn, |s, ctx| s.answer(ctx, agent, call).map(drop)))
-        }
-        Method::Release => done(gw.update(vdn, |s, ctx| s.release(ctx, agent).map(drop))),
-        Method::DropCall => {
-            let call = parse_call_id(param(0))?;
-            done(gw.update(vdn, |s, ctx| s.drop_call(ctx, agent, call)))
-        }
-        Method::Disconnect => {
-            let number = param(0);
-            if !valid_number(number) {
-                return Err(PARAMETER_INVALID);
-            }
-            done(gw.update(vdn, |s, ctx| s.disconnect(ctx, agent, number)))
-        }
-        Method::Hold => done(gw.update(vdn, |s, ctx| s.hold(ctx, agent).map(drop))),
-        Method::GetHold => {
-            let call = query_param(query, "callid").filter(|c| !c.is_empty()).map(|c| parse_call_id(&c)).transpose()?;
-            done(gw.update(vdn, |s, ctx| s.unhold(ctx, agent, call).map(drop)))
-        }
-        Method::ConnectHold => {
-            let call = parse_call_id(param(0))?;
-            done(gw.update(vdn, |s, ctx| s.connect_held(ctx, agent, call)))
-        }
-        Method::InnerHelp => {
-            let req = InnerHelpRequest::parse(&body)?;
-            let target = match req.device_type {
-                1 => HelpTarget::Skill(skill_in_vdn(gw, vdn, req.dst)?),
-                _ => HelpTarget::Agent(peer_in_vdn(gw, vdn, req.dst).map_err(e)?),
-            };
-            let mode = if req.mode == 2 { HelpMode::ThreeParty } else { HelpMode::TwoParty };
-            let id = gw.update(vdn, |s, ctx| s.inner_help(ctx, agent, target, mode, req.data)).map_err(e)?;
-            Ok(Reply::new(response::ok("success", id.to_string())))
-        }
-        Method::Transfer => {
-            let req = TransferRequest::parse(&body)?;
-            let (target, mode) = transfer_target(gw, vdn, &req)
-                .map_err(|r| if r == PARAMETER_INVALID { r } else { e(DomainError::InvalidParameter) })?;
-            done(gw.update(vdn, |s, ctx| s.transfer(ctx, agent, target, mode)))
-        }
-        Method::ConfJoin => done(gw.update(vdn, |s, ctx| s.conference(ctx, agent).map(drop))),
-        Method::BeginMute => done(gw.update(vdn, |s, _| s.mute(agent, true))),
-        Method::EndMute => done(gw.update(vdn, |s, _| s.mute(agent, false))),
-
-        Method::QueryAllCallInfoByAgentWorkNoEx => {
-            let target =
-                parse_agent(param(0), gw.config.auth.max_workno()).ok_or_else(|| e(DomainError::UnknownAgent))?;
-            let target = peer_in_vdn(gw, vdn, target.0).map_err(e)?;
-            let ids = gw.read(vdn, |s| s.call_ids_of(target)).map_err(e)?;
-            Ok(Reply::new(response::call_ids(&ids)))
-        }
-        Method::QueryHoldListInfoEx => {
-            let target = parse_agent(param(0), gw.config.auth.max_workno()).ok_or(PARAMETER_INVALID)?;
-            let target = peer_in_vdn(gw, vdn, target.0).map_err(e)?;
-            let held: Vec<HeldCall> = gw
-                .read(vdn, |s| {
-                    s.held_calls(target)
-                        .into_iter()
-                        .map(|c| CallInfo::new(c, c.skill.and_then(|k| s.skills.get(&k)), now).into())
-                        .collect()
-                })
-                .map_err(e)?;
-            if held.is_empty() {
-                return Err(e(DomainError::NoHeldCall));
-            }
-            Ok(Reply::new(response::ok("", held)))
-        }
-        Method::QueryHoldListInfo => {
-            let held: Vec<CallInfo> =
-                gw.read(vdn, |s| s.held_calls(agent).into_iter().map(|c| info(s, c, now)).collect()).map_err(e)?;
-            if held.is_empty() {
-                return Err(e(DomainError::NoHeldCall));
-            }
-            Ok(Reply::new(response::ok("", held)))
-        }
-        Method::QueryCallInfo => {
-            let without_last = query_flag(query, "isNoContainLastCall")?.unwrap_or(false);
-            let call = gw.read(vdn, |s| s.current_call(agent, !without_last).map(|c| info(s, c, now))).map_err(e)?;
-            Ok(Reply::new(call_info_or_empty(call)))
-        }
-        Method::QueryCallInfoBeforeAnswer => {
-            let call = gw.read(vdn, |s| s.ringing_call(agent).map(|c| info(s, c, now))).map_err(e)?;
-            Ok(Reply::new(call_info_or_empty(call)))
-        }
-        Method::QueryCallInfoByCallId => {
-            let id = parse_call_id(param(0))?;
-            let call = gw.read(vdn, |s| s.call_of_agent(agent, id).map(|c| info(s, c, now))).map_err(e)?;
-            call.map(|c| Reply::new(response::ok("", c))).ok_or_else(|| e(DomainError::NoCall))
-        }
-        Method::QueryCallAppData => {
-            let id = query_param(query, "callId").filter(|c| !c.is_empty()).map(|c| parse_call_id(&c)).transpose()?;
-            query_flag(query, "isEncodeResult")?;
-            let data = gw
-                .read(vdn, |s| match id {
-                    Some(id) => s.call_of_agent(agent, id).map(|c| c.data.clone()),
-                    None => s.current_call(agent, false).map(|c| c.data.clone()),
-                })
-                .map_err(e)?;
-            data.map(|d| Reply::new(response::ok("", d))).ok_or_else(|| e(DomainError::NoCall))
-        }
-        Method::SetCallAppDataEx => {
-            let req = SetCallDataRequest::parse(&body)?;
-            let id = parse_call_id(&req.call_id)?;
-            done(gw.update(vdn, |s, _| s.set_call_data(agent, id, req.data)))
-        }
-        Method::QueryCallNumsOnAgent => {
-            let n = gw.read(vdn, |s| s.call_ids_of(agent).len()).map_err(e)?;
-            Ok(Reply::new(response::ok("", n)))
-        }
-        Method::QueryCallStatisticsInfoEx => {
-            let stats = gw
-                .read(vdn, |s| {
-                    s.session(agent).map(|x| {
-                        let current = x.in_call_since_ms.map_or(0, |t| now.saturating_sub(t));
-                        Statistics {
-                            talktime: (x.stats.talk_ms + current) / 1000,
-                            answernums: x.stats.answered,
-                            calloutnums: x.stats.callouts,
-                        }
-                    })
-                })
-                .map_err(e)?
-                .map_err(e)?;
-            Ok(Reply::new(response::ok("", stats)))
-        }
-        Method::QueryRemoteNumbers => {
-            let numbers = gw.read(vdn, |s| s.remote_numbers(agent)).map_err(e)?;
-            Ok(Reply::new(response::ok("", numbers)))
-        }
-        _ => Err(e(DomainError::Internal)),
-    }
 }
 
 fn info(s: &ccgw_domain::VdnState, c: &ccgw_domain::Call, now: u64) -> CallInfo {
