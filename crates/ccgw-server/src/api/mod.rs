@@ -33,19 +33,26 @@ mod voicecall;
 use crate::routes::{RouteError, route};
 use crate::telemetry;
 
-/// A successful answer: body, and the GUID to announce in `Set-GUID`, if any.
+/// An answer with a body: body, its retcode (`"0"` for success) and the GUID to announce in
+/// `Set-GUID`, if any.
 struct Reply {
     body: Vec<u8>,
+    code: &'static str,
     set_guid: Option<String>,
 }
 
 impl Reply {
     fn new(body: Vec<u8>) -> Self {
-        Reply { body, set_guid: None }
+        Reply { body, code: "0", set_guid: None }
     }
 
     fn with_guid(body: Vec<u8>, guid: Option<String>) -> Self {
-        Reply { body, set_guid: guid }
+        Reply { body, code: "0", set_guid: guid }
+    }
+
+    /// A business error that still announces a GUID (to a client using the previous one).
+    fn failed(rc: Retcode, guid: String) -> Self {
+        Reply { body: response::error(rc), code: rc.code, set_guid: Some(guid) }
     }
 }
 
@@ -179,7 +186,7 @@ fn finish(status: StatusCode, outcome: Outcome) -> (&'static str, Response) {
             {
                 r.headers_mut().insert("set-guid", v);
             }
-            ("0", r)
+            (reply.code, r)
         }
         Err(rc) => (rc.code, json_response(status, response::error(rc))),
     }
@@ -287,13 +294,17 @@ async fn dispatch<S: Store>(
         return sign_in(gw, method, agent, &body).await;
     }
     let auth = gw.authenticate(agent, guid).map_err(|_| NOT_SIGNED_IN)?;
-    let mut outcome = authenticated(gw, method, auth.vdn, agent, params, query, body);
-    if let (Ok(reply), Some(current)) = (&mut outcome, auth.renew)
-        && reply.set_guid.is_none()
-    {
-        reply.set_guid = Some(current);
+    let outcome = authenticated(gw, method, auth.vdn, agent, params, query, body);
+    // A request made with the previous GUID is told the current one on every answer, errors
+    // included: some clients read `Set-GUID` only from some methods' responses (docs/compat.md).
+    match (outcome, auth.renew) {
+        (Ok(mut reply), Some(current)) => {
+            reply.set_guid.get_or_insert(current);
+            Ok(reply)
+        }
+        (Err(rc), Some(current)) => Ok(Reply::failed(rc, current)),
+        (outcome, None) => outcome,
     }
-    outcome
 }
 
 /// Every interface but sign-in and the poll, once the GUID has been checked: the overload

@@ -3,6 +3,7 @@
 
 mod calls;
 mod common;
+mod guid;
 mod onlineagent;
 mod routing;
 mod smoke;
