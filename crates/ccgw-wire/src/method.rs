@@ -241,6 +241,8 @@ pub enum Method {
     // not vendor interfaces: what the access log calls requests that matched none
     NotFound,
     MethodNotAllowed,
+    /// `GET /agentgateway/openapi.json`.
+    OpenApi,
 }
 
 impl Method {
@@ -253,6 +255,7 @@ impl Method {
         match self {
             Method::NotFound => "notFound",
             Method::MethodNotAllowed => "methodNotAllowed",
+            Method::OpenApi => "openApi",
             m => INTERFACES[m as usize].log_name,
         }
     }

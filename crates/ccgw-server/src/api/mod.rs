@@ -18,7 +18,7 @@ use ccgw_wire::interface::{Family, Overload};
 use ccgw_wire::request::{SignInRequest, TransferRequest};
 use ccgw_wire::response::{self, CallInfo, SignInResult};
 use ccgw_wire::retcode::{BODY_INVALID, INTERNAL, NOT_SIGNED_IN, OVERLOADED, PARAMETER_INVALID};
-use ccgw_wire::{Method, Retcode, event, retcode};
+use ccgw_wire::{Method, Retcode, event, openapi, retcode};
 use http::{HeaderValue, StatusCode, header};
 
 use crate::gateway::{Gateway, SignInParams, now_ms};
@@ -137,6 +137,9 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
     let (parts, body) = req.into_parts();
     let max_workno = gw.config.auth.max_workno();
     let (method, agent, status, outcome) = match route(&http_method, parts.uri.path()) {
+        Err(RouteError::NotFound) if http_method == http::Method::GET && parts.uri.path() == openapi::PATH => {
+            (Method::OpenApi, None, StatusCode::OK, Ok(Reply::new(OPENAPI.as_bytes().to_vec())))
+        }
         Err(RouteError::NotFound) => (Method::NotFound, None, StatusCode::NOT_FOUND, Err(NO_SUCH_INTERFACE)),
         Err(RouteError::MethodNotAllowed { method, allow }) => {
             let mut r = finish(StatusCode::METHOD_NOT_ALLOWED, Err(METHOD_NOT_ALLOWED)).1;
@@ -169,6 +172,9 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
     log(started, peer, &http_method, method, agent, status, code);
     response
 }
+
+/// The OpenAPI document of the interfaces served (built once, on the first request for it).
+static OPENAPI: std::sync::LazyLock<String> = std::sync::LazyLock::new(openapi::document_text);
 
 /// Not vendor retcodes: the bodies of HTTP 404 and 405 (see docs/compat.md).
 const NO_SUCH_INTERFACE: Retcode = Retcode { code: "404", message: "no such interface" };

@@ -133,3 +133,21 @@ async fn interfaces_not_implemented_answer_404() {
     assert!(text.contains("ccgw_requests_total{method=\"beginRecord\",retcode=\"404\"} 1"), "{text}");
     gw.stop().await;
 }
+
+/// The OpenAPI document of what ccgw serves, generated from the interface table.
+#[tokio::test]
+async fn the_openapi_document_is_served() {
+    let gw = start().await;
+    let r = gw.request(Method::GET, "/agentgateway/openapi.json", None, None).await;
+    expect(&r, StatusCode::OK, ccgw_server::wire::openapi::document());
+    assert_eq!(
+        r.body["paths"]["/calldata/{agentid}/allcallinfoEx/{workno}"]["get"]["operationId"],
+        "queryAllCallInfoByAgentWorkNoEx"
+    );
+    // Only GET, and only there.
+    let r = gw.request(Method::POST, "/agentgateway/openapi.json", None, None).await;
+    expect(&r, StatusCode::NOT_FOUND, json!({"message":"no such interface","retcode":"404"}));
+    let r = gw.request(Method::GET, &format!("{PREFIX}/openapi.json"), None, None).await;
+    expect(&r, StatusCode::NOT_FOUND, json!({"message":"no such interface","retcode":"404"}));
+    gw.stop().await;
+}
