@@ -14,5 +14,6 @@ pub mod telemetry;
 pub mod telephony;
 pub mod tls;
 
+pub use ccgw_wire as wire;
 pub use config::Config;
 pub use server::{Server, start};

@@ -1,17 +1,44 @@
-//! The route table: URL path and HTTP method → interface and path parameters. Parsed by hand
-//! (segment by segment) so that a path naming a known interface with the wrong HTTP method gets
-//! 405 with `Allow`, an unknown path 404, and a malformed agent id the vendor's `000-002`.
+//! The router: URL path and HTTP method → interface and path parameters, compiled once from the
+//! interface table (`ccgw_wire::interface::INTERFACES`) into a matcher keyed by family and
+//! segment count. A path naming a known interface with the wrong HTTP method gets 405 with
+//! `Allow`, an unknown path 404; the agent id is returned unvalidated (the caller answers a
+//! malformed one with the vendor's `000-002`).
+//!
+//! Empty segments are skipped, so `//` and a trailing `/` match as if collapsed: the vendor's JS
+//! API builds `…/resource/` + `/onlineagent/…`, and the vendor's server (JAX-RS) accepts that.
+//! Matching borrows the segments from the request path: nothing is allocated.
+
+use std::sync::LazyLock;
 
 use ccgw_wire::Method;
+use ccgw_wire::interface::{INTERFACES, Verb};
 use http::Method as Http;
 
-/// The matched interface and the raw path parameters after `{agentid}`.
+/// Path parameters after the agent id (at most [`MAX_PARAMS`]).
+pub const MAX_PARAMS: usize = 4;
+
+/// The matched interface and its raw path parameters.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Route<'a> {
     pub method: Method,
-    /// The `{agentid}` segment, not yet validated.
-    pub agent: &'a str,
-    pub params: Vec<&'a str>,
+    /// The segment right after the family when the template has a parameter there (the caller's
+    /// `{agentid}`), not yet validated; `None` for interfaces without one (`allagentevent`).
+    pub agent: Option<&'a str>,
+    pub params: Params<'a>,
+}
+
+/// The parameters after the agent id, in template order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Params<'a> {
+    items: [&'a str; MAX_PARAMS],
+    len: usize,
+}
+
+impl<'a> std::ops::Deref for Params<'a> {
+    type Target = [&'a str];
+    fn deref(&self) -> &[&'a str] {
+        &self.items[..self.len]
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -22,106 +49,216 @@ pub enum RouteError {
 
 pub const PREFIX: &str = "/agentgateway/resource/";
 
-/// (family, path segments after the agent id with `*` for a parameter, allowed HTTP methods, interface)
-type Entry = (&'static str, &'static [&'static str], &'static [Http], Method);
+/// Segments of the longest path that can match (`agentgateway`, `resource`, family and five more).
+const MAX_SEGMENTS: usize = 10;
 
-const GET: &[Http] = &[Http::GET];
-const PUT: &[Http] = &[Http::PUT];
-const POST: &[Http] = &[Http::POST];
-const DELETE: &[Http] = &[Http::DELETE];
-/// The vendor does not document resetskill's method; clients use POST or PUT.
-const POST_PUT: &[Http] = &[Http::POST, Http::PUT];
+#[derive(Debug)]
+enum Seg {
+    Lit(&'static str),
+    Param,
+}
 
-const TABLE: &[Entry] = &[
-    ("onlineagent", &[], PUT, Method::Login),
-    ("onlineagent", &["forcelogin"], PUT, Method::ForceLogin),
-    ("onlineagent", &["logout"], DELETE, Method::Logout),
-    ("onlineagent", &["forcelogout"], DELETE, Method::ForceLogout),
-    ("onlineagent", &["forcelogoutwithreason", "*"], DELETE, Method::ForceLogoutWithReason),
-    ("onlineagent", &["handshake"], POST, Method::HandShake),
-    ("onlineagent", &["updateGuid"], PUT, Method::UpdateGuid),
-    ("onlineagent", &["saybusy"], POST, Method::SayBusy),
-    ("onlineagent", &["cancelbusy"], POST, Method::CancelBusy),
-    ("onlineagent", &["sayfree"], POST, Method::SayFree),
-    ("onlineagent", &["rest", "*", "*"], POST, Method::Rest),
-    ("onlineagent", &["cancelrest"], POST, Method::CancelRest),
-    ("onlineagent", &["work"], POST, Method::SayWork),
-    ("onlineagent", &["cancelwork"], POST, Method::CancelWork),
-    ("onlineagent", &["autoenteridle", "*"], POST, Method::SetAgentAutoEnterIdle),
-    ("onlineagent", &["agentstatus"], GET, Method::GetAgentStatus),
-    ("onlineagent", &["resetskill", "*"], POST_PUT, Method::ResetSkill),
-    ("onlineagent", &["agentskills"], GET, Method::QueryAgentSkills),
-    ("agentevent", &[], GET, Method::GetAgentEvent),
-    ("voicecall", &["callout"], PUT, Method::Callout),
-    ("voicecall", &["callinner"], PUT, Method::CallInner),
-    ("voicecall", &["answer"], PUT, Method::Answer),
-    ("voicecall", &["release"], DELETE, Method::Release),
-    ("voicecall", &["dropcall", "*"], POST, Method::DropCall),
-    ("voicecall", &["disconnect", "*"], POST, Method::Disconnect),
-    ("voicecall", &["hold"], POST, Method::Hold),
-    ("voicecall", &["gethold"], POST, Method::GetHold),
-    ("voicecall", &["connecthold", "*"], POST, Method::ConnectHold),
-    ("voicecall", &["innerhelp"], POST, Method::InnerHelp),
-    ("voicecall", &["transfer"], POST, Method::Transfer),
-    ("voicecall", &["confjoin"], POST, Method::ConfJoin),
-    ("voicecall", &["beginmute"], POST, Method::BeginMute),
-    ("voicecall", &["endmute"], POST, Method::EndMute),
-    ("calldata", &["callinfo"], GET, Method::QueryCallInfo),
-    ("calldata", &["appdata"], GET, Method::QueryCallAppData),
-    ("calldata", &["setcalldataex"], PUT, Method::SetCallAppDataEx),
-    ("calldata", &["holdlist"], GET, Method::QueryHoldListInfo),
-    ("calldata", &["callinfobeforeanswer"], GET, Method::QueryCallInfoBeforeAnswer),
-    ("calldata", &["callinfobycallid", "*"], GET, Method::QueryCallInfoByCallId),
-    ("calldata", &["allcallinfoEx", "*"], GET, Method::QueryAllCallInfoByAgentWorkNoEx),
-    ("calldata", &["callnums"], GET, Method::QueryCallNumsOnAgent),
-    ("calldata", &["statisticsEx"], GET, Method::QueryCallStatisticsInfoEx),
-    ("calldata", &["holdlistex", "*"], GET, Method::QueryHoldListInfoEx),
-    ("calldata", &["remotenumbers"], GET, Method::QueryRemoteNumbers),
-];
+#[derive(Debug)]
+struct Template {
+    /// The segments after the family.
+    segs: Vec<Seg>,
+    /// [`Verb::bit`]s.
+    verbs: u8,
+    method: Method,
+}
 
-fn allow_header(methods: &[Http]) -> &'static str {
-    match methods {
-        [Http::GET] => "GET",
-        [Http::PUT] => "PUT",
-        [Http::POST] => "POST",
-        [Http::DELETE] => "DELETE",
-        _ => "POST, PUT",
+impl Template {
+    fn matches(&self, rest: &[&str]) -> bool {
+        self.segs.iter().zip(rest).all(|(s, r)| match s {
+            Seg::Lit(l) => l == r,
+            Seg::Param => true,
+        })
     }
 }
 
+/// One family's templates, by the number of segments after the family; each list most specific
+/// first (at the first segment where two differ, a literal beats a parameter).
+struct FamilyRoutes {
+    name: &'static str,
+    by_len: Vec<Vec<Template>>,
+}
+
+struct Router {
+    families: Vec<FamilyRoutes>,
+}
+
+static ROUTER: LazyLock<Router> = LazyLock::new(compile);
+
+fn compile() -> Router {
+    let mut families: Vec<FamilyRoutes> = Vec::new();
+    for i in INTERFACES {
+        let mut segs = i.segments();
+        let name = segs.next().expect("a template starts with its family");
+        let segs: Vec<Seg> = segs.map(|s| if s.starts_with('{') { Seg::Param } else { Seg::Lit(s) }).collect();
+        assert!(3 + segs.len() <= MAX_SEGMENTS, "{} is longer than the router allows", i.path);
+        assert!(segs.iter().filter(|s| matches!(s, Seg::Param)).count() <= MAX_PARAMS + 1, "{}", i.path);
+        let verbs = i.http.iter().fold(0, |m, v| m | v.bit());
+        let f = match families.iter().position(|f| f.name == name) {
+            Some(p) => &mut families[p],
+            None => {
+                families.push(FamilyRoutes { name, by_len: Vec::new() });
+                families.last_mut().expect("just pushed")
+            }
+        };
+        if f.by_len.len() <= segs.len() {
+            f.by_len.resize_with(segs.len() + 1, Vec::new);
+        }
+        f.by_len[segs.len()].push(Template { segs, verbs, method: i.method });
+    }
+    for f in &mut families {
+        for bucket in &mut f.by_len {
+            bucket.sort_by(|a, b| {
+                let kinds = |t: &Template| t.segs.iter().map(|s| matches!(s, Seg::Param)).collect::<Vec<_>>();
+                kinds(a).cmp(&kinds(b))
+            });
+        }
+    }
+    Router { families }
+}
+
+fn verb_bit(http: &Http) -> u8 {
+    match *http {
+        Http::GET => Verb::Get.bit(),
+        Http::POST => Verb::Post.bit(),
+        Http::PUT => Verb::Put.bit(),
+        Http::DELETE => Verb::Delete.bit(),
+        _ => 0,
+    }
+}
+
+/// `Allow` for a set of [`Verb::bit`]s, in the order GET, POST, PUT, DELETE.
+const ALLOW: [&str; 16] = [
+    "",
+    "GET",
+    "POST",
+    "GET, POST",
+    "PUT",
+    "GET, PUT",
+    "POST, PUT",
+    "GET, POST, PUT",
+    "DELETE",
+    "GET, DELETE",
+    "POST, DELETE",
+    "GET, POST, DELETE",
+    "PUT, DELETE",
+    "GET, PUT, DELETE",
+    "POST, PUT, DELETE",
+    "GET, POST, PUT, DELETE",
+];
+
 pub fn route<'a>(http: &Http, path: &'a str) -> Result<Route<'a>, RouteError> {
-    let rest = path.strip_prefix(PREFIX).ok_or(RouteError::NotFound)?;
-    let mut segs = rest.split('/');
-    let family = segs.next().ok_or(RouteError::NotFound)?;
-    let agent = segs.next().ok_or(RouteError::NotFound)?;
-    let tail: Vec<&str> = segs.collect();
-    if tail.iter().any(|s| s.is_empty()) {
+    let mut segs = [""; MAX_SEGMENTS];
+    let mut n = 0;
+    for s in path.split('/').filter(|s| !s.is_empty()) {
+        if n == MAX_SEGMENTS {
+            return Err(RouteError::NotFound);
+        }
+        segs[n] = s;
+        n += 1;
+    }
+    if n < 3 || segs[0] != "agentgateway" || segs[1] != "resource" {
         return Err(RouteError::NotFound);
     }
-    for (fam, pattern, methods, method) in TABLE {
-        if *fam != family || pattern.len() != tail.len() {
-            continue;
+    let family = ROUTER.families.iter().find(|f| f.name == segs[2]).ok_or(RouteError::NotFound)?;
+    let rest = &segs[3..n];
+    let bucket = family.by_len.get(rest.len()).ok_or(RouteError::NotFound)?;
+    let verb = verb_bit(http);
+    let mut matched = None;
+    let mut allow = 0;
+    for t in bucket.iter().filter(|t| t.matches(rest)) {
+        if t.verbs & verb != 0 {
+            return Ok(bind(t, rest));
         }
-        if !pattern.iter().zip(&tail).all(|(p, t)| *p == "*" || p == t) {
-            continue;
-        }
-        if !methods.contains(http) {
-            return Err(RouteError::MethodNotAllowed { method: *method, allow: allow_header(methods) });
-        }
-        let params = pattern.iter().zip(&tail).filter(|(p, _)| **p == "*").map(|(_, t)| *t).collect();
-        return Ok(Route { method: *method, agent, params });
+        matched.get_or_insert(t.method);
+        allow |= t.verbs;
     }
-    Err(RouteError::NotFound)
+    match matched {
+        Some(method) => Err(RouteError::MethodNotAllowed { method, allow: ALLOW[allow as usize] }),
+        None => Err(RouteError::NotFound),
+    }
+}
+
+fn bind<'a>(t: &Template, rest: &[&'a str]) -> Route<'a> {
+    let mut agent = None;
+    let mut params = Params { items: [""; MAX_PARAMS], len: 0 };
+    for (i, (s, r)) in t.segs.iter().zip(rest).enumerate() {
+        match s {
+            Seg::Param if i == 0 => agent = Some(*r),
+            Seg::Param => {
+                params.items[params.len] = r;
+                params.len += 1;
+            }
+            Seg::Lit(_) => {}
+        }
+    }
+    Route { method: t.method, agent, params }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn ok(http: Http, path: &str) -> (Method, Option<&str>, Vec<&str>) {
+        let r = route(&http, path).unwrap_or_else(|e| panic!("{http} {path}: {e:?}"));
+        (r.method, r.agent, r.params.to_vec())
+    }
+
     #[test]
     fn matches_the_seed_interface() {
-        let r = route(&Http::GET, "/agentgateway/resource/calldata/101/allcallinfoEx/102").unwrap();
-        assert_eq!(r, Route { method: Method::QueryAllCallInfoByAgentWorkNoEx, agent: "101", params: vec!["102"] });
+        assert_eq!(
+            ok(Http::GET, "/agentgateway/resource/calldata/101/allcallinfoEx/102"),
+            (Method::QueryAllCallInfoByAgentWorkNoEx, Some("101"), vec!["102"])
+        );
+    }
+
+    #[test]
+    fn empty_segments_and_a_trailing_slash_are_collapsed() {
+        for p in [
+            "/agentgateway/resource//onlineagent/101",
+            "/agentgateway/resource/onlineagent/101/",
+            "//agentgateway//resource///onlineagent//101//",
+        ] {
+            assert_eq!(ok(Http::PUT, p), (Method::Login, Some("101"), vec![]), "{p}");
+        }
+        assert_eq!(
+            ok(Http::GET, "/agentgateway/resource//calldata/101/allcallinfoEx/102/"),
+            (Method::QueryAllCallInfoByAgentWorkNoEx, Some("101"), vec!["102"])
+        );
+        assert_eq!(
+            ok(Http::POST, "/agentgateway/resource//onlineagent/101/rest//60/1"),
+            (Method::Rest, Some("101"), vec!["60", "1"])
+        );
+    }
+
+    #[test]
+    fn a_literal_beats_a_parameter() {
+        assert_eq!(
+            ok(Http::GET, "/agentgateway/resource/agentevent/allagentevent"),
+            (Method::GetAllAgentEvent, None, vec![])
+        );
+        assert_eq!(
+            ok(Http::GET, "/agentgateway/resource/agentevent/101"),
+            (Method::GetAgentEvent, Some("101"), vec![])
+        );
+        // Another method on the literal path does not fall back to the parameter.
+        assert_eq!(
+            route(&Http::DELETE, "/agentgateway/resource/agentevent/allagentevent"),
+            Err(RouteError::MethodNotAllowed { method: Method::GetAllAgentEvent, allow: "GET" })
+        );
+        // …but a method only the parameter's template allows takes it.
+        assert_eq!(
+            ok(Http::DELETE, "/agentgateway/resource/qualitycontrol/101/allagent"),
+            (Method::StopSuperviseOrInsert, Some("101"), vec!["allagent"])
+        );
+        assert_eq!(
+            route(&Http::PUT, "/agentgateway/resource/qualitycontrol/101/allagent"),
+            Err(RouteError::MethodNotAllowed { method: Method::QueryAllMonitoredAgents, allow: "GET, DELETE" })
+        );
     }
 
     #[test]
@@ -130,32 +267,62 @@ mod tests {
             route(&Http::POST, "/agentgateway/resource/calldata/101/allcallinfoEx/102"),
             Err(RouteError::MethodNotAllowed { method: Method::QueryAllCallInfoByAgentWorkNoEx, allow: "GET" })
         );
+        assert_eq!(
+            route(&Http::GET, "/agentgateway/resource/onlineagent/101/resetskill/true"),
+            Err(RouteError::MethodNotAllowed { method: Method::ResetSkill, allow: "POST, PUT" })
+        );
+        assert_eq!(
+            route(&Http::HEAD, "/agentgateway/resource/onlineagent/101"),
+            Err(RouteError::MethodNotAllowed { method: Method::Login, allow: "PUT" })
+        );
     }
 
     #[test]
     fn unknown_paths() {
         for p in [
             "/",
+            "",
             "/agentgateway/resource/",
+            "/agentgateway/resource/calldata",
             "/agentgateway/resource/calldata/101/allcallinfoex/102",
-            "/agentgateway/resource/calldata/101/allcallinfoEx/102/",
             "/agentgateway/resource/calldata/101/allcallinfoEx",
+            "/agentgateway/resource/calldata/101/allcallinfoEx/102/103",
             "/agentgateway/resource/nope/101",
+            "/agentgateway/resource2/onlineagent/101",
+            "/agentgateway/onlineagent/101",
+            "/a/b/c/d/e/f/g/h/i/j/k/l/m",
+            "/agentgateway/resource/onlineagent/101/a/b/c/d/e/f/g/h",
         ] {
             assert_eq!(route(&Http::GET, p), Err(RouteError::NotFound), "{p}");
         }
     }
 
+    /// Every interface of the table is reached by its own template with each of its methods.
     #[test]
     fn every_interface_is_routable() {
-        for (fam, pattern, methods, method) in TABLE {
-            let tail: Vec<&str> = pattern.iter().map(|p| if *p == "*" { "1" } else { p }).collect();
-            let mut path = format!("{PREFIX}{fam}/101");
-            for t in tail {
-                path.push('/');
-                path.push_str(t);
+        for i in INTERFACES {
+            let path: String = i
+                .segments()
+                .enumerate()
+                .map(|(n, s)| {
+                    if !s.starts_with('{') {
+                        s.to_owned()
+                    } else if n == 1 {
+                        "101".to_owned()
+                    } else {
+                        format!("p{n}")
+                    }
+                })
+                .fold(PREFIX.trim_end_matches('/').to_owned(), |p, s| p + "/" + &s);
+            for v in i.http {
+                let http = Http::from_bytes(v.as_str().as_bytes()).unwrap();
+                let r = route(&http, &path).unwrap_or_else(|e| panic!("{v:?} {path}: {e:?}"));
+                assert_eq!(r.method, i.method, "{v:?} {path}");
+                let names: Vec<&str> = i.path_params().collect();
+                let has_agent = i.segments().nth(1).is_some_and(|s| s.starts_with('{'));
+                assert_eq!(r.agent.is_some(), has_agent, "{path}");
+                assert_eq!(r.params.len() + usize::from(has_agent), names.len(), "{path}");
             }
-            assert_eq!(route(&methods[0], &path).unwrap().method, *method);
         }
     }
 }

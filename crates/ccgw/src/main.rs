@@ -32,6 +32,9 @@ enum Command {
     Simulate(ccgw_load::SimulateOpts),
     /// Measure a gateway: throughput and latency per interface, next to a baseline.
     Bench(ccgw_load::BenchOpts),
+    /// Print the OpenAPI 3.1 document of the agent interface (as served at
+    /// /agentgateway/openapi.json and committed as docs/openapi.json).
+    Openapi,
 }
 
 #[derive(clap::Args)]
@@ -70,6 +73,10 @@ fn main() -> anyhow::Result<()> {
             let password = line.trim_end_matches(['\r', '\n']);
             anyhow::ensure!(!password.is_empty(), "empty password");
             println!("{}", ccgw_server::gateway::hash_password_with(password, args.memory_kib, args.iterations)?);
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", ccgw_server::wire::openapi::document_text());
             Ok(())
         }
         Command::Simulate(opts) => runtime(None)?.block_on(ccgw_load::run_simulate(opts)),

@@ -3,6 +3,8 @@
 
 mod calls;
 mod common;
+mod guid;
 mod onlineagent;
 mod polls;
+mod routing;
 mod smoke;

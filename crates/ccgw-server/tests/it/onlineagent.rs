@@ -1363,7 +1363,6 @@ async fn unknown_paths_get_404() {
         "/".to_owned(),
         "/agentgateway/resource".to_owned(),
         format!("{PREFIX}/onlineagent"),
-        format!("{PREFIX}/onlineagent/101/"),
         format!("{PREFIX}/onlineagent/101/nosuch"),
         format!("{PREFIX}/onlineagent/101/AgentStatus"),
         format!("{PREFIX}/onlineagent/101/rest/60"),

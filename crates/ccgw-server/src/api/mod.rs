@@ -10,40 +10,50 @@ use std::time::Instant;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
-use ccgw_domain::engine::valid_number;
 use ccgw_domain::{
-    AgentId, AgentStateCode, CallId, DomainError, HelpMode, HelpTarget, InitialState, SignInOptions, SkillId,
-    TransferMode, TransferTarget, VdnId,
+    AgentId, CallId, DomainError, InitialState, SignInOptions, SkillId, TransferMode, TransferTarget, VdnId,
 };
 use ccgw_store::{Delivery, Requeued, Store};
-use ccgw_wire::request::{
-    CallInnerRequest, CalloutRequest, InnerHelpRequest, SetCallDataRequest, SignInRequest, TransferRequest,
-};
-use ccgw_wire::response::{self, AgentStatus, CallInfo, GuidResult, HeldCall, SignInResult, SkillInfo, Statistics};
-use ccgw_wire::retcode::{
-    BODY_INVALID, LOGOUT_PARAMETER, NOT_SIGNED_IN, OVERLOADED, PARAMETER_INVALID, SKILL_PARAMETER,
-};
-use ccgw_wire::{Method, Retcode, event, retcode};
+use ccgw_wire::interface::{Family, Overload};
+use ccgw_wire::request::{SignInRequest, TransferRequest};
+use ccgw_wire::response::{self, CallInfo, SignInResult};
+use ccgw_wire::retcode::{BODY_INVALID, INTERNAL, NOT_SIGNED_IN, OVERLOADED, PARAMETER_INVALID};
+use ccgw_wire::{Method, Retcode, event, openapi, retcode};
 use http::{HeaderValue, StatusCode, header};
 
 use crate::gateway::{Gateway, SignInParams, now_ms};
 use crate::http1::OnWriteFailure;
+
+mod agentevent;
+mod agentgroup;
+mod calldata;
+mod onlineagent;
+mod queuedevice;
+mod recordplay;
+mod voicecall;
 use crate::routes::{RouteError, route};
 use crate::telemetry;
 
-/// A successful answer: body, and the GUID to announce in `Set-GUID`, if any.
+/// An answer with a body: body, its retcode (`"0"` for success) and the GUID to announce in
+/// `Set-GUID`, if any.
 struct Reply {
     body: Vec<u8>,
+    code: &'static str,
     set_guid: Option<String>,
 }
 
 impl Reply {
     fn new(body: Vec<u8>) -> Self {
-        Reply { body, set_guid: None }
+        Reply { body, code: "0", set_guid: None }
     }
 
     fn with_guid(body: Vec<u8>, guid: Option<String>) -> Self {
-        Reply { body, set_guid: guid }
+        Reply { body, code: "0", set_guid: guid }
+    }
+
+    /// A business error that still announces a GUID (to a client using the previous one).
+    fn failed(rc: Retcode, guid: String) -> Self {
+        Reply { body: response::error(rc), code: rc.code, set_guid: Some(guid) }
     }
 }
 
@@ -69,7 +79,8 @@ pub fn parse_agent(s: &str, max: u32) -> Option<AgentId> {
     (101..=max).contains(&n).then_some(AgentId(n))
 }
 
-const AGENT_EVENT_PREFIX: &str = "/agentgateway/resource/agentevent/";
+/// Only a path with this in it can be a long poll (`//` and a trailing `/` are allowed, see routes.rs).
+const AGENT_EVENT_SEGMENT: &str = "/agentevent/";
 
 /// The single entry point of the agent interface (mounted as the router's fallback).
 ///
@@ -83,10 +94,10 @@ pub fn entry<S: Store>(
 ) -> Pin<Box<dyn Future<Output = Response> + Send>> {
     let started = Instant::now();
     // Only poll-shaped requests are routed here; every other request is routed once, in `handle`.
-    let maybe_poll = req.method() == http::Method::GET && req.uri().path().starts_with(AGENT_EVENT_PREFIX);
+    let maybe_poll = req.method() == http::Method::GET && req.uri().path().contains(AGENT_EVENT_SEGMENT);
     let long_poll = match maybe_poll.then(|| route(req.method(), req.uri().path())) {
         Some(Ok(route)) if route.method == Method::GetAgentEvent => Some((
-            parse_agent(route.agent, gw.config.auth.max_workno()),
+            route.agent.and_then(|a| parse_agent(a, gw.config.auth.max_workno())),
             req.headers().get("guid").and_then(|v| v.to_str().ok()).map(str::to_owned),
         )),
         _ => None,
@@ -162,6 +173,9 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
     let (parts, body) = req.into_parts();
     let max_workno = gw.config.auth.max_workno();
     let (method, agent, status, outcome) = match route(&http_method, parts.uri.path()) {
+        Err(RouteError::NotFound) if http_method == http::Method::GET && parts.uri.path() == openapi::PATH => {
+            (Method::OpenApi, None, StatusCode::OK, Ok(Reply::new(OPENAPI.as_bytes().to_vec())))
+        }
         Err(RouteError::NotFound) => (Method::NotFound, None, StatusCode::NOT_FOUND, Err(NO_SUCH_INTERFACE)),
         Err(RouteError::MethodNotAllowed { method, allow }) => {
             let mut r = finish(StatusCode::METHOD_NOT_ALLOWED, Err(METHOD_NOT_ALLOWED)).1;
@@ -169,20 +183,25 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
             log(started, peer, &http_method, method, None, StatusCode::METHOD_NOT_ALLOWED, METHOD_NOT_ALLOWED.code);
             return r;
         }
+        Ok(route) if !route.method.interface().is_some_and(|i| i.is_routed()) => {
+            (route.method, None, StatusCode::NOT_FOUND, Err(NOT_IMPLEMENTED))
+        }
         Ok(route) => {
-            let agent = parse_agent(route.agent, max_workno);
+            // `None`: the interface has no agent id in its path; `Some(None)`: a malformed one.
+            let agent = route.agent.map(|a| parse_agent(a, max_workno));
             let (outcome, status) = match agent {
-                None => (Err(PARAMETER_INVALID), StatusCode::OK),
-                Some(agent) => match axum::body::to_bytes(body, gw.config.server.max_body_bytes).await {
+                Some(None) => (Err(PARAMETER_INVALID), StatusCode::OK),
+                _ => match axum::body::to_bytes(body, gw.config.server.max_body_bytes).await {
                     Err(_) => (Err(BODY_INVALID), StatusCode::PAYLOAD_TOO_LARGE),
                     Ok(bytes) => {
                         let guid = parts.headers.get("guid").and_then(|v| v.to_str().ok());
                         let query = parts.uri.query().unwrap_or("");
+                        let agent = agent.flatten();
                         (dispatch(&gw, route.method, agent, &route.params, guid, query, bytes).await, StatusCode::OK)
                     }
                 },
             };
-            (route.method, agent, status, outcome)
+            (route.method, agent.flatten(), status, outcome)
         }
     };
     let (code, response) = finish(status, outcome);
@@ -190,9 +209,14 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
     response
 }
 
+/// The OpenAPI document of the interfaces served (built once, on the first request for it).
+static OPENAPI: std::sync::LazyLock<String> = std::sync::LazyLock::new(openapi::document_text);
+
 /// Not vendor retcodes: the bodies of HTTP 404 and 405 (see docs/compat.md).
 const NO_SUCH_INTERFACE: Retcode = Retcode { code: "404", message: "no such interface" };
 const METHOD_NOT_ALLOWED: Retcode = Retcode { code: "405", message: "method not allowed" };
+/// A vendor interface ccgw does not implement yet (`Status::NotYet` in the interface table).
+const NOT_IMPLEMENTED: Retcode = Retcode { code: "404", message: "interface not implemented" };
 
 /// The HTTP response for an outcome, and the retcode it carries.
 fn finish(status: StatusCode, outcome: Outcome) -> (&'static str, Response) {
@@ -204,7 +228,7 @@ fn finish(status: StatusCode, outcome: Outcome) -> (&'static str, Response) {
             {
                 r.headers_mut().insert("set-guid", v);
             }
-            ("0", r)
+            (reply.code, r)
         }
         Err(rc) => (rc.code, json_response(status, response::error(rc))),
     }
@@ -295,26 +319,39 @@ fn ok_empty(method: Method) -> Outcome {
 async fn dispatch<S: Store>(
     gw: &Arc<Gateway<S>>,
     method: Method,
-    agent: AgentId,
+    agent: Option<AgentId>,
     params: &[&str],
     guid: Option<&str>,
     query: &str,
     body: Bytes,
 ) -> Outcome {
+    let Some(agent) = agent else {
+        return agentevent::without_agent(method);
+    };
+    if method == Method::GetAgentEvent {
+        // Only when the entry did not take it as a long poll (it always does today).
+        // (Without the requeue-on-failed-write hook that `long_poll_request` attaches.)
+        return poll(gw, agent, guid).await.0;
+    }
     if matches!(method, Method::Login | Method::ForceLogin) {
         return sign_in(gw, method, agent, &body).await;
     }
     let auth = gw.authenticate(agent, guid).map_err(|_| NOT_SIGNED_IN)?;
-    let mut outcome = authenticated(gw, method, auth.vdn, agent, params, query, body);
-    if let (Ok(reply), Some(current)) = (&mut outcome, auth.renew)
-        && reply.set_guid.is_none()
-    {
-        reply.set_guid = Some(current);
+    let outcome = authenticated(gw, method, auth.vdn, agent, params, query, body);
+    // A request made with the previous GUID is told the current one on every answer, errors
+    // included: some clients read `Set-GUID` only from some methods' responses (docs/compat.md).
+    match (outcome, auth.renew) {
+        (Ok(mut reply), Some(current)) => {
+            reply.set_guid.get_or_insert(current);
+            Ok(reply)
+        }
+        (Err(rc), Some(current)) => Ok(Reply::failed(rc, current)),
+        (outcome, None) => outcome,
     }
-    outcome
 }
 
-/// Every interface but sign-in and the poll, once the GUID has been checked.
+/// Every interface but sign-in and the poll, once the GUID has been checked: the overload
+/// control, then the interface's family module.
 fn authenticated<S: Store>(
     gw: &Arc<Gateway<S>>,
     method: Method,
@@ -324,266 +361,31 @@ fn authenticated<S: Store>(
     query: &str,
     body: Bytes,
 ) -> Outcome {
-    if method.is_calldata_query() && !gw.limiter.admit(agent, now_ms()) {
+    if method.overload() != Overload::None && !gw.limiter.admit(agent, now_ms()) {
         return Err(OVERLOADED);
     }
-    let e = fail(method);
-    let param = |i: usize| params.get(i).copied().unwrap_or("");
-    match method {
-        Method::Logout => gw.update(vdn, |s, ctx| s.sign_out(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
-        Method::ForceLogout => {
-            gw.update(vdn, |s, ctx| s.force_sign_out(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::ForceLogoutWithReason => {
-            let reason: u8 = param(0).parse().map_err(|_| LOGOUT_PARAMETER)?;
-            if reason == 0 {
-                return Err(LOGOUT_PARAMETER);
-            }
-            gw.update(vdn, |s, ctx| s.force_sign_out(ctx, agent)).map_err(e)?;
-            Ok(Reply::new(response::ok_bare("success")))
-        }
-        Method::HandShake => {
-            let rotated = gw.rotate_guid_if_due(vdn, agent);
-            Ok(Reply::with_guid(response::ok("success", response::empty_object()), rotated))
-        }
-        Method::UpdateGuid => {
-            let guid = gw.replace_guid(vdn, agent).map_err(e)?;
-            Ok(Reply::with_guid(response::ok("success", GuidResult { guid: &guid }), Some(guid)))
-        }
-        Method::SayBusy => {
-            let reason: u16 = match query_param(query, "reason").as_deref() {
-                None | Some("") => 0,
-                Some(r) => r.parse().map_err(|_| PARAMETER_INVALID)?,
-            };
-            if reason != 0 && !(200..=250).contains(&reason) {
-                return Err(PARAMETER_INVALID);
-            }
-            let prolong = query_flag(query, "prolong")?.unwrap_or(false);
-            gw.update(vdn, |s, ctx| s.say_busy(ctx, agent, reason, prolong)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::CancelBusy => {
-            gw.update(vdn, |s, ctx| s.cancel_busy(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::SayFree => gw.update(vdn, |s, ctx| s.say_free(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
-        Method::Rest => {
-            let secs: u32 = param(0).parse().map_err(|_| PARAMETER_INVALID)?;
-            let cause: u8 = param(1).parse().map_err(|_| PARAMETER_INVALID)?;
-            let prolong = query_flag(query, "prolong")?.unwrap_or(false);
-            gw.update(vdn, |s, ctx| s.rest(ctx, agent, secs, cause, prolong)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::CancelRest => {
-            gw.update(vdn, |s, ctx| s.cancel_rest(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::SayWork => gw.update(vdn, |s, ctx| s.work(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
-        Method::CancelWork => {
-            gw.update(vdn, |s, ctx| s.cancel_work(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::SetAgentAutoEnterIdle => {
-            // "true" = go idle after a call; any other 1–5 character flag = wrap-up.
-            let flag = param(0);
-            if flag.is_empty() || flag.len() > 5 {
-                return Err(PARAMETER_INVALID);
-            }
-            let on = flag == "true";
-            gw.update(vdn, |s, _| s.set_auto_enter_idle(agent, on)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::GetAgentStatus => {
-            let code = gw.read(vdn, |s| s.agent(agent).map(|a| a.state_code())).map_err(e)?.map_err(e)?;
-            Ok(Reply::new(response::ok(
-                "",
-                AgentStatus { agent_state: code as u8, is_working: code == AgentStateCode::Work },
-            )))
-        }
-        Method::ResetSkill => {
-            if !matches!(param(0), "true" | "false") {
-                return Err(PARAMETER_INVALID);
-            }
-            let skills = match query_param(query, "skillid").filter(|s| !s.is_empty()) {
-                None => None,
-                Some(list) => Some(
-                    list.split([';', ','])
-                        .filter(|s| !s.is_empty())
-                        .map(|s| s.trim().parse().map(SkillId).map_err(|_| SKILL_PARAMETER))
-                        .collect::<Result<Vec<_>, _>>()?,
-                ),
-            };
-            gw.update(vdn, |s, ctx| s.reset_skills(ctx, agent, skills)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::QueryAgentSkills => {
-            let list = gw
-                .read(vdn, |s| {
-                    s.session(agent)?;
-                    let profile = &s.agent(agent)?.profile;
-                    Ok(profile.skills.iter().filter_map(|id| s.skills.get(id)).map(SkillInfo::new).collect::<Vec<_>>())
-                })
-                .map_err(e)?
-                .map_err(e)?;
-            Ok(Reply::new(response::ok(method.success_message(), list)))
-        }
-        _ => call_control(gw, method, vdn, agent, params, query, body),
+    let ctx = Ctx { gw, vdn, agent, params, query, body };
+    match method.interface().map(|i| i.family) {
+        Some(Family::OnlineAgent) => onlineagent::dispatch(ctx, method),
+        Some(Family::AgentEvent) => agentevent::dispatch(ctx, method),
+        Some(Family::VoiceCall) => voicecall::dispatch(ctx, method),
+        Some(Family::CallData) => calldata::dispatch(ctx, method),
+        Some(Family::AgentGroup) => agentgroup::dispatch(ctx, method),
+        Some(Family::QueueDevice) => queuedevice::dispatch(ctx, method),
+        Some(Family::RecordPlay) => recordplay::dispatch(ctx, method),
+        _ => Err(INTERNAL),
     }
 }
 
-/// The call-control (voicecall) and call-data interfaces.
-fn call_control<S: Store>(
-    gw: &Gateway<S>,
-    method: Method,
+/// What a family's `dispatch` gets: the authenticated agent and the request's parameters.
+struct Ctx<'a, S: Store> {
+    gw: &'a Arc<Gateway<S>>,
     vdn: VdnId,
     agent: AgentId,
-    params: &[&str],
-    query: &str,
+    /// Path parameters after the agent id.
+    params: &'a [&'a str],
+    query: &'a str,
     body: Bytes,
-) -> Outcome {
-    let e = fail(method);
-    let param = |i: usize| params.get(i).copied().unwrap_or("");
-    let now = now_ms();
-    let done = |r: Result<(), DomainError>| r.map_err(e).and_then(|_| ok_empty(method));
-    match method {
-        Method::Callout => {
-            let req = CalloutRequest::parse(&body)?;
-            let id = gw
-                .update(vdn, |s, ctx| s.call_out(ctx, agent, &req.called, req.caller.as_deref(), req.data))
-                .map_err(e)?;
-            Ok(Reply::new(response::ok("success", id.to_string())))
-        }
-        Method::CallInner => {
-            let req = CallInnerRequest::parse(&body)?;
-            let target = peer_in_vdn(gw, vdn, req.called).map_err(e)?;
-            let id = gw.update(vdn, |s, ctx| s.call_inner(ctx, agent, target, req.data)).map_err(e)?;
-            Ok(Reply::new(response::ok("success", id.to_string())))
-        }
-        Method::Answer => {
-            let call = query_param(query, "callid").filter(|c| !c.is_empty()).map(|c| parse_call_id(&c)).transpose()?;
-            done(gw.update(vdn, |s, ctx| s.answer(ctx, agent, call).map(drop)))
-        }
-        Method::Release => done(gw.update(vdn, |s, ctx| s.release(ctx, agent).map(drop))),
-        Method::DropCall => {
-            let call = parse_call_id(param(0))?;
-            done(gw.update(vdn, |s, ctx| s.drop_call(ctx, agent, call)))
-        }
-        Method::Disconnect => {
-            let number = param(0);
-            if !valid_number(number) {
-                return Err(PARAMETER_INVALID);
-            }
-            done(gw.update(vdn, |s, ctx| s.disconnect(ctx, agent, number)))
-        }
-        Method::Hold => done(gw.update(vdn, |s, ctx| s.hold(ctx, agent).map(drop))),
-        Method::GetHold => {
-            let call = query_param(query, "callid").filter(|c| !c.is_empty()).map(|c| parse_call_id(&c)).transpose()?;
-            done(gw.update(vdn, |s, ctx| s.unhold(ctx, agent, call).map(drop)))
-        }
-        Method::ConnectHold => {
-            let call = parse_call_id(param(0))?;
-            done(gw.update(vdn, |s, ctx| s.connect_held(ctx, agent, call)))
-        }
-        Method::InnerHelp => {
-            let req = InnerHelpRequest::parse(&body)?;
-            let target = match req.device_type {
-                1 => HelpTarget::Skill(skill_in_vdn(gw, vdn, req.dst)?),
-                _ => HelpTarget::Agent(peer_in_vdn(gw, vdn, req.dst).map_err(e)?),
-            };
-            let mode = if req.mode == 2 { HelpMode::ThreeParty } else { HelpMode::TwoParty };
-            let id = gw.update(vdn, |s, ctx| s.inner_help(ctx, agent, target, mode, req.data)).map_err(e)?;
-            Ok(Reply::new(response::ok("success", id.to_string())))
-        }
-        Method::Transfer => {
-            let req = TransferRequest::parse(&body)?;
-            let (target, mode) = transfer_target(gw, vdn, &req)
-                .map_err(|r| if r == PARAMETER_INVALID { r } else { e(DomainError::InvalidParameter) })?;
-            done(gw.update(vdn, |s, ctx| s.transfer(ctx, agent, target, mode)))
-        }
-        Method::ConfJoin => done(gw.update(vdn, |s, ctx| s.conference(ctx, agent).map(drop))),
-        Method::BeginMute => done(gw.update(vdn, |s, _| s.mute(agent, true))),
-        Method::EndMute => done(gw.update(vdn, |s, _| s.mute(agent, false))),
-
-        Method::QueryAllCallInfoByAgentWorkNoEx => {
-            let target =
-                parse_agent(param(0), gw.config.auth.max_workno()).ok_or_else(|| e(DomainError::UnknownAgent))?;
-            let target = peer_in_vdn(gw, vdn, target.0).map_err(e)?;
-            let ids = gw.read(vdn, |s| s.call_ids_of(target)).map_err(e)?;
-            Ok(Reply::new(response::call_ids(&ids)))
-        }
-        Method::QueryHoldListInfoEx => {
-            let target = parse_agent(param(0), gw.config.auth.max_workno()).ok_or(PARAMETER_INVALID)?;
-            let target = peer_in_vdn(gw, vdn, target.0).map_err(e)?;
-            let held: Vec<HeldCall> = gw
-                .read(vdn, |s| {
-                    s.held_calls(target)
-                        .into_iter()
-                        .map(|c| CallInfo::new(c, c.skill.and_then(|k| s.skills.get(&k)), now).into())
-                        .collect()
-                })
-                .map_err(e)?;
-            if held.is_empty() {
-                return Err(e(DomainError::NoHeldCall));
-            }
-            Ok(Reply::new(response::ok("", held)))
-        }
-        Method::QueryHoldListInfo => {
-            let held: Vec<CallInfo> =
-                gw.read(vdn, |s| s.held_calls(agent).into_iter().map(|c| info(s, c, now)).collect()).map_err(e)?;
-            if held.is_empty() {
-                return Err(e(DomainError::NoHeldCall));
-            }
-            Ok(Reply::new(response::ok("", held)))
-        }
-        Method::QueryCallInfo => {
-            let without_last = query_flag(query, "isNoContainLastCall")?.unwrap_or(false);
-            let call = gw.read(vdn, |s| s.current_call(agent, !without_last).map(|c| info(s, c, now))).map_err(e)?;
-            Ok(Reply::new(call_info_or_empty(call)))
-        }
-        Method::QueryCallInfoBeforeAnswer => {
-            let call = gw.read(vdn, |s| s.ringing_call(agent).map(|c| info(s, c, now))).map_err(e)?;
-            Ok(Reply::new(call_info_or_empty(call)))
-        }
-        Method::QueryCallInfoByCallId => {
-            let id = parse_call_id(param(0))?;
-            let call = gw.read(vdn, |s| s.call_of_agent(agent, id).map(|c| info(s, c, now))).map_err(e)?;
-            call.map(|c| Reply::new(response::ok("", c))).ok_or_else(|| e(DomainError::NoCall))
-        }
-        Method::QueryCallAppData => {
-            let id = query_param(query, "callId").filter(|c| !c.is_empty()).map(|c| parse_call_id(&c)).transpose()?;
-            query_flag(query, "isEncodeResult")?;
-            let data = gw
-                .read(vdn, |s| match id {
-                    Some(id) => s.call_of_agent(agent, id).map(|c| c.data.clone()),
-                    None => s.current_call(agent, false).map(|c| c.data.clone()),
-                })
-                .map_err(e)?;
-            data.map(|d| Reply::new(response::ok("", d))).ok_or_else(|| e(DomainError::NoCall))
-        }
-        Method::SetCallAppDataEx => {
-            let req = SetCallDataRequest::parse(&body)?;
-            let id = parse_call_id(&req.call_id)?;
-            done(gw.update(vdn, |s, _| s.set_call_data(agent, id, req.data)))
-        }
-        Method::QueryCallNumsOnAgent => {
-            let n = gw.read(vdn, |s| s.call_ids_of(agent).len()).map_err(e)?;
-            Ok(Reply::new(response::ok("", n)))
-        }
-        Method::QueryCallStatisticsInfoEx => {
-            let stats = gw
-                .read(vdn, |s| {
-                    s.session(agent).map(|x| {
-                        let current = x.in_call_since_ms.map_or(0, |t| now.saturating_sub(t));
-                        Statistics {
-                            talktime: (x.stats.talk_ms + current) / 1000,
-                            answernums: x.stats.answered,
-                            calloutnums: x.stats.callouts,
-                        }
-                    })
-                })
-                .map_err(e)?
-                .map_err(e)?;
-            Ok(Reply::new(response::ok("", stats)))
-        }
-        Method::QueryRemoteNumbers => {
-            let numbers = gw.read(vdn, |s| s.remote_numbers(agent)).map_err(e)?;
-            Ok(Reply::new(response::ok("", numbers)))
-        }
-        _ => Err(e(DomainError::Internal)),
-    }
 }
 
 fn info(s: &ccgw_domain::VdnState, c: &ccgw_domain::Call, now: u64) -> CallInfo {

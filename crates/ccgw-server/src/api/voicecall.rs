@@ -1,0 +1,81 @@
+//! `voicecall`: call control — call out, inner call, answer, release, hold, consult,
+//! conference, transfer, mute.
+
+use ccgw_domain::engine::valid_number;
+use ccgw_domain::{DomainError, HelpMode, HelpTarget};
+use ccgw_store::Store;
+use ccgw_wire::request::{CallInnerRequest, CalloutRequest, InnerHelpRequest, TransferRequest};
+use ccgw_wire::retcode::PARAMETER_INVALID;
+use ccgw_wire::{Method, response};
+
+use super::{
+    Ctx, Outcome, Reply, fail, ok_empty, parse_call_id, peer_in_vdn, query_param, skill_in_vdn, transfer_target,
+};
+
+/// The family's interfaces, once the GUID has been checked.
+pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
+    let Ctx { gw, vdn, agent, params, query, body } = ctx;
+    let e = fail(method);
+    let param = |i: usize| params.get(i).copied().unwrap_or("");
+    let done = |r: Result<(), DomainError>| r.map_err(e).and_then(|_| ok_empty(method));
+    match method {
+        Method::Callout => {
+            let req = CalloutRequest::parse(&body)?;
+            let id = gw
+                .update(vdn, |s, ctx| s.call_out(ctx, agent, &req.called, req.caller.as_deref(), req.data))
+                .map_err(e)?;
+            Ok(Reply::new(response::ok("success", id.to_string())))
+        }
+        Method::CallInner => {
+            let req = CallInnerRequest::parse(&body)?;
+            let target = peer_in_vdn(gw, vdn, req.called).map_err(e)?;
+            let id = gw.update(vdn, |s, ctx| s.call_inner(ctx, agent, target, req.data)).map_err(e)?;
+            Ok(Reply::new(response::ok("success", id.to_string())))
+        }
+        Method::Answer => {
+            let call = query_param(query, "callid").filter(|c| !c.is_empty()).map(|c| parse_call_id(&c)).transpose()?;
+            done(gw.update(vdn, |s, ctx| s.answer(ctx, agent, call).map(drop)))
+        }
+        Method::Release => done(gw.update(vdn, |s, ctx| s.release(ctx, agent).map(drop))),
+        Method::DropCall => {
+            let call = parse_call_id(param(0))?;
+            done(gw.update(vdn, |s, ctx| s.drop_call(ctx, agent, call)))
+        }
+        Method::Disconnect => {
+            let number = param(0);
+            if !valid_number(number) {
+                return Err(PARAMETER_INVALID);
+            }
+            done(gw.update(vdn, |s, ctx| s.disconnect(ctx, agent, number)))
+        }
+        Method::Hold => done(gw.update(vdn, |s, ctx| s.hold(ctx, agent).map(drop))),
+        Method::GetHold => {
+            let call = query_param(query, "callid").filter(|c| !c.is_empty()).map(|c| parse_call_id(&c)).transpose()?;
+            done(gw.update(vdn, |s, ctx| s.unhold(ctx, agent, call).map(drop)))
+        }
+        Method::ConnectHold => {
+            let call = parse_call_id(param(0))?;
+            done(gw.update(vdn, |s, ctx| s.connect_held(ctx, agent, call)))
+        }
+        Method::InnerHelp => {
+            let req = InnerHelpRequest::parse(&body)?;
+            let target = match req.device_type {
+                1 => HelpTarget::Skill(skill_in_vdn(gw, vdn, req.dst)?),
+                _ => HelpTarget::Agent(peer_in_vdn(gw, vdn, req.dst).map_err(e)?),
+            };
+            let mode = if req.mode == 2 { HelpMode::ThreeParty } else { HelpMode::TwoParty };
+            let id = gw.update(vdn, |s, ctx| s.inner_help(ctx, agent, target, mode, req.data)).map_err(e)?;
+            Ok(Reply::new(response::ok("success", id.to_string())))
+        }
+        Method::Transfer => {
+            let req = TransferRequest::parse(&body)?;
+            let (target, mode) = transfer_target(gw, vdn, &req)
+                .map_err(|r| if r == PARAMETER_INVALID { r } else { e(DomainError::InvalidParameter) })?;
+            done(gw.update(vdn, |s, ctx| s.transfer(ctx, agent, target, mode)))
+        }
+        Method::ConfJoin => done(gw.update(vdn, |s, ctx| s.conference(ctx, agent).map(drop))),
+        Method::BeginMute => done(gw.update(vdn, |s, _| s.mute(agent, true))),
+        Method::EndMute => done(gw.update(vdn, |s, _| s.mute(agent, false))),
+        _ => Err(e(DomainError::Internal)),
+    }
+}
