@@ -82,7 +82,8 @@ pub fn entry<S: Store>(
 ) -> Pin<Box<dyn Future<Output = Response> + Send>> {
     let started = Instant::now();
     // Only poll-shaped requests are routed here; every other request is routed once, in `handle`.
-    let maybe_poll = req.method() == http::Method::GET && req.uri().path().starts_with(AGENT_EVENT_PREFIX);
+    let maybe_poll = matches!(*req.method(), http::Method::GET | http::Method::HEAD)
+        && req.uri().path().starts_with(AGENT_EVENT_PREFIX);
     let long_poll = match maybe_poll.then(|| route(req.method(), req.uri().path())) {
         Some(Ok(route)) if route.method == Method::GetAgentEvent => Some((
             parse_agent(route.agent, gw.config.auth.max_workno()),

@@ -89,7 +89,10 @@ fn allow_header(methods: &[Http]) -> &'static str {
     }
 }
 
+/// `HEAD` is matched as `GET` (the JAX-RS default: the GET interface runs, the body is dropped
+/// by the HTTP layer).
 pub fn route<'a>(http: &Http, path: &'a str) -> Result<Route<'a>, RouteError> {
+    let http = if *http == Http::HEAD { &Http::GET } else { http };
     let rest = path.strip_prefix(PREFIX).ok_or(RouteError::NotFound)?;
     let mut segs = rest.split('/');
     let family = segs.next().ok_or(RouteError::NotFound)?;
@@ -129,6 +132,16 @@ mod tests {
         assert_eq!(
             route(&Http::POST, "/agentgateway/resource/calldata/101/allcallinfoEx/102"),
             Err(RouteError::MethodNotAllowed { method: Method::QueryAllCallInfoByAgentWorkNoEx, allow: "GET" })
+        );
+    }
+
+    #[test]
+    fn head_is_matched_as_get() {
+        let r = route(&Http::HEAD, "/agentgateway/resource/calldata/101/allcallinfoEx/102").unwrap();
+        assert_eq!(r.method, Method::QueryAllCallInfoByAgentWorkNoEx);
+        assert_eq!(
+            route(&Http::HEAD, "/agentgateway/resource/onlineagent/101/saybusy"),
+            Err(RouteError::MethodNotAllowed { method: Method::SayBusy, allow: "POST" })
         );
     }
 

@@ -5,3 +5,4 @@ mod calls;
 mod common;
 mod onlineagent;
 mod smoke;
+mod transport;
