@@ -136,25 +136,32 @@ impl<S> Filter<S> for QuietSniWarning {
 
     fn event_enabled(&self, event: &tracing::Event<'_>, _cx: &LayerContext<'_, S>) -> bool {
         let meta = event.metadata();
-        if *meta.level() != tracing::Level::WARN || meta.target() != SNI_IP_TARGET {
+        // Records of the `log` crate arrive with target "log" and their own in `log.target`.
+        let from_log = meta.target() == "log";
+        if *meta.level() != tracing::Level::WARN || !(from_log || meta.target() == SNI_IP_TARGET) {
             return true;
         }
-        struct Message(bool);
-        impl tracing::field::Visit for Message {
+        struct Fields {
+            target: bool,
+            message: bool,
+        }
+        impl tracing::field::Visit for Fields {
             fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
                 if field.name() == "message" {
-                    self.0 = format!("{value:?}").starts_with(SNI_IP_MESSAGE);
+                    self.message = format!("{value:?}").starts_with(SNI_IP_MESSAGE);
                 }
             }
             fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-                if field.name() == "message" {
-                    self.0 = value.starts_with(SNI_IP_MESSAGE);
+                match field.name() {
+                    "message" => self.message = value.starts_with(SNI_IP_MESSAGE),
+                    "log.target" => self.target = value == SNI_IP_TARGET,
+                    _ => {}
                 }
             }
         }
-        let mut m = Message(false);
-        event.record(&mut m);
-        !m.0
+        let mut f = Fields { target: !from_log, message: false };
+        event.record(&mut f);
+        !(f.target && f.message)
     }
 }
 
@@ -317,6 +324,18 @@ mod tests {
                 target: "rustls::msgs::handshake",
                 "Illegal SNI extension: ignoring IP address presented as hostname"
             );
+            // Through the `log` bridge, as rustls's records arrive (target "log", the real one
+            // in the `log.target` field).
+            let log = |target: &str, args: std::fmt::Arguments<'_>| {
+                let record = log::Record::builder().level(log::Level::Warn).target(target).args(args).build();
+                tracing_log::format_trace(&record).unwrap();
+            };
+            log(
+                "rustls::msgs::handshake",
+                format_args!("Illegal SNI extension: ignoring IP address presented as hostname (3132372e302e302e31)"),
+            );
+            log("rustls::msgs::handshake", format_args!("Illegal SNI extension: duplicate host_name received"));
+            log("other", format_args!("Illegal SNI extension: ignoring IP address"));
         });
         let seen = seen.0.lock().unwrap().clone();
         assert_eq!(
@@ -326,6 +345,8 @@ mod tests {
                 "rustls::msgs::handshake Illegal SNI hostname received \"a_b\"",
                 "rustls::server::hs Illegal SNI extension: ignoring IP address (elsewhere)",
                 "rustls::msgs::handshake Illegal SNI extension: ignoring IP address presented as hostname",
+                "log Illegal SNI extension: duplicate host_name received",
+                "log Illegal SNI extension: ignoring IP address",
             ]
         );
     }
