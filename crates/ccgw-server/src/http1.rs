@@ -62,8 +62,8 @@ pub(crate) async fn serve_connection<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let state = ConnState { idle: AtomicBool::new(false), draining: AtomicBool::new(false) };
-    let mut conn = Conn { io, buf: Vec::with_capacity(INIT_BUF), peer, app, limits, state: &state };
+    let state = ConnState { idle: AtomicBool::new(false), draining: AtomicBool::new(false), phase: phase.clone() };
+    let mut conn = Conn { io, buf: Vec::with_capacity(INIT_BUF), peer, app, limits, state: &state, fresh: true };
     let mut run = std::pin::pin!(conn.run());
 
     tokio::select! {
@@ -113,6 +113,17 @@ struct ConnState {
     idle: AtomicBool,
     /// Shut-down began: finish the current request, then close.
     draining: AtomicBool,
+    /// The listener's phase as it is now, which `draining` may not show yet: shut-down wakes the
+    /// waiting polls right after it broadcasts `Draining`, and a poll's answer can be written
+    /// before this task has seen the broadcast. Read with `has_changed`, one atomic load.
+    phase: watch::Receiver<Phase>,
+}
+
+impl ConnState {
+    /// Whether shut-down has begun (the phase only ever moves away from `Running`).
+    fn shutting_down(&self) -> bool {
+        self.draining.load(Ordering::Relaxed) || !matches!(self.phase.has_changed(), Ok(false))
+    }
 }
 
 struct Conn<'a, I> {
@@ -123,6 +134,8 @@ struct Conn<'a, I> {
     app: Router,
     limits: &'a ListenerLimits,
     state: &'a ConnState,
+    /// No request head has been read yet: the first must come within `head_timeout`.
+    fresh: bool,
 }
 
 /// What the loop carries from a request to its response.
@@ -303,7 +316,7 @@ where
         let (parts, body) = response.into_parts();
         let body = body.collect().await.map_err(ConnError::ResponseBody)?.to_bytes();
 
-        if has_token(&parts.headers, "close") || state.draining.load(Ordering::Relaxed) {
+        if has_token(&parts.headers, "close") || state.shutting_down() {
             ex.keep_alive = false;
         }
         // What to add to the app's `Connection` header, as hyper does.
@@ -327,19 +340,28 @@ where
         Ok(out)
     }
 
-    /// Reads until a full request head is buffered. `None`: the client closed the connection
-    /// or stayed silent for `idle_timeout` between requests (closed without an answer).
+    /// Reads until a full request head is buffered. `None`: the client closed the connection,
+    /// stayed silent for `idle_timeout` between requests, or took longer than `head_timeout` over
+    /// a head (from its first byte; from the start for a connection's first request): closed
+    /// without an answer.
     async fn read_head(&mut self) -> Result<Option<Result<Head, StatusCode>>, ConnError> {
         let max = self.limits.max_header_bytes.max(INIT_BUF);
-        let deadline = Instant::now() + self.limits.idle_timeout;
+        let head_timeout = self.limits.head_timeout;
+        let mut deadline = Instant::now() + if self.fresh { head_timeout } else { self.limits.idle_timeout };
+        let mut head_started = self.fresh;
         loop {
             if !self.buf.is_empty() {
+                if !head_started {
+                    head_started = true;
+                    deadline = deadline.min(Instant::now() + head_timeout);
+                }
                 match parse_head(&self.buf) {
                     Ok(Some((head, len))) => {
                         if len > max {
                             return Ok(Some(Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)));
                         }
                         self.buf.drain(..len);
+                        self.fresh = false;
                         return Ok(Some(Ok(head)));
                     }
                     Ok(None) => {}
@@ -889,11 +911,14 @@ mod tests {
 
     fn limits(idle: Duration) -> ListenerLimits {
         ListenerLimits {
+            name: "test",
             max_connections: 16,
+            max_connections_per_source: 0,
             max_header_bytes: 4096,
             max_body_bytes: 1024,
             tls_handshake_timeout: Duration::from_secs(5),
             idle_timeout: idle,
+            head_timeout: idle,
         }
     }
 
@@ -1350,6 +1375,53 @@ mod tests {
         let (mut c, _tx, task) = connect(limits(Duration::from_millis(300)));
         c.write_all(b"GET /n/1 HTTP/1.1\r\nX-Slow: ").await.unwrap();
         assert_eq!(read_all(&mut c).await, "");
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_slow_head_is_cut_off_after_head_timeout_not_idle_timeout() {
+        let limits = || ListenerLimits { head_timeout: Duration::from_millis(300), ..limits(Duration::from_secs(30)) };
+        // A head trickling in a byte at a time (slowloris), after a first request.
+        let (mut c, _tx, task) = connect(limits());
+        c.write_all(b"GET /n/1 HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        assert!(read_responses(&mut c, 1).await.ends_with("n=1"));
+        // Idle between requests for longer than the head time-out: still open.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let started = Instant::now();
+        let mut closed = false;
+        for b in
+            b"GET /n/2 HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        {
+            if c.write_all(&[*b]).await.is_err() {
+                closed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let text = read_all(&mut c).await;
+        assert_eq!(text, "", "a slow head gets no answer");
+        let waited = started.elapsed();
+        assert!(closed || waited < Duration::from_secs(3), "{waited:?}");
+        drop(c);
+        tokio::time::timeout(Duration::from_secs(2), task).await.expect("cut off").unwrap();
+
+        // A new connection that sends nothing is closed after the head time-out too.
+        let (mut c, _tx, task) = connect(limits());
+        let started = Instant::now();
+        assert_eq!(read_all(&mut c).await, "");
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(300) && waited < Duration::from_secs(2), "{waited:?}");
+        drop(c);
+        task.await.unwrap();
+
+        // A connection that has served a request idles for idle_timeout, not head_timeout.
+        let (mut c, _tx, task) = connect(limits());
+        c.write_all(b"GET /n/3 HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        assert!(read_responses(&mut c, 1).await.ends_with("n=3"));
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        c.write_all(b"GET /n/4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+        assert!(read_all(&mut c).await.ends_with("n=4"));
         drop(c);
         task.await.unwrap();
     }
