@@ -284,8 +284,9 @@ pub async fn check_admin(admin: &mut Client) -> anyhow::Result<()> {
     }
 }
 
-/// The value of an unlabelled gauge or counter from the admin listener's
-/// `GET /metrics` (Prometheus text), if present.
+/// The value of a gauge or counter from the admin listener's `GET /metrics`
+/// (Prometheus text), if present. `name` includes the labels as rendered, e.g.
+/// `ccgw_connections_open{listener="agent"}`.
 pub async fn metric(admin: &mut Client, name: &str) -> anyhow::Result<Option<f64>> {
     let response = admin.send(Method::GET, paths::ADMIN_METRICS, None, None).await?;
     if response.status != 200 {

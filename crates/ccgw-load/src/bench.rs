@@ -54,7 +54,8 @@ const STORM_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// Options of `ccgw bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchOpts {
-    /// Base URL of a running gateway (https://host:8043 or http://...).
+    /// Base URL of a running gateway (https://host:8043 or http://...); all the load comes
+    /// from one address, so start it with CCGW_SERVER__MAX_CONNECTIONS_PER_SOURCE=0.
     /// Without it, `ccgw serve` is started on free loopback ports and stopped afterwards.
     #[arg(long)]
     pub target: Option<String>,

@@ -39,7 +39,8 @@ pub struct SpawnedGateway {
 
 impl SpawnedGateway {
     /// Starts `<current exe> serve` on two free loopback ports with rate
-    /// limits off and a random operator token, and waits for `/health`.
+    /// limits and the per-source connection limit off and a random operator
+    /// token, and waits for `/health`.
     /// Everything else (auth, sign-in concurrency, ...) keeps the server defaults.
     pub async fn start(options: &SpawnOptions) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("cannot locate the ccgw executable")?;
@@ -66,6 +67,8 @@ impl SpawnedGateway {
             .arg(format!("127.0.0.1:{admin_port}"))
             .env("CCGW_LIMITS__CALLDATA_PER_AGENT", "0")
             .env("CCGW_LIMITS__CALLDATA_SYSTEM", "0")
+            // Every simulated agent connects from 127.0.0.1.
+            .env("CCGW_SERVER__MAX_CONNECTIONS_PER_SOURCE", "0")
             .env("CCGW_ADMIN__TOKEN", &admin_token)
             .env("CCGW_LOG__ACCESS_LOG", &options.access_log)
             .stdin(Stdio::null())

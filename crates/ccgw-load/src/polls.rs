@@ -197,7 +197,10 @@ pub async fn run(config: PollsConfig) -> anyhow::Result<PollsOutcome> {
     }
     let sample = config.server_pid.map(|pid| sys::process_memory(Some(pid)));
     let connections_open = match &config.admin {
-        Some(admin) => api::metric(&mut Client::new(admin.clone()), "ccgw_connections_open").await.ok().flatten(),
+        Some(admin) => api::metric(&mut Client::new(admin.clone()), "ccgw_connections_open{listener=\"agent\"}")
+            .await
+            .ok()
+            .flatten(),
         None => None,
     };
     eprintln!("  polls: {waiting_at_sample} polls waiting; holding them for {:?} ...", config.hold);

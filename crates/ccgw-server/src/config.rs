@@ -98,12 +98,21 @@ pub struct ServerConfig {
     pub node_name: String,
     /// Cluster name: `serverName` in the sign-in response.
     pub cluster_name: String,
+    /// Live connections in all; lowered at start to fit the open-files limit.
     pub max_connections: usize,
+    /// Live connections from one source (IPv4 address or IPv6 /64); 0 = no limit.
+    pub max_connections_per_source: usize,
     pub max_body_bytes: usize,
     pub max_header_bytes: usize,
     pub tls_handshake_timeout_ms: u64,
     /// Keep-alive connections idle for this long are closed.
     pub idle_timeout_ms: u64,
+    /// A request head must be complete this long after its first byte (after the start of the
+    /// connection for the first request).
+    pub head_timeout_ms: u64,
+    /// Browser origins (`https://crm.example.com`) allowed to call the agent interface (CORS);
+    /// empty = none.
+    pub cors_origins: Vec<String>,
     /// Tokio worker threads; `None` = number of CPUs.
     pub worker_threads: Option<usize>,
 }
@@ -119,10 +128,13 @@ impl Default for ServerConfig {
             node_name: "AgentGateway0".into(),
             cluster_name: "AgentGateway".into(),
             max_connections: 20_000,
+            max_connections_per_source: 64,
             max_body_bytes: 65_536,
             max_header_bytes: 16_384,
             tls_handshake_timeout_ms: 10_000,
             idle_timeout_ms: 60_000,
+            head_timeout_ms: 10_000,
+            cors_origins: Vec::new(),
             worker_threads: None,
         }
     }
@@ -141,6 +153,33 @@ impl ServerConfig {
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_millis(self.idle_timeout_ms)
     }
+
+    pub fn head_timeout(&self) -> Duration {
+        Duration::from_millis(self.head_timeout_ms)
+    }
+}
+
+/// Whether `s` is a serialized web origin as browsers send it in `Origin`:
+/// `http(s)://host[:port]`, lower case, no path.
+fn valid_origin(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")) else { return false };
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, after)) if addr.parse::<std::net::Ipv6Addr>().is_ok() => ("v6", after),
+            _ => return false,
+        },
+        None => {
+            let end = rest.find(':').unwrap_or(rest.len());
+            (&rest[..end], &rest[end..])
+        }
+    };
+    let host_ok = !host.is_empty()
+        && host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    let port_ok = match port.strip_prefix(':') {
+        None => port.is_empty(),
+        Some(p) => !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()),
+    };
+    host_ok && port_ok
 }
 
 /// `[admin]`: the operator listener (health, metrics, operator API).
@@ -468,6 +507,14 @@ impl Config {
         ensure!(s.max_header_bytes >= 1024, "max_header_bytes must be >= 1024");
         ensure!(s.tls_handshake_timeout_ms > 0, "tls_handshake_timeout_ms must be > 0");
         ensure!(s.idle_timeout_ms > 0, "idle_timeout_ms must be > 0");
+        ensure!(s.head_timeout_ms > 0, "head_timeout_ms must be > 0");
+        for origin in &s.cors_origins {
+            ensure!(
+                valid_origin(origin),
+                "cors_origins: {origin:?} is not an origin as browsers send it (scheme://host[:port], lower case, no \
+                 path or trailing slash)"
+            );
+        }
         ensure!(s.worker_threads != Some(0), "worker_threads must be > 0");
         Ok(())
     }
@@ -828,6 +875,32 @@ mod tests {
         // Duplicate workno.
         agents.push(agents[0].clone());
         let c = Config { vdns, skills, agents, ..Config::default() };
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn cors_origins_are_checked() {
+        for ok in ["https://crm.example.com", "http://localhost:8080", "https://10.0.0.1:443", "https://[::1]:8443"] {
+            assert!(valid_origin(ok), "{ok}");
+        }
+        for bad in [
+            "crm.example.com",
+            "https://crm.example.com/",
+            "https://CRM.example.com",
+            "https://crm.example.com/app",
+            "https://crm.example.com:",
+            "https://crm.example.com:80x",
+            "ftp://crm.example.com",
+            "*",
+            "https://",
+            "https://[::1",
+        ] {
+            assert!(!valid_origin(bad), "{bad}");
+        }
+        let mut c = Config::default();
+        c.server.cors_origins = vec!["https://crm.example.com".into()];
+        c.validate().unwrap();
+        c.server.cors_origins.push("https://crm.example.com/".into());
         assert!(c.validate().is_err());
     }
 

@@ -63,8 +63,8 @@ pub(crate) async fn serve_connection<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let state = ConnState { idle: AtomicBool::new(false), draining: AtomicBool::new(false) };
-    let mut conn = Conn { io, buf: Vec::with_capacity(INIT_BUF), peer, app, limits, state: &state };
+    let state = ConnState { idle: AtomicBool::new(false), draining: AtomicBool::new(false), phase: phase.clone() };
+    let mut conn = Conn { io, buf: Vec::with_capacity(INIT_BUF), peer, app, limits, state: &state, fresh: true };
     let mut run = std::pin::pin!(conn.run());
 
     tokio::select! {
@@ -174,6 +174,17 @@ struct ConnState {
     idle: AtomicBool,
     /// Shut-down began: finish the current request, then close.
     draining: AtomicBool,
+    /// The listener's phase as it is now, which `draining` may not show yet: shut-down wakes the
+    /// waiting polls right after it broadcasts `Draining`, and a poll's answer can be written
+    /// before this task has seen the broadcast. Read with `has_changed`, one atomic load.
+    phase: watch::Receiver<Phase>,
+}
+
+impl ConnState {
+    /// Whether shut-down has begun (the phase only ever moves away from `Running`).
+    fn shutting_down(&self) -> bool {
+        self.draining.load(Ordering::Relaxed) || !matches!(self.phase.has_changed(), Ok(false))
+    }
 }
 
 struct Conn<'a, I> {
@@ -184,6 +195,8 @@ struct Conn<'a, I> {
     app: Router,
     limits: &'a ListenerLimits,
     state: &'a ConnState,
+    /// No request head has been read yet: the first must come within `head_timeout`.
+    fresh: bool,
 }
 
 /// What the loop carries from a request to its response.
@@ -306,21 +319,22 @@ where
         ex.is_head = head.method == Method::HEAD;
         ex.keep_alive = head.keep_alive;
 
-        let body = self.read_body(&head.framing, head.expect_continue, ex).await?;
+        let Some(body) = self.read_body(&head.framing, head.expect_continue, ex).await? else { return Ok(None) };
         self.shrink();
         Ok(Some(head.into_request(body, self.peer)))
     }
 
-    /// The request's body, in full, before the app runs. A body the app may not see whole (over
-    /// the limit, or malformed chunked) is handed over as a body that fails to read, which api.rs
-    /// answers with 413 exactly as it did under hyper; the connection then closes.
+    /// The request's body, in full, before the app runs. A body over the limit is handed over as
+    /// a body that fails to read, which api.rs answers with 413 exactly as it did under hyper; the
+    /// connection then closes. A malformed chunked body is answered here with 400 and closes
+    /// (`None`), like a malformed head.
     async fn read_body(
         &mut self,
         framing: &Framing,
         expect_continue: bool,
         ex: &mut Exchange,
-    ) -> Result<Body, ConnError> {
-        Ok(match *framing {
+    ) -> Result<Option<Body>, ConnError> {
+        Ok(Some(match *framing {
             Framing::None => Body::empty(),
             Framing::Length(n) if n > self.limits.max_body_bytes as u64 => {
                 ex.keep_alive = false;
@@ -340,14 +354,18 @@ where
                 }
                 match self.read_chunked().await? {
                     Ok(bytes) => Body::from(bytes),
-                    Err(_) => {
+                    Err(ChunkError::TooLarge) => {
                         ex.keep_alive = false;
                         ex.unread_input = true;
                         Body::new(Rejected)
                     }
+                    Err(ChunkError::Malformed) => {
+                        self.answer_error(StatusCode::BAD_REQUEST).await?;
+                        return Ok(None);
+                    }
                 }
             }
-        })
+        }))
     }
 
     /// The next request head; `None` when the connection is to close (the client left or idled
@@ -358,11 +376,18 @@ where
             Some(Ok(head)) => return Ok(Some(head)),
             Some(Err(status)) => status,
         };
+        self.answer_error(status).await?;
+        Ok(None)
+    }
+
+    /// Answers a request this loop refuses itself (malformed, too large a head) with `status`,
+    /// an empty body and `Connection: close`, then closes.
+    async fn answer_error(&mut self, status: StatusCode) -> Result<(), ConnError> {
         let mut out = Vec::with_capacity(128);
         encode_head(&mut out, Version::HTTP_11, status, &HeaderMap::new(), Some(0), Some("close"));
         self.write(&out).await?;
         self.linger().await;
-        Ok(None)
+        Ok(())
     }
 
     /// The bytes of the app's response (its body collected) and its [`OnWriteFailure`] hook, if
@@ -376,7 +401,7 @@ where
         let on_failure = parts.extensions.remove::<OnWriteFailure>();
         let body = body.collect().await.map_err(ConnError::ResponseBody)?.to_bytes();
 
-        if has_token(&parts.headers, "close") || state.draining.load(Ordering::Relaxed) {
+        if has_token(&parts.headers, "close") || state.shutting_down() {
             ex.keep_alive = false;
         }
         // What to add to the app's `Connection` header, as hyper does.
@@ -400,19 +425,28 @@ where
         Ok((out, on_failure))
     }
 
-    /// Reads until a full request head is buffered. `None`: the client closed the connection
-    /// or stayed silent for `idle_timeout` between requests (closed without an answer).
+    /// Reads until a full request head is buffered. `None`: the client closed the connection,
+    /// stayed silent for `idle_timeout` between requests, or took longer than `head_timeout` over
+    /// a head (from its first byte; from the start for a connection's first request): closed
+    /// without an answer.
     async fn read_head(&mut self) -> Result<Option<Result<Head, StatusCode>>, ConnError> {
         let max = self.limits.max_header_bytes.max(INIT_BUF);
-        let deadline = Instant::now() + self.limits.idle_timeout;
+        let head_timeout = self.limits.head_timeout;
+        let mut deadline = Instant::now() + if self.fresh { head_timeout } else { self.limits.idle_timeout };
+        let mut head_started = self.fresh;
         loop {
             if !self.buf.is_empty() {
+                if !head_started {
+                    head_started = true;
+                    deadline = deadline.min(Instant::now() + head_timeout);
+                }
                 match parse_head(&self.buf) {
                     Ok(Some((head, len))) => {
                         if len > max {
                             return Ok(Some(Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)));
                         }
                         self.buf.drain(..len);
+                        self.fresh = false;
                         return Ok(Some(Ok(head)));
                     }
                     Ok(None) => {}
@@ -549,7 +583,7 @@ impl hyper::body::Body for Rejected {
     type Error = io::Error;
 
     fn poll_frame(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        Poll::Ready(Some(Err(io::Error::new(io::ErrorKind::InvalidData, "request body over the limit or malformed"))))
+        Poll::Ready(Some(Err(io::Error::new(io::ErrorKind::InvalidData, "request body over the limit"))))
     }
 }
 
@@ -582,6 +616,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, StatusCode> {
     let mut close = false;
     let mut keep_alive_token = false;
     let mut expect_continue = false;
+    let mut hosts = 0u32;
     for field in req.headers.iter() {
         let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| StatusCode::BAD_REQUEST)?;
         let value = HeaderValue::from_bytes(field.value).map_err(|_| StatusCode::BAD_REQUEST)?;
@@ -608,8 +643,18 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, StatusCode> {
             }
         } else if name == header::EXPECT {
             expect_continue = value.as_bytes().eq_ignore_ascii_case(b"100-continue");
+        } else if name == header::HOST {
+            hosts += 1;
+            if !valid_host(value.as_bytes()) {
+                return Err(bad);
+            }
         }
         headers.append(name, value);
+    }
+    // RFC 9112 §3.2: 400 for an HTTP/1.1 request without `Host`, and for any request with more
+    // than one `Host` field or an invalid one (HTTP/1.0 may leave it out).
+    if hosts > 1 || (http11 && hosts == 0) {
+        return Err(bad);
     }
     let framing = match (transfer_encoding, content_length) {
         // Both: a request-smuggling vector; refuse it.
@@ -622,6 +667,51 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, StatusCode> {
     let keep_alive = !close && (http11 || keep_alive_token);
     let expect_continue = expect_continue && http11;
     Ok(Some((Head { method, uri, version, headers, framing, keep_alive, expect_continue }, len)))
+}
+
+/// A `Host` field value: `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2). The empty
+/// value is valid (RFC 9112 §3.2: what a client sends when the target has no authority).
+fn valid_host(v: &[u8]) -> bool {
+    let (host, port) = match v.first() {
+        Some(b'[') => match v.iter().position(|&b| b == b']') {
+            // IP-literal: IPv6address (with an RFC 6874 zone) or IPvFuture; its alphabet only.
+            Some(end) => {
+                let inner = &v[1..end];
+                let ok = !inner.is_empty()
+                    && inner.iter().all(|&b| b.is_ascii_alphanumeric() || b":._~-!$&'()*+,;=%".contains(&b));
+                if !ok {
+                    return false;
+                }
+                (&[][..], &v[end + 1..])
+            }
+            None => return false,
+        },
+        _ => match v.iter().position(|&b| b == b':') {
+            Some(colon) => (&v[..colon], &v[colon..]),
+            None => (v, &[][..]),
+        },
+    };
+    // reg-name or IPv4address: unreserved, pct-encoded and sub-delims.
+    let mut i = 0;
+    while i < host.len() {
+        let b = host[i];
+        if b == b'%' {
+            if !(i + 2 < host.len() && host[i + 1].is_ascii_hexdigit() && host[i + 2].is_ascii_hexdigit()) {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        if !(b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b)) {
+            return false;
+        }
+        i += 1;
+    }
+    match port.split_first() {
+        None => true,
+        Some((b':', digits)) => digits.iter().all(u8::is_ascii_digit),
+        Some(_) => false,
+    }
 }
 
 /// `Content-Length`: digits only; a list of identical values ("5, 5") counts as one.
@@ -649,9 +739,13 @@ fn has_token(headers: &HeaderMap, token: &str) -> bool {
         .any(|v| v.as_bytes().split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes())))
 }
 
-/// Status line and headers: the app's headers (lower-case names), then `connection` (if given),
-/// `content-length` and `date` (unless the app set one). `body_len` is the length of the body
-/// that follows and replaces the app's `content-length`; `None` (HEAD) keeps the app's.
+/// Status line and headers: the app's headers, then `Connection` (if given), `Content-Length` and
+/// `Date` (unless the app set one). `body_len` is the length of the body that follows and replaces
+/// the app's `Content-Length`; `None` (HEAD) keeps the app's.
+///
+/// Names are written in the case the vendor's server sends them (`Set-GUID`, `Content-Type`, ...):
+/// some clients compare them case-sensitively (`header.getName().equals("Set-GUID")`), although
+/// HTTP says they are case-insensitive. See [`write_name`].
 fn encode_head(
     out: &mut Vec<u8>,
     version: Version,
@@ -673,29 +767,61 @@ fn encode_head(
         if (name == header::CONTENT_LENGTH && body_len.is_some()) || name == header::TRANSFER_ENCODING {
             continue;
         }
-        out.extend_from_slice(name.as_str().as_bytes());
+        write_name(out, name);
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
     if let Some(c) = connection {
-        out.extend_from_slice(b"connection: ");
+        out.extend_from_slice(b"Connection: ");
         out.extend_from_slice(c.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
     if let Some(len) = body_len
         && !(status.is_informational() || status == StatusCode::NO_CONTENT)
     {
-        out.extend_from_slice(b"content-length: ");
+        out.extend_from_slice(b"Content-Length: ");
         out.extend_from_slice(itoa_buf(len).as_bytes());
         out.extend_from_slice(b"\r\n");
     }
     if !headers.contains_key(header::DATE) {
-        out.extend_from_slice(b"date: ");
+        out.extend_from_slice(b"Date: ");
         with_date(|d| out.extend_from_slice(d));
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Writes a header name in its canonical case: the spelling the vendor (a Java servlet container)
+/// sends for the names ccgw uses, and `Title-Case` for any other. `http` keeps names in lower case;
+/// this costs one `match` on the name (no allocation) on the hot path.
+fn write_name(out: &mut Vec<u8>, name: &HeaderName) {
+    let canonical: &[u8] = match name.as_str() {
+        "content-type" => b"Content-Type",
+        "content-length" => b"Content-Length",
+        "date" => b"Date",
+        "set-guid" => b"Set-GUID",
+        "connection" => b"Connection",
+        "allow" => b"Allow",
+        "vary" => b"Vary",
+        "access-control-allow-origin" => b"Access-Control-Allow-Origin",
+        "access-control-allow-methods" => b"Access-Control-Allow-Methods",
+        "access-control-allow-headers" => b"Access-Control-Allow-Headers",
+        "access-control-expose-headers" => b"Access-Control-Expose-Headers",
+        "access-control-max-age" => b"Access-Control-Max-Age",
+        "etag" => b"ETag",
+        "www-authenticate" => b"WWW-Authenticate",
+        other => {
+            let mut upper = true;
+            out.extend(other.bytes().map(|b| {
+                let c = if upper { b.to_ascii_uppercase() } else { b };
+                upper = b == b'-';
+                c
+            }));
+            return;
+        }
+    };
+    out.extend_from_slice(canonical);
 }
 
 /// Decimal digits of `n` without allocating.
@@ -835,24 +961,30 @@ fn take_line(rest: &[u8]) -> Result<Option<&[u8]>, ChunkError> {
     }
 }
 
-/// `1*HEXDIG [ BWS ; chunk-ext ]`.
+/// `1*HEXDIG [ BWS ; chunk-ext ]`. Any number of digits is legal (leading zeros included, e.g.
+/// `0000000000000000005`); the line length is bounded by the caller, the value here: one that
+/// does not fit 64 bits is over any body limit (`TooLarge`).
 fn parse_chunk_size(line: &[u8]) -> Result<u64, ChunkError> {
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-    if digits == 0 || digits > 15 {
+    if digits == 0 {
         return Err(ChunkError::Malformed);
     }
     let ext = line[digits..].trim_ascii_start();
     if !(ext.is_empty() || ext[0] == b';') {
         return Err(ChunkError::Malformed);
     }
-    let size = line[..digits].iter().fold(0u64, |n, &d| {
+    let mut size = 0u64;
+    for &d in &line[..digits] {
         let v = match d {
             b'0'..=b'9' => d - b'0',
             b'a'..=b'f' => d - b'a' + 10,
             _ => d - b'A' + 10,
         };
-        (n << 4) | u64::from(v)
-    });
+        if size >> 60 != 0 {
+            return Err(ChunkError::TooLarge);
+        }
+        size = (size << 4) | u64::from(v);
+    }
     Ok(size)
 }
 
@@ -864,11 +996,14 @@ mod tests {
 
     fn limits(idle: Duration) -> ListenerLimits {
         ListenerLimits {
+            name: "test",
             max_connections: 16,
+            max_connections_per_source: 0,
             max_header_bytes: 4096,
             max_body_bytes: 1024,
             tls_handshake_timeout: Duration::from_secs(5),
             idle_timeout: idle,
+            head_timeout: idle,
         }
     }
 
@@ -877,6 +1012,20 @@ mod tests {
             .route(
                 "/",
                 get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { format!("hello {}", peer.port()) }),
+            )
+            .route(
+                "/guid",
+                get(|| async {
+                    (
+                        [
+                            (header::CONTENT_TYPE, "application/json;charset=UTF-8"),
+                            (HeaderName::from_static("set-guid"), "JSESSIONID=g.AgentGateway0"),
+                            (HeaderName::from_static("x-request-id"), "1"),
+                            (header::ACCESS_CONTROL_EXPOSE_HEADERS, "Set-GUID"),
+                        ],
+                        "{}",
+                    )
+                }),
             )
             .route("/n/{n}", get(|axum::extract::Path(n): axum::extract::Path<u32>| async move { format!("n={n}") }))
             .route(
@@ -998,7 +1147,7 @@ mod tests {
         while let Some((head, after)) = rest.split_once("\r\n\r\n") {
             let len = head
                 .lines()
-                .find_map(|l| l.strip_prefix("content-length: "))
+                .find_map(|l| l.strip_prefix("Content-Length: "))
                 .and_then(|v| v.trim().parse::<usize>().ok())
                 .unwrap_or(0);
             if after.len() < len {
@@ -1034,8 +1183,8 @@ mod tests {
         let bodies: Vec<&str> =
             text.split("HTTP/1.1 200 OK\r\n").skip(1).map(|r| r.split("\r\n\r\n").nth(1).unwrap()).collect();
         assert_eq!(bodies, ["n=1", "n=2", "got 3: abc", "n=3"], "{text}");
-        assert!(text.contains("content-length: 3\r\n"), "{text}");
-        assert!(text.contains("\r\ndate: "), "{text}");
+        assert!(text.contains("Content-Length: 3\r\n"), "{text}");
+        assert!(text.contains("\r\nDate: "), "{text}");
         drop(c);
         task.await.unwrap();
     }
@@ -1048,7 +1197,7 @@ mod tests {
             let text = read_responses(&mut c, 1).await;
             assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
             assert!(text.ends_with("\r\n\r\nhello 4321"), "{text}");
-            assert!(!text.contains("connection:"), "{text}");
+            assert!(!text.contains("Connection:"), "{text}");
         }
         drop(c);
         task.await.unwrap();
@@ -1084,19 +1233,131 @@ mod tests {
         c.write_all(big.as_bytes()).await.unwrap();
         let text = read_all(&mut c).await;
         assert!(text.starts_with("HTTP/1.1 413 Payload Too Large\r\n"), "{text}");
-        assert!(text.contains("connection: close\r\n"), "{text}");
+        assert!(text.contains("Connection: close\r\n"), "{text}");
         drop(c);
         task.await.unwrap();
     }
 
     #[tokio::test]
-    async fn malformed_chunked_body_fails_the_body_and_closes() {
+    async fn malformed_chunked_body_gets_400_and_closes() {
+        for body in [
+            &b"zz\r\nhello\r\n0\r\n\r\n"[..],
+            b"5\r\nhelloXX0\r\n\r\n",
+            b"5 x\r\nhello\r\n0\r\n\r\n",
+            b"-5\r\nhello\r\n0\r\n\r\n",
+            b"5\nhello\r\n0\r\n\r\n",
+        ] {
+            let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+            c.write_all(b"POST /limited HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n").await.unwrap();
+            c.write_all(body).await.unwrap();
+            let text = read_all(&mut c).await;
+            assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{}: {text}", String::from_utf8_lossy(body));
+            assert!(text.contains("Connection: close\r\n"), "{text}");
+            drop(c);
+            task.await.unwrap();
+        }
+        // A chunk size too large for 64 bits is over the limit, not malformed.
         let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
-        c.write_all(b"POST /limited HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+        c.write_all(b"POST /limited HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n100000000000000000\r\nx")
             .await
             .unwrap();
         let text = read_all(&mut c).await;
-        assert!(text.starts_with("HTTP/1.1 413 "), "{text}");
+        assert!(text.starts_with("HTTP/1.1 413 Payload Too Large\r\n"), "{text}");
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn zero_padded_chunk_sizes_are_legal() {
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        c.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0000000000000000005\r\nhello\r\n00000000000000000000000000000000\r\n\r\n")
+            .await
+            .unwrap();
+        let text = read_all(&mut c).await;
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n") && text.ends_with("got 5: hello"), "{text}");
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn host_must_be_present_once_and_valid() {
+        for req in [
+            // HTTP/1.1 without Host.
+            &b"GET /n/1 HTTP/1.1\r\n\r\n"[..],
+            // Two Host fields, in either version, even if equal.
+            b"GET /n/1 HTTP/1.1\r\nHost: x\r\nHost: x\r\n\r\n",
+            b"GET /n/1 HTTP/1.0\r\nHost: x\r\nHost: y\r\n\r\n",
+            // Invalid values.
+            b"GET /n/1 HTTP/1.1\r\nHost: a b\r\n\r\n",
+            b"GET /n/1 HTTP/1.1\r\nHost: user@x\r\n\r\n",
+            b"GET /n/1 HTTP/1.1\r\nHost: x:80:81\r\n\r\n",
+            b"GET /n/1 HTTP/1.1\r\nHost: x:http\r\n\r\n",
+            b"GET /n/1 HTTP/1.1\r\nHost: x/y\r\n\r\n",
+            b"GET /n/1 HTTP/1.1\r\nHost: [::1\r\n\r\n",
+            b"GET /n/1 HTTP/1.1\r\nHost: []\r\n\r\n",
+            b"GET /n/1 HTTP/1.1\r\nHost: [::1]x\r\n\r\n",
+            b"GET /n/1 HTTP/1.1\r\nHost: x%zz\r\n\r\n",
+            b"GET /n/1 HTTP/1.0\r\nHost: a,b c\r\n\r\n",
+        ] {
+            let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+            c.write_all(req).await.unwrap();
+            let text = read_all(&mut c).await;
+            assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{}: {text}", String::from_utf8_lossy(req));
+            assert!(text.contains("Connection: close\r\n"), "{text}");
+            drop(c);
+            task.await.unwrap();
+        }
+        for req in [
+            &b"GET /n/1 HTTP/1.0\r\n\r\n"[..],
+            b"GET /n/1 HTTP/1.1\r\nHost: 127.0.0.1:8043\r\nConnection: close\r\n\r\n",
+            b"GET /n/1 HTTP/1.1\r\nhost: Gateway.Example-1.com\r\nConnection: close\r\n\r\n",
+            b"GET /n/1 HTTP/1.1\r\nHost: [::1]:8043\r\nConnection: close\r\n\r\n",
+            b"GET /n/1 HTTP/1.1\r\nHost: [fe80::1%25eth0]\r\nConnection: close\r\n\r\n",
+            b"GET /n/1 HTTP/1.1\r\nHost: x%41:\r\nConnection: close\r\n\r\n",
+            b"GET /n/1 HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n",
+        ] {
+            let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+            c.write_all(req).await.unwrap();
+            let text = read_all(&mut c).await;
+            assert!(text.ends_with("\r\n\r\nn=1"), "{}: {text}", String::from_utf8_lossy(req));
+            drop(c);
+            task.await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn header_names_are_written_in_canonical_case() {
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        c.write_all(b"GET /guid HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+        let text = read_all(&mut c).await;
+        let head = text.split("\r\n\r\n").next().unwrap();
+        let names: Vec<&str> = head.lines().skip(1).map(|l| l.split(':').next().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                "Content-Type",
+                "Set-GUID",
+                "X-Request-Id",
+                "Access-Control-Expose-Headers",
+                "Connection",
+                "Content-Length",
+                "Date"
+            ],
+            "{text}"
+        );
+        assert!(head.contains("\r\nSet-GUID: JSESSIONID=g.AgentGateway0\r\n"), "{text}");
+        assert!(head.contains("\r\nContent-Type: application/json;charset=UTF-8\r\n"), "{text}");
+        assert!(head.contains("\r\nContent-Length: 2\r\n"), "{text}");
+        drop(c);
+        task.await.unwrap();
+        // The heads this loop writes itself too.
+        let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
+        c.write_all(b"GARBAGE\r\n\r\n").await.unwrap();
+        let text = read_all(&mut c).await;
+        assert!(
+            text.starts_with("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\nDate: "),
+            "{text}"
+        );
         drop(c);
         task.await.unwrap();
     }
@@ -1119,7 +1380,7 @@ mod tests {
             .unwrap();
         let text = read_responses(&mut c, 1).await;
         assert!(text.starts_with("HTTP/1.1 413 Payload Too Large\r\n"), "{text}");
-        assert!(text.contains("connection: close\r\n"), "{text}");
+        assert!(text.contains("Connection: close\r\n"), "{text}");
         drop(c);
         task.await.unwrap();
     }
@@ -1132,7 +1393,7 @@ mod tests {
             .unwrap();
         let text = read_all(&mut c).await;
         assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
-        assert!(text.contains("connection: close\r\n"), "{text}");
+        assert!(text.contains("Connection: close\r\n"), "{text}");
         assert!(text.ends_with("\r\n\r\nn=7"), "the pipelined request after close must not be answered: {text}");
         drop(c);
         task.await.unwrap();
@@ -1144,12 +1405,12 @@ mod tests {
         c.write_all(b"GET /n/1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").await.unwrap();
         let text = read_responses(&mut c, 1).await;
         assert!(text.starts_with("HTTP/1.0 200 OK\r\n"), "{text}");
-        assert!(text.contains("connection: keep-alive\r\n"), "{text}");
+        assert!(text.contains("Connection: keep-alive\r\n"), "{text}");
         assert!(text.ends_with("n=1"), "{text}");
         c.write_all(b"GET /n/2 HTTP/1.0\r\n\r\n").await.unwrap();
         let text = read_all(&mut c).await;
         assert!(text.starts_with("HTTP/1.0 200 OK\r\n"), "{text}");
-        assert!(!text.contains("connection:"), "{text}");
+        assert!(!text.contains("Connection:"), "{text}");
         assert!(text.ends_with("n=2"), "{text}");
         drop(c);
         task.await.unwrap();
@@ -1162,7 +1423,7 @@ mod tests {
         c.write_all(req.as_bytes()).await.unwrap();
         let text = read_all(&mut c).await;
         assert!(text.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"), "{text}");
-        assert!(text.contains("content-length: 0\r\n"), "{text}");
+        assert!(text.contains("Content-Length: 0\r\n"), "{text}");
         drop(c);
         task.await.unwrap();
 
@@ -1183,7 +1444,7 @@ mod tests {
         let req = format!("GET /n/5 HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(3000));
         c.write_all(req.as_bytes()).await.unwrap();
         assert!(read_responses(&mut c, 1).await.ends_with("n=5"));
-        c.write_all(b"GET /n/6 HTTP/1.1\r\nConnection: close\r\n\r\n").await.unwrap();
+        c.write_all(b"GET /n/6 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
         assert!(read_all(&mut c).await.ends_with("n=6"));
         drop(c);
         task.await.unwrap();
@@ -1192,29 +1453,31 @@ mod tests {
     #[tokio::test]
     async fn bad_requests_get_400_and_close() {
         for req in [
-            &b"POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n"[..],
-            b"POST /echo HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
-            b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
-            b"POST /echo HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-            b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+            &b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"[..],
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
             b"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             b"GARBAGE\r\n\r\n",
-            b"GET / HTTP/9.9\r\n\r\n",
-            b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",
+            b"GET / HTTP/9.9\r\nHost: x\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n",
             b"\x00\x01\x02\r\n\r\n",
         ] {
             let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
             c.write_all(req).await.unwrap();
             let text = read_all(&mut c).await;
             assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{}: {text}", String::from_utf8_lossy(req));
-            assert!(text.contains("connection: close\r\n"), "{text}");
+            assert!(text.contains("Connection: close\r\n"), "{text}");
             drop(c);
             task.await.unwrap();
         }
         // Repeated identical lengths are one length.
         let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
-        c.write_all(b"POST /echo HTTP/1.1\r\nContent-Length: 2, 2\r\nConnection: close\r\n\r\nhi").await.unwrap();
+        c.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 2\r\nConnection: close\r\n\r\nhi")
+            .await
+            .unwrap();
         assert!(read_all(&mut c).await.ends_with("got 2: hi"));
         drop(c);
         task.await.unwrap();
@@ -1245,7 +1508,9 @@ mod tests {
     #[tokio::test]
     async fn head_requests_get_no_body() {
         let (mut c, _tx, task) = connect(limits(Duration::from_secs(30)));
-        c.write_all(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET /n/1 HTTP/1.1\r\nConnection: close\r\n\r\n").await.unwrap();
+        c.write_all(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET /n/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
         let text = read_all(&mut c).await;
         // axum answers HEAD on a GET route with the GET's headers and no body.
         let (first, second) = text.split_once("\r\n\r\n").unwrap();
@@ -1258,7 +1523,7 @@ mod tests {
     #[tokio::test]
     async fn idle_timeout_closes() {
         let (mut c, _tx, task) = connect(limits(Duration::from_millis(300)));
-        c.write_all(b"GET /n/1 HTTP/1.1\r\n\r\n").await.unwrap();
+        c.write_all(b"GET /n/1 HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
         assert!(read_responses(&mut c, 1).await.ends_with("n=1"));
         // Idle between requests: closed after the timeout, without an answer.
         let started = Instant::now();
@@ -1278,10 +1543,57 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_slow_head_is_cut_off_after_head_timeout_not_idle_timeout() {
+        let limits = || ListenerLimits { head_timeout: Duration::from_millis(300), ..limits(Duration::from_secs(30)) };
+        // A head trickling in a byte at a time (slowloris), after a first request.
+        let (mut c, _tx, task) = connect(limits());
+        c.write_all(b"GET /n/1 HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        assert!(read_responses(&mut c, 1).await.ends_with("n=1"));
+        // Idle between requests for longer than the head time-out: still open.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let started = Instant::now();
+        let mut closed = false;
+        for b in
+            b"GET /n/2 HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        {
+            if c.write_all(&[*b]).await.is_err() {
+                closed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let text = read_all(&mut c).await;
+        assert_eq!(text, "", "a slow head gets no answer");
+        let waited = started.elapsed();
+        assert!(closed || waited < Duration::from_secs(3), "{waited:?}");
+        drop(c);
+        tokio::time::timeout(Duration::from_secs(2), task).await.expect("cut off").unwrap();
+
+        // A new connection that sends nothing is closed after the head time-out too.
+        let (mut c, _tx, task) = connect(limits());
+        let started = Instant::now();
+        assert_eq!(read_all(&mut c).await, "");
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(300) && waited < Duration::from_secs(2), "{waited:?}");
+        drop(c);
+        task.await.unwrap();
+
+        // A connection that has served a request idles for idle_timeout, not head_timeout.
+        let (mut c, _tx, task) = connect(limits());
+        c.write_all(b"GET /n/3 HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        assert!(read_responses(&mut c, 1).await.ends_with("n=3"));
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        c.write_all(b"GET /n/4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+        assert!(read_all(&mut c).await.ends_with("n=4"));
+        drop(c);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
     async fn shutdown_closes_idle_connections_and_finishes_requests() {
         // Idle: closed as soon as draining starts.
         let (mut c, tx, task) = connect(limits(Duration::from_secs(60)));
-        c.write_all(b"GET /n/1 HTTP/1.1\r\n\r\n").await.unwrap();
+        c.write_all(b"GET /n/1 HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
         assert!(read_responses(&mut c, 1).await.ends_with("n=1"));
         tx.send(Phase::Draining).unwrap();
         tokio::time::timeout(Duration::from_secs(2), task).await.expect("idle connection closes").unwrap();
@@ -1294,7 +1606,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         c.write_all(b"Host: x\r\n\r\n").await.unwrap();
         let text = read_all(&mut c).await;
-        assert!(text.contains("connection: close\r\n") && text.ends_with("n=2"), "{text}");
+        assert!(text.contains("Connection: close\r\n") && text.ends_with("n=2"), "{text}");
         drop(c);
         task.await.unwrap();
 

@@ -4,6 +4,8 @@
 pub mod admin;
 pub mod api;
 pub mod config;
+mod cors;
+pub mod fdlimit;
 pub mod gateway;
 mod http1;
 pub mod limiter;

@@ -151,7 +151,10 @@ const ALLOW: [&str; 16] = [
     "GET, POST, PUT, DELETE",
 ];
 
+/// `HEAD` is matched as `GET` (the JAX-RS default: the GET interface runs, the body is dropped
+/// by the HTTP layer).
 pub fn route<'a>(http: &Http, path: &'a str) -> Result<Route<'a>, RouteError> {
+    let http = if *http == Http::HEAD { &Http::GET } else { http };
     let mut segs = [""; MAX_SEGMENTS];
     let mut n = 0;
     for s in path.split('/').filter(|s| !s.is_empty()) {
@@ -274,6 +277,16 @@ mod tests {
         assert_eq!(
             route(&Http::HEAD, "/agentgateway/resource/onlineagent/101"),
             Err(RouteError::MethodNotAllowed { method: Method::Login, allow: "PUT" })
+        );
+    }
+
+    #[test]
+    fn head_is_matched_as_get() {
+        let r = route(&Http::HEAD, "/agentgateway/resource/calldata/101/allcallinfoEx/102").unwrap();
+        assert_eq!(r.method, Method::QueryAllCallInfoByAgentWorkNoEx);
+        assert_eq!(
+            route(&Http::HEAD, "/agentgateway/resource/onlineagent/101/saybusy"),
+            Err(RouteError::MethodNotAllowed { method: Method::SayBusy, allow: "POST" })
         );
     }
 

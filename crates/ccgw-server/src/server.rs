@@ -14,7 +14,10 @@ use crate::config::Config;
 use crate::gateway::Gateway;
 use crate::listener::{self, ListenerLimits};
 use crate::telephony::SimulatedTelephony;
-use crate::{admin, api, telemetry, tls};
+use crate::{admin, api, cors, fdlimit, telemetry, tls};
+
+/// Connection cap of the admin listener (before fitting to the open-files limit).
+const ADMIN_MAX_CONNECTIONS: usize = 256;
 
 /// A running gateway.
 pub struct Server {
@@ -28,8 +31,12 @@ pub struct Server {
 }
 
 /// Start the gateway described by `config` on the embedded in-memory store.
-pub async fn start(config: Config) -> anyhow::Result<Server> {
+///
+/// Raises the process's soft open-files limit to its hard limit, and lowers
+/// `server.max_connections` (logged) when the connections would not fit in it.
+pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     config.validate()?;
+    let admin_max_connections = fit_to_open_files_limit(&mut config);
     let config = Arc::new(config);
     let metrics = telemetry::init_metrics();
     let (reports_tx, mut reports_rx) = mpsc::unbounded_channel();
@@ -79,6 +86,13 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
 
     let (tls_config, fingerprint) = if config.server.plain_http {
         tracing::warn!("plain HTTP mode: TLS must be terminated in front of ccgw");
+        if config.server.max_connections_per_source > 0 {
+            tracing::warn!(
+                max_connections_per_source = config.server.max_connections_per_source,
+                "behind a proxy every client has the proxy's address: raise server.max_connections_per_source or set \
+                 it to 0"
+            );
+        }
         (None, None)
     } else {
         let (cfg, fp) = tls::server_config(&config.server)?;
@@ -90,12 +104,20 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
     let api_addr = api_listener.local_addr()?;
-    let app = Router::new().fallback(api::entry::<MemoryStore>).with_state(gw.clone());
+    let mut app = Router::new().fallback(api::entry::<MemoryStore>).with_state(gw.clone());
+    if let Some(cors) = cors::Cors::new(&config.server.cors_origins) {
+        tracing::info!(origins = ?config.server.cors_origins, "CORS enabled");
+        app = app.layer(axum::middleware::from_fn_with_state(cors, cors::layer));
+    }
     let limits = ListenerLimits::from_config(&config.server);
     tasks.push(tokio::spawn({
         let stop = stopped(stop_rx.clone());
+        // Woken only once every connection has been told to close after its current request,
+        // so that the polls' answers carry `Connection: close`.
+        let g = gw.clone();
+        let wake_polls = move || g.shut_down();
         async move {
-            if let Err(e) = listener::serve_lean(api_listener, tls_config, app, limits, stop).await {
+            if let Err(e) = listener::serve_lean(api_listener, tls_config, app, limits, stop, wake_polls).await {
                 tracing::error!(error = %e, "agent interface listener failed");
             }
         }
@@ -108,7 +130,12 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             let l = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding admin {addr}"))?;
             let a = l.local_addr()?;
             let app = admin::router(gw.clone(), metrics);
-            let limits = ListenerLimits { max_connections: 256, ..ListenerLimits::from_config(&config.server) };
+            let limits = ListenerLimits {
+                name: "admin",
+                max_connections: admin_max_connections,
+                max_connections_per_source: 0,
+                ..ListenerLimits::from_config(&config.server)
+            };
             tasks.push(tokio::spawn({
                 let stop = stopped(stop_rx.clone());
                 async move {
@@ -125,13 +152,47 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     Ok(Server { api_addr, admin_addr, fingerprint, gateway: gw, stop, tasks })
 }
 
+/// Raises the open-files limit and fits the connection caps into it (see [`fdlimit`]); returns
+/// the admin listener's cap.
+fn fit_to_open_files_limit(config: &mut Config) -> usize {
+    let admin = if config.admin.listen.is_some() { ADMIN_MAX_CONNECTIONS } else { 0 };
+    let Some(limit) = fdlimit::raise_nofile_limit() else { return admin };
+    if limit.soft != limit.soft_before {
+        tracing::info!(
+            soft_before = limit.soft_before,
+            soft = limit.soft,
+            hard = limit.hard,
+            "open-files limit raised"
+        );
+    }
+    let configured = config.server.max_connections;
+    let (agent, admin_fitted) = fdlimit::fit_connections(limit.soft, configured, admin);
+    if agent < configured || admin_fitted < admin {
+        tracing::warn!(
+            configured,
+            max_connections = agent,
+            admin_max_connections = admin_fitted,
+            open_files_limit = limit.soft,
+            reserved = fdlimit::RESERVED_FDS,
+            "server.max_connections lowered from {configured} to {agent} to fit the open-files limit of {} \
+             (raise it with `ulimit -n` / LimitNOFILE)",
+            limit.soft
+        );
+        config.server.max_connections = agent;
+    }
+    admin_fitted
+}
+
 impl Server {
-    /// Stop accepting, wake every waiting poll, drain connections and stop background tasks.
+    /// Stop accepting, tell every connection to close after its current request, wake every
+    /// waiting poll (in that order, so that their answers say `Connection: close`), drain
+    /// connections and stop background tasks.
     pub async fn shut_down(self) {
-        self.gateway.shut_down();
         let _ = self.stop.send(true);
         for t in self.tasks {
             let _ = t.await;
         }
+        // Done by the agent listener as it starts draining; again in case it had stopped.
+        self.gateway.shut_down();
     }
 }

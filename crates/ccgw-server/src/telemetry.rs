@@ -14,7 +14,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sha2::{Digest, Sha256};
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Context as LayerContext, Filter, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
@@ -72,6 +72,7 @@ pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<LogGuards> {
             .with_writer(app_writer)
             .with_ansi(std::io::stdout().is_terminal())
             .with_filter(app_filter)
+            .with_filter(QuietSniWarning)
             .boxed(),
         _ => tracing_subscriber::fmt::layer()
             .json()
@@ -80,6 +81,7 @@ pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<LogGuards> {
             .with_span_list(false)
             .with_writer(app_writer)
             .with_filter(app_filter)
+            .with_filter(QuietSniWarning)
             .boxed(),
     };
     layers.push(app_layer);
@@ -114,6 +116,53 @@ pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<LogGuards> {
 
     let installed = tracing_subscriber::registry().with(layers).try_init().is_ok();
     Ok(LogGuards { _guards: guards, installed })
+}
+
+/// Drops one warning of rustls (forwarded from the `log` crate): "Illegal SNI extension: ignoring
+/// IP address presented as hostname". Clients that connect by IP address and send it as SNI,
+/// which RFC 6066 forbids, are common (Java's and OpenSSL's clients do it when told to); rustls
+/// ignores the SNI and the handshake goes on, so the warning would only flood the log, once per
+/// connection. Every other rustls message passes, its other SNI warnings included.
+struct QuietSniWarning;
+
+/// Where rustls logs it, and how the message starts.
+const SNI_IP_TARGET: &str = "rustls::msgs::handshake";
+const SNI_IP_MESSAGE: &str = "Illegal SNI extension: ignoring IP address";
+
+impl<S> Filter<S> for QuietSniWarning {
+    fn enabled(&self, _meta: &tracing::Metadata<'_>, _cx: &LayerContext<'_, S>) -> bool {
+        true
+    }
+
+    fn event_enabled(&self, event: &tracing::Event<'_>, _cx: &LayerContext<'_, S>) -> bool {
+        let meta = event.metadata();
+        // Records of the `log` crate arrive with target "log" and their own in `log.target`.
+        let from_log = meta.target() == "log";
+        if *meta.level() != tracing::Level::WARN || !(from_log || meta.target() == SNI_IP_TARGET) {
+            return true;
+        }
+        struct Fields {
+            target: bool,
+            message: bool,
+        }
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.message = format!("{value:?}").starts_with(SNI_IP_MESSAGE);
+                }
+            }
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                match field.name() {
+                    "message" => self.message = value.starts_with(SNI_IP_MESSAGE),
+                    "log.target" => self.target = value == SNI_IP_TARGET,
+                    _ => {}
+                }
+            }
+        }
+        let mut f = Fields { target: !from_log, message: false };
+        event.record(&mut f);
+        !(f.target && f.message)
+    }
 }
 
 /// Records one finished request: an access-log line plus the request counter and histogram.
@@ -237,6 +286,69 @@ mod tests {
         if std::env::var("RUST_LOG").is_err() {
             assert!(init_logging(&bad).is_err());
         }
+    }
+
+    #[test]
+    fn the_sni_ip_warning_of_rustls_is_dropped_and_nothing_else() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Collect(Arc<Mutex<Vec<String>>>);
+        impl<S: tracing::Subscriber> Layer<S> for Collect {
+            fn on_event(&self, event: &tracing::Event<'_>, _cx: tracing_subscriber::layer::Context<'_, S>) {
+                struct V(String);
+                impl tracing::field::Visit for V {
+                    fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                        if f.name() == "message" {
+                            self.0 = format!("{v:?}");
+                        }
+                    }
+                }
+                let mut v = V(String::new());
+                event.record(&mut v);
+                self.0.lock().unwrap().push(format!("{} {}", event.metadata().target(), v.0));
+            }
+        }
+        let seen = Collect::default();
+        let subscriber = tracing_subscriber::registry().with(seen.clone().with_filter(QuietSniWarning));
+        tracing::subscriber::with_default(subscriber, || {
+            // What rustls 0.23 logs (src/msgs/handshake.rs), as the log bridge forwards it.
+            let ip = "PayloadU16([49, 50, 55, 46, 48, 46, 48, 46, 49])";
+            tracing::warn!(
+                target: "rustls::msgs::handshake",
+                "Illegal SNI extension: ignoring IP address presented as hostname ({ip})"
+            );
+            tracing::warn!(target: "rustls::msgs::handshake", "Illegal SNI extension: duplicate host_name received");
+            tracing::warn!(target: "rustls::msgs::handshake", "Illegal SNI hostname received \"a_b\"");
+            tracing::warn!(target: "rustls::server::hs", "Illegal SNI extension: ignoring IP address (elsewhere)");
+            tracing::error!(
+                target: "rustls::msgs::handshake",
+                "Illegal SNI extension: ignoring IP address presented as hostname"
+            );
+            // Through the `log` bridge, as rustls's records arrive (target "log", the real one
+            // in the `log.target` field).
+            let log = |target: &str, args: std::fmt::Arguments<'_>| {
+                let record = log::Record::builder().level(log::Level::Warn).target(target).args(args).build();
+                tracing_log::format_trace(&record).unwrap();
+            };
+            log(
+                "rustls::msgs::handshake",
+                format_args!("Illegal SNI extension: ignoring IP address presented as hostname (3132372e302e302e31)"),
+            );
+            log("rustls::msgs::handshake", format_args!("Illegal SNI extension: duplicate host_name received"));
+            log("other", format_args!("Illegal SNI extension: ignoring IP address"));
+        });
+        let seen = seen.0.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [
+                "rustls::msgs::handshake Illegal SNI extension: duplicate host_name received",
+                "rustls::msgs::handshake Illegal SNI hostname received \"a_b\"",
+                "rustls::server::hs Illegal SNI extension: ignoring IP address (elsewhere)",
+                "rustls::msgs::handshake Illegal SNI extension: ignoring IP address presented as hostname",
+                "log Illegal SNI extension: duplicate host_name received",
+                "log Illegal SNI extension: ignoring IP address",
+            ]
+        );
     }
 
     #[test]

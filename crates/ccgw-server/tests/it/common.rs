@@ -264,3 +264,64 @@ impl Gateway {
         r.json().await.unwrap()
     }
 }
+
+// ----- helpers for the transport tests (append-only) -------------------------------------------
+
+/// A TLS stream to the agent interface.
+pub type TlsStream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+impl Gateway {
+    /// A TLS connection to the agent interface (verified against the generated certificate).
+    pub async fn tls_connect(&self) -> TlsStream {
+        let server = self.running();
+        let pem = std::fs::read(server.gateway.config.server.data_dir.join("ccgw-cert.pem")).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(server.api_addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        connector.connect(name, tcp).await.expect("TLS handshake")
+    }
+}
+
+/// Reads what `stream` sends until it closes or `within` passes.
+pub async fn read_until_close<S: tokio::io::AsyncRead + Unpin>(stream: &mut S, within: Duration) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => out.extend_from_slice(&buf[..n]),
+            _ => return out,
+        }
+    }
+}
+
+/// Splits raw HTTP/1.1 responses (each with a `Content-Length` body, or none for HEAD when
+/// `head_first` says the first answers a HEAD) into (head, body) pairs.
+pub fn split_responses(raw: &[u8], head_first: bool) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut rest = raw;
+    while let Some(end) = rest.windows(4).position(|w| w == b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&rest[..end + 2]).into_owned();
+        let len = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        let len = if head_first && out.is_empty() { 0 } else { len };
+        let body_end = (end + 4 + len).min(rest.len());
+        out.push((head, rest[end + 4..body_end].to_vec()));
+        rest = &rest[body_end..];
+    }
+    out
+}

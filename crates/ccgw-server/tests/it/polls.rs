@@ -186,3 +186,25 @@ async fn a_second_poll_displaces_the_first() {
     assert_eq!(reason(&ev.expect("the newer poll gets the event")), 210);
     gw.stop().await;
 }
+
+/// `HEAD` on the poll (served like a GET without its body) must not take an event: the client
+/// could never read it.
+#[tokio::test]
+async fn head_on_the_poll_takes_no_event() {
+    let gw = Gateway::start().await;
+    let agent = gw.sign_in(101).await;
+    agent.poll_until(&gw, "AgentState_Ready").await;
+    busy(&gw, &agent, 220).await;
+    let req = format!(
+        "HEAD {PREFIX}/agentevent/101 HTTP/1.1\r\nHost: 127.0.0.1\r\nGuid: {}\r\nConnection: close\r\n\r\n",
+        agent.guid()
+    );
+    let started = tokio::time::Instant::now();
+    let answer = String::from_utf8(gw.raw_tls(req.as_bytes()).await).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2), "answered at once");
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.contains("\r\nContent-Length: 28\r\n"), "the no-event body's length: {answer}");
+    assert!(answer.ends_with("\r\n\r\n"), "no body: {answer}");
+    assert_eq!(reason(&agent.poll(&gw).await.expect("the event is still there")), 220);
+    gw.stop().await;
+}
