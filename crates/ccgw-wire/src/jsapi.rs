@@ -27,6 +27,31 @@ pub struct JsFunction<'a> {
     pub entity: bool,
 }
 
+/// Where ccgw serves the script (as the vendor's gateway does).
+pub const PATH: &str = "/agentgateway/resource-js";
+
+/// The script for every interface ccgw routes that the vendor's JS API has a function for.
+pub fn document() -> String {
+    use crate::interface::{Body, INTERFACES};
+    generate(INTERFACES.iter().filter(|i| i.is_routed()).filter_map(|i| {
+        let js = i.js?;
+        // One function per interface; its first verb is the one the vendor's client sends.
+        Some(JsFunction {
+            object: js.object,
+            function: js.function,
+            verb: i.http.first()?.as_str(),
+            path: i.path,
+            query: QUERY_NAMES.get(i.method as usize).map_or(&[], |q| q.as_slice()),
+            entity: !matches!(i.body, Body::None),
+        })
+    }))
+}
+
+/// Query-parameter names per interface, by `Method` index.
+static QUERY_NAMES: std::sync::LazyLock<Vec<Vec<&'static str>>> = std::sync::LazyLock::new(|| {
+    crate::interface::INTERFACES.iter().map(|i| i.query.iter().map(|q| q.0).collect()).collect()
+});
+
 /// The runtime every generated function uses.
 const RUNTIME: &str = include_str!("jsapi_runtime.js");
 

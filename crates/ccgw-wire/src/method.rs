@@ -243,6 +243,8 @@ pub enum Method {
     MethodNotAllowed,
     /// `GET /agentgateway/openapi.json`.
     OpenApi,
+    /// `GET /agentgateway/resource-js`: the browser JS API.
+    ResourceJs,
 }
 
 impl Method {
@@ -256,6 +258,7 @@ impl Method {
             Method::NotFound => "notFound",
             Method::MethodNotAllowed => "methodNotAllowed",
             Method::OpenApi => "openApi",
+            Method::ResourceJs => "resourceJs",
             m => INTERFACES[m as usize].log_name,
         }
     }

@@ -18,7 +18,7 @@ use ccgw_wire::interface::{Family, Overload};
 use ccgw_wire::request::{SignInRequest, TransferRequest};
 use ccgw_wire::response::{self, CallInfo, SignInResult};
 use ccgw_wire::retcode::{BODY_INVALID, INTERNAL, NOT_SIGNED_IN, OVERLOADED, PARAMETER_INVALID};
-use ccgw_wire::{Method, Retcode, event, openapi, retcode};
+use ccgw_wire::{Method, Retcode, event, jsapi, openapi, retcode};
 use http::{HeaderValue, StatusCode, header};
 
 use crate::gateway::{Gateway, SignInParams, now_ms};
@@ -176,6 +176,14 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
         Err(RouteError::NotFound) if http_method == http::Method::GET && parts.uri.path() == openapi::PATH => {
             (Method::OpenApi, None, StatusCode::OK, Ok(Reply::new(OPENAPI.as_bytes().to_vec())))
         }
+        Err(RouteError::NotFound)
+            if matches!(http_method, http::Method::GET | http::Method::HEAD) && parts.uri.path() == jsapi::PATH =>
+        {
+            let mut r = Response::new(Body::from(JS_API.as_bytes()));
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JAVASCRIPT));
+            log(started, peer, &http_method, Method::ResourceJs, None, StatusCode::OK, "0");
+            return r;
+        }
         Err(RouteError::NotFound) => (Method::NotFound, None, StatusCode::NOT_FOUND, Err(NO_SUCH_INTERFACE)),
         Err(RouteError::MethodNotAllowed { method, allow }) => {
             let mut r = finish(StatusCode::METHOD_NOT_ALLOWED, Err(METHOD_NOT_ALLOWED)).1;
@@ -208,6 +216,10 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
     log(started, peer, &http_method, method, agent, status, code);
     response
 }
+
+/// The browser JS API, generated from the interface table (built once, on the first request).
+static JS_API: std::sync::LazyLock<String> = std::sync::LazyLock::new(jsapi::document);
+const JAVASCRIPT: &str = "application/javascript;charset=UTF-8";
 
 /// The OpenAPI document of the interfaces served (built once, on the first request for it).
 static OPENAPI: std::sync::LazyLock<String> = std::sync::LazyLock::new(openapi::document_text);

@@ -4,6 +4,7 @@
 mod calls;
 mod common;
 mod guid;
+mod jsapi;
 mod onlineagent;
 mod polls;
 mod routing;

@@ -53,7 +53,7 @@ function ok(answer, what) {
 function signIn(p, id) {
   const r = ok(p.OnlineAgent.login({
     agentid: id,
-    $entity: { password: 'ccgw-demo', phonenum: '7' + id, status: '4', releasephone: 'false', agenttype: '4' },
+    $entity: { password: 'ccgw-demo', phonenum: '7' + id, status: '4', autoanswer: 'false', releasephone: 'false', agenttype: '4' },
   }), 'login ' + id);
   assert.strictEqual(r.result.workno, String(id));
   // The GUID came in Set-GUID and now lives in the page-global cookiestring.
