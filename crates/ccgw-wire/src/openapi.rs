@@ -57,7 +57,15 @@ fn body_schema(b: Body) -> Option<&'static str> {
 fn operation(i: &Interface) -> Value {
     let mut params: Vec<Value> = i
         .path_params()
-        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "minLength": 1}}))
+        .map(|name| {
+            let mut p =
+                json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "minLength": 1}});
+            // A provisioned agent of the demo, so that generated requests reach the handlers too.
+            if matches!(name, "agentid" | "workno") {
+                p["example"] = json!("101");
+            }
+            p
+        })
         .collect();
     for q in i.query {
         let schema = match q.1 {
