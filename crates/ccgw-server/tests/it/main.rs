@@ -6,5 +6,6 @@ mod common;
 mod guid;
 mod onlineagent;
 mod polls;
+mod queuerec;
 mod routing;
 mod smoke;
