@@ -24,6 +24,16 @@ pub struct AgentProfile {
     pub phone: String,
 }
 
+/// An IVR flow of a VDN (`[[ivr]]`): what `queryIVRInfoOnVdn` lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ivr {
+    pub id: u32,
+    pub vdn: VdnId,
+    /// The flow's access code (the number that reaches it).
+    pub access_code: String,
+    pub description: String,
+}
+
 /// Everything provisioned. Cheap to share (`Arc`), never mutated once built.
 #[derive(Clone, Debug, Default)]
 pub struct Directory {
@@ -32,6 +42,8 @@ pub struct Directory {
     pub agents: HashMap<AgentId, Arc<AgentProfile>>,
     /// Access code (the number a customer dials) → skill it queues on.
     pub access_codes: HashMap<String, SkillId>,
+    /// IVR flows, by id.
+    pub ivrs: BTreeMap<u32, Ivr>,
 }
 
 impl Directory {
@@ -52,5 +64,10 @@ impl Directory {
 
     pub fn skills_of(&self, vdn: VdnId) -> Vec<Skill> {
         self.skills.values().filter(|s| s.vdn == vdn).cloned().collect()
+    }
+
+    /// The IVR flows of one VDN, in id order.
+    pub fn ivrs_of(&self, vdn: VdnId) -> Vec<&Ivr> {
+        self.ivrs.values().filter(|i| i.vdn == vdn).collect()
     }
 }

@@ -81,6 +81,9 @@ pub struct Config {
     /// `[[agent]]` tables.
     #[serde(rename = "agent")]
     pub agents: Vec<AgentConfig>,
+    /// `[[ivr]]` tables.
+    #[serde(rename = "ivr")]
+    pub ivrs: Vec<IvrConfig>,
 }
 
 /// `[server]`: the agent-facing HTTPS listener.
@@ -381,6 +384,17 @@ impl Default for SkillConfig {
     }
 }
 
+/// `[[ivr]]`: an IVR flow of a VDN (listed by `queryIVRInfoOnVdn`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IvrConfig {
+    pub id: u32,
+    pub vdn: u32,
+    /// The flow's access code (digits; distinct from every skill's access codes).
+    pub access_code: String,
+    pub description: String,
+}
+
 /// `[[agent]]`: a provisioned agent. `Debug` redacts the password hash.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -479,6 +493,17 @@ impl Config {
         (vdns, skills, agents)
     }
 
+    /// Demo IVR flows: 1 "Main menu"/10080 and 2 "Self service"/10081 in VDN 1.
+    pub fn demo_ivrs() -> Vec<IvrConfig> {
+        let ivr = |id: u32, code: &str, description: &str| IvrConfig {
+            id,
+            vdn: 1,
+            access_code: code.into(),
+            description: description.into(),
+        };
+        vec![ivr(1, "10080", "Main menu"), ivr(2, "10081", "Self service")]
+    }
+
     /// Cross-field and range checks that serde cannot express.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.validate_server().context("[server]")?;
@@ -488,7 +513,7 @@ impl Config {
         self.validate_engine().context("[engine]")?;
         self.validate_telephony().context("[telephony]")?;
         self.validate_log().context("[log]")?;
-        self.validate_provisioning().context("provisioning ([[vdn]], [[skill]], [[agent]])")?;
+        self.validate_provisioning().context("provisioning ([[vdn]], [[skill]], [[ivr]], [[agent]])")?;
         Ok(())
     }
 
@@ -613,6 +638,20 @@ impl Config {
                 );
                 ensure!(codes.insert(code.as_str()), "duplicate access code {code}");
             }
+        }
+
+        let mut ivrs = HashSet::new();
+        for i in &self.ivrs {
+            ensure!(i.id > 0, "ivr id must be > 0");
+            ensure!(ivrs.insert(i.id), "duplicate ivr id {}", i.id);
+            ensure!(vdns.contains(&i.vdn), "ivr {} refers to unknown vdn {}", i.id, i.vdn);
+            let code = &i.access_code;
+            ensure!(
+                !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()),
+                "ivr {}: access code {code:?} must be digits",
+                i.id
+            );
+            ensure!(codes.insert(code.as_str()), "duplicate access code {code}");
         }
 
         let mut agents = HashSet::new();
@@ -960,5 +999,29 @@ mod tests {
         assert_eq!(c.agents.len(), 1);
         assert!(!c.telephony.rules.is_empty());
         assert!(c.agents[0].password_hash.expose().starts_with("$argon2id$"));
+        assert_eq!(
+            c.ivrs,
+            vec![IvrConfig { id: 1, vdn: 1, access_code: "10080".into(), description: "Main menu".into() }]
+        );
+    }
+
+    #[test]
+    fn ivr_provisioning_is_checked() {
+        let (vdns, skills, agents) = Config::demo_provisioning("$argon2id$x".into());
+        let base = Config { vdns, skills, agents, ivrs: Config::demo_ivrs(), ..Config::default() };
+        base.validate().unwrap();
+        let bad = |f: &dyn Fn(&mut IvrConfig)| {
+            let mut c = base.clone();
+            f(&mut c.ivrs[1]);
+            format!("{:#}", c.validate().unwrap_err())
+        };
+        assert!(bad(&|i| i.id = 1).contains("duplicate ivr id 1"));
+        assert!(bad(&|i| i.id = 0).contains("ivr id must be > 0"));
+        assert!(bad(&|i| i.vdn = 9).contains("ivr 2 refers to unknown vdn 9"));
+        assert!(bad(&|i| i.access_code = "1x".into()).contains("must be digits"));
+        assert!(bad(&|i| i.access_code = "10086".into()).contains("duplicate access code 10086"));
+        let c = Config::from_toml_str("[[ivr]]\nid = 3\nvdn = 1\naccess_code = \"1\"\ndescription = \"d\"\n").unwrap();
+        assert_eq!(c.ivrs, vec![IvrConfig { id: 3, vdn: 1, access_code: "1".into(), description: "d".into() }]);
+        assert!(Config::from_toml_str("[[ivr]]\nid = 3\nflow = 1\n").is_err());
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use ccgw_domain::{
-    AgentId, AgentProfile, Ctx, Directory, DomainError, Policy, SignInOptions, Skill, SkillId, VdnId, VdnState,
+    AgentId, AgentProfile, Ctx, Directory, DomainError, Ivr, Policy, SignInOptions, Skill, SkillId, VdnId, VdnState,
 };
 use ccgw_store::{Delivery, MemoryStore, Store};
 use tokio::sync::Semaphore;
@@ -92,6 +92,11 @@ pub fn provision(config: &Config) -> anyhow::Result<(Directory, HashMap<AgentId,
         for code in &s.access_codes {
             dir.access_codes.insert(code.clone(), SkillId(s.id));
         }
+    }
+    let ivrs = if config.is_demo() { Config::demo_ivrs() } else { config.ivrs.clone() };
+    for i in ivrs {
+        let ivr = Ivr { id: i.id, vdn: VdnId(i.vdn), access_code: i.access_code, description: i.description };
+        dir.ivrs.insert(i.id, ivr);
     }
     let mut credentials = HashMap::new();
     for a in &agents {

@@ -184,6 +184,8 @@ pub enum ResultKind {
     AppData,
     /// A number.
     Count,
+    /// An array of IVR flows.
+    Ivrs,
     Statistics,
     /// An array of numbers (strings).
     Numbers,
@@ -1526,7 +1528,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("QueueDevice", "queryQueueLengthOnAgent")
     .summary("callers queuing in agent's configured skills (int)")
-    .clients("R3"),
+    .clients("R3")
+    .result(R::Count)
+    .served(),
     e(
         M::QueryQueueLengthOnAgentSkills,
         F::QueueDevice,
@@ -1536,7 +1540,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::Doc,
     )
     .js("QueueDevice", "queryQueueLengthOnAgentSkills")
-    .summary("callers queuing in signed-in skills (int)"),
+    .summary("callers queuing in signed-in skills (int)")
+    .result(R::Count)
+    .served(),
     e(
         M::QueryQueueLengthBySkillId,
         F::QueueDevice,
@@ -1546,7 +1552,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::Doc,
     )
     .js("QueueDevice", "queryQueueLengthBySkillId")
-    .summary("callers queuing in one skill"),
+    .summary("callers queuing in one skill")
+    .result(R::Count)
+    .served(),
     e(
         M::QuerySkillQueueOnAgent,
         F::QueueDevice,
@@ -1580,7 +1588,9 @@ pub static INTERFACES: &[Interface] = &[
     e(M::QueryIVRInfoOnVdn, F::QueueDevice, GET, "/queuedevice/{agentid}/ivrinfo", "queryIVRInfoOnVdn", Named::JsApi)
         .js("QueueDevice", "queryIVRInfoOnVdn")
         .summary("IVRs of VDN")
-        .clients("R1"),
+        .clients("R1")
+        .result(R::Ivrs)
+        .served(),
     e(M::QueryInNoOnVDN, F::QueueDevice, GET, "/queuedevice/{agentid}/innoinfo", "queryInNoOnVDN", Named::JsApi)
         .js("QueueDevice", "queryInNoOnVDN")
         .summary("access codes of VDN"),

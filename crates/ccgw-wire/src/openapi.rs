@@ -33,6 +33,7 @@ fn result_schema(r: ResultKind) -> Option<(&'static str, Value)> {
         ResultKind::HeldCallList => json!({"type": "array", "items": schema_ref("HeldCall")}),
         ResultKind::AppData => json!({"type": "string"}),
         ResultKind::Count => json!({"type": "integer", "minimum": 0}),
+        ResultKind::Ivrs => json!({"type": "array", "items": schema_ref("IvrInfo")}),
         ResultKind::Statistics => schema_ref("Statistics"),
         ResultKind::Numbers => json!({"type": "array", "items": {"type": "string"}}),
         ResultKind::Event => return Some(("event", schema_ref("Event"))),
@@ -226,6 +227,11 @@ fn components() -> Value {
                 "type": "object",
                 "required": ["callfeature", "callid", "caller", "called", "callskill"],
                 "properties": {"callfeature": int, "callid": string, "caller": string, "called": string, "callskill": string},
+            },
+            "IvrInfo": {
+                "type": "object",
+                "required": ["access", "id", "description", "serviceNo"],
+                "properties": {"access": string, "id": int, "description": string, "serviceNo": int},
             },
             "Statistics": {
                 "type": "object",

@@ -1,7 +1,7 @@
 //! Response bodies. Key names, casing and value types follow the vendor's examples exactly;
 //! `tests` pins each shape.
 
-use ccgw_domain::{Call, CallId, Skill};
+use ccgw_domain::{Call, CallId, Ivr, Skill};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -113,6 +113,28 @@ pub struct SkillInfo {
 impl SkillInfo {
     pub fn new(skill: &Skill) -> Self {
         SkillInfo { name: skill.name.clone(), id: skill.id.0, mediatype: skill.media_type }
+    }
+}
+
+/// One entry of `ivrinfo` (an IVR flow of the agent's VDN), the vendor's four fields in its order:
+/// `{"access","id","description","serviceNo"}`. ccgw has no service ids: `serviceNo` is the flow id.
+#[derive(Serialize, Debug, PartialEq)]
+pub struct IvrInfo {
+    pub access: String,
+    pub id: u32,
+    pub description: String,
+    #[serde(rename = "serviceNo")]
+    pub service_no: u32,
+}
+
+impl IvrInfo {
+    pub fn new(ivr: &Ivr) -> Self {
+        IvrInfo {
+            access: ivr.access_code.clone(),
+            id: ivr.id,
+            description: ivr.description.clone(),
+            service_no: ivr.id,
+        }
     }
 }
 

@@ -39,8 +39,9 @@ fn the_openapi_document_has_every_routed_interface_once() {
             }
         }
     }
-    // 45 interfaces, resetSkill under POST and PUT.
-    assert_eq!(ids.len(), 46);
+    // 49 interfaces (45 + queuedevice's waitnum, waitnumbyagent, skillwaitnum, ivrinfo),
+    // resetSkill under POST and PUT.
+    assert_eq!(ids.len(), 50);
     let seed = &doc["paths"]["/calldata/{agentid}/allcallinfoEx/{workno}"]["get"];
     assert_eq!(seed["operationId"], "queryAllCallInfoByAgentWorkNoEx");
     assert_eq!(

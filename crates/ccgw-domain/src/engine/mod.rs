@@ -15,6 +15,7 @@ use crate::ids::{AgentId, CallId, SkillId, VdnId};
 
 mod calls;
 mod control;
+mod queues;
 mod sessions;
 
 type Result<T> = std::result::Result<T, DomainError>;

@@ -7,6 +7,7 @@ mod guid;
 mod jsapi;
 mod onlineagent;
 mod polls;
+mod queuerec;
 mod routing;
 mod smoke;
 mod transport;
