@@ -479,7 +479,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("OnlineAgent", "setAgentAutoAnswer")
     .summary("toggle auto-answer")
-    .clients("R1"),
+    .clients("R1")
+    .result(R::Empty)
+    .served(),
     e(
         M::SetAgentAutoEnterIdle,
         F::OnlineAgent,
@@ -528,7 +530,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("OnlineAgent", "queryAgentSkillsByWorkNo")
     .summary("skills of another agent")
-    .clients("R2"),
+    .clients("R2")
+    .result(R::Skills)
+    .served(),
     e(
         M::ModifyAccountPwd,
         F::OnlineAgent,
@@ -726,7 +730,9 @@ pub static INTERFACES: &[Interface] = &[
     e(M::ReleaseEx, F::VoiceCall, DELETE, "/voicecall/{agentid}", "releaseEx", Named::Doc)
         .js("VoiceCall", "releaseForVTM")
         .summary("legacy hang-up, 'for compatibility'")
-        .clients("R1"),
+        .clients("R1")
+        .result(R::Empty)
+        .served(),
     e(M::DropCall, F::VoiceCall, POST, "/voicecall/{agentid}/dropcall/{callid}", "dropCall", Named::Doc)
         .js("VoiceCall", "dropCall")
         .summary("release call by ID")
@@ -936,7 +942,9 @@ pub static INTERFACES: &[Interface] = &[
         .js("CallData", "queryAllCallID")
         .summary("all call ids of self")
         .clients("R2")
-        .overload(Overload::CallData),
+        .result(R::CallIds)
+        .overload(Overload::CallData)
+        .served(),
     e(
         M::QueryAllCallInfoByAgentWorkNo,
         F::CallData,
@@ -948,7 +956,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("CallData", "queryAllCallInfoByAgentWorkNo")
     .summary("all call info of agent (non-Ex)")
     .clients("R2")
-    .overload(Overload::CallData),
+    .result(R::CallInfoList)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QueryAllCallInfoByAgentWorkNoEx,
         F::CallData,
@@ -980,7 +990,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("CallData", "queryCallStatisticsInfo")
     .summary("call statistics")
     .clients("R2")
-    .overload(Overload::CallData),
+    .result(R::Statistics)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QueryCallStatisticsInfoEx,
         F::CallData,

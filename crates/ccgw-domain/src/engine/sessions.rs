@@ -271,6 +271,11 @@ impl VdnState {
         Ok(())
     }
 
+    pub fn set_auto_answer(&mut self, agent: AgentId, on: bool) -> Result<()> {
+        self.session_mut(agent)?.options.auto_answer = on;
+        Ok(())
+    }
+
     pub fn set_auto_enter_idle(&mut self, agent: AgentId, on: bool) -> Result<()> {
         self.session_mut(agent)?.options.auto_enter_idle = on;
         Ok(())

@@ -8,3 +8,4 @@ mod onlineagent;
 mod polls;
 mod routing;
 mod smoke;
+mod voicefam;
