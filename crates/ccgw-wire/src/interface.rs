@@ -808,14 +808,18 @@ pub static INTERFACES: &[Interface] = &[
     e(M::ReleasePhone, F::VoiceCall, DELETE, "/voicecall/{agentid}/releasephone", "releasePhone", Named::JsApi)
         .js("VoiceCall", "releasePhone")
         .summary("hang up agent phone leg")
-        .clients("R2"),
+        .clients("R2")
+        .result(R::Empty)
+        .served(),
     e(M::PhonePickup, F::VoiceCall, POST_PUT, "/voicecall/{agentid}/phonepickup", "phonepickup", Named::Doc)
         .js("VoiceCall", "phonePickup")
         .summary("phone-linkage off-hook"),
     e(M::PhoneHangUp, F::VoiceCall, POST_PUT, "/voicecall/{agentid}/phonehangup", "phonehangup", Named::Doc)
         .js("VoiceCall", "phoneHangUp")
         .summary("phone-linkage reject/hang-up")
-        .clients("R3"),
+        .clients("R3")
+        .result(R::Empty)
+        .served(),
     e(M::SecondDial, F::VoiceCall, POST, "/voicecall/{agentid}/seconddial/{number}", "secondDial", Named::JsApi)
         .js("VoiceCall", "secondDial")
         .summary("DTMF / two-stage dialling"),

@@ -60,7 +60,7 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::NoCall, M::Transfer) => rc("200-012", "no call to transfer"),
         (E::NoCall, M::Hold) => rc("200-013", "no call to hold"),
         (E::NoCall, M::ConnectHold) => rc("200-005", "no call to connect"),
-        (E::NoCall, M::Release | M::ReleaseEx | M::Disconnect) => rc("200-017", "no call to release"),
+        (E::NoCall, M::Release | M::ReleaseEx | M::PhoneHangUp | M::Disconnect) => rc("200-017", "no call to release"),
         (E::NoCall, M::InnerHelp) => rc("200-018", "no call for internal help"),
         (E::NoCall, M::DropCall) => rc("200-025", "no call can be droped"),
         (E::NoCall, M::SetCallAppDataEx) => rc("400-001", "no call to set call data on"),

@@ -221,12 +221,71 @@ async fn call_statistics() {
     gw.stop().await;
 }
 
+/// `releasephone`: an always-off-hook agent hangs up its phone between calls; the next call
+/// rings it again.
+#[tokio::test]
+async fn release_phone() {
+    let gw = start().await;
+    let a = gw
+        .sign_in_with(
+            101,
+            json!({"password":"ccgw-demo","phonenum":"7101","status":"4","autoanswer":"false","releasephone":"false"}),
+        )
+        .await;
+    expect(&gw, &a, &["AgentOther_InService", "AgentState_Ready"]).await;
+    // On the hook already: nothing to do, no event.
+    assert_eq!(a.delete(&gw, "voicecall", "releasephone").await.body, ok());
+    talking(&gw, &a).await;
+    // In a call: refused.
+    let r = a.delete(&gw, "voicecall", "releasephone").await;
+    assert_eq!(r.body, err("100-009", "agent state does not allow this operation"));
+    assert_eq!(a.delete(&gw, "voicecall", "release").await.body, ok());
+    // Always off the hook: no PhoneRelease after the call ...
+    expect(&gw, &a, &["AgentEvent_Call_Release", "AgentState_Ready"]).await;
+    // ... until the agent hangs the phone up.
+    assert_eq!(a.delete(&gw, "voicecall", "releasephone").await.body, ok());
+    let evs = expect(&gw, &a, &["AgentOther_PhoneRelease"]).await;
+    assert_eq!(evs[0]["content"], json!({"phoneState":2}), "{evs:#?}");
+    // The next call rings the phone again.
+    talking(&gw, &a).await;
+    let r = a.call(&gw, Method::GET, &a.path("voicecall", "releasephone"), None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    let r = gw.request(Method::DELETE, &format!("{PREFIX}/voicecall/102/releasephone"), Some("x"), None).await;
+    assert_eq!(r.body, not_signed_in());
+    gw.stop().await;
+}
+
+/// `phonehangup` (PUT in the JS API, POST in the doc): rejects a ringing call, releases a
+/// talking one.
+#[tokio::test]
+async fn phone_hang_up() {
+    let gw = start().await;
+    let a = ready(&gw, 101).await;
+    for m in [Method::PUT, Method::POST] {
+        let r = a.call(&gw, m, &a.path("voicecall", "phonehangup"), None).await;
+        assert_eq!(r.body, err("200-017", "no call to release"));
+    }
+    // Talking: released.
+    talking(&gw, &a).await;
+    assert_eq!(a.put(&gw, "voicecall", "phonehangup", None).await.body, ok());
+    expect(&gw, &a, &RELEASED).await;
+    // Ringing: rejected.
+    gw.inject_call(CUSTOMER, ACCESS, "").await;
+    expect(&gw, &a, &OFFERED).await;
+    assert_eq!(a.post(&gw, "voicecall", "phonehangup", None).await.body, ok());
+    let r = a.delete(&gw, "voicecall", "phonehangup").await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    let r = gw.request(Method::PUT, &format!("{PREFIX}/voicecall/102/phonehangup"), Some("x"), None).await;
+    assert_eq!(r.body, not_signed_in());
+    gw.stop().await;
+}
+
 /// Interfaces of these families still not implemented answer 404 "interface not implemented".
 #[tokio::test]
 async fn not_yet_implemented() {
     let gw = start().await;
     let a = ready(&gw, 101).await;
-    let r = a.delete(&gw, "voicecall", "releasephone").await;
+    let r = a.post(&gw, "voicecall", "seconddial/123", None).await;
     assert_eq!((r.status, r.body), (StatusCode::NOT_FOUND, not_implemented()));
     gw.stop().await;
 }
