@@ -481,7 +481,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("OnlineAgent", "setAgentAutoAnswer")
     .summary("toggle auto-answer")
-    .clients("R1"),
+    .clients("R1")
+    .result(R::Empty)
+    .served(),
     e(
         M::SetAgentAutoEnterIdle,
         F::OnlineAgent,
@@ -530,7 +532,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("OnlineAgent", "queryAgentSkillsByWorkNo")
     .summary("skills of another agent")
-    .clients("R2"),
+    .clients("R2")
+    .result(R::Skills)
+    .served(),
     e(
         M::ModifyAccountPwd,
         F::OnlineAgent,
@@ -728,7 +732,9 @@ pub static INTERFACES: &[Interface] = &[
     e(M::ReleaseEx, F::VoiceCall, DELETE, "/voicecall/{agentid}", "releaseEx", Named::Doc)
         .js("VoiceCall", "releaseForVTM")
         .summary("legacy hang-up, 'for compatibility'")
-        .clients("R1"),
+        .clients("R1")
+        .result(R::Empty)
+        .served(),
     e(M::DropCall, F::VoiceCall, POST, "/voicecall/{agentid}/dropcall/{callid}", "dropCall", Named::Doc)
         .js("VoiceCall", "dropCall")
         .summary("release call by ID")
@@ -804,14 +810,18 @@ pub static INTERFACES: &[Interface] = &[
     e(M::ReleasePhone, F::VoiceCall, DELETE, "/voicecall/{agentid}/releasephone", "releasePhone", Named::JsApi)
         .js("VoiceCall", "releasePhone")
         .summary("hang up agent phone leg")
-        .clients("R2"),
+        .clients("R2")
+        .result(R::Empty)
+        .served(),
     e(M::PhonePickup, F::VoiceCall, POST_PUT, "/voicecall/{agentid}/phonepickup", "phonepickup", Named::Doc)
         .js("VoiceCall", "phonePickup")
         .summary("phone-linkage off-hook"),
     e(M::PhoneHangUp, F::VoiceCall, POST_PUT, "/voicecall/{agentid}/phonehangup", "phonehangup", Named::Doc)
         .js("VoiceCall", "phoneHangUp")
         .summary("phone-linkage reject/hang-up")
-        .clients("R3"),
+        .clients("R3")
+        .result(R::Empty)
+        .served(),
     e(M::SecondDial, F::VoiceCall, POST, "/voicecall/{agentid}/seconddial/{number}", "secondDial", Named::JsApi)
         .js("VoiceCall", "secondDial")
         .summary("DTMF / two-stage dialling"),
@@ -938,7 +948,9 @@ pub static INTERFACES: &[Interface] = &[
         .js("CallData", "queryAllCallID")
         .summary("all call ids of self")
         .clients("R2")
-        .overload(Overload::CallData),
+        .result(R::CallIds)
+        .overload(Overload::CallData)
+        .served(),
     e(
         M::QueryAllCallInfoByAgentWorkNo,
         F::CallData,
@@ -950,7 +962,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("CallData", "queryAllCallInfoByAgentWorkNo")
     .summary("all call info of agent (non-Ex)")
     .clients("R2")
-    .overload(Overload::CallData),
+    .result(R::CallInfoList)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QueryAllCallInfoByAgentWorkNoEx,
         F::CallData,
@@ -982,7 +996,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("CallData", "queryCallStatisticsInfo")
     .summary("call statistics")
     .clients("R2")
-    .overload(Overload::CallData),
+    .result(R::Statistics)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QueryCallStatisticsInfoEx,
         F::CallData,

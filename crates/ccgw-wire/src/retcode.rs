@@ -60,7 +60,7 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::NoCall, M::Transfer) => rc("200-012", "no call to transfer"),
         (E::NoCall, M::Hold) => rc("200-013", "no call to hold"),
         (E::NoCall, M::ConnectHold) => rc("200-005", "no call to connect"),
-        (E::NoCall, M::Release | M::Disconnect) => rc("200-017", "no call to release"),
+        (E::NoCall, M::Release | M::ReleaseEx | M::PhoneHangUp | M::Disconnect) => rc("200-017", "no call to release"),
         (E::NoCall, M::InnerHelp) => rc("200-018", "no call for internal help"),
         (E::NoCall, M::DropCall) => rc("200-025", "no call can be droped"),
         (E::NoCall, M::SetCallAppDataEx) => rc("400-001", "no call to set call data on"),
@@ -71,9 +71,11 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::NoHeldCall, M::ConfJoin) => rc("200-011", "no held call for a three-party call"),
         (E::NoHeldCall, _) => rc("400-003", "no held call"),
 
-        (E::UnknownAgent, M::QueryAllCallInfoByAgentWorkNoEx) => rc("100-011", "invalid parameter: no such agent"),
+        (E::UnknownAgent, M::QueryAllCallInfoByAgentWorkNoEx | M::QueryAllCallInfoByAgentWorkNo) => {
+            rc("100-011", "invalid parameter: no such agent")
+        }
         (E::UnknownAgent, _) => rc("300-002", "no such agent"),
-        (E::OtherVdn, M::QueryAllCallInfoByAgentWorkNoEx) => {
+        (E::OtherVdn, M::QueryAllCallInfoByAgentWorkNoEx | M::QueryAllCallInfoByAgentWorkNo) => {
             rc("900-002", "no permission: the agent is in another VDN")
         }
         (E::OtherVdn, _) => rc("300-001", "no permission to query this agent"),

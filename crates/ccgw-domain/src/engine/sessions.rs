@@ -271,6 +271,25 @@ impl VdnState {
         Ok(())
     }
 
+    /// The agent hangs up its phone between calls (an always-off-hook agent's too):
+    /// `PhoneRelease`; nothing when it is on the hook already. Refused while in a call.
+    pub fn release_phone(&mut self, ctx: &mut Ctx, agent: AgentId) -> Result<()> {
+        let s = self.session_mut(agent)?;
+        if !s.calls.is_empty() {
+            return Err(DomainError::InCall);
+        }
+        if s.phone_off_hook {
+            s.phone_off_hook = false;
+            ctx.emit(agent, EventKind::PhoneRelease { by: HungUpBy::Agent });
+        }
+        Ok(())
+    }
+
+    pub fn set_auto_answer(&mut self, agent: AgentId, on: bool) -> Result<()> {
+        self.session_mut(agent)?.options.auto_answer = on;
+        Ok(())
+    }
+
     pub fn set_auto_enter_idle(&mut self, agent: AgentId, on: bool) -> Result<()> {
         self.session_mut(agent)?.options.auto_enter_idle = on;
         Ok(())

@@ -29,6 +29,25 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             let ids = gw.read(vdn, |s| s.call_ids_of(target)).map_err(e)?;
             Ok(Reply::new(response::call_ids(&ids)))
         }
+        Method::QueryAllCallInfoByAgentWorkNo => {
+            let target =
+                parse_agent(param(0), gw.config.auth.max_workno()).ok_or_else(|| e(DomainError::UnknownAgent))?;
+            let target = peer_in_vdn(gw, vdn, target.0).map_err(e)?;
+            let list: Vec<CallInfo> = gw
+                .read(vdn, |s| {
+                    s.call_ids_of(target)
+                        .into_iter()
+                        .filter_map(|id| s.call_of_agent(target, id))
+                        .map(|c| info(s, c, now))
+                        .collect()
+                })
+                .map_err(e)?;
+            Ok(Reply::new(response::ok("", list)))
+        }
+        Method::QueryAllCallID => {
+            let ids = gw.read(vdn, |s| s.call_ids_of(agent)).map_err(e)?;
+            Ok(Reply::new(response::call_ids(&ids)))
+        }
         Method::QueryHoldListInfoEx => {
             let target = parse_agent(param(0), gw.config.auth.max_workno()).ok_or(PARAMETER_INVALID)?;
             let target = peer_in_vdn(gw, vdn, target.0).map_err(e)?;
@@ -87,7 +106,7 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             let n = gw.read(vdn, |s| s.call_ids_of(agent).len()).map_err(e)?;
             Ok(Reply::new(response::ok("", n)))
         }
-        Method::QueryCallStatisticsInfoEx => {
+        Method::QueryCallStatisticsInfoEx | Method::QueryCallStatisticsInfo => {
             let stats = gw
                 .read(vdn, |s| {
                     s.session(agent).map(|x| {

@@ -7,7 +7,7 @@ use ccgw_wire::Method;
 use ccgw_wire::response::{self, AgentStatus, GuidResult, SkillInfo};
 use ccgw_wire::retcode::{LOGOUT_PARAMETER, PARAMETER_INVALID, SKILL_PARAMETER};
 
-use super::{Ctx, Outcome, Reply, fail, ok_empty, query_flag, query_param};
+use super::{Ctx, Outcome, Reply, fail, ok_empty, parse_agent, peer_in_vdn, query_flag, query_param};
 
 /// The family's interfaces, once the GUID has been checked.
 pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
@@ -72,6 +72,15 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             let on = flag == "true";
             gw.update(vdn, |s, _| s.set_auto_enter_idle(agent, on)).map_err(e).and_then(|_| ok_empty(method))
         }
+        Method::SetAgentAutoAnswer => {
+            // "true" = answer automatically; any other 1–5 character flag = answer by hand.
+            let flag = param(0);
+            if flag.is_empty() || flag.len() > 5 {
+                return Err(PARAMETER_INVALID);
+            }
+            let on = flag == "true";
+            gw.update(vdn, |s, _| s.set_auto_answer(agent, on)).map_err(e).and_then(|_| ok_empty(method))
+        }
         Method::GetAgentStatus => {
             let code = gw.read(vdn, |s| s.agent(agent).map(|a| a.state_code())).map_err(e)?.map_err(e)?;
             Ok(Reply::new(response::ok(
@@ -102,6 +111,21 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
                     Ok(profile.skills.iter().filter_map(|id| s.skills.get(id)).map(SkillInfo::new).collect::<Vec<_>>())
                 })
                 .map_err(e)?
+                .map_err(e)?;
+            Ok(Reply::new(response::ok(method.success_message(), list)))
+        }
+        Method::QueryAgentSkillsByWorkNo => {
+            let target = parse_agent(param(0), gw.config.auth.max_workno()).ok_or(PARAMETER_INVALID)?;
+            let target = peer_in_vdn(gw, vdn, target.0).map_err(e)?;
+            // A provisioned agent that is not signed in has no skills signed in: an empty list.
+            let list = gw
+                .read(vdn, |s| match s.session(target) {
+                    Err(_) => Vec::new(),
+                    Ok(_) => s.agent(target).map_or_else(
+                        |_| Vec::new(),
+                        |a| a.profile.skills.iter().filter_map(|id| s.skills.get(id)).map(SkillInfo::new).collect(),
+                    ),
+                })
                 .map_err(e)?;
             Ok(Reply::new(response::ok(method.success_message(), list)))
         }

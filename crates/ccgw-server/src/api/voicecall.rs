@@ -36,7 +36,11 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             let call = query_param(query, "callid").filter(|c| !c.is_empty()).map(|c| parse_call_id(&c)).transpose()?;
             done(gw.update(vdn, |s, ctx| s.answer(ctx, agent, call).map(drop)))
         }
-        Method::Release => done(gw.update(vdn, |s, ctx| s.release(ctx, agent).map(drop))),
+        Method::ReleasePhone => done(gw.update(vdn, |s, ctx| s.release_phone(ctx, agent))),
+        // Phone linkage: the phone's hang-up key rejects a ringing call or leaves the active one.
+        Method::Release | Method::ReleaseEx | Method::PhoneHangUp => {
+            done(gw.update(vdn, |s, ctx| s.release(ctx, agent).map(drop)))
+        }
         Method::DropCall => {
             let call = parse_call_id(param(0))?;
             done(gw.update(vdn, |s, ctx| s.drop_call(ctx, agent, call)))

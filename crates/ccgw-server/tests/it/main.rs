@@ -11,3 +11,4 @@ mod queuerec;
 mod routing;
 mod smoke;
 mod transport;
+mod voicefam;
