@@ -187,6 +187,10 @@ pub enum ResultKind {
     Statistics,
     /// An array of numbers (strings).
     Numbers,
+    /// agentgroup `idleagent`: an array of `{workno, name}` ([`crate::response::IdleAgent`]).
+    IdleAgents,
+    /// agentgroup `agentwasnameonvdn`: an object `{"<workno>": "<name>", ...}`.
+    AgentNames,
     /// The long poll: `event` (one event object) instead of `result`.
     Event,
     /// `event`: an array of event objects.
@@ -1240,7 +1244,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("AgentGroup", "queryAllAgentWasNameOnVdn")
     .summary("map workno→configured name")
     .clients("R2")
-    .overload(Overload::AgentGroup),
+    .result(R::AgentNames)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::GetAllStatusAgents,
         F::AgentGroup,
@@ -1275,7 +1281,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("AgentGroup", "getIdleStatusAgents")
     .summary("idle agents [{workno,name}]")
     .clients("R3")
-    .overload(Overload::AgentGroup),
+    .result(R::IdleAgents)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAllLoginedAgentInfoOnVdn,
         F::AgentGroup,

@@ -35,6 +35,10 @@ fn result_schema(r: ResultKind) -> Option<(&'static str, Value)> {
         ResultKind::Count => json!({"type": "integer", "minimum": 0}),
         ResultKind::Statistics => schema_ref("Statistics"),
         ResultKind::Numbers => json!({"type": "array", "items": {"type": "string"}}),
+        ResultKind::IdleAgents => json!({"type": "array", "items": {"type": "object", "properties": {
+            "workno": {"type": "string"}, "name": {"type": "string"}}, "required": ["workno", "name"]}}),
+        ResultKind::AgentNames => json!({"type": "object", "additionalProperties": {"type": "string"},
+            "description": "work number → configured agent name"}),
         ResultKind::Event => return Some(("event", schema_ref("Event"))),
         ResultKind::EventList => return Some(("event", json!({"type": "array", "items": schema_ref("Event")}))),
         ResultKind::Undocumented => json!({}),
