@@ -189,6 +189,8 @@ pub enum ResultKind {
     Numbers,
     /// agentgroup `idleagent`: an array of `{workno, name}` ([`crate::response::IdleAgent`]).
     IdleAgents,
+    /// agentgroup `allagentstatus`: an array of [`crate::response::AgentStateItem`].
+    AgentStates,
     /// agentgroup `agentwasnameonvdn`: an object `{"<workno>": "<name>", ...}`.
     AgentNames,
     /// The long poll: `event` (one event object) instead of `result`.
@@ -1258,7 +1260,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("AgentGroup", "getAllStatusAgents")
     .summary("status of all agents of VDN")
     .clients("R2(c) R5")
-    .overload(Overload::AgentGroup),
+    .result(R::AgentStates)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::GetAllStatusLocalAgents,
         F::AgentGroup,

@@ -193,6 +193,15 @@ pub struct IdleAgent {
     pub name: String,
 }
 
+/// An entry of agentgroup `allagentstatus`: `workno` and `name` strings, `status` the
+/// CC-Gateway agent state (a number, as `agentstatus.agentState`; 2 = signed out).
+#[derive(Serialize, Debug, PartialEq)]
+pub struct AgentStateItem {
+    pub workno: String,
+    pub name: String,
+    pub status: u8,
+}
+
 /// The `result` of agentgroup `agentwasnameonvdn`: `{"<workno>":"<configured name>", ...}`, in
 /// work-number order.
 pub fn agent_names<'a>(agents: impl IntoIterator<Item = (u32, &'a str)>) -> Vec<u8> {

@@ -54,7 +54,8 @@ fn names_paths_and_methods_are_unique() {
 #[test]
 fn the_served_interfaces_are_described_completely() {
     let served: Vec<_> = INTERFACES.iter().filter(|i| i.status == Status::Served).collect();
-    assert_eq!(served.len(), 44);
+    // 44 before the agentgroup family, + idleagent, agentwasnameonvdn, allagentstatus.
+    assert_eq!(served.len(), 44 + 3);
     for i in &served {
         assert_ne!(i.result, ResultKind::Undocumented, "{}", i.log_name);
         assert!(!matches!(i.body, Body::Json | Body::Undocumented), "{}", i.log_name);

@@ -1,11 +1,11 @@
 //! `agentgroup`: what the other agents, groups and skills of the VDN are doing. Subject to the
 //! overload control (the calldata budget, checked in `api::authenticated`). Implemented so far:
-//! `idleagent` and `agentwasnameonvdn` (docs/interfaces.md lists the rest).
+//! `idleagent`, `agentwasnameonvdn` and `allagentstatus` (docs/interfaces.md lists the rest).
 
 use ccgw_domain::{AgentStateCode, DomainError};
 use ccgw_store::Store;
 use ccgw_wire::Method;
-use ccgw_wire::response::{self, IdleAgent};
+use ccgw_wire::response::{self, AgentStateItem, IdleAgent};
 
 use super::{Ctx, Outcome, Reply, fail};
 
@@ -26,6 +26,22 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
                 })
                 .map_err(e)?;
             Ok(Reply::new(response::ok("", idle)))
+        }
+        Method::GetAllStatusAgents => {
+            // Every configured agent of the caller's VDN, signed out ones with status 2.
+            let all: Vec<AgentStateItem> = gw
+                .read(vdn, |s| {
+                    s.agents
+                        .values()
+                        .map(|a| AgentStateItem {
+                            workno: a.profile.id.0.to_string(),
+                            name: a.profile.name.clone(),
+                            status: a.state_code() as u8,
+                        })
+                        .collect()
+                })
+                .map_err(e)?;
+            Ok(Reply::new(response::ok("", all)))
         }
         Method::QueryAllAgentWasNameOnVdn => {
             // Every configured agent of the caller's VDN, signed in or not.

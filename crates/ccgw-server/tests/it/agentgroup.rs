@@ -1,4 +1,4 @@
-//! agentgroup: `idleagent` and `agentwasnameonvdn` (demo provisioning: VDN 1 is 101–600, VDN 2
+//! agentgroup: `idleagent`, `agentwasnameonvdn`, `allagentstatus` (demo provisioning: VDN 1 is 101–600, VDN 2
 //! is 601–700, every agent named "Agent <workno>").
 
 use reqwest::Method;
@@ -48,9 +48,31 @@ async fn agentgroup_agentwasnameonvdn_maps_every_configured_agent_of_the_vdn() {
 }
 
 #[tokio::test]
+async fn agentgroup_allagentstatus_gives_every_agent_of_the_vdn_with_its_state() {
+    let gw = Gateway::start().await;
+    let c = gw.sign_in(601).await;
+    let r = c.post(&gw, "onlineagent", "saybusy", None).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    let _d = gw.sign_in(650).await;
+    let r = c.get(&gw, "agentgroup", "allagentstatus").await;
+    let expected: Vec<Value> = (601..=700)
+        .map(|w| {
+            let status = match w {
+                601 => 3,
+                650 => 4,
+                _ => 2,
+            };
+            json!({"workno":w.to_string(),"name":format!("Agent {w}"),"status":status})
+        })
+        .collect();
+    assert_eq!(r.body, ok(Value::Array(expected)));
+    gw.stop().await;
+}
+
+#[tokio::test]
 async fn agentgroup_errors_not_signed_in_bad_agent_overload() {
     let gw = Gateway::start().await;
-    for suffix in ["idleagent", "agentwasnameonvdn"] {
+    for suffix in ["idleagent", "agentwasnameonvdn", "allagentstatus"] {
         let r = gw.request(Method::GET, &format!("{PREFIX}/agentgroup/103/{suffix}"), Some("nope"), None).await;
         assert_eq!(
             r.body,
