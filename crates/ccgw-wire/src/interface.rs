@@ -189,6 +189,12 @@ pub enum ResultKind {
     Statistics,
     /// An array of numbers (strings).
     Numbers,
+    /// agentgroup `idleagent`: an array of `{workno, name}` ([`crate::response::IdleAgent`]).
+    IdleAgents,
+    /// agentgroup `allagentstatus`: an array of [`crate::response::AgentStateItem`].
+    AgentStates,
+    /// agentgroup `agentwasnameonvdn`: an object `{"<workno>": "<name>", ...}`.
+    AgentNames,
     /// The long poll: `event` (one event object) instead of `result`.
     Event,
     /// `event`: an array of event objects.
@@ -1258,7 +1264,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("AgentGroup", "queryAllAgentWasNameOnVdn")
     .summary("map workno→configured name")
     .clients("R2")
-    .overload(Overload::AgentGroup),
+    .result(R::AgentNames)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::GetAllStatusAgents,
         F::AgentGroup,
@@ -1270,7 +1278,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("AgentGroup", "getAllStatusAgents")
     .summary("status of all agents of VDN")
     .clients("R2(c) R5")
-    .overload(Overload::AgentGroup),
+    .result(R::AgentStates)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::GetAllStatusLocalAgents,
         F::AgentGroup,
@@ -1293,7 +1303,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("AgentGroup", "getIdleStatusAgents")
     .summary("idle agents [{workno,name}]")
     .clients("R3")
-    .overload(Overload::AgentGroup),
+    .result(R::IdleAgents)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAllLoginedAgentInfoOnVdn,
         F::AgentGroup,

@@ -36,6 +36,13 @@ fn result_schema(r: ResultKind) -> Option<(&'static str, Value)> {
         ResultKind::Ivrs => json!({"type": "array", "items": schema_ref("IvrInfo")}),
         ResultKind::Statistics => schema_ref("Statistics"),
         ResultKind::Numbers => json!({"type": "array", "items": {"type": "string"}}),
+        ResultKind::IdleAgents => json!({"type": "array", "items": {"type": "object", "properties": {
+            "workno": {"type": "string"}, "name": {"type": "string"}}, "required": ["workno", "name"]}}),
+        ResultKind::AgentStates => json!({"type": "array", "items": {"type": "object", "properties": {
+            "workno": {"type": "string"}, "name": {"type": "string"}, "status": {"type": "integer"}},
+            "required": ["workno", "name", "status"]}}),
+        ResultKind::AgentNames => json!({"type": "object", "additionalProperties": {"type": "string"},
+            "description": "work number → configured agent name"}),
         ResultKind::Event => return Some(("event", schema_ref("Event"))),
         ResultKind::EventList => return Some(("event", json!({"type": "array", "items": schema_ref("Event")}))),
         ResultKind::Undocumented => json!({}),

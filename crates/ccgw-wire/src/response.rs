@@ -207,6 +207,31 @@ impl From<CallInfo> for HeldCall {
     }
 }
 
+/// An entry of agentgroup `idleagent`: only `workno` and `name`, both strings (the vendor sample
+/// `{"workno":"156","name":"156"}`).
+#[derive(Serialize, Debug, PartialEq)]
+pub struct IdleAgent {
+    pub workno: String,
+    pub name: String,
+}
+
+/// An entry of agentgroup `allagentstatus`: `workno` and `name` strings, `status` the
+/// CC-Gateway agent state (a number, as `agentstatus.agentState`; 2 = signed out).
+#[derive(Serialize, Debug, PartialEq)]
+pub struct AgentStateItem {
+    pub workno: String,
+    pub name: String,
+    pub status: u8,
+}
+
+/// The `result` of agentgroup `agentwasnameonvdn`: `{"<workno>":"<configured name>", ...}`, in
+/// work-number order.
+pub fn agent_names<'a>(agents: impl IntoIterator<Item = (u32, &'a str)>) -> Vec<u8> {
+    let map: serde_json::Map<String, Value> =
+        agents.into_iter().map(|(w, n)| (w.to_string(), Value::String(n.to_owned()))).collect();
+    ok("", map)
+}
+
 /// An empty JSON object, the `result` of control operations.
 pub fn empty_object() -> Value {
     Value::Object(Default::default())
