@@ -21,8 +21,6 @@ const VDN1: [u32; 6] = [101, 102, 103, 104, 105, 106];
 #[derive(Clone, Debug)]
 enum Op {
     SignIn { a: usize, force: bool, auto_answer: bool, auto_idle: bool, initial: u8, password_ok: bool },
-    BeginSignInOnly { a: usize },
-    AbortSignIn { a: usize },
     SignOut { a: usize },
     ForceSignOut { a: usize },
     SayBusy { a: usize, prolong: bool },
@@ -108,8 +106,6 @@ fn op(heavy: bool) -> impl Strategy<Value = Op> {
         w(6, 1) => (a(), any::<bool>(), any::<bool>(), any::<bool>(), 0u8..3, prop::bool::weighted(0.9)).prop_map(
             |(a, force, auto_answer, auto_idle, initial, password_ok)| Op::SignIn { a, force, auto_answer, auto_idle, initial, password_ok }
         ),
-        w(1, 0) => a().prop_map(|a| Op::BeginSignInOnly { a }),
-        w(1, 0) => a().prop_map(|a| Op::AbortSignIn { a }),
         w(1, 0) => a().prop_map(|a| Op::SignOut { a }),
         w(1, 1) => a().prop_map(|a| Op::ForceSignOut { a }),
         w(2, 1) => (a(), any::<bool>()).prop_map(|(a, prolong)| Op::SayBusy { a, prolong }),
@@ -190,7 +186,7 @@ fn pick<T: Clone>(v: &[T], i: usize) -> Option<T> {
 /// The result of one operation: whether it is held to "an error changes nothing".
 enum Outcome {
     Checked(Result<(), DomainError>),
-    /// Sign-in completion records failed password checks, and telephony reports return nothing.
+    /// Telephony reports return nothing.
     Unchecked,
 }
 
@@ -208,18 +204,13 @@ fn apply(st: &mut VdnState, ctx: &mut Ctx, op: &Op, now: u64) -> Outcome {
     let free = |i: usize| who(i, Suits::Available);
     match *op {
         Op::SignIn { a, force, auto_answer, auto_idle, initial, password_ok } => {
-            if let Err(e) = st.begin_sign_in(ctx, raw(a), force) {
-                return Checked(Err(e));
+            // A wrong password never reaches the engine: the gateway answers it.
+            if !password_ok {
+                return Checked(Ok(()));
             }
             let initial = [InitialState::Idle, InitialState::Busy, InitialState::Work][initial as usize];
             let opts = options(auto_answer, auto_idle, initial);
-            let _ = st.complete_sign_in(ctx, raw(a), password_ok, opts, format!("g{now}"), force);
-            Unchecked
-        }
-        Op::BeginSignInOnly { a } => ok(st.begin_sign_in(ctx, raw(a), false)),
-        Op::AbortSignIn { a } => {
-            st.abort_sign_in(raw(a));
-            Unchecked
+            ok(st.sign_in(ctx, raw(a), opts, format!("g{now}"), force))
         }
         Op::SignOut { a } => ok(st.sign_out(ctx, ag(a))),
         Op::ForceSignOut { a } => ok(st.force_sign_out(ctx, ag(a))),

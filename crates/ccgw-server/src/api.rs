@@ -112,7 +112,7 @@ async fn long_poll_request<S: Store>(
 ) -> Response {
     let outcome = match agent {
         None => Err(PARAMETER_INVALID),
-        Some(agent) => poll(&gw, agent, guid.as_deref()).await,
+        Some(agent) => poll(&gw, agent, guid.as_deref(), peer).await,
     };
     let (code, response) = finish(StatusCode::OK, outcome);
     log(started, peer, &http_method, Method::GetAgentEvent, agent, StatusCode::OK, code);
@@ -142,7 +142,8 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
                     Ok(bytes) => {
                         let guid = parts.headers.get("guid").and_then(|v| v.to_str().ok());
                         let query = parts.uri.query().unwrap_or("");
-                        (dispatch(&gw, route.method, agent, &route.params, guid, query, bytes).await, StatusCode::OK)
+                        let r = dispatch(&gw, route.method, agent, &route.params, guid, peer, query, bytes).await;
+                        (r, StatusCode::OK)
                     }
                 },
             };
@@ -256,19 +257,21 @@ fn ok_empty(method: Method) -> Outcome {
     Ok(Reply::new(response::ok(method.success_message(), response::empty_object())))
 }
 
+#[allow(clippy::too_many_arguments)] // the request's parts, each used once
 async fn dispatch<S: Store>(
     gw: &Arc<Gateway<S>>,
     method: Method,
     agent: AgentId,
     params: &[&str],
     guid: Option<&str>,
+    peer: Option<SocketAddr>,
     query: &str,
     body: Bytes,
 ) -> Outcome {
     if matches!(method, Method::Login | Method::ForceLogin) {
-        return sign_in(gw, method, agent, &body).await;
+        return sign_in(gw, method, agent, &body, peer).await;
     }
-    let auth = gw.authenticate(agent, guid).map_err(|_| NOT_SIGNED_IN)?;
+    let auth = gw.authenticate(agent, guid, peer.map(|p| p.ip())).map_err(|_| NOT_SIGNED_IN)?;
     let mut outcome = authenticated(gw, method, auth.vdn, agent, params, query, body);
     if let (Ok(reply), Some(current)) = (&mut outcome, auth.renew)
         && reply.set_guid.is_none()
@@ -617,7 +620,13 @@ fn transfer_target<S: Store>(
     }
 }
 
-async fn sign_in<S: Store>(gw: &Arc<Gateway<S>>, method: Method, agent: AgentId, body: &[u8]) -> Outcome {
+async fn sign_in<S: Store>(
+    gw: &Arc<Gateway<S>>,
+    method: Method,
+    agent: AgentId,
+    body: &[u8],
+    peer: Option<SocketAddr>,
+) -> Outcome {
     let req = SignInRequest::parse(body)?;
     let initial = match req.status {
         3 => InitialState::Busy,
@@ -632,14 +641,19 @@ async fn sign_in<S: Store>(gw: &Arc<Gateway<S>>, method: Method, agent: AgentId,
         release_phone: req.release_phone,
         initial,
     };
-    let params = SignInParams { password: req.password, options, force: method == Method::ForceLogin };
+    let params = SignInParams {
+        password: req.password,
+        options,
+        force: method == Method::ForceLogin,
+        source: peer.map(|p| p.ip()),
+    };
     let signed = gw.sign_in(agent, params).await.map_err(fail(method))?;
     let result = SignInResult::new(signed.vdn.0, agent.0, signed.login_ms, &gw.config.server.cluster_name);
     Ok(Reply::with_guid(response::ok("", result), Some(signed.guid)))
 }
 
-async fn poll<S: Store>(gw: &Arc<Gateway<S>>, agent: AgentId, guid: Option<&str>) -> Outcome {
-    let auth = gw.authenticate(agent, guid).map_err(|_| NOT_SIGNED_IN)?;
+async fn poll<S: Store>(gw: &Arc<Gateway<S>>, agent: AgentId, guid: Option<&str>, peer: Option<SocketAddr>) -> Outcome {
+    let auth = gw.authenticate(agent, guid, peer.map(|p| p.ip())).map_err(|_| NOT_SIGNED_IN)?;
     let vdn = auth.vdn;
     let rotated = gw.rotate_guid_if_due(vdn, agent).or(auth.renew);
     let event = gw.next_event(agent, auth.epoch).await;

@@ -4,10 +4,12 @@
 pub mod admin;
 pub mod api;
 pub mod config;
+pub mod credentials;
 pub mod gateway;
 mod http1;
 pub mod limiter;
 pub mod listener;
+pub mod lockout;
 pub mod routes;
 pub mod server;
 pub mod telemetry;

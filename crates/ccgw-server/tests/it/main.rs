@@ -4,4 +4,5 @@
 mod calls;
 mod common;
 mod onlineagent;
+mod signin;
 mod smoke;
