@@ -150,18 +150,11 @@ impl Session {
 pub struct Agent {
     pub profile: Arc<AgentProfile>,
     pub session: Option<Session>,
-    pub failed_logins: u32,
-    pub locked_until_ms: u64,
-    /// A sign-in whose password check is in flight; stale after `SIGN_IN_STALE_MS`.
-    pub signing_in_since_ms: Option<u64>,
 }
-
-/// A sign-in still "in flight" after this long is considered abandoned.
-pub const SIGN_IN_STALE_MS: u64 = 30_000;
 
 impl Agent {
     pub fn new(profile: Arc<AgentProfile>) -> Self {
-        Agent { profile, session: None, failed_logins: 0, locked_until_ms: 0, signing_in_since_ms: None }
+        Agent { profile, session: None }
     }
 
     pub fn state_code(&self) -> AgentStateCode {

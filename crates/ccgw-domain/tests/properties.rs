@@ -29,12 +29,6 @@ enum Op {
         password_ok: bool,
         release_phone: bool,
     },
-    BeginSignInOnly {
-        a: usize,
-    },
-    AbortSignIn {
-        a: usize,
-    },
     SignOut {
         a: usize,
     },
@@ -196,8 +190,6 @@ fn op(heavy: bool) -> impl Strategy<Value = Op> {
         w(6, 1) => (a(), any::<bool>(), any::<bool>(), any::<bool>(), 0u8..3, prop::bool::weighted(0.9), prop::bool::weighted(0.7)).prop_map(
             |(a, force, auto_answer, auto_idle, initial, password_ok, release_phone)| Op::SignIn { a, force, auto_answer, auto_idle, initial, password_ok, release_phone }
         ),
-        w(1, 0) => a().prop_map(|a| Op::BeginSignInOnly { a }),
-        w(1, 0) => a().prop_map(|a| Op::AbortSignIn { a }),
         w(1, 0) => a().prop_map(|a| Op::SignOut { a }),
         w(1, 1) => a().prop_map(|a| Op::ForceSignOut { a }),
         w(2, 1) => (a(), any::<bool>()).prop_map(|(a, prolong)| Op::SayBusy { a, prolong }),
@@ -278,7 +270,7 @@ fn pick<T: Clone>(v: &[T], i: usize) -> Option<T> {
 /// The result of one operation: whether it is held to "an error changes nothing".
 enum Outcome {
     Checked(Result<(), DomainError>),
-    /// Sign-in completion records failed password checks, and telephony reports return nothing.
+    /// Telephony reports return nothing.
     Unchecked,
 }
 
@@ -296,18 +288,13 @@ fn apply(st: &mut VdnState, ctx: &mut Ctx, op: &Op, now: u64) -> Outcome {
     let free = |i: usize| who(i, Suits::Available);
     match *op {
         Op::SignIn { a, force, auto_answer, auto_idle, initial, password_ok, release_phone } => {
-            if let Err(e) = st.begin_sign_in(ctx, raw(a), force) {
-                return Checked(Err(e));
+            // A wrong password never reaches the engine: the gateway answers it.
+            if !password_ok {
+                return Checked(Ok(()));
             }
             let initial = [InitialState::Idle, InitialState::Busy, InitialState::Work][initial as usize];
             let opts = SignInOptions { release_phone, ..options(auto_answer, auto_idle, initial) };
-            let _ = st.complete_sign_in(ctx, raw(a), password_ok, opts, format!("g{now}"), force);
-            Unchecked
-        }
-        Op::BeginSignInOnly { a } => ok(st.begin_sign_in(ctx, raw(a), false)),
-        Op::AbortSignIn { a } => {
-            st.abort_sign_in(raw(a));
-            Unchecked
+            ok(st.sign_in(ctx, raw(a), opts, format!("g{now}"), force))
         }
         Op::SignOut { a } => ok(st.sign_out(ctx, ag(a))),
         Op::ForceSignOut { a } => ok(st.force_sign_out(ctx, ag(a))),

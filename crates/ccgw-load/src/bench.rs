@@ -660,6 +660,10 @@ async fn scenario_signin_storm(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     let queries =
         tokio::spawn(closed_loop(Arc::new(AllCallInfo(ctx.directory.clone())), query_clients, stop_queries.clone()));
 
+    // The gateway's resident memory before, during (sampled) and after the storm: every
+    // verification needs the hash's memory cost (19 MiB at the OWASP default).
+    let memory = ctx.server_pid.map(StormMemory::start);
+
     // Strict sign-in: any retcode but "0" (100-002 included) is an error.
     let counters = Arc::new(Counters::default());
     let progress = Progress::start("signin-storm", ids.len(), counters.clone());
@@ -703,6 +707,9 @@ async fn scenario_signin_storm(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
         notes.push("0 sign-in errors".into());
     }
     fleet::sign_out_sessions(&ctx.public, sessions.iter(), connections).await;
+    if let Some(memory) = memory {
+        notes.push(memory.finish().await);
+    }
 
     let mut rows = stats.summarize(completion);
     rows.extend(query_stats.summarize(query_elapsed).into_iter().map(|mut row| {
@@ -710,6 +717,55 @@ async fn scenario_signin_storm(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
         row
     }));
     Ok(ScenarioReport::new("signin-storm", rows, notes))
+}
+
+/// How long after the storm (and its sign-outs) the gateway's memory is read again.
+const STORM_SETTLE: Duration = Duration::from_secs(3);
+
+/// The gateway's `VmRSS` around the sign-in storm: before it, the highest sample while it runs
+/// (every 50 ms), and [`STORM_SETTLE`] after it.
+struct StormMemory {
+    pid: u32,
+    before: Option<sys::Memory>,
+    stop: Arc<AtomicBool>,
+    sampler: tokio::task::JoinHandle<u64>,
+}
+
+impl StormMemory {
+    fn start(pid: u32) -> Self {
+        let before = sys::process_memory(Some(pid)).ok();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let sampler = tokio::spawn(async move {
+            let mut peak = 0;
+            while !flag.load(Ordering::Relaxed) {
+                if let Ok(m) = sys::process_memory(Some(pid)) {
+                    peak = peak.max(m.rss_kib);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            peak
+        });
+        Self { pid, before, stop, sampler }
+    }
+
+    /// Stops sampling, waits [`STORM_SETTLE`] and describes the three readings.
+    async fn finish(self) -> String {
+        self.stop.store(true, Ordering::Relaxed);
+        let peak = self.sampler.await.unwrap_or(0);
+        tokio::time::sleep(STORM_SETTLE).await;
+        let after = sys::process_memory(Some(self.pid)).ok();
+        let mib = |kib: u64| format!("{:.1} MiB", kib as f64 / 1024.0);
+        let reading = |m: Option<sys::Memory>| m.map_or_else(|| "unreadable".to_owned(), |m| mib(m.rss_kib));
+        format!(
+            "server VmRSS: {} before the storm, {} at its peak, {} {} s after it (pid {})",
+            reading(self.before),
+            mib(peak),
+            reading(after),
+            STORM_SETTLE.as_secs(),
+            self.pid
+        )
+    }
 }
 
 /// (e) N agents each holding a long poll on its own connection; the gateway's memory.

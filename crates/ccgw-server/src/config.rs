@@ -214,9 +214,26 @@ pub struct AuthConfig {
     /// Vendor MAXTIME: session dropped when the agent neither polls nor calls for this long.
     pub heartbeat_timeout_ms: u64,
     pub poll_wait_ms: u64,
-    /// Failed sign-ins before lockout; 0 disables lockout.
+    /// Failed sign-ins of one agent id from one source address (within `failure_window_ms`)
+    /// that lock that source out of that agent for `lockout_ms`; 0 = off. See docs/compat.md.
     pub max_failed_logins: u32,
+    /// Failed sign-ins from one source address, whatever the agent ids, that lock the source
+    /// out of every agent whose usual source it is not; 0 = off.
+    pub max_failed_logins_per_source: u32,
+    /// Failed sign-ins of one agent id from all sources together that lock it for every source
+    /// but its usual one (where it last signed in); 0 = off.
+    pub max_failed_logins_per_agent: u32,
+    /// Failures age out: each count decays steadily and is back to zero after this window.
+    pub failure_window_ms: u64,
     pub lockout_ms: u64,
+    /// Entries each failure table holds at most; beyond, the oldest are dropped.
+    pub failure_table_size: usize,
+    /// Every agent may sign in with an empty password (sites that do not check passwords at
+    /// the gateway); per agent: `[[agent]] password_optional`. Off by default.
+    pub allow_empty_password: bool,
+    /// Networks whose requests may leave out the `Guid` header (they then act as the agent's
+    /// current session). Not a vendor mode; empty (off) by default. See docs/compat.md.
+    pub trusted_without_guid: Vec<Cidr>,
     /// false: agent ids 101–59999; true: 101–999999.
     pub wide_agent_ids: bool,
     pub allow_force_login: bool,
@@ -233,7 +250,13 @@ impl Default for AuthConfig {
             heartbeat_timeout_ms: 120_000,
             poll_wait_ms: 10_000,
             max_failed_logins: 5,
+            max_failed_logins_per_source: 100,
+            max_failed_logins_per_agent: 50,
+            failure_window_ms: 900_000,
             lockout_ms: 600_000,
+            failure_table_size: 50_000,
+            allow_empty_password: false,
+            trusted_without_guid: Vec::new(),
             wide_agent_ids: false,
             allow_force_login: true,
             sign_in_concurrency: 2,
@@ -249,6 +272,84 @@ impl AuthConfig {
 
     pub fn workno_in_range(&self, workno: u32) -> bool {
         (MIN_WORKNO..=self.max_workno()).contains(&workno)
+    }
+
+    /// Whether any of the failed-sign-in limits is on.
+    pub fn lockout_enabled(&self) -> bool {
+        self.max_failed_logins > 0 || self.max_failed_logins_per_source > 0 || self.max_failed_logins_per_agent > 0
+    }
+
+    /// Whether a request from `ip` may leave out the `Guid` header.
+    pub fn trusted_without_guid(&self, ip: std::net::IpAddr) -> bool {
+        self.trusted_without_guid.iter().any(|n| n.contains(ip))
+    }
+}
+
+/// An IP network, written `address/prefix` (`10.0.0.0/8`, `::1/128`) or as a bare address
+/// (a single host).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr::{V4, V6};
+        let ip = match ip {
+            V6(v6) => v6.to_ipv4_mapped().map_or(V6(v6), V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (V4(net), V4(ip)) => prefix_eq(u32::from(net).into(), u32::from(ip).into(), self.prefix, 32),
+            (V6(net), V6(ip)) => prefix_eq(u128::from(net), u128::from(ip), self.prefix, 128),
+            _ => false,
+        }
+    }
+}
+
+/// Whether the first `prefix` of the `bits` low bits of `a` and `b` agree.
+fn prefix_eq(a: u128, b: u128, prefix: u8, bits: u8) -> bool {
+    let shift = u32::from(bits - prefix.min(bits));
+    a.checked_shr(shift).unwrap_or(0) == b.checked_shr(shift).unwrap_or(0)
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr: std::net::IpAddr = addr.parse().map_err(|_| format!("{s:?} is not an address or network"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => match p.parse::<u8>() {
+                Ok(p) if p <= max => p,
+                _ => return Err(format!("{s:?}: the prefix length must be 0-{max}")),
+            },
+        };
+        Ok(Cidr { addr, prefix })
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl Serialize for Cidr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cidr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -402,8 +503,12 @@ pub struct AgentConfig {
     pub workno: u32,
     pub vdn: u32,
     pub name: String,
-    /// PHC-format argon2 hash (`$argon2id$v=19$...`).
+    /// PHC-format argon2 hash (`$argon2id$v=19$...`). May be left out when the agent signs in
+    /// without a password (`password_optional`, or `auth.allow_empty_password`).
     pub password_hash: Secret,
+    /// This agent may sign in with an empty password (a non-empty one is still checked against
+    /// `password_hash`, and is wrong when there is none). Off by default.
+    pub password_optional: bool,
     pub skills: Vec<u32>,
     /// The agent's phone number (softphone extension).
     pub phone: Option<String>,
@@ -485,6 +590,7 @@ impl Config {
                     vdn,
                     name: format!("Agent {workno}"),
                     password_hash: hash.clone(),
+                    password_optional: false,
                     skills,
                     phone: Some(format!("7{workno}")),
                 }
@@ -570,7 +676,11 @@ impl Config {
         ensure!(a.heartbeat_timeout_ms > 0, "heartbeat_timeout_ms must be > 0");
         ensure!(a.poll_wait_ms > 0, "poll_wait_ms must be > 0");
         ensure!(a.poll_wait_ms < a.heartbeat_timeout_ms, "poll_wait_ms must be less than heartbeat_timeout_ms");
-        ensure!(a.max_failed_logins == 0 || a.lockout_ms > 0, "lockout_ms must be > 0 when max_failed_logins > 0");
+        if a.lockout_enabled() {
+            ensure!(a.lockout_ms > 0, "lockout_ms must be > 0 when a max_failed_logins* limit is on");
+            ensure!(a.failure_window_ms > 0, "failure_window_ms must be > 0 when a max_failed_logins* limit is on");
+            ensure!(a.failure_table_size >= 16, "failure_table_size must be >= 16");
+        }
         ensure!((1..=256).contains(&a.sign_in_concurrency), "sign_in_concurrency must be 1..=256");
         Ok(())
     }
@@ -666,7 +776,11 @@ impl Config {
             }
             ensure!(agents.insert(a.workno), "duplicate agent workno {}", a.workno);
             ensure!(vdns.contains(&a.vdn), "agent {} refers to unknown vdn {}", a.workno, a.vdn);
-            ensure!(!a.password_hash.is_empty(), "agent {} has no password_hash", a.workno);
+            ensure!(
+                !a.password_hash.is_empty() || a.password_optional || self.auth.allow_empty_password,
+                "agent {} has no password_hash (set password_optional = true for an agent without a password)",
+                a.workno
+            );
             for skill in &a.skills {
                 match skills.get(skill) {
                     None => bail!("agent {} refers to unknown skill {skill}", a.workno),
@@ -941,6 +1055,65 @@ mod tests {
         c.validate().unwrap();
         c.server.cors_origins.push("https://crm.example.com/".into());
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn sign_in_hardening_keys() {
+        let c = Config::default();
+        assert_eq!(
+            (c.auth.max_failed_logins, c.auth.max_failed_logins_per_source, c.auth.max_failed_logins_per_agent),
+            (5, 100, 50)
+        );
+        assert_eq!((c.auth.failure_window_ms, c.auth.lockout_ms), (900_000, 600_000));
+        assert!(!c.auth.allow_empty_password);
+        assert!(c.auth.trusted_without_guid.is_empty());
+
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("CCGW_AUTH__TRUSTED_WITHOUT_GUID", r#"["127.0.0.1", "10.1.0.0/16", "fd00::/8"]"#),
+                ("CCGW_AUTH__MAX_FAILED_LOGINS_PER_SOURCE", "0"),
+                ("CCGW_AUTH__ALLOW_EMPTY_PASSWORD", "true"),
+            ]),
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.auth.max_failed_logins_per_source, 0);
+        assert!(c.auth.allow_empty_password);
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert!(c.auth.trusted_without_guid(ip("127.0.0.1")));
+        assert!(c.auth.trusted_without_guid(ip("::ffff:127.0.0.1")));
+        assert!(!c.auth.trusted_without_guid(ip("127.0.0.2")));
+        assert!(c.auth.trusted_without_guid(ip("10.1.200.3")));
+        assert!(!c.auth.trusted_without_guid(ip("10.2.0.1")));
+        assert!(c.auth.trusted_without_guid(ip("fd12::1")));
+        assert!(!c.auth.trusted_without_guid(ip("fe80::1")));
+        assert_eq!(c.auth.trusted_without_guid[1].to_string(), "10.1.0.0/16");
+        assert!("0.0.0.0/0".parse::<Cidr>().unwrap().contains(ip("8.8.8.8")));
+        assert!("::/0".parse::<Cidr>().unwrap().contains(ip("2001:db8::1")));
+        for bad in ["10.0.0.0/33", "::/129", "host", "10.0.0.0/x", ""] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
+        }
+        assert!(Config::load_from(None, env(&[("CCGW_AUTH__TRUSTED_WITHOUT_GUID", r#"["nope"]"#)])).is_err());
+
+        // An agent without a password needs password_optional (or allow_empty_password).
+        let (vdns, skills, mut agents) = Config::demo_provisioning("$argon2id$x".into());
+        agents[0].password_hash = Secret::default();
+        let mut c = Config { vdns, skills, agents, ..Config::default() };
+        assert!(c.validate().is_err());
+        c.agents[0].password_optional = true;
+        c.validate().unwrap();
+        c.agents[0].password_optional = false;
+        c.auth.allow_empty_password = true;
+        c.validate().unwrap();
+
+        let mut c = Config::default();
+        c.auth.failure_window_ms = 0;
+        assert!(c.validate().is_err());
+        c.auth.max_failed_logins = 0;
+        c.auth.max_failed_logins_per_source = 0;
+        c.auth.max_failed_logins_per_agent = 0;
+        c.validate().unwrap();
     }
 
     #[test]

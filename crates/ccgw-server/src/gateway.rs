@@ -1,20 +1,25 @@
 //! The gateway runtime: the store, the provisioning, credentials, telephony and the clock, put
 //! together into the operations the HTTP layer calls. Nothing here knows HTTP or JSON.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use argon2::{Argon2, PasswordHasher};
 use ccgw_domain::{
     AgentId, AgentProfile, Ctx, Directory, DomainError, Ivr, Policy, SignInOptions, Skill, SkillId, VdnId, VdnState,
 };
 use ccgw_store::{Delivery, MemoryStore, Store};
+use parking_lot::Mutex;
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
+use crate::credentials::{Credential, Credentials, Plan};
 use crate::limiter::CalldataLimiter;
+use crate::lockout::{Limits, Lockout, Source};
+use crate::telemetry;
 use crate::telephony::{Telephony, TelephonyReport};
 
 pub fn now_ms() -> u64 {
@@ -44,6 +49,8 @@ pub struct SignInParams {
     pub password: String,
     pub options: SignInOptions,
     pub force: bool,
+    /// The client's address (the TCP peer): failed sign-ins are counted per source.
+    pub source: Option<IpAddr>,
 }
 
 /// A request that passed the GUID check.
@@ -66,14 +73,37 @@ pub struct Gateway<S: Store = MemoryStore> {
     pub config: Arc<Config>,
     pub store: S,
     pub directory: Arc<Directory>,
-    credentials: HashMap<AgentId, String>,
+    pub credentials: Arc<Credentials>,
+    lockout: Mutex<Lockout>,
+    /// Agent ids (provisioned or not) whose sign-in is in flight: a second one gets `100-021`.
+    signing_in: Mutex<HashSet<AgentId>>,
     telephony: Box<dyn Telephony>,
     verify_permits: Semaphore,
     pub limiter: CalldataLimiter,
 }
 
+/// Marks an agent id's sign-in as in flight until dropped.
+struct InFlight<'a> {
+    set: &'a Mutex<HashSet<AgentId>>,
+    agent: AgentId,
+}
+
+impl<'a> InFlight<'a> {
+    fn enter(set: &'a Mutex<HashSet<AgentId>>, agent: AgentId) -> Option<Self> {
+        // (Not `then_some`: it would build, and drop, a guard while the set is still locked.)
+        let inserted = set.lock().insert(agent);
+        if inserted { Some(InFlight { set, agent }) } else { None }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.set.lock().remove(&self.agent);
+    }
+}
+
 /// Build the directory and the credential table from the configuration (or the demo).
-pub fn provision(config: &Config) -> anyhow::Result<(Directory, HashMap<AgentId, String>)> {
+pub fn provision(config: &Config) -> anyhow::Result<(Directory, HashMap<AgentId, Credential>)> {
     let (vdns, skills, agents) = if config.is_demo() {
         let hash = hash_password(DEMO_PASSWORD)?;
         Config::demo_provisioning(hash)
@@ -112,7 +142,14 @@ pub fn provision(config: &Config) -> anyhow::Result<(Directory, HashMap<AgentId,
                 phone,
             }),
         );
-        credentials.insert(id, a.password_hash.expose().to_owned());
+        let hash = a.password_hash.expose();
+        credentials.insert(
+            id,
+            Credential {
+                hash: (!hash.is_empty()).then(|| hash.to_owned()),
+                password_optional: a.password_optional || config.auth.allow_empty_password,
+            },
+        );
     }
     Ok((dir, credentials))
 }
@@ -121,18 +158,39 @@ impl Gateway<MemoryStore> {
     /// The embedded default: the in-memory store.
     pub fn in_memory(config: Arc<Config>, telephony: Box<dyn Telephony>) -> anyhow::Result<Self> {
         let (directory, credentials) = provision(&config).context("provisioning")?;
-        let policy = Policy {
-            ring_timeout_ms: config.engine.ring_timeout_ms,
-            max_failed_logins: if config.auth.max_failed_logins == 0 {
-                u32::MAX
-            } else {
-                config.auth.max_failed_logins
-            },
-            lockout_ms: config.auth.lockout_ms,
-            allow_force_login: config.auth.allow_force_login,
-        };
+        let policy =
+            Policy { ring_timeout_ms: config.engine.ring_timeout_ms, allow_force_login: config.auth.allow_force_login };
         let store = MemoryStore::new(&directory, policy, config.engine.max_events_per_agent);
+        let credentials = Credentials::new(credentials).context("provisioning")?;
+        warn_about_open_doors(&config);
         Ok(Gateway::new(config, store, directory, credentials, telephony))
+    }
+}
+
+/// The settings that let a client in without a credential say so, loudly, at start.
+fn warn_about_open_doors(config: &Config) {
+    let auth = &config.auth;
+    if auth.allow_empty_password {
+        tracing::warn!(
+            "auth.allow_empty_password = true: EVERY agent can sign in with an empty password, so anyone who can \
+             reach the agent interface can sign in as any agent. Use it only where passwords are checked elsewhere."
+        );
+    } else {
+        let optional: Vec<u32> = config.agents.iter().filter(|a| a.password_optional).map(|a| a.workno).collect();
+        if !optional.is_empty() {
+            tracing::warn!(agents = ?optional, "these agents can sign in with an empty password (password_optional)");
+        }
+    }
+    if !auth.trusted_without_guid.is_empty() {
+        let networks: Vec<String> = auth.trusted_without_guid.iter().map(ToString::to_string).collect();
+        tracing::warn!(
+            networks = ?networks,
+            "auth.trusted_without_guid: requests from these networks need NO Guid header; any client there can act \
+             as any signed-in agent. Each such request is marked in the access log (guid_bypass)."
+        );
+    }
+    if !auth.lockout_enabled() {
+        tracing::warn!("every auth.max_failed_logins* limit is 0: passwords can be guessed without limit");
     }
 }
 
@@ -141,7 +199,7 @@ impl<S: Store> Gateway<S> {
         config: Arc<Config>,
         store: S,
         directory: Directory,
-        credentials: HashMap<AgentId, String>,
+        credentials: Credentials,
         telephony: Box<dyn Telephony>,
     ) -> Self {
         let limiter = CalldataLimiter::new(
@@ -152,10 +210,12 @@ impl<S: Store> Gateway<S> {
         );
         Gateway {
             verify_permits: Semaphore::new(config.auth.sign_in_concurrency.max(1)),
+            lockout: Mutex::new(Lockout::new(Limits::from_config(&config.auth))),
+            signing_in: Mutex::new(HashSet::new()),
             config,
             store,
             directory: Arc::new(directory),
-            credentials,
+            credentials: Arc::new(credentials),
             telephony,
             limiter,
         }
@@ -188,23 +248,30 @@ impl<S: Store> Gateway<S> {
     }
 
     /// Check the `Guid` header against the agent's session and count the request as a heartbeat.
-    pub fn authenticate(&self, agent: AgentId, guid: Option<&str>) -> Result<Auth, DomainError> {
+    /// A request without a `Guid` from a network in `auth.trusted_without_guid` acts as the
+    /// agent's current session (not a vendor mode; logged in the access log as `guid_bypass`).
+    pub fn authenticate(&self, agent: AgentId, guid: Option<&str>, peer: Option<IpAddr>) -> Result<Auth, DomainError> {
         let vdn = self.vdn_of(agent)?;
-        let guid = guid.ok_or(DomainError::NotSignedIn)?;
+        let trusted = guid.is_none() && peer.is_some_and(|ip| self.config.auth.trusted_without_guid(ip));
+        if guid.is_none() && !trusted {
+            return Err(DomainError::NotSignedIn);
+        }
         let now = now_ms();
         let checked = self.store.read(vdn, |s| {
             let c = &s.session(agent).ok()?.credential;
-            let renew = if c.guid == guid {
-                None
-            } else if c.accepts(guid, now) {
-                Some(c.guid.clone())
-            } else {
-                return None;
+            let renew = match guid {
+                None => None,
+                Some(g) if c.guid == g => None,
+                Some(g) if c.accepts(g, now) => Some(c.guid.clone()),
+                Some(_) => return None,
             };
             // Read under the VDN lock: a new session bumps the epoch under the write lock.
             Some((renew, self.store.mailbox_epoch(agent)))
         })?;
         let (renew, epoch) = checked.ok_or(DomainError::NotSignedIn)?;
+        if trusted {
+            telemetry::guid_bypass(agent.0, peer);
+        }
         self.store.touch(agent, now);
         Ok(Auth { vdn, renew, epoch })
     }
@@ -219,35 +286,39 @@ impl<S: Store> Gateway<S> {
         tokio::spawn(async move { gw.sign_in_inner(agent, params).await }).await.unwrap_or(Err(DomainError::Internal))
     }
 
+    /// Every agent id in range takes the same path, provisioned or not: the lock-out check, the
+    /// in-flight mark, one argon2 verification (against a dummy hash for unknown ids), and the
+    /// same answers. Whether the agent is signed in (`100-002`, `100-015`) is told only to a
+    /// client whose password was right.
     async fn sign_in_inner(self: Arc<Self>, agent: AgentId, params: SignInParams) -> Result<SignedIn, DomainError> {
-        // Unknown agents get the wrong-password answer, so ids cannot be enumerated.
-        let Some(vdn) = self.store.vdn_of(agent) else { return Err(DomainError::WrongPassword) };
-        let force = params.force;
-        self.update(vdn, |s, ctx| s.begin_sign_in(ctx, agent, force))?;
-        let ok = self.verify_password(agent, params.password).await;
-        let Ok(password_ok) = ok else {
-            let _ = self.update(vdn, |s, _| {
-                s.abort_sign_in(agent);
-                Ok(())
-            });
-            return Err(DomainError::Internal);
-        };
+        let source = Source::of(params.source);
+        self.lockout.lock().check(agent, source, now_ms())?;
+        let _in_flight = InFlight::enter(&self.signing_in, agent).ok_or(DomainError::SigningIn)?;
+        let password_ok = self.check_password(agent, params.password).await?;
+        if !password_ok {
+            return Err(self.lockout.lock().failed(agent, source, now_ms()));
+        }
+        self.lockout.lock().succeeded(agent, source);
+        // A right password exists only for a provisioned agent.
+        let vdn = self.store.vdn_of(agent).ok_or(DomainError::WrongPassword)?;
         let guid = self.new_guid();
         let g = guid.clone();
-        let login =
-            self.update(vdn, |s, ctx| Ok(s.complete_sign_in(ctx, agent, password_ok, params.options, g, force)))??;
+        let force = params.force;
+        let login = self.update(vdn, |s, ctx| s.sign_in(ctx, agent, params.options, g, force))?;
         self.store.touch(agent, now_ms());
         Ok(SignedIn { vdn, login_ms: login.login_ms, guid })
     }
 
-    async fn verify_password(&self, agent: AgentId, password: String) -> Result<bool, DomainError> {
-        let Some(hash) = self.credentials.get(&agent).cloned() else { return Ok(false) };
+    async fn check_password(&self, agent: AgentId, password: String) -> Result<bool, DomainError> {
+        let plan = self.credentials.plan(agent, &password);
+        self.credentials.count(&plan);
+        let Plan::Verify { hash, dummy } = plan else { return Ok(true) };
         let _permit = self.verify_permits.acquire().await.map_err(|_| DomainError::Internal)?;
-        tokio::task::spawn_blocking(move || {
-            Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()
-        })
-        .await
-        .map_err(|_| DomainError::Internal)
+        let credentials = self.credentials.clone();
+        let ok = tokio::task::spawn_blocking(move || credentials.verify(&hash, password.as_bytes(), now_ms()))
+            .await
+            .map_err(|_| DomainError::Internal)?;
+        Ok(ok && !dummy)
     }
 
     /// AUTHMODE 2: mint a new GUID when the interval has passed. Returns it for `Set-GUID`.
@@ -282,6 +353,7 @@ impl<S: Store> Gateway<S> {
     /// Housekeeping for every VDN: ring time-outs, rest reminders, ACD, and the heartbeat.
     pub fn tick(&self) {
         let now = now_ms();
+        self.credentials.trim(now);
         let cutoff = now.saturating_sub(self.config.auth.heartbeat_timeout_ms);
         for vdn in self.store.vdns() {
             let stale: Vec<AgentId> = self

@@ -198,6 +198,20 @@ pub fn access_log(
     });
 }
 
+/// Marks, in the access log, a request accepted without a `Guid` header because it came from a
+/// network in `auth.trusted_without_guid`: an extra line `{"event":"guid_bypass",...}` just
+/// before the request's own line, and the `ccgw_guid_bypass_total` counter.
+pub fn guid_bypass(agent: u32, peer: Option<std::net::IpAddr>) {
+    tracing::warn!(
+        target: ACCESS_TARGET,
+        event = "guid_bypass",
+        agent,
+        peer = peer.map(tracing::field::display),
+        "request without Guid accepted from a trusted network"
+    );
+    metrics::counter!("ccgw_guid_bypass_total").increment(1);
+}
+
 /// Metric handles of one (interface, retcode) pair.
 type RequestMetrics = std::collections::HashMap<(&'static str, &'static str), (metrics::Counter, metrics::Histogram)>;
 

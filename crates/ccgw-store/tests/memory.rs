@@ -50,11 +50,7 @@ fn opts() -> SignInOptions {
 }
 
 fn sign_in(s: &MemoryStore, agent: u32, now: u64, force: bool) {
-    s.update(VDN, now, |st, ctx| {
-        st.begin_sign_in(ctx, AgentId(agent), force)?;
-        st.complete_sign_in(ctx, AgentId(agent), true, opts(), format!("g{now}"), force)
-    })
-    .unwrap();
+    s.update(VDN, now, |st, ctx| st.sign_in(ctx, AgentId(agent), opts(), format!("g{now}"), force)).unwrap();
 }
 
 /// One event for `agent`: a busy/free toggle (SetNotReadySuccess or CancelNotReadySuccess+Ready).

@@ -84,8 +84,10 @@ impl SignInRequest {
     pub fn parse(bytes: &[u8]) -> Result<Self, Retcode> {
         let b = Body::parse(bytes)?;
         let bad = |_| SIGN_IN_PARAMETER;
+        // Mandatory, but may be empty (the vendor's samples send `""`); whether an empty password
+        // signs the agent in is the gateway's decision.
         let password = b.string("password").map_err(bad)?.ok_or(SIGN_IN_PARAMETER)?;
-        if password.is_empty() || password.len() > 32 {
+        if password.len() > 32 {
             return Err(SIGN_IN_PARAMETER);
         }
         let phone = b.string("phonenum").map_err(|_| PHONE_INVALID)?.filter(|p| !p.is_empty());

@@ -317,6 +317,10 @@ fn sign_in_bodies_are_read_leniently() {
     assert_eq!(SignInRequest::parse(br#"{"password":"p","phonenum":"12a"}"#).unwrap_err().code, "100-013");
     assert_eq!(SignInRequest::parse(br#"{"password":"p","status":6}"#).unwrap_err().code, "100-001");
     assert_eq!(SignInRequest::parse(br#"{"password":"p","autoanswer":"yes"}"#).unwrap_err().code, "100-001");
+    // The vendor's sample body: an empty password is a password (the gateway decides on it).
+    let r = SignInRequest::parse(br#"{"password":"","phonenum":"40038","status":"4","agenttype":"4"}"#).unwrap();
+    assert_eq!(r.password, "");
+    assert_eq!(SignInRequest::parse(br#"{"password":null}"#).unwrap_err().code, "100-001");
 }
 
 #[test]

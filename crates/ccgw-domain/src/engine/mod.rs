@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::agent::{Agent, Credential, InitialState, Pending, Ready, SIGN_IN_STALE_MS, Session, SignInOptions};
+use crate::agent::{Agent, Credential, InitialState, Pending, Ready, Session, SignInOptions};
 use crate::call::{Call, CallFeature, Endpoint, Leg, Party, PartyState, PendingTransfer};
 use crate::directory::{Directory, Skill};
 use crate::error::DomainError;
@@ -24,14 +24,12 @@ type Result<T> = std::result::Result<T, DomainError>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     pub ring_timeout_ms: u64,
-    pub max_failed_logins: u32,
-    pub lockout_ms: u64,
     pub allow_force_login: bool,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { ring_timeout_ms: 20_000, max_failed_logins: 5, lockout_ms: 600_000, allow_force_login: true }
+        Policy { ring_timeout_ms: 20_000, allow_force_login: true }
     }
 }
 

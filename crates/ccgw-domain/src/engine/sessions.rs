@@ -5,58 +5,26 @@ use super::*;
 impl VdnState {
     // ----- sign-in and sessions -------------------------------------------------------------
 
-    /// First half of sign-in, before the password is checked: refuses locked accounts, a second
-    /// concurrent sign-in, and (without `force`) an agent already signed in. Marks the sign-in in
-    /// flight so a concurrent one gets `SigningIn`.
-    pub fn begin_sign_in(&mut self, ctx: &Ctx, agent: AgentId, force: bool) -> Result<()> {
-        let policy_force = self.policy.allow_force_login;
-        let a = self.agents.get_mut(&agent).ok_or(DomainError::UnknownAgent)?;
-        if a.locked_until_ms > ctx.now_ms {
-            return Err(DomainError::AccountLocked);
-        }
-        if a.signing_in_since_ms.is_some_and(|t| ctx.now_ms.saturating_sub(t) < SIGN_IN_STALE_MS) {
-            return Err(DomainError::SigningIn);
-        }
-        if a.session.is_some() {
-            if !force {
-                return Err(DomainError::AlreadySignedIn);
-            }
-            if !policy_force {
-                return Err(DomainError::ForceLoginNotAllowed);
-            }
-        }
-        a.signing_in_since_ms = Some(ctx.now_ms);
-        Ok(())
-    }
-
-    /// Second half of sign-in, once the password has been checked. A wrong password counts
-    /// towards the lock-out; the failure that reaches the limit locks the account.
-    pub fn complete_sign_in(
+    /// Sign in, once the gateway has checked the password: refuses an agent already signed in
+    /// (without `force`) and a force sign-in the policy forbids; a force sign-in ends the old
+    /// session first. Password checks, lock-out and concurrent sign-ins are the gateway's (they
+    /// must treat unknown agent ids exactly like provisioned ones, which the engine cannot see).
+    pub fn sign_in(
         &mut self,
         ctx: &mut Ctx,
         agent: AgentId,
-        password_ok: bool,
         options: SignInOptions,
         guid: String,
         force: bool,
     ) -> Result<SignedIn> {
-        let policy = self.policy.clone();
-        let a = self.agents.get_mut(&agent).ok_or(DomainError::UnknownAgent)?;
-        a.signing_in_since_ms = None;
-        if !password_ok {
-            a.failed_logins += 1;
-            if a.failed_logins >= policy.max_failed_logins {
-                a.failed_logins = 0;
-                a.locked_until_ms = ctx.now_ms.saturating_add(policy.lockout_ms);
-                return Err(DomainError::LockedNow);
-            }
-            return Err(DomainError::WrongPassword);
-        }
-        if a.session.is_some() && !force {
-            return Err(DomainError::AlreadySignedIn);
-        }
-        a.failed_logins = 0;
+        let a = self.agents.get(&agent).ok_or(DomainError::UnknownAgent)?;
         if a.session.is_some() {
+            if !force {
+                return Err(DomainError::AlreadySignedIn);
+            }
+            if !self.policy.allow_force_login {
+                return Err(DomainError::ForceLoginNotAllowed);
+            }
             self.end_session(ctx, agent);
         }
         let a = self.agents.get_mut(&agent).ok_or(DomainError::UnknownAgent)?;
@@ -89,13 +57,6 @@ impl VdnState {
         }
         self.distribute(ctx);
         Ok(SignedIn { login_ms: ctx.now_ms })
-    }
-
-    /// Forget an abandoned sign-in (the password check failed to run).
-    pub fn abort_sign_in(&mut self, agent: AgentId) {
-        if let Some(a) = self.agents.get_mut(&agent) {
-            a.signing_in_since_ms = None;
-        }
     }
 
     /// Voluntary sign-out: refused while the agent is in a call.

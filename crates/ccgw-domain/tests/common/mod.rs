@@ -134,11 +134,7 @@ impl Harness {
 
     pub fn sign_in_with(&mut self, agent: u32, opts: SignInOptions) -> Out {
         let guid = format!("guid-{agent}-{}", self.now);
-        self.ok(|st, ctx| {
-            st.begin_sign_in(ctx, AgentId(agent), false)?;
-            st.complete_sign_in(ctx, AgentId(agent), true, opts, guid, false)
-        })
-        .1
+        self.ok(|st, ctx| st.sign_in(ctx, AgentId(agent), opts, guid, false)).1
     }
 
     /// Manual answer, auto idle after calls, idle at sign-in.

@@ -127,7 +127,7 @@ async fn long_poll_request<S: Store>(
     let mut pending = PendingPoll { started, peer, agent, answered: false };
     let (outcome, delivery) = match agent {
         None => (Err(PARAMETER_INVALID), None),
-        Some(agent) => poll(&gw, agent, guid.as_deref()).await,
+        Some(agent) => poll(&gw, agent, guid.as_deref(), peer).await,
     };
     pending.answered = true;
     let (code, mut response) = finish(StatusCode::OK, outcome);
@@ -205,7 +205,10 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
                         let guid = parts.headers.get("guid").and_then(|v| v.to_str().ok());
                         let query = parts.uri.query().unwrap_or("");
                         let agent = agent.flatten();
-                        (dispatch(&gw, route.method, agent, &route.params, guid, query, bytes).await, StatusCode::OK)
+                        (
+                            dispatch(&gw, route.method, agent, &route.params, guid, peer, query, bytes).await,
+                            StatusCode::OK,
+                        )
                     }
                 },
             };
@@ -328,12 +331,14 @@ fn ok_empty(method: Method) -> Outcome {
     Ok(Reply::new(response::ok(method.success_message(), response::empty_object())))
 }
 
+#[allow(clippy::too_many_arguments)] // the request's parts, each used once
 async fn dispatch<S: Store>(
     gw: &Arc<Gateway<S>>,
     method: Method,
     agent: Option<AgentId>,
     params: &[&str],
     guid: Option<&str>,
+    peer: Option<SocketAddr>,
     query: &str,
     body: Bytes,
 ) -> Outcome {
@@ -343,13 +348,13 @@ async fn dispatch<S: Store>(
     if method == Method::GetAgentEvent {
         // Only `HEAD` gets here (the entry takes every GET poll as a long poll). Its answer has
         // no body that could carry an event, so it takes none: authenticated, answered at once.
-        let auth = gw.authenticate(agent, guid).map_err(|_| NOT_SIGNED_IN)?;
+        let auth = gw.authenticate(agent, guid, peer.map(|p| p.ip())).map_err(|_| NOT_SIGNED_IN)?;
         return Ok(Reply::with_guid(event::poll_body(None), auth.renew));
     }
     if matches!(method, Method::Login | Method::ForceLogin) {
-        return sign_in(gw, method, agent, &body).await;
+        return sign_in(gw, method, agent, &body, peer).await;
     }
-    let auth = gw.authenticate(agent, guid).map_err(|_| NOT_SIGNED_IN)?;
+    let auth = gw.authenticate(agent, guid, peer.map(|p| p.ip())).map_err(|_| NOT_SIGNED_IN)?;
     let outcome = authenticated(gw, method, auth.vdn, agent, params, query, body);
     // A request made with the previous GUID is told the current one on every answer, errors
     // included: some clients read `Set-GUID` only from some methods' responses (docs/compat.md).
@@ -463,7 +468,13 @@ fn transfer_target<S: Store>(
     }
 }
 
-async fn sign_in<S: Store>(gw: &Arc<Gateway<S>>, method: Method, agent: AgentId, body: &[u8]) -> Outcome {
+async fn sign_in<S: Store>(
+    gw: &Arc<Gateway<S>>,
+    method: Method,
+    agent: AgentId,
+    body: &[u8],
+    peer: Option<SocketAddr>,
+) -> Outcome {
     let req = SignInRequest::parse(body)?;
     let initial = match req.status {
         3 => InitialState::Busy,
@@ -478,14 +489,24 @@ async fn sign_in<S: Store>(gw: &Arc<Gateway<S>>, method: Method, agent: AgentId,
         release_phone: req.release_phone,
         initial,
     };
-    let params = SignInParams { password: req.password, options, force: method == Method::ForceLogin };
+    let params = SignInParams {
+        password: req.password,
+        options,
+        force: method == Method::ForceLogin,
+        source: peer.map(|p| p.ip()),
+    };
     let signed = gw.sign_in(agent, params).await.map_err(fail(method))?;
     let result = SignInResult::new(signed.vdn.0, agent.0, signed.login_ms, &gw.config.server.cluster_name);
     Ok(Reply::with_guid(response::ok("", result), Some(signed.guid)))
 }
 
-async fn poll<S: Store>(gw: &Arc<Gateway<S>>, agent: AgentId, guid: Option<&str>) -> (Outcome, Option<Delivery>) {
-    let auth = match gw.authenticate(agent, guid) {
+async fn poll<S: Store>(
+    gw: &Arc<Gateway<S>>,
+    agent: AgentId,
+    guid: Option<&str>,
+    peer: Option<SocketAddr>,
+) -> (Outcome, Option<Delivery>) {
+    let auth = match gw.authenticate(agent, guid, peer.map(|p| p.ip())) {
         Ok(auth) => auth,
         Err(_) => return (Err(NOT_SIGNED_IN), None),
     };

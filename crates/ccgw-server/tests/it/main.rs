@@ -10,6 +10,7 @@ mod onlineagent;
 mod polls;
 mod queuerec;
 mod routing;
+mod signin;
 mod smoke;
 mod transport;
 mod voicefam;
