@@ -214,8 +214,8 @@ fn components() -> Value {
             "GuidResult": {"type": "object", "required": ["guid"], "properties": {"guid": string}},
             "SkillInfo": {
                 "type": "object",
-                "required": ["id", "name", "mediaType", "isSignIn"],
-                "properties": {"id": int, "name": string, "mediaType": int, "isSignIn": {"type": "boolean"}},
+                "required": ["name", "id", "mediatype"],
+                "properties": {"name": string, "id": int, "mediatype": int},
             },
             "CallInfo": {
                 "type": "object",
