@@ -226,22 +226,7 @@ impl Gateway {
     /// while connecting or reading just ends the answer (the server may cut a bad request short).
     pub async fn raw_tls(&self, request: &[u8]) -> Vec<u8> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let server = self.running();
-        let pem = std::fs::read(server.gateway.config.server.data_dir.join("ccgw-cert.pem")).unwrap();
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            roots.add(cert.unwrap()).unwrap();
-        }
-        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
-        let tcp = tokio::net::TcpStream::connect(server.api_addr).await.unwrap();
-        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-        let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+        let mut tls = self.tls_connect().await;
         let mut out = Vec::new();
         if tls.write_all(request).await.is_err() {
             return out;

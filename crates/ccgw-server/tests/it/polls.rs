@@ -2,7 +2,6 @@
 //! were lost when a client gave up on a poll and polled again, because the abandoned poll stayed
 //! registered, took the next event and wrote it to a dead socket).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -14,22 +13,7 @@ use crate::common::{Agent, Gateway, PREFIX};
 
 /// A TLS connection of our own to the agent interface, so that a test decides how it ends.
 async fn connect(gw: &Gateway) -> TlsStream<TcpStream> {
-    let server = gw.running();
-    let pem = std::fs::read(server.gateway.config.server.data_dir.join("ccgw-cert.pem")).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = TcpStream::connect(server.api_addr).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    connector.connect(name, tcp).await.expect("TLS handshake")
+    gw.tls_connect().await
 }
 
 fn poll_request(agent: &Agent) -> Vec<u8> {
