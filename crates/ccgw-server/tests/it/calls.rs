@@ -10,7 +10,7 @@ use ccgw_server::config::{Outcome, TelephonyRule};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Agent, Gateway, PREFIX, Reply, TOKEN};
+use crate::common::{Agent, Gateway, PREFIX, Reply, TOKEN, err, found, not_signed_in, param_invalid};
 
 /// A customer's number (no telephony rule matches it: it never hangs up by itself).
 const CUSTOMER: &str = "13900000001";
@@ -63,22 +63,6 @@ fn ok_id(id: &str) -> Value {
 }
 
 /// Query success.
-fn found(result: Value) -> Value {
-    json!({"message":"","retcode":"0","result":result})
-}
-
-fn err(code: &str, message: &str) -> Value {
-    json!({"message":message,"retcode":code})
-}
-
-fn not_signed_in() -> Value {
-    err("100-006", "agent not signed in or authentication failed")
-}
-
-fn param_invalid() -> Value {
-    err("000-002", "parameter or address in the URL is invalid")
-}
-
 fn body_invalid() -> Value {
     err("000-006", "message body parameter error")
 }

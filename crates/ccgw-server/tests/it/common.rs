@@ -310,3 +310,23 @@ pub fn split_responses(raw: &[u8], head_first: bool) -> Vec<(String, Vec<u8>)> {
     }
     out
 }
+
+// ----- expected answer bodies shared by the interface tests -------------------------------------
+
+/// A successful query's body.
+pub fn found(result: Value) -> Value {
+    serde_json::json!({"message":"","retcode":"0","result":result})
+}
+
+/// A business error's body (no `result`).
+pub fn err(code: &str, message: &str) -> Value {
+    serde_json::json!({"message":message,"retcode":code})
+}
+
+pub fn not_signed_in() -> Value {
+    err("100-006", "agent not signed in or authentication failed")
+}
+
+pub fn param_invalid() -> Value {
+    err("000-002", "parameter or address in the URL is invalid")
+}

@@ -6,7 +6,7 @@ use ccgw_server::Config;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{Gateway, PREFIX};
+use crate::common::{Gateway, PREFIX, err};
 
 fn fast(c: &mut Config) {
     c.auth.poll_wait_ms = 300;
@@ -15,10 +15,6 @@ fn fast(c: &mut Config) {
 
 fn count(n: u64) -> Value {
     json!({"message":"success","retcode":"0","result":n})
-}
-
-fn err(code: &str, message: &str) -> Value {
-    json!({"message":message,"retcode":code})
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use ccgw_server::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Agent, Gateway, PREFIX};
+use crate::common::{Agent, Gateway, PREFIX, err, found, not_signed_in, param_invalid};
 
 const CUSTOMER: &str = "13900000001";
 const ACCESS: &str = "10086";
@@ -33,22 +33,6 @@ async fn start() -> Gateway {
 
 fn ok() -> Value {
     json!({"message":"success","retcode":"0","result":{}})
-}
-
-fn found(result: Value) -> Value {
-    json!({"message":"","retcode":"0","result":result})
-}
-
-fn err(code: &str, message: &str) -> Value {
-    json!({"message":message,"retcode":code})
-}
-
-fn not_signed_in() -> Value {
-    err("100-006", "agent not signed in or authentication failed")
-}
-
-fn param_invalid() -> Value {
-    err("000-002", "parameter or address in the URL is invalid")
 }
 
 fn not_implemented() -> Value {
