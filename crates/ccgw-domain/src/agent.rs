@@ -107,6 +107,9 @@ pub struct Session {
     pub pending: Option<Pending>,
     /// Since when the agent has been idle with no call: the ACD offers to the longest idle.
     pub idle_since_ms: u64,
+    /// Since when the agent has been in its current state (`agentState`): stamped at sign-in,
+    /// when its first call starts, after its last call, and at every ready-state change.
+    pub state_since_ms: u64,
     /// Calls the agent is a party of, in the order it joined them.
     pub calls: Vec<CallId>,
     pub active_skills: Vec<SkillId>,

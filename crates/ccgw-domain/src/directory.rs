@@ -22,6 +22,59 @@ pub struct AgentProfile {
     pub skills: Vec<SkillId>,
     /// The agent's default phone number, used when sign-in names none.
     pub phone: String,
+    /// What the agent may do (the agentgroup `is*` probes).
+    pub rights: AgentRights,
+    /// Free-form attributes (`[[agent]] attributes`): what the agentgroup `…byattribute` queries
+    /// filter on.
+    pub attributes: Vec<String>,
+    /// The agent group (`[[group]]`) the agent is a member of, if any (at most one).
+    pub group: Option<u32>,
+}
+
+/// An agent's rights, as the agentgroup permission probes (`iscallout`, `iscensor`, …) report
+/// them. Reported only: ccgw does not yet refuse an operation for want of a right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AgentRights {
+    pub callout: bool,
+    pub censor: bool,
+    pub spy_monitor: bool,
+    pub monitor: bool,
+    pub report_manager: bool,
+    pub system: bool,
+    pub pickup: bool,
+}
+
+impl Default for AgentRights {
+    /// An ordinary agent: may call out and pick up calls, nothing more.
+    fn default() -> Self {
+        AgentRights {
+            callout: true,
+            censor: false,
+            spy_monitor: false,
+            monitor: false,
+            report_manager: false,
+            system: false,
+            pickup: true,
+        }
+    }
+}
+
+/// An agent group of a VDN (`[[group]]`, the vendor's work group / 班组).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub id: u32,
+    pub vdn: VdnId,
+    pub name: String,
+    /// Members in work-number order.
+    pub members: Vec<AgentId>,
+}
+
+/// A configured rest reason of a VDN (`[[rest_reason]]`): the `restcause` an agent gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestReason {
+    pub vdn: VdnId,
+    pub code: u8,
+    pub name: String,
 }
 
 /// An IVR flow of a VDN (`[[ivr]]`): what `queryIVRInfoOnVdn` lists.
@@ -44,6 +97,10 @@ pub struct Directory {
     pub access_codes: HashMap<String, SkillId>,
     /// IVR flows, by id.
     pub ivrs: BTreeMap<u32, Ivr>,
+    /// Agent groups, by id.
+    pub groups: BTreeMap<u32, Group>,
+    /// Rest reasons, in (VDN, code) order.
+    pub rest_reasons: Vec<RestReason>,
 }
 
 impl Directory {
@@ -69,5 +126,25 @@ impl Directory {
     /// The IVR flows of one VDN, in id order.
     pub fn ivrs_of(&self, vdn: VdnId) -> Vec<&Ivr> {
         self.ivrs.values().filter(|i| i.vdn == vdn).collect()
+    }
+
+    /// The groups of one VDN, in id order.
+    pub fn groups_of(&self, vdn: VdnId) -> Vec<&Group> {
+        self.groups.values().filter(|g| g.vdn == vdn).collect()
+    }
+
+    /// A group of this VDN (another VDN's group is as unknown as a missing one).
+    pub fn group_in(&self, vdn: VdnId, id: u32) -> Option<&Group> {
+        self.groups.get(&id).filter(|g| g.vdn == vdn)
+    }
+
+    /// The group an agent is a member of.
+    pub fn group_of(&self, agent: AgentId) -> Option<&Group> {
+        self.agents.get(&agent).and_then(|a| a.group).and_then(|g| self.groups.get(&g))
+    }
+
+    /// The rest reasons of one VDN, in code order.
+    pub fn rest_reasons_of(&self, vdn: VdnId) -> Vec<&RestReason> {
+        self.rest_reasons.iter().filter(|r| r.vdn == vdn).collect()
     }
 }

@@ -84,6 +84,12 @@ pub struct Config {
     /// `[[ivr]]` tables.
     #[serde(rename = "ivr")]
     pub ivrs: Vec<IvrConfig>,
+    /// `[[group]]` tables (agent groups).
+    #[serde(rename = "group")]
+    pub groups: Vec<GroupConfig>,
+    /// `[[rest_reason]]` tables.
+    #[serde(rename = "rest_reason")]
+    pub rest_reasons: Vec<RestReasonConfig>,
 }
 
 /// `[server]`: the agent-facing HTTPS listener.
@@ -512,6 +518,61 @@ pub struct AgentConfig {
     pub skills: Vec<u32>,
     /// The agent's phone number (softphone extension).
     pub phone: Option<String>,
+    /// What the agent may do, as the agentgroup permission probes report it.
+    pub rights: AgentRightsConfig,
+    /// Free-form attributes the agentgroup `…byattribute` queries filter on (e.g. a language).
+    pub attributes: Vec<String>,
+}
+
+/// `[[agent]] rights = { … }`: the agent's rights (the agentgroup `is*` probes). Reported only;
+/// no operation is refused for want of one yet. Default: an ordinary agent (may call out and
+/// pick up, nothing else).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentRightsConfig {
+    pub callout: bool,
+    pub censor: bool,
+    pub spy_monitor: bool,
+    pub monitor: bool,
+    pub report_manager: bool,
+    pub system: bool,
+    pub pickup: bool,
+}
+
+impl Default for AgentRightsConfig {
+    fn default() -> Self {
+        Self {
+            callout: true,
+            censor: false,
+            spy_monitor: false,
+            monitor: false,
+            report_manager: false,
+            system: false,
+            pickup: true,
+        }
+    }
+}
+
+/// `[[group]]`: an agent group (the vendor's work group) of a VDN. An agent is a member of at
+/// most one group ("my group" of `agentongroup`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GroupConfig {
+    pub id: u32,
+    pub vdn: u32,
+    pub name: String,
+    /// Work numbers of the members (provisioned agents of the same VDN).
+    pub members: Vec<u32>,
+}
+
+/// `[[rest_reason]]`: a rest reason of a VDN (the `restcause` of `rest/{time}/{restcause}`),
+/// listed by agentgroup `restreason`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RestReasonConfig {
+    pub vdn: u32,
+    pub code: u8,
+    pub name: String,
 }
 
 impl Config {
@@ -593,10 +654,30 @@ impl Config {
                     password_optional: false,
                     skills,
                     phone: Some(format!("7{workno}")),
+                    rights: demo_rights(workno),
+                    attributes: demo_attributes(workno),
                 }
             })
             .collect();
         (vdns, skills, agents)
+    }
+
+    /// Demo agent groups: 1 "Team 1" (101–110) and 2 "Team 2" (111–120) in VDN 1, 3 "Team 3"
+    /// (601–610) in VDN 2; every other demo agent is in no group.
+    pub fn demo_groups() -> Vec<GroupConfig> {
+        let group = |id: u32, vdn: u32, members: std::ops::RangeInclusive<u32>| GroupConfig {
+            id,
+            vdn,
+            name: format!("Team {id}"),
+            members: members.collect(),
+        };
+        vec![group(1, 1, 101..=110), group(2, 1, 111..=120), group(3, 2, 601..=610)]
+    }
+
+    /// Demo rest reasons: 1 "Lunch" and 2 "Training" in VDN 1, 1 "Break" in VDN 2.
+    pub fn demo_rest_reasons() -> Vec<RestReasonConfig> {
+        let reason = |vdn: u32, code: u8, name: &str| RestReasonConfig { vdn, code, name: name.into() };
+        vec![reason(1, 1, "Lunch"), reason(1, 2, "Training"), reason(2, 1, "Break")]
     }
 
     /// Demo IVR flows: 1 "Main menu"/10080 and 2 "Self service"/10081 in VDN 1.
@@ -619,7 +700,8 @@ impl Config {
         self.validate_engine().context("[engine]")?;
         self.validate_telephony().context("[telephony]")?;
         self.validate_log().context("[log]")?;
-        self.validate_provisioning().context("provisioning ([[vdn]], [[skill]], [[ivr]], [[agent]])")?;
+        self.validate_provisioning()
+            .context("provisioning ([[vdn]], [[skill]], [[ivr]], [[agent]], [[group]], [[rest_reason]])")?;
         Ok(())
     }
 
@@ -794,8 +876,80 @@ impl Config {
                 ensure!(!phone.is_empty(), "agent {} has an empty phone", a.workno);
                 ensure!(phones.insert(phone.as_str()), "agent {}: phone {phone} is used by another agent", a.workno);
             }
+            for attribute in &a.attributes {
+                ensure!(!attribute.trim().is_empty(), "agent {} has an empty attribute", a.workno);
+            }
+        }
+        self.validate_groups()?;
+        self.validate_rest_reasons()
+    }
+
+    /// `[[group]]`: unique ids, a known VDN, members that are provisioned agents of that VDN and
+    /// in no other group.
+    fn validate_groups(&self) -> anyhow::Result<()> {
+        let agent_vdn: HashMap<u32, u32> = self.agents.iter().map(|a| (a.workno, a.vdn)).collect();
+        let vdns: HashSet<u32> = self.vdns.iter().map(|v| v.id).collect();
+        let mut ids = HashSet::new();
+        let mut member_of: HashMap<u32, u32> = HashMap::new();
+        for g in &self.groups {
+            ensure!(g.id > 0, "group id must be > 0");
+            ensure!(ids.insert(g.id), "duplicate group id {}", g.id);
+            ensure!(vdns.contains(&g.vdn), "group {} refers to unknown vdn {}", g.id, g.vdn);
+            ensure!(!g.name.trim().is_empty(), "group {} has no name", g.id);
+            for &m in &g.members {
+                match agent_vdn.get(&m) {
+                    None => bail!("group {}: member {m} is not a provisioned agent", g.id),
+                    Some(&v) if v != g.vdn => {
+                        bail!("group {} (vdn {}): member {m} is an agent of vdn {v}", g.id, g.vdn)
+                    }
+                    Some(_) => {}
+                }
+                if let Some(other) = member_of.insert(m, g.id) {
+                    if other == g.id {
+                        bail!("group {}: member {m} is listed twice", g.id);
+                    }
+                    bail!(
+                        "agent {m} is a member of groups {other} and {}: an agent belongs to at most one group",
+                        g.id
+                    );
+                }
+            }
         }
         Ok(())
+    }
+
+    /// `[[rest_reason]]`: a known VDN, a code unique within it, a name.
+    fn validate_rest_reasons(&self) -> anyhow::Result<()> {
+        let vdns: HashSet<u32> = self.vdns.iter().map(|v| v.id).collect();
+        let mut seen = HashSet::new();
+        for r in &self.rest_reasons {
+            ensure!(vdns.contains(&r.vdn), "rest reason {} refers to unknown vdn {}", r.code, r.vdn);
+            ensure!(seen.insert((r.vdn, r.code)), "duplicate rest reason {} in vdn {}", r.code, r.vdn);
+            ensure!(!r.name.trim().is_empty(), "rest reason {} of vdn {} has no name", r.code, r.vdn);
+        }
+        Ok(())
+    }
+}
+
+/// Demo rights: 101 (VDN 1) and 601 (VDN 2) are supervisors (monitor, spy-monitor, inspect,
+/// reports); every other demo agent is an ordinary agent.
+fn demo_rights(workno: u32) -> AgentRightsConfig {
+    let supervisor = matches!(workno, 101 | 601);
+    AgentRightsConfig {
+        censor: supervisor,
+        spy_monitor: supervisor,
+        monitor: supervisor,
+        report_manager: supervisor,
+        ..AgentRightsConfig::default()
+    }
+}
+
+/// Demo attributes: agents 101–120 and 601–610 speak `english` (odd work numbers) or `chinese`
+/// (even ones); the others have none.
+fn demo_attributes(workno: u32) -> Vec<String> {
+    match workno {
+        101..=120 | 601..=610 => vec![if workno % 2 == 1 { "english" } else { "chinese" }.to_owned()],
+        _ => Vec::new(),
     }
 }
 
@@ -1176,6 +1330,10 @@ mod tests {
             c.ivrs,
             vec![IvrConfig { id: 1, vdn: 1, access_code: "10080".into(), description: "Main menu".into() }]
         );
+        assert_eq!(c.groups, vec![GroupConfig { id: 1, vdn: 1, name: "Team 1".into(), members: vec![101] }]);
+        assert_eq!(c.rest_reasons, vec![RestReasonConfig { vdn: 1, code: 1, name: "Lunch".into() }]);
+        assert_eq!(c.agents[0].attributes, ["english"]);
+        assert_eq!(c.agents[0].rights, AgentRightsConfig::default());
     }
 
     #[test]
@@ -1196,5 +1354,70 @@ mod tests {
         let c = Config::from_toml_str("[[ivr]]\nid = 3\nvdn = 1\naccess_code = \"1\"\ndescription = \"d\"\n").unwrap();
         assert_eq!(c.ivrs, vec![IvrConfig { id: 3, vdn: 1, access_code: "1".into(), description: "d".into() }]);
         assert!(Config::from_toml_str("[[ivr]]\nid = 3\nflow = 1\n").is_err());
+    }
+
+    // --- agentgroup ---
+
+    #[test]
+    fn group_provisioning_is_checked() {
+        let (vdns, skills, agents) = Config::demo_provisioning("$argon2id$x".into());
+        let base = Config {
+            vdns,
+            skills,
+            agents,
+            groups: Config::demo_groups(),
+            rest_reasons: Config::demo_rest_reasons(),
+            ..Config::default()
+        };
+        base.validate().unwrap();
+        let bad = |f: &dyn Fn(&mut Config)| {
+            let mut c = base.clone();
+            f(&mut c);
+            format!("{:#}", c.validate().unwrap_err())
+        };
+        assert!(bad(&|c| c.groups[1].id = 1).contains("duplicate group id 1"));
+        assert!(bad(&|c| c.groups[1].id = 0).contains("group id must be > 0"));
+        assert!(bad(&|c| c.groups[1].vdn = 9).contains("group 2 refers to unknown vdn 9"));
+        assert!(bad(&|c| c.groups[1].name = " ".into()).contains("group 2 has no name"));
+        assert!(bad(&|c| c.groups[1].members.push(5000)).contains("group 2: member 5000 is not a provisioned agent"));
+        assert!(bad(&|c| c.groups[1].members.push(601)).contains("group 2 (vdn 1): member 601 is an agent of vdn 2"));
+        assert!(bad(&|c| c.groups[1].members.push(111)).contains("group 2: member 111 is listed twice"));
+        assert!(
+            bad(&|c| c.groups[1].members.push(101))
+                .contains("agent 101 is a member of groups 1 and 2: an agent belongs to at most one group")
+        );
+        assert!(bad(&|c| c.rest_reasons[1].code = 1).contains("duplicate rest reason 1 in vdn 1"));
+        assert!(bad(&|c| c.rest_reasons[1].vdn = 7).contains("rest reason 2 refers to unknown vdn 7"));
+        assert!(bad(&|c| c.rest_reasons[1].name.clear()).contains("rest reason 2 of vdn 1 has no name"));
+        assert!(bad(&|c| c.agents[0].attributes.push(String::new())).contains("agent 101 has an empty attribute"));
+        // Unknown keys are errors here too.
+        assert!(Config::from_toml_str("[[group]]\nid = 1\nleader = 101\n").is_err());
+        assert!(Config::from_toml_str("[[agent]]\nworkno = 101\nrights = { admin = true }\n").is_err());
+    }
+
+    #[test]
+    fn rights_default_to_an_ordinary_agent() {
+        let c = Config::from_toml_str("[[agent]]\nworkno = 101\nrights = { monitor = true }\n").unwrap();
+        let r = &c.agents[0].rights;
+        assert!(r.callout && r.pickup && r.monitor);
+        assert!(!(r.censor || r.spy_monitor || r.report_manager || r.system));
+        let c = Config::from_toml_str("[[agent]]\nworkno = 101\n").unwrap();
+        assert_eq!(c.agents[0].rights, AgentRightsConfig::default());
+        assert!(c.agents[0].attributes.is_empty());
+    }
+
+    /// The configuration in the README's "Agent groups, rights and rest reasons" section loads.
+    #[test]
+    fn readme_group_example_loads() {
+        let readme = include_str!("../../../README.md");
+        let section = &readme[readme.find("## Agent groups, rights and rest reasons").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+        let toml = &section[start..start + section[start..].find("```").unwrap()];
+        let c = Config::from_toml_str(toml).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.groups, vec![GroupConfig { id: 1, vdn: 1, name: "Team 1".into(), members: vec![101, 102] }]);
+        assert_eq!(c.rest_reasons, vec![RestReasonConfig { vdn: 1, code: 1, name: "Lunch".into() }]);
+        assert!(c.agents[0].rights.monitor && c.agents[0].rights.callout && !c.agents[1].rights.monitor);
+        assert_eq!(c.agents[0].attributes, ["english"]);
     }
 }

@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use argon2::{Argon2, PasswordHasher};
 use ccgw_domain::{
-    AgentId, AgentProfile, Ctx, Directory, DomainError, Ivr, Policy, SignInOptions, Skill, SkillId, VdnId, VdnState,
+    AgentId, AgentProfile, AgentRights, Ctx, Directory, DomainError, Group, Ivr, Policy, RestReason, SignInOptions,
+    Skill, SkillId, VdnId, VdnState,
 };
 use ccgw_store::{Delivery, MemoryStore, Store};
 use parking_lot::Mutex;
@@ -128,10 +129,28 @@ pub fn provision(config: &Config) -> anyhow::Result<(Directory, HashMap<AgentId,
         let ivr = Ivr { id: i.id, vdn: VdnId(i.vdn), access_code: i.access_code, description: i.description };
         dir.ivrs.insert(i.id, ivr);
     }
+    let (groups, rest_reasons) = if config.is_demo() {
+        (Config::demo_groups(), Config::demo_rest_reasons())
+    } else {
+        (config.groups.clone(), config.rest_reasons.clone())
+    };
+    let mut group_of = HashMap::new();
+    for g in groups {
+        let mut members: Vec<AgentId> = g.members.iter().map(|m| AgentId(*m)).collect();
+        members.sort();
+        for m in &members {
+            group_of.insert(*m, g.id);
+        }
+        dir.groups.insert(g.id, Group { id: g.id, vdn: VdnId(g.vdn), name: g.name, members });
+    }
+    dir.rest_reasons =
+        rest_reasons.into_iter().map(|r| RestReason { vdn: VdnId(r.vdn), code: r.code, name: r.name }).collect();
+    dir.rest_reasons.sort_by_key(|r| (r.vdn, r.code));
     let mut credentials = HashMap::new();
     for a in &agents {
         let id = AgentId(a.workno);
         let phone = a.phone.clone().unwrap_or_else(|| format!("7{}", a.workno));
+        let r = &a.rights;
         dir.agents.insert(
             id,
             Arc::new(AgentProfile {
@@ -140,6 +159,17 @@ pub fn provision(config: &Config) -> anyhow::Result<(Directory, HashMap<AgentId,
                 name: a.name.clone(),
                 skills: a.skills.iter().map(|s| SkillId(*s)).collect(),
                 phone,
+                rights: AgentRights {
+                    callout: r.callout,
+                    censor: r.censor,
+                    spy_monitor: r.spy_monitor,
+                    monitor: r.monitor,
+                    report_manager: r.report_manager,
+                    system: r.system,
+                    pickup: r.pickup,
+                },
+                attributes: a.attributes.clone(),
+                group: group_of.get(&id).copied(),
             }),
         );
         let hash = a.password_hash.expose();

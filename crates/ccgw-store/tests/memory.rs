@@ -29,6 +29,9 @@ fn directory() -> Directory {
                 name: format!("a{id}"),
                 skills,
                 phone: format!("8{id}"),
+                rights: Default::default(),
+                attributes: Vec::new(),
+                group: None,
             }),
         );
     }

@@ -139,6 +139,8 @@ pub enum Body {
     Transfer,
     /// [`crate::request::SetCallDataRequest`].
     SetCallData,
+    /// [`crate::request::AgentListRequest`] (agentgroup `agentinfonoskills`).
+    AgentList,
     /// A JSON body ccgw does not describe yet (the JS API sends an entity).
     Json,
     /// Not known whether the interface takes a body.
@@ -195,6 +197,28 @@ pub enum ResultKind {
     AgentStates,
     /// agentgroup `agentwasnameonvdn`: an object `{"<workno>": "<name>", ...}`.
     AgentNames,
+    /// agentgroup `agentbyworkno`: one [`crate::response::AgentInfo`].
+    AgentInfo,
+    /// An array of [`crate::response::AgentInfo`] (the agentgroup agent lists).
+    AgentInfoList,
+    /// `agentinfonoskills`: an array of [`crate::response::AgentInfo`] without `skilllist`.
+    AgentInfoNoSkillsList,
+    /// `grouponvdn`: an array of [`crate::response::GroupInfo`].
+    Groups,
+    /// `groupbyagent`: a [`crate::response::GroupInfo`], or `{}` when the agent is in no group.
+    GroupOrEmpty,
+    /// `queryagentstatusandskill`: [`crate::response::StatusAndSkills`].
+    StatusAndSkills,
+    /// `queryagentstatus`: an array of [`crate::response::AgentStateTime`].
+    AgentStateTimes,
+    /// `agentrestinfo`: a [`crate::response::RestInfo`], or `{}` when not resting.
+    RestInfoOrEmpty,
+    /// `restreason`: an array of [`crate::response::RestReasonInfo`].
+    RestReasons,
+    /// The permission probes: `true` / `false`.
+    Flag,
+    /// `loggedinagentphoneonvdn`: an object `{"<workno>": "<phone>", ...}`.
+    AgentPhones,
     /// The long poll: `event` (one event object) instead of `result`.
     Event,
     /// `event`: an array of event objects.
@@ -1193,7 +1217,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("AgentGroup", "queryAgentInfoBySkillId")
     .summary("signed-in agents of a skill")
-    .overload(Overload::AgentGroup),
+    .result(R::AgentInfoList)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAgentInfoByWorkNo,
         F::AgentGroup,
@@ -1205,7 +1231,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("AgentGroup", "queryAgentInfoByWorkNo")
     .summary("details of one agent")
     .clients("R2")
-    .overload(Overload::AgentGroup),
+    .result(R::AgentInfo)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAgentInfoByList,
         F::AgentGroup,
@@ -1216,8 +1244,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("agent details in batches")
     .query(&[Q("mediaTypes", Str)])
-    .body(Body::Undocumented)
-    .overload(Overload::AgentGroup),
+    .result(R::AgentInfoList)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAgentInfoByConfigedSkillId,
         F::AgentGroup,
@@ -1228,7 +1257,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("AgentGroup", "queryAgentInfoByConfigedSkillId")
     .summary("agents configured (not signed in) for skill")
-    .overload(Overload::AgentGroup),
+    .result(R::AgentInfoList)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAgentIdsBySkillId,
         F::AgentGroup,
@@ -1239,7 +1270,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("AgentGroup", "queryAgentIdsBySkillId")
     .summary("agent ids of skill")
-    .overload(Overload::AgentGroup),
+    .result(R::Numbers)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAgentInfoWithoutSkills,
         F::AgentGroup,
@@ -1251,8 +1284,10 @@ pub static INTERFACES: &[Interface] = &[
     .js("AgentGroup", "queryAgentInfoWithoutSkills")
     .summary("batch agent info, body {agentlist:[…]}")
     .clients("R2")
-    .body(Body::Json)
-    .overload(Overload::AgentGroup),
+    .body(Body::AgentList)
+    .result(R::AgentInfoNoSkillsList)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAllAgentWasNameOnVdn,
         F::AgentGroup,
@@ -1291,7 +1326,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("AgentGroup", "getAllStatusLocalAgents")
     .summary("status of agents on this node [I]")
-    .overload(Overload::AgentGroup),
+    .result(R::AgentStates)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::GetIdleStatusAgents,
         F::AgentGroup,
@@ -1317,7 +1354,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("AgentGroup", "queryAllLoginedAgentInfoOnVdn")
     .summary("signed-in agents of VDN")
     .clients("R1 R2")
-    .overload(Overload::AgentGroup),
+    .result(R::AgentInfoList)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAllLoggedInAgentPhonesOnVdn,
         F::AgentGroup,
@@ -1328,7 +1367,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("AgentGroup", "queryAllLoggedInAgentPhonesOnVdn")
     .summary("phones of signed-in agents")
-    .overload(Overload::AgentGroup),
+    .result(R::AgentPhones)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAllAgentInfoOnMyGroup,
         F::AgentGroup,
@@ -1339,7 +1380,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("AgentGroup", "queryAllAgentInfoOnMyGroup")
     .summary("agents of own group")
-    .overload(Overload::AgentGroup),
+    .result(R::AgentInfoList)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAllAgentInfoOnMyGroupEx,
         F::AgentGroup,
@@ -1352,7 +1395,9 @@ pub static INTERFACES: &[Interface] = &[
     .summary("agents of a group")
     .clients("R2(c)")
     .query(&[Q("groupid", Str)])
-    .overload(Overload::AgentGroup),
+    .result(R::AgentInfoList)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryGroupInfoByWorkNo,
         F::AgentGroup,
@@ -1364,7 +1409,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("AgentGroup", "queryGroupInfoByWorkNo")
     .summary("group of an agent (result.id…)")
     .clients("R2")
-    .overload(Overload::AgentGroup),
+    .result(R::GroupOrEmpty)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryGroupInfoOnVdn,
         F::AgentGroup,
@@ -1376,7 +1423,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("AgentGroup", "queryGroupInfoOnVdn")
     .summary("all groups of VDN [{id,name}]")
     .clients("R2")
-    .overload(Overload::AgentGroup),
+    .result(R::Groups)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAgentStatusAndTimeOnVDN,
         F::AgentGroup,
@@ -1387,7 +1436,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("AgentGroup", "queryAgentStatusAndTimeOnVDN")
     .summary("status + state duration of VDN agents")
-    .overload(Overload::AgentGroup),
+    .result(R::AgentStateTimes)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAgentStatusAndSkill,
         F::AgentGroup,
@@ -1399,7 +1450,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("AgentGroup", "queryAgentStatusAndSkill")
     .summary("own status + skills {skills:[{id,name}]}")
     .clients("R1")
-    .overload(Overload::AgentGroup),
+    .result(R::StatusAndSkills)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::GetAgentListByStatus,
         F::AgentGroup,
@@ -1411,7 +1464,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("AgentGroup", "getAgentListByStatus")
     .summary("agents in a given status")
     .query(&[Q("status", Str)])
-    .overload(Overload::AgentGroup),
+    .result(R::AgentStates)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAgentRestDetailInfo,
         F::AgentGroup,
@@ -1422,7 +1477,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("AgentGroup", "queryAgentRestDetailInfo")
     .summary("rest details")
-    .overload(Overload::AgentGroup),
+    .result(R::RestInfoOrEmpty)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::GetAgentRestReason,
         F::AgentGroup,
@@ -1433,7 +1490,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("AgentGroup", "getAgentRestReason")
     .summary("configured rest reasons")
-    .overload(Overload::AgentGroup),
+    .result(R::RestReasons)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::GetAllAgentsInTextChat,
         F::AgentGroup,
@@ -1444,35 +1503,51 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("AgentGroup", "getAllAgentsInTextChat")
     .summary("agents in text chat")
-    .overload(Overload::AgentGroup),
+    .result(R::AgentInfoList)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(M::IsCallOut, F::AgentGroup, GET, "/agentgroup/{agentid}/iscallout", "isCallOut", Named::JsApi)
         .js("AgentGroup", "isCallOut")
         .summary("permission probe: may call out")
-        .overload(Overload::AgentGroup),
+        .result(R::Flag)
+        .overload(Overload::AgentGroup)
+        .served(),
     e(M::IsCensor, F::AgentGroup, GET, "/agentgroup/{agentid}/iscensor", "isCensor", Named::JsApi)
         .js("AgentGroup", "isCensor")
         .summary("permission probe: is inspector")
-        .overload(Overload::AgentGroup),
+        .result(R::Flag)
+        .overload(Overload::AgentGroup)
+        .served(),
     e(M::IsSpyMonitor, F::AgentGroup, GET, "/agentgroup/{agentid}/isspymonitor", "isSpyMonitor", Named::JsApi)
         .js("AgentGroup", "isSpyMonitor")
         .summary("permission probe: may spy-monitor")
-        .overload(Overload::AgentGroup),
+        .result(R::Flag)
+        .overload(Overload::AgentGroup)
+        .served(),
     e(M::IsMonitor, F::AgentGroup, GET, "/agentgroup/{agentid}/ismonitor", "isMonitor", Named::JsApi)
         .js("AgentGroup", "isMonitor")
         .summary("permission probe: may monitor")
-        .overload(Overload::AgentGroup),
+        .result(R::Flag)
+        .overload(Overload::AgentGroup)
+        .served(),
     e(M::IsReportManager, F::AgentGroup, GET, "/agentgroup/{agentid}/isreportmanager", "isReportManager", Named::JsApi)
         .js("AgentGroup", "isReportManager")
         .summary("permission probe: is report manager")
-        .overload(Overload::AgentGroup),
+        .result(R::Flag)
+        .overload(Overload::AgentGroup)
+        .served(),
     e(M::IsSystem, F::AgentGroup, GET, "/agentgroup/{agentid}/issystem", "isSystem", Named::JsApi)
         .js("AgentGroup", "isSystem")
         .summary("permission probe: is system agent")
-        .overload(Overload::AgentGroup),
+        .result(R::Flag)
+        .overload(Overload::AgentGroup)
+        .served(),
     e(M::IsPickUp, F::AgentGroup, GET, "/agentgroup/{agentid}/ispickup", "isPickUp", Named::JsApi)
         .js("AgentGroup", "isPickUp")
         .summary("permission probe: may pick up")
-        .overload(Overload::AgentGroup),
+        .result(R::Flag)
+        .overload(Overload::AgentGroup)
+        .served(),
     e(
         M::QueryAllLoginedAgentInfoOnVdnByAttribute,
         F::AgentGroup,
@@ -1483,8 +1558,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("attribute-filtered variants")
     .query(&[Q("attribute", Str)])
-    .body(Body::Undocumented)
-    .overload(Overload::AgentGroup),
+    .result(R::AgentInfoList)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAllAgentInfoOnMyGroupByAttribute,
         F::AgentGroup,
@@ -1496,8 +1572,9 @@ pub static INTERFACES: &[Interface] = &[
     .jb("AgentGroup", "queryAllAgentInfoOnMyGroupByAttribute")
     .summary("attribute-filtered variants")
     .query(&[Q("attribute", Str)])
-    .body(Body::Undocumented)
-    .overload(Overload::AgentGroup),
+    .result(R::AgentInfoList)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::GetAllStatusAgentsByAttribute,
         F::AgentGroup,
@@ -1508,8 +1585,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("attribute-filtered variants")
     .query(&[Q("attribute", Str)])
-    .body(Body::Undocumented)
-    .overload(Overload::AgentGroup),
+    .result(R::AgentStates)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::GetIdleStatusAgentsByAttribute,
         F::AgentGroup,
@@ -1520,8 +1598,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("attribute-filtered variants")
     .query(&[Q("attribute", Str)])
-    .body(Body::Undocumented)
-    .overload(Overload::AgentGroup),
+    .result(R::IdleAgents)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::GetAllAgentsInTextChatByAttribute,
         F::AgentGroup,
@@ -1532,8 +1611,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("attribute-filtered variants")
     .query(&[Q("attribute", Str)])
-    .body(Body::Undocumented)
-    .overload(Overload::AgentGroup),
+    .result(R::AgentInfoList)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryAgentInfoByConfigedSkillIdAndAttribute,
         F::AgentGroup,
@@ -1544,8 +1624,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("attribute-filtered variants")
     .query(&[Q("attribute", Str)])
-    .body(Body::Undocumented)
-    .overload(Overload::AgentGroup),
+    .result(R::AgentInfoList)
+    .overload(Overload::AgentGroup)
+    .served(),
     e(
         M::QueryQueueLengthOnAgent,
         F::QueueDevice,

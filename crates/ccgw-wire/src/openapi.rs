@@ -43,6 +43,26 @@ fn result_schema(r: ResultKind) -> Option<(&'static str, Value)> {
             "required": ["workno", "name", "status"]}}),
         ResultKind::AgentNames => json!({"type": "object", "additionalProperties": {"type": "string"},
             "description": "work number → configured agent name"}),
+        ResultKind::AgentInfo => schema_ref("AgentInfo"),
+        ResultKind::AgentInfoList => json!({"type": "array", "items": schema_ref("AgentInfo")}),
+        ResultKind::AgentInfoNoSkillsList => json!({"type": "array", "items": schema_ref("AgentInfo"),
+            "description": "agent-information objects without `skilllist`; `status` in the CTI platform scheme"}),
+        ResultKind::Groups => json!({"type": "array", "items": schema_ref("GroupInfo")}),
+        ResultKind::GroupOrEmpty => json!({"anyOf": [schema_ref("GroupInfo"), schema_ref("Empty")]}),
+        ResultKind::StatusAndSkills => json!({"type": "object", "required": ["status", "skills"], "properties": {
+            "status": {"type": "integer"}, "skills": {"type": "array", "items": schema_ref("SkillInfo")}}}),
+        ResultKind::AgentStateTimes => json!({"type": "array", "items": {"type": "object", "properties": {
+            "workno": {"type": "string"}, "name": {"type": "string"}, "status": {"type": "integer"},
+            "currentstatetime": {"type": "integer"}}, "required": ["workno", "name", "status", "currentstatetime"]}}),
+        ResultKind::RestInfoOrEmpty => json!({"anyOf": [{"type": "object", "properties": {
+            "restcause": {"type": "integer"}, "time": {"type": "integer"}, "begintime": {"type": "integer"},
+            "remaintime": {"type": "integer"}}, "required": ["restcause", "time", "begintime", "remaintime"]},
+            schema_ref("Empty")]}),
+        ResultKind::RestReasons => json!({"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "name": {"type": "string"}}, "required": ["id", "name"]}}),
+        ResultKind::Flag => json!({"type": "boolean"}),
+        ResultKind::AgentPhones => json!({"type": "object", "additionalProperties": {"type": "string"},
+            "description": "work number → phone number of each signed-in agent"}),
         ResultKind::Event => return Some(("event", schema_ref("Event"))),
         ResultKind::EventList => return Some(("event", json!({"type": "array", "items": schema_ref("Event")}))),
         ResultKind::Undocumented => json!({}),
@@ -58,6 +78,7 @@ fn body_schema(b: Body) -> Option<&'static str> {
         Body::InnerHelp => Some("InnerHelpRequest"),
         Body::Transfer => Some("TransferRequest"),
         Body::SetCallData => Some("SetCallDataRequest"),
+        Body::AgentList => Some("AgentListRequest"),
         Body::None | Body::Json | Body::Undocumented => None,
     }
 }
@@ -129,6 +150,39 @@ fn lenient(ty: &str) -> Value {
 }
 
 fn components() -> Value {
+    let mut c = base_components();
+    agentgroup_components(&mut c);
+    c
+}
+
+// --- agentgroup ---
+fn agentgroup_components(c: &mut Value) {
+    let string = json!({"type": "string"});
+    let int = json!({"type": "integer"});
+    let schemas = &mut c["schemas"];
+    schemas["AgentListRequest"] = json!({
+        "type": "object",
+        "required": ["agentlist"],
+        "properties": {"agentlist": {"type": "array", "items": lenient("integer")}},
+    });
+    schemas["GroupInfo"] =
+        json!({"type": "object", "required": ["id", "name"], "properties": {"id": int, "name": string}});
+    schemas["AgentInfo"] = json!({
+        "type": "object",
+        "required": [
+            "workno", "name", "status", "ctiStatus", "groupid", "groupname", "mediatype", "vdnid", "phonenumber",
+            "currentstatetime", "logindate", "callids", "inMultimediaConf", "currentStateReason",
+        ],
+        "properties": {
+            "workno": string, "name": string, "status": string, "ctiStatus": string, "groupid": int,
+            "groupname": string, "skilllist": {"type": "array", "items": schema_ref("SkillInfo")},
+            "mediatype": string, "vdnid": int, "phonenumber": string, "currentstatetime": int, "logindate": int,
+            "callids": {"type": "array", "items": string}, "inMultimediaConf": int, "currentStateReason": int,
+        },
+    });
+}
+
+fn base_components() -> Value {
     let string = json!({"type": "string"});
     let int = json!({"type": "integer"});
     let opt_int = json!({"type": ["integer", "null"]});

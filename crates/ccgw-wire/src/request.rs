@@ -210,3 +210,30 @@ impl SetCallDataRequest {
         Ok(SetCallDataRequest { call_id, data: call_data(&b, "calldata")? })
     }
 }
+
+// --- agentgroup ---
+
+/// The body of agentgroup `agentinfonoskills`: `{"agentlist":["101","102",…]}` (work numbers as
+/// strings or numbers, R2's form). An entry that is not a work number is `None`: the interface
+/// leaves it out of the answer, as it does an agent of another VDN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentListRequest {
+    pub agents: Vec<Option<u32>>,
+}
+
+impl AgentListRequest {
+    /// A body that is not an object, or whose `agentlist` is missing or not an array: `000-006`.
+    pub fn parse(bytes: &[u8]) -> Result<Self, Retcode> {
+        let body = Body::parse(bytes)?;
+        let Some(Value::Array(list)) = body.get("agentlist") else { return Err(BODY_INVALID) };
+        let agents = list
+            .iter()
+            .map(|v| match v {
+                Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
+                Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+                _ => None,
+            })
+            .collect();
+        Ok(AgentListRequest { agents })
+    }
+}

@@ -1,7 +1,8 @@
 //! Response bodies. Key names, casing and value types follow the vendor's examples exactly;
 //! `tests` pins each shape.
 
-use ccgw_domain::{Call, CallId, Ivr, Skill};
+use ccgw_domain::agent::{Agent, Ready};
+use ccgw_domain::{AgentStateCode, Call, CallId, Group, Ivr, Skill};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -235,4 +236,145 @@ pub fn agent_names<'a>(agents: impl IntoIterator<Item = (u32, &'a str)>) -> Vec<
 /// An empty JSON object, the `result` of control operations.
 pub fn empty_object() -> Value {
     Value::Object(Default::default())
+}
+
+// --- agentgroup ---
+
+/// The CTI platform state (`ctiStatus`) that goes with a CC-Gateway agent state, as the vendor's
+/// status tables pair them: signed out 0, idle 1, answering (an offered call ringing) 4,
+/// talking 5, wrap-up 6, busy 7, rest 8.
+pub fn cti_status(state: AgentStateCode, ringing: bool) -> u8 {
+    match state {
+        AgentStateCode::SignedOut => 0,
+        AgentStateCode::Idle => 1,
+        AgentStateCode::Talking | AgentStateCode::PreRest if ringing => 4,
+        AgentStateCode::Talking | AgentStateCode::PreRest => 5,
+        AgentStateCode::Work => 6,
+        AgentStateCode::Busy => 7,
+        AgentStateCode::Rest => 8,
+    }
+}
+
+/// Seconds the agent has been in its current state (0 when signed out).
+pub fn state_seconds(agent: &Agent, now_ms: u64) -> u64 {
+    agent.session.as_ref().map_or(0, |s| now_ms.saturating_sub(s.state_since_ms) / 1000)
+}
+
+/// The agent-information object of agentgroup `agentbyworkno` (and of the agent lists), the
+/// fields and order of the vendor's sample: `workno`, `name`, `status` and `ctiStatus` strings
+/// (as the sample has them; the field table says int), `groupid` number, `groupname`,
+/// `skilllist` (left out by `agentinfonoskills`), `mediatype` (`"TTF"` signed in, `"FFF"` not),
+/// `vdnid`, `phonenumber`, `currentstatetime` (seconds), `logindate` (ms, 0 when signed out),
+/// `callids` (documented as unused: always empty), `inMultimediaConf` 0, `currentStateReason`
+/// (the rest cause while resting, else 0).
+#[derive(Serialize, Debug, PartialEq)]
+pub struct AgentInfo {
+    pub workno: String,
+    pub name: String,
+    pub status: String,
+    #[serde(rename = "ctiStatus")]
+    pub cti_status: String,
+    pub groupid: u32,
+    pub groupname: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skilllist: Option<Vec<SkillInfo>>,
+    pub mediatype: &'static str,
+    pub vdnid: u32,
+    pub phonenumber: String,
+    pub currentstatetime: u64,
+    pub logindate: u64,
+    pub callids: Vec<String>,
+    #[serde(rename = "inMultimediaConf")]
+    pub in_multimedia_conf: u8,
+    #[serde(rename = "currentStateReason")]
+    pub current_state_reason: u16,
+}
+
+impl AgentInfo {
+    /// `skills`: the skill queues the agent is signed in to (`None`: leave `skilllist` out);
+    /// `ringing`: a call is being offered to it.
+    pub fn new(agent: &Agent, group: Option<&Group>, skills: Option<&[&Skill]>, ringing: bool, now_ms: u64) -> Self {
+        let state = agent.state_code();
+        let session = agent.session.as_ref();
+        AgentInfo {
+            workno: agent.profile.id.0.to_string(),
+            name: agent.profile.name.clone(),
+            status: (state as u8).to_string(),
+            cti_status: cti_status(state, ringing).to_string(),
+            groupid: group.map_or(0, |g| g.id),
+            groupname: group.map(|g| g.name.clone()).unwrap_or_default(),
+            skilllist: skills.map(|list| list.iter().map(|s| SkillInfo::new(s)).collect()),
+            mediatype: if session.is_some() { "TTF" } else { "FFF" },
+            vdnid: agent.profile.vdn.0,
+            phonenumber: session.map_or_else(|| agent.profile.phone.clone(), |s| s.options.phone.clone()),
+            currentstatetime: state_seconds(agent, now_ms),
+            logindate: session.map_or(0, |s| s.login_ms),
+            callids: Vec::new(),
+            in_multimedia_conf: 0,
+            current_state_reason: match session.map(|s| s.ready) {
+                Some(Ready::Rest { cause, .. }) if state == AgentStateCode::Rest => u16::from(cause),
+                _ => 0,
+            },
+        }
+    }
+
+    /// The `agentinfonoskills` form: no `skilllist`, and `status` in the CTI platform scheme
+    /// (the vendor's client R2 decodes it so).
+    pub fn without_skills(mut self) -> Self {
+        self.skilllist = None;
+        self.status = self.cti_status.clone();
+        self
+    }
+}
+
+/// An agent group: `{"id","name"}` (`grouponvdn` items, `groupbyagent`).
+#[derive(Serialize, Debug, PartialEq)]
+pub struct GroupInfo {
+    pub id: u32,
+    pub name: String,
+}
+
+impl GroupInfo {
+    pub fn new(group: &Group) -> Self {
+        GroupInfo { id: group.id, name: group.name.clone() }
+    }
+}
+
+/// `queryagentstatusandskill`: the caller's state and its configured skill queues
+/// (`{"status":<agentState>,"skills":[{"name","id","mediatype"}]}`; R1 reads `skills[].id/name`).
+#[derive(Serialize, Debug, PartialEq)]
+pub struct StatusAndSkills {
+    pub status: u8,
+    pub skills: Vec<SkillInfo>,
+}
+
+/// An entry of `queryagentstatus`: `allagentstatus`'s entry plus the seconds in that state.
+#[derive(Serialize, Debug, PartialEq)]
+pub struct AgentStateTime {
+    pub workno: String,
+    pub name: String,
+    pub status: u8,
+    pub currentstatetime: u64,
+}
+
+/// `agentrestinfo` while resting: the cause, the rest asked for (`time`, seconds, as in
+/// `rest/{time}/{restcause}`), when it began (ms) and the seconds left (0 once over).
+#[derive(Serialize, Debug, PartialEq)]
+pub struct RestInfo {
+    pub restcause: u8,
+    pub time: u64,
+    pub begintime: u64,
+    pub remaintime: u64,
+}
+
+/// An entry of `restreason`: `{"id":<restcause>,"name"}`.
+#[derive(Serialize, Debug, PartialEq)]
+pub struct RestReasonInfo {
+    pub id: u8,
+    pub name: String,
+}
+
+/// The `result` of agentgroup `loggedinagentphoneonvdn`: `{"<workno>":"<phone>", ...}`.
+pub fn agent_phones<'a>(agents: impl IntoIterator<Item = (u32, &'a str)>) -> Vec<u8> {
+    agent_names(agents)
 }

@@ -13,6 +13,7 @@ impl VdnState {
             s.calls.push(call);
             if first {
                 s.in_call_since_ms = Some(now);
+                s.state_since_ms = now;
                 ctx.emit(agent, EventKind::Busy);
             }
         }
@@ -96,6 +97,7 @@ impl VdnState {
     pub(super) fn after_call(&mut self, ctx: &mut Ctx, agent: AgentId) {
         let now = ctx.now_ms;
         let Ok(s) = self.session_mut(agent) else { return };
+        s.state_since_ms = now;
         match s.pending.take() {
             Some(Pending::Busy { reason }) => {
                 s.ready = Ready::Busy { reason };

@@ -40,6 +40,7 @@ impl VdnState {
             ready,
             pending: None,
             idle_since_ms: ctx.now_ms,
+            state_since_ms: ctx.now_ms,
             calls: Vec::new(),
             active_skills: a.profile.skills.clone(),
             last_call: None,
@@ -137,6 +138,7 @@ impl VdnState {
             return Err(DomainError::WrongState);
         }
         s.ready = Ready::Busy { reason };
+        s.state_since_ms = ctx.now_ms;
         ctx.emit(agent, EventKind::SetNotReadySuccess { reason });
         Ok(())
     }
@@ -189,6 +191,7 @@ impl VdnState {
             return Err(DomainError::WrongState);
         }
         s.ready = Ready::Rest { until_ms: now + u64::from(secs) * 1000, cause, reminded: false };
+        s.state_since_ms = now;
         ctx.emit(agent, EventKind::SetRestSuccess);
         Ok(())
     }
@@ -218,6 +221,7 @@ impl VdnState {
             return Err(DomainError::WrongState);
         }
         s.ready = Ready::Work;
+        s.state_since_ms = ctx.now_ms;
         ctx.emit(agent, EventKind::SetWorkSuccess);
         ctx.emit(agent, EventKind::Work);
         Ok(())
@@ -281,6 +285,7 @@ impl VdnState {
         if let Ok(s) = self.session_mut(agent) {
             s.ready = Ready::Idle;
             s.idle_since_ms = now;
+            s.state_since_ms = now;
         }
         if let Some(p) = preface {
             ctx.emit(agent, p);

@@ -40,6 +40,9 @@ pub fn directory() -> Directory {
                 name: format!("agent {id}"),
                 skills,
                 phone: phone(id),
+                rights: Default::default(),
+                attributes: Vec::new(),
+                group: None,
             }),
         );
     };

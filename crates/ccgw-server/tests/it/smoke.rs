@@ -39,3 +39,20 @@ async fn customer_call_hold_consult_and_allcallinfo() {
     assert_eq!(r.body, json!({"message":"","retcode":"0","result":[customer, consult]}));
     gw.stop().await;
 }
+
+/// The README's "Agent groups, rights and rest reasons" requests.
+#[tokio::test]
+async fn agent_groups_of_the_demo() {
+    let gw = Gateway::start().await;
+    let a = gw.sign_in(101).await;
+    let r = a.get(&gw, "agentgroup", "groupbyagent/105").await;
+    assert_eq!(r.body, json!({"message":"","retcode":"0","result":{"id":1,"name":"Team 1"}}));
+    let r = a.get(&gw, "agentgroup", "grouponvdn").await;
+    assert_eq!(
+        r.body,
+        json!({"message":"","retcode":"0","result":[{"id":1,"name":"Team 1"},{"id":2,"name":"Team 2"}]})
+    );
+    let r = a.get(&gw, "agentgroup", "ismonitor").await;
+    assert_eq!(r.body, json!({"message":"","retcode":"0","result":true}));
+    gw.stop().await;
+}
