@@ -1040,3 +1040,42 @@ fn phone_of_a_caller_already_in_a_call_does_not_ring_again() {
     let out = h.ok(|st, ctx| st.drop_call(ctx, a(101), c)).1;
     assert_eq!(out.of(101), vec![K::CallRelease(c), HUNG_UP_BY_AGENT, K::Ready]);
 }
+
+// --- agentgroup: the time in the current state ----------------------------------------------
+
+#[test]
+fn state_since_is_stamped_at_every_state_change() {
+    let mut h = Harness::new();
+    let since = |h: &Harness, n: u32| h.st.session(a(n)).unwrap().state_since_ms;
+    let t0 = h.now;
+    h.sign_in(101);
+    assert_eq!(since(&h, 101), t0);
+    h.advance(1_000);
+    h.ok(|st, ctx| st.say_busy(ctx, a(101), 0, false));
+    assert_eq!(since(&h, 101), t0 + 1_000);
+    // A refused change stamps nothing.
+    h.advance(1_000);
+    h.err(E::WrongState, |st, ctx| st.say_busy(ctx, a(101), 0, false));
+    assert_eq!(since(&h, 101), t0 + 1_000);
+    h.ok(|st, ctx| st.rest(ctx, a(101), 60, 1, false));
+    assert_eq!(since(&h, 101), t0 + 2_000);
+    h.advance(1_000);
+    h.ok(|st, ctx| st.say_free(ctx, a(101)));
+    assert_eq!(since(&h, 101), t0 + 3_000);
+    h.advance(1_000);
+    h.ok(|st, ctx| st.work(ctx, a(101)));
+    assert_eq!(since(&h, 101), t0 + 4_000);
+    h.advance(1_000);
+    h.ok(|st, ctx| st.cancel_work(ctx, a(101)));
+    assert_eq!(since(&h, 101), t0 + 5_000);
+    // A call: stamped when it starts (the offer) and after it ends.
+    h.advance(1_000);
+    let (call, _) = h.customer("13800000001");
+    assert_eq!((h.code(101), since(&h, 101)), (TALKING, t0 + 6_000));
+    h.advance(1_000);
+    answer(&mut h, 101);
+    assert_eq!(since(&h, 101), t0 + 6_000, "answering does not change the state code");
+    h.advance(1_000);
+    h.ok(|st, ctx| st.drop_call(ctx, a(101), call));
+    assert_eq!((h.code(101), since(&h, 101)), (IDLE, t0 + 8_000));
+}

@@ -408,3 +408,57 @@ fn results_match_the_vendor_samples() {
         json!({"callfeature":0,"callid":"1476838963-224","caller":"70004","called":"60015","callskill":"voice"})
     );
 }
+
+// --- agentgroup ---
+
+/// The agent-information object, field by field and in order, against the vendor's
+/// `agentbyworkno` sample (its skill list shortened to one entry).
+#[test]
+fn agent_info_matches_the_vendor_sample() {
+    let info = response::AgentInfo {
+        workno: "20011".into(),
+        name: "20011".into(),
+        status: "4".into(),
+        cti_status: "1".into(),
+        groupid: 1,
+        groupname: "jst".into(),
+        skilllist: Some(vec![response::SkillInfo { name: "clicktodial_jst".into(), id: 10, mediatype: 2 }]),
+        mediatype: "TTT",
+        vdnid: 6,
+        phonenumber: "70942".into(),
+        currentstatetime: 1210,
+        logindate: 1501125758000,
+        callids: Vec::new(),
+        in_multimedia_conf: 0,
+        current_state_reason: 0,
+    };
+    let sample = r#"{"workno":"20011","name":"20011","status":"4","ctiStatus":"1","groupid":1,"groupname":"jst","skilllist":[{"name":"clicktodial_jst","id":10,"mediatype":2}],"mediatype":"TTT","vdnid":6,"phonenumber":"70942","currentstatetime":1210,"logindate":1501125758000,"callids":[],"inMultimediaConf":0,"currentStateReason":0}"#;
+    assert_eq!(serde_json::to_string(&info).unwrap(), sample);
+    // agentinfonoskills: no skilllist, status in the platform scheme.
+    let mut v: Value = serde_json::from_str(sample).unwrap();
+    v.as_object_mut().unwrap().remove("skilllist");
+    v["status"] = json!("1");
+    assert_eq!(serde_json::to_value(info.without_skills()).unwrap(), v);
+    // The platform states that go with the gateway's (the vendor's status tables).
+    use ccgw_domain::AgentStateCode as S;
+    let pairs = [(S::SignedOut, false, 0), (S::Idle, false, 1), (S::Talking, true, 4), (S::Talking, false, 5)];
+    let pairs = pairs.into_iter().chain([
+        (S::PreRest, false, 5),
+        (S::Work, false, 6),
+        (S::Busy, false, 7),
+        (S::Rest, false, 8),
+    ]);
+    for (state, ringing, cti) in pairs {
+        assert_eq!(response::cti_status(state, ringing), cti, "{state:?}");
+    }
+}
+
+#[test]
+fn agent_list_bodies() {
+    use ccgw_wire::request::AgentListRequest;
+    let r = AgentListRequest::parse(br#"{"agentlist":["101",102,"x","",-1,1.5,null,"0103"],"other":1}"#).unwrap();
+    assert_eq!(r.agents, [Some(101), Some(102), None, None, None, None, None, Some(103)]);
+    for bad in [&b"[]"[..], b"{}", b"", b"{\"agentlist\":{}}", b"nope"] {
+        assert_eq!(AgentListRequest::parse(bad).unwrap_err().code, "000-006", "{}", String::from_utf8_lossy(bad));
+    }
+}
