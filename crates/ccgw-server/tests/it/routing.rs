@@ -111,25 +111,27 @@ async fn interfaces_not_implemented_answer_404() {
     let a = gw.sign_in(101).await;
     let not_implemented = json!({"message":"interface not implemented","retcode":"404"});
     for (method, suffix) in [
-        (Method::GET, "agentgroup/101/ispickup"),
+        (Method::GET, "qualitycontrol/101/queryvideorecordfile"),
         (Method::PUT, "recordplay/101/record?filename=x"),
         (Method::POST, "voicecall/101/seconddial/123"),
         (Method::PUT, "textchat/101/answer/1-2"),
         (Method::POST, "agentevent/reportagentsisalive?agents=101"),
         // The agent id is not looked at.
-        (Method::GET, "agentgroup/abc/ispickup"),
-        (Method::GET, "agentgroup/101/ispickup/"),
+        (Method::GET, "qualitycontrol/abc/queryvideorecordfile"),
+        (Method::GET, "qualitycontrol/101/queryvideorecordfile/"),
     ] {
         let r = gw.request(method.clone(), &format!("{PREFIX}/{suffix}"), Some(&a.guid()), None).await;
         expect(&r, StatusCode::NOT_FOUND, not_implemented.clone());
         assert!(r.headers.get("set-guid").is_none());
     }
-    let r = gw.request(Method::POST, &format!("{PREFIX}/agentgroup/101/ispickup"), Some(&a.guid()), None).await;
+    let r = gw
+        .request(Method::POST, &format!("{PREFIX}/qualitycontrol/101/queryvideorecordfile"), Some(&a.guid()), None)
+        .await;
     expect(&r, StatusCode::METHOD_NOT_ALLOWED, json!({"message":"method not allowed","retcode":"405"}));
-    assert_eq!(r.headers.get("allow").unwrap(), "GET");
+    assert_eq!(r.headers.get("allow").unwrap(), "GET, DELETE");
 
     let text = gw.client.get(format!("{}/metrics", gw.admin)).send().await.unwrap().text().await.unwrap();
-    assert!(text.contains("ccgw_requests_total{method=\"isPickUp\",retcode=\"404\"} 3"), "{text}");
+    assert!(text.contains("ccgw_requests_total{method=\"queryVideoRecordFile\",retcode=\"404\"} 3"), "{text}");
     assert!(text.contains("ccgw_requests_total{method=\"beginRecord\",retcode=\"404\"} 1"), "{text}");
     gw.stop().await;
 }
