@@ -1217,6 +1217,7 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("AgentGroup", "queryAgentInfoBySkillId")
     .summary("signed-in agents of a skill")
+    .query(&[Q("attribute", Str)])
     .result(R::AgentInfoList)
     .overload(Overload::AgentGroup)
     .served(),
