@@ -1285,6 +1285,12 @@ mod tests {
         let a601 = agents.iter().find(|a| a.workno == 601).unwrap();
         assert_eq!((a601.vdn, a601.skills.clone()), (2, vec![3]));
         assert_eq!(agents.iter().filter(|a| a.vdn == 2).count(), 100);
+        // Supervisors and attributes (agentgroup).
+        assert!(a101.rights.monitor && a101.rights.censor && a101.rights.callout && !a101.rights.system);
+        assert_eq!(a101.attributes, ["english"]);
+        assert_eq!(agents.iter().find(|a| a.workno == 102).unwrap().attributes, ["chinese"]);
+        assert!(!a151.rights.monitor && a151.rights.callout && a151.rights.pickup && a151.attributes.is_empty());
+        assert!(agents.iter().find(|a| a.workno == 601).unwrap().rights.monitor);
     }
 
     #[test]

@@ -75,13 +75,14 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
         }
         Method::QueryAgentInfoWithoutSkills => {
             let req = AgentListRequest::parse(&body)?;
-            let mut wanted: Vec<ccgw_domain::AgentId> = Vec::new();
-            for w in req.agents.into_iter().flatten() {
-                let id = ccgw_domain::AgentId(w);
-                if dir.vdn_of(id) == Some(vdn) && !wanted.contains(&id) {
-                    wanted.push(id);
-                }
-            }
+            let mut seen = std::collections::HashSet::new();
+            let wanted: Vec<ccgw_domain::AgentId> = req
+                .agents
+                .into_iter()
+                .flatten()
+                .map(ccgw_domain::AgentId)
+                .filter(|id| dir.vdn_of(*id) == Some(vdn) && seen.insert(*id))
+                .collect();
             let v: Vec<AgentInfo> = gw
                 .read(vdn, |s| {
                     wanted

@@ -8,10 +8,6 @@ use serde_json::{Map, Value, json};
 
 use crate::common::{Agent, Gateway, PREFIX, err, found, not_signed_in, param_invalid};
 
-fn ok(result: Value) -> Value {
-    json!({"message":"","retcode":"0","result":result})
-}
-
 #[tokio::test]
 async fn agentgroup_idleagent_lists_idle_agents_of_the_callers_vdn() {
     let gw = Gateway::start().await;
@@ -19,15 +15,15 @@ async fn agentgroup_idleagent_lists_idle_agents_of_the_callers_vdn() {
     let b = gw.sign_in(102).await;
     let c = gw.sign_in(601).await;
     let r = a.get(&gw, "agentgroup", "idleagent").await;
-    assert_eq!(r.body, ok(json!([{"workno":"101","name":"Agent 101"},{"workno":"102","name":"Agent 102"}])));
+    assert_eq!(r.body, found(json!([{"workno":"101","name":"Agent 101"},{"workno":"102","name":"Agent 102"}])));
     // Busy agents are not idle.
     let r = b.post(&gw, "onlineagent", "saybusy", None).await;
     assert_eq!(r.retcode(), "0", "{}", r.body);
     let r = a.get(&gw, "agentgroup", "idleagent").await;
-    assert_eq!(r.body, ok(json!([{"workno":"101","name":"Agent 101"}])));
+    assert_eq!(r.body, found(json!([{"workno":"101","name":"Agent 101"}])));
     // VDN 2 sees only its own.
     let r = c.get(&gw, "agentgroup", "idleagent").await;
-    assert_eq!(r.body, ok(json!([{"workno":"601","name":"Agent 601"}])));
+    assert_eq!(r.body, found(json!([{"workno":"601","name":"Agent 601"}])));
     gw.stop().await;
 }
 
@@ -38,7 +34,7 @@ async fn agentgroup_agentwasnameonvdn_maps_every_configured_agent_of_the_vdn() {
     let r = c.get(&gw, "agentgroup", "agentwasnameonvdn").await;
     let expected: Map<String, Value> =
         (601..=700).map(|w| (w.to_string(), Value::String(format!("Agent {w}")))).collect();
-    assert_eq!(r.body, ok(Value::Object(expected)));
+    assert_eq!(r.body, found(Value::Object(expected)));
     let a = gw.sign_in(101).await;
     let r = a.get(&gw, "agentgroup", "agentwasnameonvdn").await;
     let names = r.body["result"].as_object().unwrap();
@@ -67,7 +63,7 @@ async fn agentgroup_allagentstatus_gives_every_agent_of_the_vdn_with_its_state()
             json!({"workno":w.to_string(),"name":format!("Agent {w}"),"status":status})
         })
         .collect();
-    assert_eq!(r.body, ok(Value::Array(expected)));
+    assert_eq!(r.body, found(Value::Array(expected)));
     gw.stop().await;
 }
 
