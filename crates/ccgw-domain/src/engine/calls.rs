@@ -13,6 +13,11 @@ impl VdnState {
             s.calls.push(call);
             if first {
                 s.in_call_since_ms = Some(now);
+                // A call ends the playback to the agent's phone (recordplay).
+                if s.playback.take().is_some() {
+                    ctx.emit(agent, EventKind::PlayStopped);
+                    ctx.telephony.push(TelephonyCommand::Play { agent, op: PlayOp::Stop });
+                }
                 ctx.emit(agent, EventKind::Busy);
             }
         }
@@ -81,6 +86,11 @@ impl VdnState {
             last.end_ms.get_or_insert(now);
             s.last_call = Some(last);
         }
+        // Leaving the recorded call stops its recording (recordplay).
+        if let Some(r) = s.recording.take_if(|r| r.call == call) {
+            self.file_recording(ctx, agent, r);
+        }
+        let Ok(s) = self.session_mut(agent) else { return };
         if announce {
             ctx.emit(agent, EventKind::CallRelease(call));
         }
@@ -369,6 +379,7 @@ impl VdnState {
         for a in reminders {
             ctx.emit(a, EventKind::RestTimeout);
         }
+        self.end_finished_playbacks(ctx);
         self.distribute(ctx);
     }
 

@@ -112,7 +112,7 @@ async fn interfaces_not_implemented_answer_404() {
     let not_implemented = json!({"message":"interface not implemented","retcode":"404"});
     for (method, suffix) in [
         (Method::GET, "agentgroup/101/ispickup"),
-        (Method::PUT, "recordplay/101/record?filename=x"),
+        (Method::POST, "qualitycontrol/101/startVideoOperation?monitoragent=102"),
         (Method::POST, "voicecall/101/seconddial/123"),
         (Method::PUT, "textchat/101/answer/1-2"),
         (Method::POST, "agentevent/reportagentsisalive?agents=101"),
@@ -130,7 +130,7 @@ async fn interfaces_not_implemented_answer_404() {
 
     let text = gw.client.get(format!("{}/metrics", gw.admin)).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("ccgw_requests_total{method=\"isPickUp\",retcode=\"404\"} 3"), "{text}");
-    assert!(text.contains("ccgw_requests_total{method=\"beginRecord\",retcode=\"404\"} 1"), "{text}");
+    assert!(text.contains("ccgw_requests_total{method=\"startVideoOperation\",retcode=\"404\"} 1"), "{text}");
     gw.stop().await;
 }
 
