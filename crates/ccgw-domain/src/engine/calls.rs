@@ -8,16 +8,13 @@ impl VdnState {
 
     pub(super) fn join(&mut self, ctx: &mut Ctx, agent: AgentId, call: CallId) {
         let now = ctx.now_ms;
+        // A call ends the playback to the agent's phone (recordplay).
+        self.end_playback_for_call(ctx, agent);
         if let Ok(s) = self.session_mut(agent) {
             let first = s.calls.is_empty();
             s.calls.push(call);
             if first {
                 s.in_call_since_ms = Some(now);
-                // A call ends the playback to the agent's phone (recordplay).
-                if s.playback.take().is_some() {
-                    ctx.emit(agent, EventKind::PlayStopped);
-                    ctx.telephony.push(TelephonyCommand::Play { agent, op: PlayOp::Stop });
-                }
                 ctx.emit(agent, EventKind::Busy);
             }
         }
@@ -29,6 +26,7 @@ impl VdnState {
     /// answering stays the desktop's business (`answer`, or auto-answer). A phone already off the
     /// hook (the agent is in another call, or always-off-hook) says nothing.
     pub(super) fn take_phone(&mut self, ctx: &mut Ctx, agent: AgentId, ringing_for: Option<PhoneCall>, leg: Leg) {
+        self.end_playback_for_call(ctx, agent);
         let Ok(s) = self.session_mut(agent) else { return };
         if s.phone_off_hook {
             return;

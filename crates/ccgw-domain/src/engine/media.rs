@@ -178,6 +178,16 @@ impl VdnState {
         Ok(())
     }
 
+    /// A call needs the agent's phone: the playback to it ends (before the phone rings).
+    pub(super) fn end_playback_for_call(&mut self, ctx: &mut Ctx, agent: AgentId) {
+        if let Ok(s) = self.session_mut(agent)
+            && s.playback.take().is_some()
+        {
+            ctx.telephony.push(TelephonyCommand::Play { agent, op: PlayOp::Stop });
+            ctx.emit(agent, EventKind::PlayStopped);
+        }
+    }
+
     /// Housekeeping: a playback that reached the end of its file stops.
     pub(super) fn end_finished_playbacks(&mut self, ctx: &mut Ctx) {
         let now = ctx.now_ms;
