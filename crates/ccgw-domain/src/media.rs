@@ -187,8 +187,13 @@ mod tests {
 
     #[test]
     fn playback_position() {
-        let mut p =
-            Playback { file: "f".into(), length_ms: 10_000, position_ms: 2000, since_ms: 100, state: MediaState::Running };
+        let mut p = Playback {
+            file: "f".into(),
+            length_ms: 10_000,
+            position_ms: 2000,
+            since_ms: 100,
+            state: MediaState::Running,
+        };
         assert_eq!(p.position(1100), 3000);
         assert_eq!(p.position(50_000), 10_000);
         p.state = MediaState::Paused;

@@ -1045,15 +1045,21 @@ fn phone_of_a_caller_already_in_a_call_does_not_ring_again() {
 
 #[test]
 fn a_recording_follows_its_call_into_a_conference_and_ends_with_the_agent() {
-    use ccgw_domain::{RecordOp, RecordFilter};
+    use ccgw_domain::{RecordFilter, RecordOp};
     let (mut h, c) = talking_with_customer();
     let (help, _) =
         h.ok(|st, ctx| st.inner_help(ctx, a(101), HelpTarget::Agent(a(102)), HelpMode::TwoParty, String::new()));
     answer(&mut h, 102);
     // 102 records the consultation.
     let (id, out) = h.ok(|st, ctx| st.begin_record(ctx, a(102), Some("help.V3".into())));
-    assert!(matches!(&out.of(102)[..], [K::RecordStarted { task_id: 1, call, file_name, .. }] if *call == help && file_name == "help.V3"));
-    assert!(out.telephony.contains(&T::Record { agent: a(102), call: help, op: RecordOp::Start { file_name: "help.V3".into() } }));
+    assert!(
+        matches!(&out.of(102)[..], [K::RecordStarted { task_id: 1, call, file_name, .. }] if *call == help && file_name == "help.V3")
+    );
+    assert!(out.telephony.contains(&T::Record {
+        agent: a(102),
+        call: help,
+        op: RecordOp::Start { file_name: "help.V3".into() }
+    }));
     h.err(E::MediaBusy, |st, ctx| st.begin_record(ctx, a(102), None));
     // The consultation merges into the customer's call: the recording goes on there.
     h.ok(|st, ctx| st.conference(ctx, a(101)));

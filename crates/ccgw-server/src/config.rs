@@ -1195,8 +1195,9 @@ mod tests {
 
     #[test]
     fn recording_is_checked() {
-        let c = Config::from_toml_str("[recording]\nurl_base = \"https://rec.example.com/files\"\nplay_length_ms = 5000\n")
-            .unwrap();
+        let c =
+            Config::from_toml_str("[recording]\nurl_base = \"https://rec.example.com/files\"\nplay_length_ms = 5000\n")
+                .unwrap();
         assert_eq!(
             c.recording,
             RecordingConfig { url_base: "https://rec.example.com/files".into(), play_length_ms: 5000 }

@@ -2026,7 +2026,13 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("RecordPlayVoice", "querySelfRecordFile")
     .summary("record-file queries")
-    .query(&[Q("skillid", Str), Q("startdate", Str), Q("enddate", Str), Q("startposition", Integer), Q("endposition", Integer)])
+    .query(&[
+        Q("skillid", Str),
+        Q("startdate", Str),
+        Q("enddate", Str),
+        Q("startposition", Integer),
+        Q("endposition", Integer),
+    ])
     .result(R::RecordFiles)
     .served(),
     e(

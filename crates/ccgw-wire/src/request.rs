@@ -230,7 +230,9 @@ impl PlayRequest {
     pub fn parse(bytes: &[u8]) -> Result<Self, Retcode> {
         let b = Body::parse(bytes)?;
         let voice_path = b.string("voicepath").map_err(|_| BODY_INVALID)?.ok_or(BODY_INVALID)?;
-        if voice_path.is_empty() || voice_path.chars().count() > MAX_VOICE_PATH || voice_path.chars().any(char::is_control)
+        if voice_path.is_empty()
+            || voice_path.chars().count() > MAX_VOICE_PATH
+            || voice_path.chars().any(char::is_control)
         {
             return Err(PARAMETER_INVALID);
         }
@@ -287,7 +289,14 @@ mod recordplay_tests {
     #[test]
     fn datetimes() {
         assert_eq!(parse_datetime("2016-10-25 11:02:05"), Some(1_477_393_325_000));
-        for bad in ["", "2016-10-25", "2016-13-25 11:02:05", "2016-10-25T11:02:05", "2016-10-25 11:02:0x", "+016-10-25 11:02:05"] {
+        for bad in [
+            "",
+            "2016-10-25",
+            "2016-13-25 11:02:05",
+            "2016-10-25T11:02:05",
+            "2016-10-25 11:02:0x",
+            "+016-10-25 11:02:05",
+        ] {
             assert_eq!(parse_datetime(bad), None, "{bad}");
         }
     }

@@ -18,8 +18,10 @@ impl VdnState {
         let (call_id, caller, called, skill) = (call.id, call.caller.clone(), call.called.clone(), call.skill);
         let task_id = self.records.next_task();
         let t = civil_from_ms(ctx.now_ms);
-        let (date, time) =
-            (format!("{:04}{:02}{:02}", t.year, t.month, t.day), format!("{:02}{:02}{:02}", t.hour, t.minute, t.second));
+        let (date, time) = (
+            format!("{:04}{:02}{:02}", t.year, t.month, t.day),
+            format!("{:02}{:02}{:02}", t.hour, t.minute, t.second),
+        );
         let vdn = self.vdn.0;
         let record_id = format!("Yc1v{vdn}a{agent}d{date}t{time}{task_id}");
         let file_name = file_name.unwrap_or_else(|| format!("Y:/{vdn}/0/{date}/{agent}/{time}{task_id}.V3"));
@@ -42,7 +44,14 @@ impl VdnState {
         });
         ctx.emit(
             agent,
-            EventKind::RecordStarted { task_id, record_id: record_id.clone(), file_name, call: call_id, caller, called },
+            EventKind::RecordStarted {
+                task_id,
+                record_id: record_id.clone(),
+                file_name,
+                call: call_id,
+                caller,
+                called,
+            },
         );
         Ok(record_id)
     }
@@ -105,7 +114,14 @@ impl VdnState {
     // ----- playback -----------------------------------------------------------------------------
 
     /// Play `file` to the agent's phone from `from_ms`; the agent must not be in a call.
-    pub fn begin_play(&mut self, ctx: &mut Ctx, agent: AgentId, file: String, from_ms: u64, length_ms: u64) -> Result<()> {
+    pub fn begin_play(
+        &mut self,
+        ctx: &mut Ctx,
+        agent: AgentId,
+        file: String,
+        from_ms: u64,
+        length_ms: u64,
+    ) -> Result<()> {
         let s = self.session(agent)?;
         if s.playback.is_some() {
             return Err(DomainError::MediaBusy);
@@ -133,22 +149,16 @@ impl VdnState {
     pub fn pause_play(&mut self, ctx: &mut Ctx, agent: AgentId, pause: bool) -> Result<()> {
         let now = ctx.now_ms;
         let p = self.session_mut(agent)?.playback.as_mut().ok_or(DomainError::NoMedia)?;
-        let (from, to) = if pause {
-            (MediaState::Running, MediaState::Paused)
-        } else {
-            (MediaState::Paused, MediaState::Running)
-        };
+        let (from, to) =
+            if pause { (MediaState::Running, MediaState::Paused) } else { (MediaState::Paused, MediaState::Running) };
         if p.state != from {
             return Err(DomainError::MediaState);
         }
         p.position_ms = p.position(now);
         p.since_ms = now;
         p.state = to;
-        let (op, kind) = if pause {
-            (PlayOp::Pause, EventKind::PlayPaused)
-        } else {
-            (PlayOp::Resume, EventKind::PlayResumed)
-        };
+        let (op, kind) =
+            if pause { (PlayOp::Pause, EventKind::PlayPaused) } else { (PlayOp::Resume, EventKind::PlayResumed) };
         ctx.telephony.push(TelephonyCommand::Play { agent, op });
         ctx.emit(agent, kind);
         Ok(())

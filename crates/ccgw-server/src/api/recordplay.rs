@@ -89,7 +89,8 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             if names.len() > MAX_PAGE as usize {
                 return Err(RECORD_FILE_NAME_INVALID);
             }
-            let files = names.iter().map(|p| known_file(gw, vdn, p).map(|f| encode(&f))).collect::<Result<Vec<_>, _>>()?;
+            let files =
+                names.iter().map(|p| known_file(gw, vdn, p).map(|f| encode(&f))).collect::<Result<Vec<_>, _>>()?;
             let url = format!("{}/{}/batch.zip?files={}", gw.config.recording.url_base, vdn.0, files.join(";"));
             Ok(Reply::new(response::ok("", url)))
         }
@@ -214,7 +215,13 @@ mod tests {
         assert_eq!(page(""), Ok((1, 100)));
         assert_eq!(page("startposition=101"), Ok((101, 200)));
         assert_eq!(page("startposition=3&endposition=3"), Ok((3, 3)));
-        for bad in ["startposition=0", "startposition=5&endposition=4", "endposition=101", "startposition=x", "startposition=-1"] {
+        for bad in [
+            "startposition=0",
+            "startposition=5&endposition=4",
+            "endposition=101",
+            "startposition=x",
+            "startposition=-1",
+        ] {
             assert_eq!(page(bad), Err(PARAMETER_INVALID), "{bad}");
         }
     }

@@ -83,7 +83,8 @@ async fn recording_the_agents_call() {
 
     let call = talking(&gw, &a).await;
     // The file name is mandatory, at most 100 characters, no control characters.
-    for bad in ["record", "record?filename=", &format!("record?filename={}", "x".repeat(101)), "record?filename=a%0Ab"] {
+    for bad in ["record", "record?filename=", &format!("record?filename={}", "x".repeat(101)), "record?filename=a%0Ab"]
+    {
         assert_eq!(a.put(&gw, "recordplay", bad, None).await.body, param_invalid(), "{bad}");
     }
     assert!(a.drain(&gw).await.is_empty(), "a refused request changes nothing");
@@ -100,11 +101,17 @@ async fn recording_the_agents_call() {
     assert_eq!(a.put(&gw, "recordplay", "record?filename=b.V3", None).await.body, busy);
     assert_eq!(a.put(&gw, "recordplay", "recordwithoutfilename", None).await.body, busy);
     // Running ⇄ paused.
-    assert_eq!(a.post(&gw, "recordplay", "resumerecord", None).await.body, err("500-004", "the recording is not paused"));
+    assert_eq!(
+        a.post(&gw, "recordplay", "resumerecord", None).await.body,
+        err("500-004", "the recording is not paused")
+    );
     assert_eq!(a.post(&gw, "recordplay", "pauserecord", None).await.body, ok());
     let ev = &expect(&gw, &a, &["AgentMediaEvent_PauseRecordDone"]).await[0];
     assert_eq!(ev["content"], json!({"taskId": 1}));
-    assert_eq!(a.post(&gw, "recordplay", "pauserecord", None).await.body, err("500-003", "the recording is already paused"));
+    assert_eq!(
+        a.post(&gw, "recordplay", "pauserecord", None).await.body,
+        err("500-003", "the recording is already paused")
+    );
     assert_eq!(a.post(&gw, "recordplay", "resumerecord", None).await.body, ok());
     let ev = &expect(&gw, &a, &["AgentMediaEvent_ResumeRecordDone"]).await[0];
     assert_eq!(ev["content"], json!({"taskId": 1}));
@@ -223,7 +230,10 @@ async fn record_file_queries() {
     // queryrecordfilebycallid.
     let by_call = |s: &str| format!("queryrecordfilebycallid?callid={}{s}", recs[0].2);
     assert_eq!(a.get(&gw, "recordplay", &by_call("")).await.body, found(json!([file(0)])));
-    assert_eq!(a.get(&gw, "recordplay", &by_call("&workno=101&calltime=2020-01-01%2000:00:00")).await.body, found(json!([file(0)])));
+    assert_eq!(
+        a.get(&gw, "recordplay", &by_call("&workno=101&calltime=2020-01-01%2000:00:00")).await.body,
+        found(json!([file(0)]))
+    );
     assert_eq!(a.get(&gw, "recordplay", &by_call("&workno=102")).await.body, none);
     assert_eq!(a.get(&gw, "recordplay", &by_call("&workno=601")).await.body, other_vdn);
     assert_eq!(a.get(&gw, "recordplay", &by_call("&calltime=yesterday")).await.body, param_invalid());
@@ -245,7 +255,10 @@ async fn record_file_queries() {
     let base = "https://127.0.0.1:8043/recordfiles/1";
     let url = |s: String| found(json!(s));
     let path = |i: usize| format!("filepath={}", enc(&recs[i].1));
-    assert_eq!(a.get(&gw, "recordplay", &format!("recordfileurl?{}", path(0))).await.body, url(format!("{base}/{}", enc(&recs[0].1))));
+    assert_eq!(
+        a.get(&gw, "recordplay", &format!("recordfileurl?{}", path(0))).await.body,
+        url(format!("{base}/{}", enc(&recs[0].1)))
+    );
     assert_eq!(
         a.get(&gw, "recordplay", &format!("recordzipfileurl?{}", path(1))).await.body,
         url(format!("{base}/{}.zip", enc(&recs[1].1)))
@@ -289,7 +302,9 @@ fn short_play(c: &mut Config) {
 #[tokio::test]
 async fn playback_to_the_agents_phone() {
     let gw = start().await;
-    let r = gw.request(Method::PUT, &format!("{PREFIX}/recordplay/101/play"), Some("x"), Some(json!({"voicepath":"a"}))).await;
+    let r = gw
+        .request(Method::PUT, &format!("{PREFIX}/recordplay/101/play"), Some("x"), Some(json!({"voicepath":"a"})))
+        .await;
     assert_eq!(r.body, not_signed_in());
     let a = ready(&gw, 101).await;
     for (suffix, m) in [
@@ -316,16 +331,23 @@ async fn playback_to_the_agents_phone() {
     }
     assert!(a.drain(&gw).await.is_empty(), "a refused request changes nothing");
 
-    let play = json!({"voicepath": "Y:/1/0/20161025/101/1902050.V3", "startpostion": "5", "volumechange": "50", "times": 1});
+    let play =
+        json!({"voicepath": "Y:/1/0/20161025/101/1902050.V3", "startpostion": "5", "volumechange": "50", "times": 1});
     assert_eq!(a.put(&gw, "recordplay", "play", Some(play.clone())).await.body, ok());
     let evs = expect(&gw, &a, &["AgentMediaEvent_Play_Succ", "AgentMediaEvent_Play"]).await;
     assert!(evs.iter().all(|e| e["content"].is_null()), "{evs:?}");
-    assert_eq!(a.put(&gw, "recordplay", "play", Some(play.clone())).await.body, err("500-005", "a playback is already in progress"));
+    assert_eq!(
+        a.put(&gw, "recordplay", "play", Some(play.clone())).await.body,
+        err("500-005", "a playback is already in progress")
+    );
     // Playing ⇄ paused; moving within the file either way.
     assert_eq!(a.post(&gw, "recordplay", "resumeplay", None).await.body, err("500-008", "the playback is not paused"));
     assert_eq!(a.post(&gw, "recordplay", "pauseplay", None).await.body, ok());
     expect(&gw, &a, &["AgentMediaEvent_PausePlayDone"]).await;
-    assert_eq!(a.post(&gw, "recordplay", "pauseplay", None).await.body, err("500-007", "the playback is already paused"));
+    assert_eq!(
+        a.post(&gw, "recordplay", "pauseplay", None).await.body,
+        err("500-007", "the playback is already paused")
+    );
     for bad in ["forefast/0", "forefast/abc", "forefast/86401", "backfast/-1", "backfast/1.5"] {
         assert_eq!(a.post(&gw, "recordplay", bad, None).await.body, param_invalid(), "{bad}");
     }
