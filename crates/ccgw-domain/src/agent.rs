@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::call::Call;
 use crate::directory::AgentProfile;
 use crate::ids::{CallId, SkillId};
+use crate::media::{Playback, Recording};
 
 /// Where an agent stands when it is not in a call. In a call the vendor reports "talking" (7)
 /// whatever this is; `after_call` decides what follows.
@@ -121,6 +122,10 @@ pub struct Session {
     /// Whether the agent's phone is off the hook: always while the agent is in a call, and
     /// between calls for an always-off-hook agent once its phone first rang.
     pub phone_off_hook: bool,
+    /// The recording of one of the agent's calls in progress (recordplay).
+    pub recording: Option<Recording>,
+    /// The file playing to the agent's phone (recordplay); the agent is not offered calls meanwhile.
+    pub playback: Option<Playback>,
 }
 
 impl Session {
@@ -145,7 +150,7 @@ impl Session {
 
     /// Offerable by the ACD right now.
     pub fn available(&self) -> bool {
-        !self.in_call() && self.ready == Ready::Idle && self.pending.is_none()
+        !self.in_call() && self.ready == Ready::Idle && self.pending.is_none() && self.playback.is_none()
     }
 }
 

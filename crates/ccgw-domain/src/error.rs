@@ -41,6 +41,13 @@ pub enum DomainError {
     NoAgentAvailable,
     #[error("too many requests")]
     Overloaded,
+    // --- recordplay ---
+    #[error("a recording (or playback) is already in progress")]
+    MediaBusy,
+    #[error("no recording (or playback) in progress")]
+    NoMedia,
+    #[error("the recording (or playback) is not in a state that allows this")]
+    MediaState,
     #[error("internal error")]
     Internal,
 }

@@ -104,6 +104,38 @@ pub enum EventKind {
     PhoneRelease {
         by: HungUpBy,
     },
+    // --- recordplay ---
+    /// Recording of the agent's call started.
+    RecordStarted {
+        task_id: u32,
+        record_id: String,
+        file_name: String,
+        call: CallId,
+        caller: String,
+        called: String,
+    },
+    RecordPaused {
+        task_id: u32,
+    },
+    RecordResumed {
+        task_id: u32,
+    },
+    /// Recording stopped (asked for, or the agent left the recorded call).
+    RecordStopped {
+        task_id: u32,
+        begin_ms: u64,
+        end_ms: u64,
+    },
+    /// The platform accepted the playback (the first of the two start events).
+    PlayAccepted,
+    /// The file started playing to the agent's phone.
+    PlayStarted,
+    PlayPaused,
+    PlayResumed,
+    /// Fast-forward or rewind done.
+    PlayJumped,
+    /// Playback stopped (asked for, the file ended, a call came, the session ended).
+    PlayStopped,
     /// The state of the agent's phone is not known (for a telephony that can lose the phone;
     /// the simulated phone never does).
     PhoneUnknown,

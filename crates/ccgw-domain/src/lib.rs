@@ -9,11 +9,15 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod media;
 
 pub use agent::{AgentStateCode, InitialState, SignInOptions};
 pub use call::{Call, CallFeature, Endpoint, Leg, PartyState};
 pub use directory::{AgentProfile, AgentRights, Directory, Group, Ivr, RestReason, Skill};
-pub use engine::{Ctx, HelpMode, HelpTarget, Policy, TelephonyCommand, TransferMode, TransferTarget, VdnState};
+pub use engine::{
+    Ctx, HelpMode, HelpTarget, PlayOp, Policy, RecordOp, TelephonyCommand, TransferMode, TransferTarget, VdnState,
+};
 pub use error::DomainError;
 pub use event::{Event, EventKind, HungUpBy, Offer, PhoneCall};
 pub use ids::{AgentId, CallId, SkillId, VdnId};
+pub use media::{MediaState, Playback, RecordFile, RecordFilter, Recording};

@@ -1079,3 +1079,85 @@ fn state_since_is_stamped_at_every_state_change() {
     h.ok(|st, ctx| st.drop_call(ctx, a(101), call));
     assert_eq!((h.code(101), since(&h, 101)), (IDLE, t0 + 8_000));
 }
+
+// --- recordplay ------------------------------------------------------------------------------
+
+#[test]
+fn a_recording_follows_its_call_into_a_conference_and_ends_with_the_agent() {
+    use ccgw_domain::{RecordFilter, RecordOp};
+    let (mut h, c) = talking_with_customer();
+    let (help, _) =
+        h.ok(|st, ctx| st.inner_help(ctx, a(101), HelpTarget::Agent(a(102)), HelpMode::TwoParty, String::new()));
+    answer(&mut h, 102);
+    // 102 records the consultation.
+    let (id, out) = h.ok(|st, ctx| st.begin_record(ctx, a(102), Some("help.V3".into())));
+    assert!(
+        matches!(&out.of(102)[..], [K::RecordStarted { task_id: 1, call, file_name, .. }] if *call == help && file_name == "help.V3")
+    );
+    assert!(out.telephony.contains(&T::Record {
+        agent: a(102),
+        call: help,
+        op: RecordOp::Start { file_name: "help.V3".into() }
+    }));
+    h.err(E::MediaBusy, |st, ctx| st.begin_record(ctx, a(102), None));
+    // The consultation merges into the customer's call: the recording goes on there.
+    h.ok(|st, ctx| st.conference(ctx, a(101)));
+    assert_eq!(h.st.recording_of(a(102)).map(|r| r.call), Some(c));
+    h.ok(|st, ctx| st.release(ctx, a(101)));
+    assert_eq!(h.st.recording_of(a(102)).map(|r| r.call), Some(c));
+    // 102 leaves: the recording stops before the call is released, and is filed.
+    let (_, out) = h.ok(|st, ctx| st.release(ctx, a(102)));
+    let evs = out.of(102);
+    assert!(matches!(evs[0], K::RecordStopped { task_id: 1, .. }), "{evs:?}");
+    assert_eq!(evs[1], K::CallRelease(c));
+    let files = h.st.record_files(&RecordFilter::default());
+    assert_eq!(files.len(), 1);
+    assert_eq!((files[0].record_id.as_str(), files[0].call, files[0].agent), (id.as_str(), c, a(102)));
+    assert_eq!(h.st.record_files(&RecordFilter { agent: Some(a(101)), ..Default::default() }).len(), 0);
+    h.err(E::NoMedia, |st, ctx| st.stop_record(ctx, a(102)));
+}
+
+#[test]
+fn a_session_that_ends_files_its_recording_and_stops_its_playback() {
+    use ccgw_domain::PlayOp;
+    let (mut h, c) = talking_with_customer();
+    h.err(E::NoCall, |st, ctx| st.begin_record(ctx, a(102), None));
+    h.err(E::NoMedia, |st, ctx| st.pause_record(ctx, a(101), false));
+    h.ok(|st, ctx| st.begin_record(ctx, a(101), None));
+    h.ok(|st, ctx| st.pause_record(ctx, a(101), true));
+    h.err(E::MediaState, |st, ctx| st.pause_record(ctx, a(101), true));
+    h.sign_in(103);
+    h.err(E::InCall, |st, ctx| st.begin_play(ctx, a(101), "f".into(), 0, 1000));
+    h.err(E::InvalidParameter, |st, ctx| st.begin_play(ctx, a(103), "f".into(), 1000, 1000));
+    h.err(E::NoMedia, |st, ctx| st.pause_play(ctx, a(103), true));
+    let (_, out) = h.ok(|st, ctx| st.begin_play(ctx, a(103), "f".into(), 0, 1000));
+    assert_eq!(out.of(103), vec![K::PlayAccepted, K::PlayStarted]);
+    h.err(E::MediaBusy, |st, ctx| st.begin_play(ctx, a(103), "f".into(), 0, 1000));
+    h.err(E::MediaState, |st, ctx| st.pause_play(ctx, a(103), false));
+
+    let (_, out) = h.ok(|st, ctx| st.force_sign_out(ctx, a(101)));
+    let evs = out.of(101);
+    assert!(matches!(evs[0], K::RecordStopped { .. }), "{evs:?}");
+    assert!(matches!(evs.last(), Some(K::ShutdownService { .. })));
+    assert_eq!(h.st.record_files(&Default::default())[0].call, c);
+    let (_, out) = h.ok(|st, ctx| st.force_sign_out(ctx, a(103)));
+    assert_eq!(out.of(103)[0], K::PlayStopped);
+    assert!(out.telephony.contains(&T::Play { agent: a(103), op: PlayOp::Stop }));
+}
+
+#[test]
+fn a_playback_ends_at_the_end_of_its_file() {
+    let mut h = Harness::new();
+    h.sign_in(101);
+    h.ok(|st, ctx| st.begin_play(ctx, a(101), "f".into(), 500, 2000));
+    h.advance(1000);
+    h.ok(|st, ctx| st.seek_play(ctx, a(101), false, 60));
+    assert_eq!(h.st.playback_of(a(101)).map(|p| p.position_ms), Some(0));
+    h.advance(1900);
+    let (_, out) = h.run(|st, ctx| st.tick(ctx));
+    assert!(out.of(101).is_empty());
+    h.advance(100);
+    let (_, out) = h.run(|st, ctx| st.tick(ctx));
+    assert_eq!(out.of(101), vec![K::PlayStopped]);
+    assert!(h.st.playback_of(a(101)).is_none());
+}

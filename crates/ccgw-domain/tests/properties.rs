@@ -133,6 +133,18 @@ enum Op {
     Tick {
         ms: u64,
     },
+    // --- recordplay ---
+    /// 0 begin (named), 1 begin (auto-named), 2 pause, 3 resume, 4 stop.
+    Record {
+        a: usize,
+        op: u8,
+    },
+    /// 0 begin, 1 pause, 2 resume, 3 forward, 4 back, 5 stop.
+    Play {
+        a: usize,
+        op: u8,
+        secs: u32,
+    },
 }
 
 /// 0..8 names an entry of `AGENTS`; from 8 on it picks among the agents an operation suits
@@ -218,6 +230,8 @@ fn op(heavy: bool) -> impl Strategy<Value = Op> {
         w(1, 1) => (0usize..8).prop_map(|pick| Op::RemoteFailed { pick }),
         w(2, 1) => (0usize..8).prop_map(|pick| Op::RemoteHungUp { pick }),
         w(3, 1) => prop_oneof![Just(0u64), 0u64..5_000, 15_000u64..25_000, 30_000u64..90_000].prop_map(|ms| Op::Tick { ms }),
+        w(2, 2) => (a(), 0u8..5).prop_map(|(a, op)| Op::Record { a, op }),
+        w(2, 1) => (a(), 0u8..6, 0u32..90).prop_map(|(a, op, secs)| Op::Play { a, op, secs }),
     ]
 }
 
@@ -361,6 +375,27 @@ fn apply(st: &mut VdnState, ctx: &mut Ctx, op: &Op, now: u64) -> Outcome {
                 })
                 .unwrap_or_else(|| "555".into());
             ok(st.disconnect(ctx, a, &number))
+        }
+        Op::Record { a, op } => {
+            let a = if op < 2 { who(a, Suits::Talking) } else { ag(a) };
+            match op {
+                0 => ok(st.begin_record(ctx, a, Some(format!("f{now}")))),
+                1 => ok(st.begin_record(ctx, a, None)),
+                2 => ok(st.pause_record(ctx, a, true)),
+                3 => ok(st.pause_record(ctx, a, false)),
+                _ => ok(st.stop_record(ctx, a)),
+            }
+        }
+        Op::Play { a, op, secs } => {
+            let a = ag(a);
+            match op {
+                0 => ok(st.begin_play(ctx, a, "p".into(), u64::from(secs) * 1000, 60_000)),
+                1 => ok(st.pause_play(ctx, a, true)),
+                2 => ok(st.pause_play(ctx, a, false)),
+                3 => ok(st.seek_play(ctx, a, true, secs)),
+                4 => ok(st.seek_play(ctx, a, false, secs)),
+                _ => ok(st.stop_play(ctx, a)),
+            }
         }
         Op::RemoteAnswered { pick: i } => {
             if let Some((c, n)) = pick(&remotes(st, true), i) {
@@ -525,6 +560,15 @@ fn check(before: &VdnState, st: &VdnState, track: &mut Track, events: &[ccgw_dom
             assert!(s.phone_off_hook, "{step}: {id:?} in a call with its phone on the hook");
         } else if s.options.release_phone {
             assert!(!s.phone_off_hook, "{step}: {id:?} phone off the hook with no call");
+        }
+        // recordplay: a recording is of one of the agent's calls; a playback only between calls,
+        // within its file.
+        if let Some(r) = &s.recording {
+            assert!(s.calls.contains(&r.call), "{step}: {id:?} records {} it is not in", r.call);
+        }
+        if let Some(p) = &s.playback {
+            assert!(!s.in_call(), "{step}: {id:?} plays a file in a call");
+            assert!(p.position_ms <= p.length_ms, "{step}: {id:?} plays beyond the file");
         }
         let told = track.phone.get(id).copied().unwrap_or_default();
         assert_eq!(told == Phone::OffHook, s.phone_off_hook, "{step}: {id:?} phone is {told:?} by its events");

@@ -72,6 +72,7 @@ pub struct Config {
     pub engine: EngineConfig,
     pub telephony: Telephony,
     pub log: LogConfig,
+    pub recording: RecordingConfig,
     /// `[[vdn]]` tables.
     #[serde(rename = "vdn")]
     pub vdns: Vec<VdnConfig>,
@@ -392,6 +393,25 @@ impl Default for EngineConfig {
     }
 }
 
+// --- recordplay ---
+
+/// `[recording]`: recording and playback (recordplay).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingConfig {
+    /// Where record files are downloaded from: `recordfileurl` answers
+    /// `<url_base>/<vdn>/<percent-encoded file name>`, `recordzipfileurl` the same with `.zip`.
+    pub url_base: String,
+    /// How long the simulated telephony plays a file (`beginPlay`) before it ends by itself.
+    pub play_length_ms: u64,
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        Self { url_base: "https://127.0.0.1:8043/recordfiles".into(), play_length_ms: 60_000 }
+    }
+}
+
 /// What the simulated far end does with an outbound call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -700,6 +720,7 @@ impl Config {
         self.validate_engine().context("[engine]")?;
         self.validate_telephony().context("[telephony]")?;
         self.validate_log().context("[log]")?;
+        self.validate_recording().context("[recording]")?;
         self.validate_provisioning()
             .context("provisioning ([[vdn]], [[skill]], [[ivr]], [[agent]], [[group]], [[rest_reason]])")?;
         Ok(())
@@ -781,6 +802,17 @@ impl Config {
         ensure!(e.max_events_per_agent > 0, "max_events_per_agent must be > 0");
         ensure!(e.tick_ms > 0, "tick_ms must be > 0");
         ensure!(e.tick_ms <= e.ring_timeout_ms, "tick_ms must not exceed ring_timeout_ms");
+        Ok(())
+    }
+
+    fn validate_recording(&self) -> anyhow::Result<()> {
+        let r = &self.recording;
+        ensure!(
+            r.url_base.starts_with("https://") || r.url_base.starts_with("http://"),
+            "url_base must be an http:// or https:// URL"
+        );
+        ensure!(!r.url_base.ends_with('/'), "url_base must not end with '/'");
+        ensure!(r.play_length_ms > 0, "play_length_ms must be > 0");
         Ok(())
     }
 
@@ -1319,6 +1351,23 @@ mod tests {
         assert!(!dbg.contains("SECRETHASH"));
         assert!(!dbg.contains("TOPSECRETTOKEN"));
         assert!(dbg.contains("<redacted>"));
+    }
+
+    #[test]
+    fn recording_is_checked() {
+        let c =
+            Config::from_toml_str("[recording]\nurl_base = \"https://rec.example.com/files\"\nplay_length_ms = 5000\n")
+                .unwrap();
+        assert_eq!(
+            c.recording,
+            RecordingConfig { url_base: "https://rec.example.com/files".into(), play_length_ms: 5000 }
+        );
+        c.validate().unwrap();
+        for bad in ["url_base = \"ftp://x\"", "url_base = \"https://x/\"", "play_length_ms = 0"] {
+            let c = Config::from_toml_str(&format!("[recording]\n{bad}\n")).unwrap();
+            assert!(format!("{:#}", c.validate().unwrap_err()).contains("[recording]"), "{bad}");
+        }
+        assert!(Config::from_toml_str("[recording]\nformat = 1\n").is_err());
     }
 
     #[test]

@@ -79,6 +79,10 @@ impl Telephony for SimulatedTelephony {
             // A report about a party the engine already dropped is ignored by the engine, so
             // pending timers need no cancelling.
             TelephonyCommand::Hangup { .. } => {}
+            // --- recordplay --- The simulated media server records nothing and plays silence:
+            // it accepts every command. A playback's end is the engine's (its housekeeping ends
+            // it after `[recording] play_length_ms` of playing), so nothing is reported back.
+            TelephonyCommand::Record { .. } | TelephonyCommand::Play { .. } => {}
         }
     }
 }

@@ -43,6 +43,12 @@ fn offer(o: &Offer, media_type: Value) -> Value {
     })
 }
 
+// --- recordplay ---
+/// `locationId` of the recording events: ccgw has one site, the vendor's "no central node" value.
+const LOCATION_ID: &str = "65535";
+/// `fileMediaType` of the recording events: audio.
+const FILE_MEDIA_AUDIO: &str = "1";
+
 /// `phoneState` of `AgentOther_PhoneRelease`: 2 on-hook by the agent, 3 by the platform.
 fn phone_state(by: HungUpBy) -> u8 {
     match by {
@@ -80,6 +86,17 @@ pub fn event_type(kind: &EventKind) -> &'static str {
         PhoneOffhook { .. } => "AgentOther_PhoneOffhook",
         PhoneRelease { .. } => "AgentOther_PhoneRelease",
         PhoneUnknown => "AgentOther_PhoneUnknow",
+        // --- recordplay ---
+        RecordStarted { .. } => "AgentMediaEvent_Record",
+        RecordPaused { .. } => "AgentMediaEvent_PauseRecordDone",
+        RecordResumed { .. } => "AgentMediaEvent_ResumeRecordDone",
+        RecordStopped { .. } => "AgentMediaEvent_StopRecordDone",
+        PlayAccepted => "AgentMediaEvent_Play_Succ",
+        PlayStarted => "AgentMediaEvent_Play",
+        PlayPaused => "AgentMediaEvent_PausePlayDone",
+        PlayResumed => "AgentMediaEvent_ResumePlayDone",
+        PlayJumped => "AgentMediaEvent_JumpPlayDone",
+        PlayStopped => "AgentMediaEvent_StopPlayDone",
     }
 }
 
@@ -96,7 +113,13 @@ pub fn content(kind: &EventKind) -> Value {
         | RestTimeout
         | SetWorkSuccess
         | CancelWorkSuccess
-        | PhoneUnknown => Value::Null,
+        | PhoneUnknown
+        | PlayAccepted
+        | PlayStarted
+        | PlayPaused
+        | PlayResumed
+        | PlayJumped
+        | PlayStopped => Value::Null,
         ShutdownService { login_time_ms } => json!({ "loginTime": login_time_ms.to_string() }),
         // A string, as in the vendor sample (`{"reason":"200"}`).
         SetNotReadySuccess { reason } => json!({ "reason": reason.to_string() }),
@@ -126,6 +149,24 @@ pub fn content(kind: &EventKind) -> Value {
         PhoneAlerting(Some(p)) => json!({ "callid": p.call.to_string(), "caller": p.caller, "called": p.called }),
         PhoneOffhook { leg: l } => json!({ "type": leg(*l) }),
         PhoneRelease { by } => json!({ "phoneState": phone_state(*by) }),
+        // --- recordplay --- (the vendor's samples: `taskId` a number, the rest strings)
+        RecordStarted { task_id, record_id, file_name, call, caller, called } => json!({
+            "taskId": task_id,
+            "caller": caller,
+            "called": called,
+            "locationId": LOCATION_ID,
+            "recordID": record_id,
+            "fileName": file_name,
+            "fileMediaType": FILE_MEDIA_AUDIO,
+            "callId": call.to_string(),
+        }),
+        RecordPaused { task_id } | RecordResumed { task_id } => json!({ "taskId": task_id }),
+        RecordStopped { task_id, begin_ms, end_ms } => json!({
+            "beginTime": begin_ms,
+            "endTime": end_ms,
+            "fileMediaType": FILE_MEDIA_AUDIO,
+            "taskId": task_id,
+        }),
     }
 }
 

@@ -143,6 +143,9 @@ pub enum Body {
     AgentList,
     /// A JSON body ccgw does not describe yet (the JS API sends an entity).
     Json,
+    // --- recordplay ---
+    /// [`crate::request::PlayRequest`].
+    Play,
     /// Not known whether the interface takes a body.
     Undocumented,
 }
@@ -219,6 +222,15 @@ pub enum ResultKind {
     Flag,
     /// `loggedinagentphoneonvdn`: an object `{"<workno>": "<phone>", ...}`.
     AgentPhones,
+    // --- recordplay ---
+    /// An array of [`crate::response::RecordFileInfo`].
+    RecordFiles,
+    /// One [`crate::response::RecordFileInfo`].
+    RecordFile,
+    /// A URL string.
+    Url,
+    /// `queryrecordscore`: an array of score objects (always empty: ccgw scores no recording).
+    RecordScores,
     /// The long poll: `event` (one event object) instead of `result`.
     Event,
     /// `event`: an array of event objects.
@@ -283,7 +295,6 @@ pub struct Interface {
 
 pub const NOT_YET: &str = "not implemented yet";
 const NO_MULTIMEDIA: &str = "multimedia (text chat, conference): ccgw has voice only";
-const NO_MEDIA_SERVER: &str = "recording and playback: the telephony has no media server";
 const NO_VIDEO: &str = "video: ccgw has voice only";
 const UNDOCUMENTED: &str = "undocumented: seen only in one sample client (R5)";
 const OTHER_TRANSPORT: &str = "another event transport of the multimedia build";
@@ -2008,7 +2019,8 @@ pub static INTERFACES: &[Interface] = &[
         .summary("start recording")
         .clients("R1")
         .query(&[Q("filename", Str)])
-        .not_yet(NO_MEDIA_SERVER),
+        .result(R::Empty)
+        .served(),
     e(
         M::BeginRecordWithoutFilename,
         F::RecordPlay,
@@ -2019,50 +2031,60 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("RecordPlayVoice", "beginRecordWithoutFilename")
     .summary("start recording (auto name)")
-    .not_yet(NO_MEDIA_SERVER),
+    .result(R::Empty)
+    .served(),
     e(M::PauseRecord, F::RecordPlay, POST, "/recordplay/{agentid}/pauserecord", "pauseRecord", Named::JsApi)
         .js("RecordPlayVoice", "pauseRecord")
         .summary("pause recording")
-        .not_yet(NO_MEDIA_SERVER),
+        .result(R::Empty)
+        .served(),
     e(M::ResumeRecord, F::RecordPlay, POST, "/recordplay/{agentid}/resumerecord", "resumeRecord", Named::JsApi)
         .js("RecordPlayVoice", "resumeRecord")
         .summary("resume recording")
-        .not_yet(NO_MEDIA_SERVER),
+        .result(R::Empty)
+        .served(),
     e(M::StopRecord, F::RecordPlay, DELETE, "/recordplay/{agentid}/stoprecord", "stopRecord", Named::JsApi)
         .js("RecordPlayVoice", "stopRecord")
         .summary("stop recording")
-        .not_yet(NO_MEDIA_SERVER),
+        .result(R::Empty)
+        .served(),
     e(M::BeginPlay, F::RecordPlay, PUT, "/recordplay/{agentid}/play", "beginPlay", Named::JsApi)
         .js("RecordPlayVoice", "beginPlay")
         .summary("play recording/file")
         .clients("R2")
-        .body(Body::Json)
-        .not_yet(NO_MEDIA_SERVER),
+        .body(Body::Play)
+        .result(R::Empty)
+        .served(),
     e(M::PausePlay, F::RecordPlay, POST, "/recordplay/{agentid}/pauseplay", "pausePlay", Named::JsApi)
         .js("RecordPlayVoice", "pausePlay")
         .summary("pause playback")
         .clients("R2")
-        .not_yet(NO_MEDIA_SERVER),
+        .result(R::Empty)
+        .served(),
     e(M::ResumePlay, F::RecordPlay, POST, "/recordplay/{agentid}/resumeplay", "resumePlay", Named::JsApi)
         .js("RecordPlayVoice", "resumePlay")
         .summary("resume playback")
         .clients("R2")
-        .not_yet(NO_MEDIA_SERVER),
+        .result(R::Empty)
+        .served(),
     e(M::ForeFastPlay, F::RecordPlay, POST, "/recordplay/{agentid}/forefast/{time}", "foreFastPlay", Named::JsApi)
         .js("RecordPlayVoice", "foreFastPlay")
         .summary("fast-forward")
         .clients("R2")
-        .not_yet(NO_MEDIA_SERVER),
+        .result(R::Empty)
+        .served(),
     e(M::BackFastPlay, F::RecordPlay, POST, "/recordplay/{agentid}/backfast/{time}", "backFastPlay", Named::JsApi)
         .js("RecordPlayVoice", "backFastPlay")
         .summary("rewind")
         .clients("R2")
-        .not_yet(NO_MEDIA_SERVER),
+        .result(R::Empty)
+        .served(),
     e(M::StopPlay, F::RecordPlay, DELETE, "/recordplay/{agentid}/stopplay", "stopPlay", Named::JsApi)
         .js("RecordPlayVoice", "stopPlay")
         .summary("stop playback")
         .clients("R2")
-        .not_yet(NO_MEDIA_SERVER),
+        .result(R::Empty)
+        .served(),
     e(M::QueryRecordFile, F::RecordPlay, GET, "/recordplay/{agentid}/recordfile", "queryRecordFile", Named::JsApi)
         .js("RecordPlayVoice", "queryRecordFile")
         .summary("record-file queries")
@@ -2071,10 +2093,11 @@ pub static INTERFACES: &[Interface] = &[
             Q("skillid", Str),
             Q("startdate", Str),
             Q("enddate", Str),
-            Q("startposition", Str),
-            Q("endposition", Str),
+            Q("startposition", Integer),
+            Q("endposition", Integer),
         ])
-        .not_yet(NO_MEDIA_SERVER),
+        .result(R::RecordFiles)
+        .served(),
     e(
         M::QuerySelfRecordFile,
         F::RecordPlay,
@@ -2085,8 +2108,15 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("RecordPlayVoice", "querySelfRecordFile")
     .summary("record-file queries")
-    .query(&[Q("skillid", Str), Q("startdate", Str), Q("enddate", Str), Q("startposition", Str), Q("endposition", Str)])
-    .not_yet(NO_MEDIA_SERVER),
+    .query(&[
+        Q("skillid", Str),
+        Q("startdate", Str),
+        Q("enddate", Str),
+        Q("startposition", Integer),
+        Q("endposition", Integer),
+    ])
+    .result(R::RecordFiles)
+    .served(),
     e(
         M::QueryRecordFileByCallId,
         F::RecordPlay,
@@ -2098,7 +2128,8 @@ pub static INTERFACES: &[Interface] = &[
     .js("RecordPlayVoice", "queryRecordFileByCallId")
     .summary("record-file queries")
     .query(&[Q("workno", Str), Q("callid", Str), Q("calltime", Str)])
-    .not_yet(NO_MEDIA_SERVER),
+    .result(R::RecordFiles)
+    .served(),
     e(
         M::QueryRecordFileURL,
         F::RecordPlay,
@@ -2110,7 +2141,8 @@ pub static INTERFACES: &[Interface] = &[
     .js("RecordPlayVoice", "queryRecordFileURL")
     .summary("record-file queries")
     .query(&[Q("filepath", Str)])
-    .not_yet(NO_MEDIA_SERVER),
+    .result(R::Url)
+    .served(),
     e(
         M::QueryRecordZipFileURL,
         F::RecordPlay,
@@ -2122,7 +2154,8 @@ pub static INTERFACES: &[Interface] = &[
     .js("RecordPlayVoice", "queryRecordZipFileURL")
     .summary("record-file queries")
     .query(&[Q("filepath", Str)])
-    .not_yet(NO_MEDIA_SERVER),
+    .result(R::Url)
+    .served(),
     e(
         M::QueryBatchRecordZipFileURL,
         F::RecordPlay,
@@ -2134,7 +2167,8 @@ pub static INTERFACES: &[Interface] = &[
     .js("RecordPlayVoice", "queryBatchRecordZipFileURL")
     .summary("record-file queries")
     .query(&[Q("filepath", Str)])
-    .not_yet(NO_MEDIA_SERVER),
+    .result(R::Url)
+    .served(),
     e(
         M::QueryRecordFileFromRecordID,
         F::RecordPlay,
@@ -2146,7 +2180,8 @@ pub static INTERFACES: &[Interface] = &[
     .js("RecordPlayVoice", "queryRecordFileFromRecordID")
     .summary("record-file queries")
     .query(&[Q("recordid", Str)])
-    .not_yet(NO_MEDIA_SERVER),
+    .result(R::RecordFile)
+    .served(),
     e(
         M::QueryVoiceRecordScore,
         F::RecordPlay,
@@ -2158,7 +2193,8 @@ pub static INTERFACES: &[Interface] = &[
     .js("RecordPlayVoice", "queryVoiceRecordScore")
     .summary("record-file queries")
     .query(&[Q("workno", Str), Q("recordstartdate", Str), Q("recordenddate", Str)])
-    .not_yet(NO_MEDIA_SERVER),
+    .result(R::RecordScores)
+    .served(),
     e(M::QueryServerTime, F::QueryMonitor, GET, "/querymonitor/{agentid}/servertime", "queryServerTime", Named::JsApi)
         .js("QueryMonitor", "queryServerTime")
         .summary("server time"),

@@ -63,6 +63,11 @@ fn result_schema(r: ResultKind) -> Option<(&'static str, Value)> {
         ResultKind::Flag => json!({"type": "boolean"}),
         ResultKind::AgentPhones => json!({"type": "object", "additionalProperties": {"type": "string"},
             "description": "work number → phone number of each signed-in agent"}),
+        // --- recordplay ---
+        ResultKind::RecordFiles => json!({"type": "array", "items": schema_ref("RecordFile")}),
+        ResultKind::RecordFile => schema_ref("RecordFile"),
+        ResultKind::Url => json!({"type": "string"}),
+        ResultKind::RecordScores => json!({"type": "array", "items": {"type": "object"}}),
         ResultKind::Event => return Some(("event", schema_ref("Event"))),
         ResultKind::EventList => return Some(("event", json!({"type": "array", "items": schema_ref("Event")}))),
         ResultKind::Undocumented => json!({}),
@@ -79,6 +84,7 @@ fn body_schema(b: Body) -> Option<&'static str> {
         Body::Transfer => Some("TransferRequest"),
         Body::SetCallData => Some("SetCallDataRequest"),
         Body::AgentList => Some("AgentListRequest"),
+        Body::Play => Some("PlayRequest"),
         Body::None | Body::Json | Body::Undocumented => None,
     }
 }
@@ -251,6 +257,26 @@ fn base_components() -> Value {
                 "type": "object",
                 "required": ["callid"],
                 "properties": {"callid": string, "calldata": string, "isDataEncoded": lenient("boolean")},
+            },
+            // --- recordplay ---
+            "PlayRequest": {
+                "type": "object",
+                "required": ["voicepath"],
+                "properties": {
+                    "voicepath": {"type": "string", "minLength": 1, "maxLength": 100},
+                    "startpostion": lenient("integer"),
+                    "volumechange": string,
+                    "speedchange": string,
+                    "times": lenient("integer"),
+                },
+            },
+            "RecordFile": {
+                "type": "object",
+                "required": ["recordID", "fileName", "callId", "workNo", "skillId", "caller", "called", "beginTime", "endTime"],
+                "properties": {
+                    "recordID": string, "fileName": string, "callId": string, "workNo": string, "skillId": int,
+                    "caller": string, "called": string, "beginTime": int, "endTime": int,
+                },
             },
             "SignInResult": {
                 "type": "object",

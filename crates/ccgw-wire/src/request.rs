@@ -237,3 +237,94 @@ impl AgentListRequest {
         Ok(AgentListRequest { agents })
     }
 }
+
+// --- recordplay ---
+
+/// Longest file path `beginPlay` takes (vendor: at most 100 characters).
+pub const MAX_VOICE_PATH: usize = 100;
+
+/// `PUT recordplay/{agentid}/play`: `voicepath` (mandatory, 1–100 characters), `startpostion`
+/// (the vendor's spelling; `startposition` also accepted; seconds, default 0), `volumechange`
+/// and `speedchange` (at most five digits, default 50), `times` (any number; the vendor plays
+/// once for anything but its documented values, and so does ccgw).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlayRequest {
+    pub voice_path: String,
+    pub start_secs: u32,
+}
+
+impl PlayRequest {
+    pub fn parse(bytes: &[u8]) -> Result<Self, Retcode> {
+        let b = Body::parse(bytes)?;
+        let voice_path = b.string("voicepath").map_err(|_| BODY_INVALID)?.ok_or(BODY_INVALID)?;
+        if voice_path.is_empty()
+            || voice_path.chars().count() > MAX_VOICE_PATH
+            || voice_path.chars().any(char::is_control)
+        {
+            return Err(PARAMETER_INVALID);
+        }
+        let start = match b.number("startpostion").map_err(|_| PARAMETER_INVALID)? {
+            Some(n) => Some(n),
+            None => b.number("startposition").map_err(|_| PARAMETER_INVALID)?,
+        };
+        for key in ["volumechange", "speedchange"] {
+            if let Some(v) = b.string(key).map_err(|_| PARAMETER_INVALID)?
+                && (v.len() > 5 || !v.bytes().all(|c| c.is_ascii_digit()))
+            {
+                return Err(PARAMETER_INVALID);
+            }
+        }
+        b.number("times").map_err(|_| PARAMETER_INVALID)?;
+        Ok(PlayRequest { voice_path, start_secs: start.unwrap_or(0) })
+    }
+}
+
+/// A date-time query parameter, `yyyy-MM-dd HH:mm:ss` (UTC), as milliseconds since the epoch.
+pub fn parse_datetime(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = s.get(r)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok()).flatten()
+    };
+    ccgw_domain::media::ms_from_civil(ccgw_domain::media::Civil {
+        year: i64::from(num(0..4)?),
+        month: num(5..7)?,
+        day: num(8..10)?,
+        hour: num(11..13)?,
+        minute: num(14..16)?,
+        second: num(17..19)?,
+    })
+}
+
+#[cfg(test)]
+mod recordplay_tests {
+    use super::*;
+
+    #[test]
+    fn play_request() {
+        let r = PlayRequest::parse(br#"{"voicepath":"Y:/1/a.V3","startpostion":"5","times":3}"#).unwrap();
+        assert_eq!(r, PlayRequest { voice_path: "Y:/1/a.V3".into(), start_secs: 5 });
+        assert_eq!(PlayRequest::parse(br#"{}"#), Err(BODY_INVALID));
+        assert_eq!(PlayRequest::parse(br#"{"voicepath":""}"#), Err(PARAMETER_INVALID));
+        assert_eq!(PlayRequest::parse(br#"{"voicepath":"a","volumechange":"123456"}"#), Err(PARAMETER_INVALID));
+        assert_eq!(PlayRequest::parse(br#"{"voicepath":"a","startpostion":-1}"#), Err(PARAMETER_INVALID));
+    }
+
+    #[test]
+    fn datetimes() {
+        assert_eq!(parse_datetime("2016-10-25 11:02:05"), Some(1_477_393_325_000));
+        for bad in [
+            "",
+            "2016-10-25",
+            "2016-13-25 11:02:05",
+            "2016-10-25T11:02:05",
+            "2016-10-25 11:02:0x",
+            "+016-10-25 11:02:05",
+        ] {
+            assert_eq!(parse_datetime(bad), None, "{bad}");
+        }
+    }
+}

@@ -378,3 +378,46 @@ pub struct RestReasonInfo {
 pub fn agent_phones<'a>(agents: impl IntoIterator<Item = (u32, &'a str)>) -> Vec<u8> {
     agent_names(agents)
 }
+
+// --- recordplay ---
+
+/// A finished recording in the record-file queries (`recordfile`, `queryselfrecordfile`,
+/// `queryrecordfilebycallid`, `recordfilefromrecordid`). The vendor documents no sample: the
+/// names are those of its recording events (`recordID`, `fileName`, `callId`, `beginTime`,
+/// `endTime`), see docs/compat.md.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct RecordFileInfo {
+    #[serde(rename = "recordID")]
+    pub record_id: String,
+    #[serde(rename = "fileName")]
+    pub file_name: String,
+    #[serde(rename = "callId")]
+    pub call_id: String,
+    #[serde(rename = "workNo")]
+    pub work_no: String,
+    /// 0 for a call that came through no skill.
+    #[serde(rename = "skillId")]
+    pub skill_id: u32,
+    pub caller: String,
+    pub called: String,
+    #[serde(rename = "beginTime")]
+    pub begin_time: u64,
+    #[serde(rename = "endTime")]
+    pub end_time: u64,
+}
+
+impl RecordFileInfo {
+    pub fn new(f: &ccgw_domain::RecordFile) -> Self {
+        RecordFileInfo {
+            record_id: f.record_id.clone(),
+            file_name: f.file_name.clone(),
+            call_id: f.call.to_string(),
+            work_no: f.agent.to_string(),
+            skill_id: f.skill.map_or(0, |s| s.0),
+            caller: f.caller.clone(),
+            called: f.called.clone(),
+            begin_time: f.begin_ms,
+            end_time: f.end_ms,
+        }
+    }
+}

@@ -30,6 +30,12 @@ pub const PHONE_INVALID: Retcode = rc("100-013", "the phone number to bind is in
 pub const SKILL_PARAMETER: Retcode = rc("100-019", "invalid skill queue parameter");
 pub const WRONG_PASSWORD: Retcode = rc("100-004", "wrong user name or password");
 
+// --- recordplay ---
+/// A record-file name (`filepath`) that is empty, too long or not a file name.
+pub const RECORD_FILE_NAME_INVALID: Retcode = rc("104-003", "invalid record file name");
+/// A record file (or record id) the VDN has no recording of.
+pub const RECORD_FILE_MISSING: Retcode = rc("104-005", "the record file does not exist");
+
 /// The retcode for `err` returned by `method`.
 pub fn retcode(method: Method, err: DomainError) -> Retcode {
     use DomainError as E;
@@ -44,6 +50,23 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::WrongPassword, _) => WRONG_PASSWORD,
         (E::AccountLocked, _) => rc("110-016", "account locked"),
         (E::LockedNow, _) => rc("110-021", "account locked after too many failed sign-ins"),
+
+        // --- recordplay --- (ccgw's numbering of the vendor's 500-xxx family, docs/compat.md)
+        (E::MediaBusy, M::BeginRecord | M::BeginRecordWithoutFilename) => {
+            rc("500-001", "a recording is already in progress")
+        }
+        (E::NoMedia, M::PauseRecord | M::ResumeRecord | M::StopRecord) => rc("500-002", "no recording in progress"),
+        (E::MediaState, M::PauseRecord) => rc("500-003", "the recording is already paused"),
+        (E::MediaState, M::ResumeRecord) => rc("500-004", "the recording is not paused"),
+        (E::MediaBusy, M::BeginPlay) => rc("500-005", "a playback is already in progress"),
+        (E::NoMedia, M::PausePlay | M::ResumePlay | M::ForeFastPlay | M::BackFastPlay | M::StopPlay) => {
+            rc("500-006", "no playback in progress")
+        }
+        (E::MediaState, M::PausePlay) => rc("500-007", "the playback is already paused"),
+        (E::MediaState, M::ResumePlay) => rc("500-008", "the playback is not paused"),
+        (E::NoCall, M::BeginRecord | M::BeginRecordWithoutFilename) => rc("500-009", "no call to record"),
+        (E::InCall, M::BeginPlay) => rc("500-010", "the agent is in a call and cannot play a file"),
+        (E::MediaBusy | E::NoMedia | E::MediaState, _) => rc("100-009", "agent state does not allow this operation"),
 
         (E::InCall, M::Logout) => rc("100-010", "agent is in a call and cannot sign out"),
         (E::InCall | E::WrongState, M::Hold) => rc("200-014", "call state does not allow hold"),

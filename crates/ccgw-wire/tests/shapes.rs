@@ -108,6 +108,15 @@ fn every_event_type_and_content() {
         (EventKind::PhoneRelease { by: HungUpBy::Agent }, "AgentOther_PhoneRelease", json!({"phoneState":2})),
         (EventKind::PhoneRelease { by: HungUpBy::Platform }, "AgentOther_PhoneRelease", json!({"phoneState":3})),
         (EventKind::PhoneUnknown, "AgentOther_PhoneUnknow", Value::Null),
+        // --- recordplay ---
+        (EventKind::RecordPaused { task_id: 7 }, "AgentMediaEvent_PauseRecordDone", json!({"taskId":7})),
+        (EventKind::RecordResumed { task_id: 7 }, "AgentMediaEvent_ResumeRecordDone", json!({"taskId":7})),
+        (EventKind::PlayAccepted, "AgentMediaEvent_Play_Succ", Value::Null),
+        (EventKind::PlayStarted, "AgentMediaEvent_Play", Value::Null),
+        (EventKind::PlayPaused, "AgentMediaEvent_PausePlayDone", Value::Null),
+        (EventKind::PlayResumed, "AgentMediaEvent_ResumePlayDone", Value::Null),
+        (EventKind::PlayJumped, "AgentMediaEvent_JumpPlayDone", Value::Null),
+        (EventKind::PlayStopped, "AgentMediaEvent_StopPlayDone", Value::Null),
     ];
     for (kind, name, content) in cases {
         let w = wire(kind);
@@ -149,6 +158,24 @@ fn events_match_the_vendor_samples() {
             EventKind::PhoneUnknown,
             49999,
             r#"{"message":"","retcode":"0","event":{"eventType":"AgentOther_PhoneUnknow","eventGenTime":1784529722590,"workNo":"49999","content":null}}"#,
+        ),
+        // --- recordplay --- (the vendor's samples; ccgw's `locationId` is the vendor's 65535)
+        (
+            EventKind::RecordStarted {
+                task_id: 5206,
+                record_id: "Yc1v6a20011d20161025t1902050".into(),
+                file_name: "Y:/6/0/20161025/20011/1902050.V3".into(),
+                call: call("1477393325-164"),
+                caller: "70006".into(),
+                called: "60015".into(),
+            },
+            20011,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentMediaEvent_Record","eventGenTime":1784529722590,"workNo":"20011","content":{"taskId":5206,"caller":"70006","recordID":"Yc1v6a20011d20161025t1902050","called":"60015","locationId":"65535","fileName":"Y:/6/0/20161025/20011/1902050.V3","fileMediaType":"1","callId":"1477393325-164"}}}"#,
+        ),
+        (
+            EventKind::RecordStopped { task_id: 5451, begin_ms: 1566867437000, end_ms: 1566867472000 },
+            1115,
+            r#"{"message":"","retcode":"0","event":{"eventType":"AgentMediaEvent_StopRecordDone","eventGenTime":1784529722590,"workNo":"1115","content":{"beginTime":1566867437000,"endTime":1566867472000,"fileMediaType":"1","taskId":5451}}}"#,
         ),
         (
             EventKind::Ringing(Offer {

@@ -8,6 +8,8 @@ impl VdnState {
 
     pub(super) fn join(&mut self, ctx: &mut Ctx, agent: AgentId, call: CallId) {
         let now = ctx.now_ms;
+        // A call ends the playback to the agent's phone (recordplay).
+        self.end_playback_for_call(ctx, agent);
         if let Ok(s) = self.session_mut(agent) {
             let first = s.calls.is_empty();
             s.calls.push(call);
@@ -25,6 +27,7 @@ impl VdnState {
     /// answering stays the desktop's business (`answer`, or auto-answer). A phone already off the
     /// hook (the agent is in another call, or always-off-hook) says nothing.
     pub(super) fn take_phone(&mut self, ctx: &mut Ctx, agent: AgentId, ringing_for: Option<PhoneCall>, leg: Leg) {
+        self.end_playback_for_call(ctx, agent);
         let Ok(s) = self.session_mut(agent) else { return };
         if s.phone_off_hook {
             return;
@@ -82,6 +85,11 @@ impl VdnState {
             last.end_ms.get_or_insert(now);
             s.last_call = Some(last);
         }
+        // Leaving the recorded call stops its recording (recordplay).
+        if let Some(r) = s.recording.take_if(|r| r.call == call) {
+            self.file_recording(ctx, agent, r);
+        }
+        let Ok(s) = self.session_mut(agent) else { return };
         if announce {
             ctx.emit(agent, EventKind::CallRelease(call));
         }
@@ -371,6 +379,7 @@ impl VdnState {
         for a in reminders {
             ctx.emit(a, EventKind::RestTimeout);
         }
+        self.end_finished_playbacks(ctx);
         self.distribute(ctx);
     }
 

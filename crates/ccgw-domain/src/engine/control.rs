@@ -420,6 +420,12 @@ impl VdnState {
         if let Some(dst) = self.calls.get_mut(&into) {
             dst.parties.extend(moved);
         }
+        // A recording of `from` goes on in `into` (recordplay).
+        for r in self.agents.values_mut().filter_map(|a| a.session.as_mut()?.recording.as_mut()) {
+            if r.call == from {
+                r.call = into;
+            }
+        }
         let _ = ctx;
     }
 

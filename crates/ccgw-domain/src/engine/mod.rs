@@ -12,9 +12,11 @@ use crate::directory::{Directory, Skill};
 use crate::error::DomainError;
 use crate::event::{Event, EventKind, HungUpBy, Offer, PhoneCall};
 use crate::ids::{AgentId, CallId, SkillId, VdnId};
+use crate::media::RecordLog;
 
 mod calls;
 mod control;
+mod media;
 mod queues;
 mod sessions;
 
@@ -42,6 +44,28 @@ pub enum TelephonyCommand {
     Attach { call: CallId, number: String },
     /// The engine dropped this remote party.
     Hangup { call: CallId, number: String },
+    // --- recordplay ---
+    /// Record (pause, resume, stop recording) the agent's call.
+    Record { agent: AgentId, call: CallId, op: RecordOp },
+    /// Play (pause, resume, move, stop) a file to the agent's phone.
+    Play { agent: AgentId, op: PlayOp },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordOp {
+    Start { file_name: String },
+    Pause,
+    Resume,
+    Stop,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlayOp {
+    Start { file: String, from_ms: u64 },
+    Pause,
+    Resume,
+    Seek { to_ms: u64 },
+    Stop,
 }
 
 /// Inputs and outputs of one operation.
@@ -111,6 +135,8 @@ pub struct VdnState {
     pub skills: BTreeMap<SkillId, Skill>,
     pub calls: BTreeMap<CallId, Call>,
     pub queues: BTreeMap<SkillId, VecDeque<CallId>>,
+    /// Finished recordings (recordplay).
+    pub records: RecordLog,
 }
 
 /// Valid phone numbers: 1–24 of digits, `*` and `#`.
@@ -123,7 +149,7 @@ impl VdnState {
         let agents = directory.agents_of(vdn).into_iter().map(|p| (p.id, Agent::new(p))).collect();
         let skills: BTreeMap<_, _> = directory.skills_of(vdn).into_iter().map(|s| (s.id, s)).collect();
         let queues = skills.keys().map(|k| (*k, VecDeque::new())).collect();
-        VdnState { vdn, policy, agents, skills, calls: BTreeMap::new(), queues }
+        VdnState { vdn, policy, agents, skills, calls: BTreeMap::new(), queues, records: RecordLog::default() }
     }
 
     // ----- lookups ------------------------------------------------------------------------

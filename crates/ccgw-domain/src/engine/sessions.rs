@@ -47,6 +47,8 @@ impl VdnState {
             stats: Default::default(),
             in_call_since_ms: None,
             phone_off_hook: false,
+            recording: None,
+            playback: None,
         });
         ctx.new_sessions.push((agent, ctx.events.len()));
         ctx.emit(agent, EventKind::InService);
@@ -80,7 +82,8 @@ impl VdnState {
         // The session goes first: the after-call distribution while its calls are released must
         // not offer a queued call to the agent on its way out (that call would keep a party with
         // no session).
-        let Some(s) = self.agents.get_mut(&agent).and_then(|a| a.session.take()) else { return };
+        let Some(mut s) = self.agents.get_mut(&agent).and_then(|a| a.session.take()) else { return };
+        self.end_media(ctx, agent, &mut s);
         for call in s.calls {
             // An offer it never answered goes back to the queue, as when rejected.
             if let Some(skill) = self.requeue_skill(call, agent) {

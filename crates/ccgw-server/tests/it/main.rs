@@ -9,6 +9,7 @@ mod jsapi;
 mod onlineagent;
 mod polls;
 mod queuerec;
+mod recordplay;
 mod routing;
 mod signin;
 mod smoke;

@@ -112,8 +112,8 @@ async fn interfaces_not_implemented_answer_404() {
     let not_implemented = json!({"message":"interface not implemented","retcode":"404"});
     for (method, suffix) in [
         (Method::GET, "qualitycontrol/101/queryvideorecordfile"),
-        (Method::PUT, "recordplay/101/record?filename=x"),
-        (Method::POST, "voicecall/101/seconddial/123"),
+        (Method::POST, "qualitycontrol/101/startVideoOperation?monitoragent=102"),
+        (Method::POST, "voicecall/101/beginmutevideo"),
         (Method::PUT, "textchat/101/answer/1-2"),
         (Method::POST, "agentevent/reportagentsisalive?agents=101"),
         // The agent id is not looked at.
@@ -132,7 +132,7 @@ async fn interfaces_not_implemented_answer_404() {
 
     let text = gw.client.get(format!("{}/metrics", gw.admin)).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("ccgw_requests_total{method=\"queryVideoRecordFile\",retcode=\"404\"} 3"), "{text}");
-    assert!(text.contains("ccgw_requests_total{method=\"beginRecord\",retcode=\"404\"} 1"), "{text}");
+    assert!(text.contains("ccgw_requests_total{method=\"startVideoOperation\",retcode=\"404\"} 1"), "{text}");
     gw.stop().await;
 }
 

@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 
 use crate::common::{Agent, Gateway, PREFIX, err, found, not_signed_in, param_invalid};
 
-const CUSTOMER: &str = "13900000001";
-const ACCESS: &str = "10086";
-const OFFERED: [&str; 4] =
+pub(crate) const CUSTOMER: &str = "13900000001";
+pub(crate) const ACCESS: &str = "10086";
+pub(crate) const OFFERED: [&str; 4] =
     ["AgentState_Busy", "AgentOther_PhoneAlerting", "AgentOther_PhoneOffhook", "AgentEvent_Ringing"];
 const AUTO: [&str; 5] = [
     "AgentState_Busy",
@@ -19,9 +19,9 @@ const AUTO: [&str; 5] = [
     "AgentEvent_Auto_Answer",
     "AgentEvent_Talking",
 ];
-const RELEASED: [&str; 3] = ["AgentEvent_Call_Release", "AgentOther_PhoneRelease", "AgentState_Ready"];
+pub(crate) const RELEASED: [&str; 3] = ["AgentEvent_Call_Release", "AgentOther_PhoneRelease", "AgentState_Ready"];
 
-fn fast(c: &mut Config) {
+pub(crate) fn fast(c: &mut Config) {
     c.auth.poll_wait_ms = 300;
     c.telephony.default.answer_after_ms = 50;
     c.limits.calldata_per_agent = 0;
@@ -31,7 +31,7 @@ async fn start() -> Gateway {
     Gateway::start_with(fast).await
 }
 
-fn ok() -> Value {
+pub(crate) fn ok() -> Value {
     json!({"message":"success","retcode":"0","result":{}})
 }
 
@@ -39,20 +39,20 @@ fn not_implemented() -> Value {
     err("404", "interface not implemented")
 }
 
-async fn expect(gw: &Gateway, a: &Agent, types: &[&str]) -> Vec<Value> {
+pub(crate) async fn expect(gw: &Gateway, a: &Agent, types: &[&str]) -> Vec<Value> {
     let evs = a.poll_until(gw, types[types.len() - 1]).await;
     assert_eq!(Agent::types(&evs), types, "events of {}: {evs:#?}", a.id);
     evs
 }
 
-async fn ready(gw: &Gateway, id: u32) -> Agent {
+pub(crate) async fn ready(gw: &Gateway, id: u32) -> Agent {
     let a = gw.sign_in(id).await;
     expect(gw, &a, &["AgentOther_InService", "AgentState_Ready"]).await;
     a
 }
 
 /// A customer call offered to `a` (manual answer) and answered.
-async fn talking(gw: &Gateway, a: &Agent) -> String {
+pub(crate) async fn talking(gw: &Gateway, a: &Agent) -> String {
     let id = gw.inject_call(CUSTOMER, ACCESS, "").await;
     expect(gw, a, &OFFERED).await;
     assert_eq!(a.put(gw, "voicecall", "answer", None).await.body, ok());
