@@ -118,6 +118,8 @@ pub struct Session {
     /// Whether the agent's phone is off the hook: always while the agent is in a call, and
     /// between calls for an always-off-hook agent once its phone first rang.
     pub phone_off_hook: bool,
+    /// What the agent set for itself during the session (onlineagent settings).
+    pub settings: AgentSettings,
 }
 
 impl Session {
@@ -160,4 +162,23 @@ impl Agent {
     pub fn state_code(&self) -> AgentStateCode {
         self.session.as_ref().map_or(AgentStateCode::SignedOut, Session::state_code)
     }
+}
+
+// --- onlineagent settings ---
+
+/// Largest private configuration string an agent may store (`privateconfig`), in bytes.
+pub const MAX_PRIVATE_CONFIG: usize = 4096;
+
+/// Per-session values the agent sets and reads back; they end with the session.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentSettings {
+    /// `setcustomstate` (0–65534); `None` until set.
+    pub custom_state: Option<u16>,
+    /// `privateconfig`: an opaque client string, at most [`MAX_PRIVATE_CONFIG`] bytes.
+    pub private_config: String,
+    /// `settalkright?flag`.
+    pub talk_right: bool,
+    /// `setselfrecord/{recordflag}/{recordbeforetalking}`.
+    pub self_record: bool,
+    pub record_before_talking: bool,
 }

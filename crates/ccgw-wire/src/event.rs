@@ -80,6 +80,10 @@ pub fn event_type(kind: &EventKind) -> &'static str {
         PhoneOffhook { .. } => "AgentOther_PhoneOffhook",
         PhoneRelease { .. } => "AgentOther_PhoneRelease",
         PhoneUnknown => "AgentOther_PhoneUnknow",
+        // --- onlineagent messages ---
+        Note { .. } => "AgentOther_Note",
+        // ccgw's name: the vendor documents no bulletin event (docs/compat.md).
+        Bulletin { .. } => "AgentOther_Bulletin",
     }
 }
 
@@ -97,6 +101,9 @@ pub fn content(kind: &EventKind) -> Value {
         | SetWorkSuccess
         | CancelWorkSuccess
         | PhoneUnknown => Value::Null,
+        // The vendor's note event carries no content (its sample: `"content": null`).
+        Note { .. } => Value::Null,
+        Bulletin { from, data } => json!({ "sender": from.to_string(), "bulletindata": data }),
         ShutdownService { login_time_ms } => json!({ "loginTime": login_time_ms.to_string() }),
         // A string, as in the vendor sample (`{"reason":"200"}`).
         SetNotReadySuccess { reason } => json!({ "reason": reason.to_string() }),

@@ -199,6 +199,8 @@ pub enum ResultKind {
     Event,
     /// `event`: an array of event objects.
     EventList,
+    /// onlineagent `querycustomstate`: [`crate::response::CustomState`].
+    CustomState,
     Undocumented,
 }
 
@@ -263,6 +265,7 @@ const NO_MEDIA_SERVER: &str = "recording and playback: the telephony has no medi
 const NO_VIDEO: &str = "video: ccgw has voice only";
 const UNDOCUMENTED: &str = "undocumented: seen only in one sample client (R5)";
 const OTHER_TRANSPORT: &str = "another event transport of the multimedia build";
+const UNDOCUMENTED_BODY: &str = "undocumented: no doc page and no client shows the body's fields";
 
 const fn e(
     method: Method,
@@ -371,8 +374,10 @@ pub static INTERFACES: &[Interface] = &[
     e(M::LoginEx, F::OnlineAgent, PUT, "/onlineagent/{agentid}/loginex", "loginEx", Named::Doc)
         .js("OnlineAgent", "loginEx")
         .summary("sign in to platform only (no media server / licence)")
-        .body(Body::Json)
-        .auth(Auth::SignIn),
+        .body(Body::SignIn)
+        .result(R::SignIn)
+        .auth(Auth::SignIn)
+        .served(),
     e(M::ForceLogin, F::OnlineAgent, PUT, "/onlineagent/{agentid}/forcelogin", "forceLogin", Named::Doc)
         .js("OnlineAgent", "forceLogin")
         .summary("force sign-in (kicks existing session)")
@@ -384,8 +389,10 @@ pub static INTERFACES: &[Interface] = &[
     e(M::ForceLoginEx, F::OnlineAgent, PUT, "/onlineagent/{agentid}/forceloginex", "forceLoginEx", Named::JsApi)
         .js("OnlineAgent", "forceLoginEx")
         .summary("force variant of loginex")
-        .body(Body::Json)
-        .auth(Auth::SignIn),
+        .body(Body::SignIn)
+        .result(R::SignIn)
+        .auth(Auth::SignIn)
+        .served(),
     e(
         M::ForceLoginExWithoutPhone,
         F::OnlineAgent,
@@ -396,8 +403,10 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("OnlineAgent", "forceLoginExWithoutPhone")
     .summary("force sign-in without phone")
-    .body(Body::Json)
-    .auth(Auth::SignIn),
+    .body(Body::SignIn)
+    .result(R::SignIn)
+    .auth(Auth::SignIn)
+    .served(),
     e(M::Logout, F::OnlineAgent, DELETE, "/onlineagent/{agentid}/logout", "logout", Named::Doc)
         .js("OnlineAgent", "logout")
         .summary("sign out (refused while talking)")
@@ -551,7 +560,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("OnlineAgent", "modifyAccountPwd")
     .summary("change password (old form)")
-    .query(&[Q("oldpassword", Str), Q("newpassword", Str), Q("repassword", Str)]),
+    .query(&[Q("oldpassword", Str), Q("newpassword", Str), Q("repassword", Str)])
+    .result(R::Empty)
+    .served(),
     e(
         M::ModifyAccountPwdEx,
         F::OnlineAgent,
@@ -561,15 +572,20 @@ pub static INTERFACES: &[Interface] = &[
         Named::Doc,
     )
     .summary("change password (body form)")
-    .body(Body::Undocumented),
+    .body(Body::Json)
+    .result(R::Empty)
+    .served(),
     e(M::SetForwarding, F::OnlineAgent, POST, "/onlineagent/{agentid}/setforwarding", "setForwarding", Named::JsApi)
         .js("OnlineAgent", "setForwarding")
         .summary("call forwarding")
-        .body(Body::Json),
+        .body(Body::Json)
+        .not_yet(UNDOCUMENTED_BODY),
     e(M::BindAgentPhone, F::OnlineAgent, POST, "/onlineagent/{agentid}/bindphone", "bindAgentPhone", Named::JsApi)
         .js("OnlineAgent", "bindAgentPhone")
         .summary("bind phone number")
-        .body(Body::Json),
+        .body(Body::Json)
+        .result(R::Empty)
+        .served(),
     e(
         M::SetAgentSelfRecord,
         F::OnlineAgent,
@@ -579,12 +595,16 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("OnlineAgent", "setAgentSelfRecord")
-    .summary("self-recording flags"),
+    .summary("self-recording flags")
+    .result(R::Empty)
+    .served(),
     e(M::NotifyBulletin, F::OnlineAgent, POST, "/onlineagent/{agentid}/notifybulletin", "notifyBulletin", Named::JsApi)
         .js("OnlineAgent", "notifyBulletin")
         .summary("send bulletin {targettype,targetname,bulletindata}")
         .clients("R2")
-        .body(Body::Json),
+        .body(Body::Json)
+        .result(R::Empty)
+        .served(),
     e(
         M::SendNotelet,
         F::OnlineAgent,
@@ -595,11 +615,15 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("OnlineAgent", "sendNotelet")
     .summary("send short note to agent")
-    .query(&[Q("content", Str)]),
+    .query(&[Q("content", Str)])
+    .result(R::Empty)
+    .served(),
     e(M::SetTalkRight, F::OnlineAgent, POST, "/onlineagent/{agentid}/settalkright", "setTalkRight", Named::JsApi)
         .js("OnlineAgent", "setTalkRight")
         .summary("talk right flag")
-        .query(&[Q("flag", Str)]),
+        .query(&[Q("flag", Boolean)])
+        .result(R::Empty)
+        .served(),
     e(
         M::GetPrivateConfig,
         F::OnlineAgent,
@@ -610,7 +634,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .jb("OnlineAgent", "getPrivateConfig")
     .summary("read private client config")
-    .body(Body::Undocumented),
+    .result(R::AppData)
+    .served(),
     e(
         M::PutPrivateConfig,
         F::OnlineAgent,
@@ -622,11 +647,13 @@ pub static INTERFACES: &[Interface] = &[
     .jb("OnlineAgent", "putPrivateConfig")
     .summary("store private client config")
     .query(&[Q("config", Str)])
-    .body(Body::Undocumented),
+    .result(R::Empty)
+    .served(),
     e(M::SetCustomState, F::OnlineAgent, POST, "/onlineagent/{agentid}/setcustomstate", "setCustomState", Named::Doc)
         .summary("custom sub-state 0–65534")
-        .query(&[Q("customstate", Str)])
-        .body(Body::Undocumented),
+        .query(&[Q("customstate", Integer)])
+        .result(R::Empty)
+        .served(),
     e(
         M::QueryCustomState,
         F::OnlineAgent,
@@ -636,7 +663,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::Doc,
     )
     .summary("read custom state {agentcustomstate}")
-    .body(Body::Undocumented),
+    .result(R::CustomState)
+    .served(),
     e(M::VrcToken, F::OnlineAgent, POST, "/onlineagent/{agentid}/vrctoken", "vrcToken", Named::Doc)
         .summary("temporary token for VRC (video) init")
         .body(Body::Undocumented)

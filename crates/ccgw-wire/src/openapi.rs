@@ -45,6 +45,8 @@ fn result_schema(r: ResultKind) -> Option<(&'static str, Value)> {
             "description": "work number → configured agent name"}),
         ResultKind::Event => return Some(("event", schema_ref("Event"))),
         ResultKind::EventList => return Some(("event", json!({"type": "array", "items": schema_ref("Event")}))),
+        ResultKind::CustomState => json!({"type": "object", "required": ["agentcustomstate"],
+            "properties": {"agentcustomstate": {"type": "string"}}, "additionalProperties": false}),
         ResultKind::Undocumented => json!({}),
     };
     Some(("result", s))

@@ -236,3 +236,18 @@ pub fn agent_names<'a>(agents: impl IntoIterator<Item = (u32, &'a str)>) -> Vec<
 pub fn empty_object() -> Value {
     Value::Object(Default::default())
 }
+
+// --- onlineagent ---
+
+/// `querycustomstate`: `{"agentcustomstate":"65535"}`, a string as in the vendor's sample;
+/// `"65535"` (one above the settable range, the sample's value) until the agent sets one.
+#[derive(Serialize, Debug, PartialEq)]
+pub struct CustomState {
+    pub agentcustomstate: String,
+}
+
+impl CustomState {
+    pub fn new(state: Option<u16>) -> Self {
+        CustomState { agentcustomstate: state.unwrap_or(u16::MAX).to_string() }
+    }
+}

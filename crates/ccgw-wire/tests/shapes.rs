@@ -108,6 +108,12 @@ fn every_event_type_and_content() {
         (EventKind::PhoneRelease { by: HungUpBy::Agent }, "AgentOther_PhoneRelease", json!({"phoneState":2})),
         (EventKind::PhoneRelease { by: HungUpBy::Platform }, "AgentOther_PhoneRelease", json!({"phoneState":3})),
         (EventKind::PhoneUnknown, "AgentOther_PhoneUnknow", Value::Null),
+        (EventKind::Note { from: AgentId(102) }, "AgentOther_Note", Value::Null),
+        (
+            EventKind::Bulletin { from: AgentId(102), data: "fire drill at 3".into() },
+            "AgentOther_Bulletin",
+            json!({"sender":"102","bulletindata":"fire drill at 3"}),
+        ),
     ];
     for (kind, name, content) in cases {
         let w = wire(kind);
@@ -149,6 +155,11 @@ fn events_match_the_vendor_samples() {
             EventKind::PhoneUnknown,
             49999,
             r#"{"message":"","retcode":"0","event":{"eventType":"AgentOther_PhoneUnknow","eventGenTime":1784529722590,"workNo":"49999","content":null}}"#,
+        ),
+        (
+            EventKind::Note { from: AgentId(102) },
+            31001,
+            r#"{"message":"","retcode":"0","event":{"eventType": "AgentOther_Note","content": null,"eventGenTime":1784529722590,"workNo": "31001"}}"#,
         ),
         (
             EventKind::Ringing(Offer {

@@ -17,6 +17,7 @@ mod calls;
 mod control;
 mod queues;
 mod sessions;
+mod settings;
 
 type Result<T> = std::result::Result<T, DomainError>;
 

@@ -46,6 +46,7 @@ impl VdnState {
             stats: Default::default(),
             in_call_since_ms: None,
             phone_off_hook: false,
+            settings: Default::default(),
         });
         ctx.new_sessions.push((agent, ctx.events.len()));
         ctx.emit(agent, EventKind::InService);

@@ -351,11 +351,20 @@ async fn dispatch<S: Store>(
         let auth = gw.authenticate(agent, guid, peer.map(|p| p.ip())).map_err(|_| NOT_SIGNED_IN)?;
         return Ok(Reply::with_guid(event::poll_body(None), auth.renew));
     }
-    if matches!(method, Method::Login | Method::ForceLogin) {
+    if matches!(
+        method,
+        Method::Login | Method::ForceLogin | Method::LoginEx | Method::ForceLoginEx | Method::ForceLoginExWithoutPhone
+    ) {
         return sign_in(gw, method, agent, &body, peer).await;
     }
     let auth = gw.authenticate(agent, guid, peer.map(|p| p.ip())).map_err(|_| NOT_SIGNED_IN)?;
-    let outcome = authenticated(gw, method, auth.vdn, agent, params, query, body);
+    let outcome = match method {
+        // The old password's check runs argon2 off the async threads: awaited here.
+        Method::ModifyAccountPwd | Method::ModifyAccountPwdEx => {
+            onlineagent::change_password(gw, method, agent, query, &body, peer).await
+        }
+        _ => authenticated(gw, method, auth.vdn, agent, params, query, body),
+    };
     // A request made with the previous GUID is told the current one on every answer, errors
     // included: some clients read `Set-GUID` only from some methods' responses (docs/compat.md).
     match (outcome, auth.renew) {
@@ -475,7 +484,11 @@ async fn sign_in<S: Store>(
     body: &[u8],
     peer: Option<SocketAddr>,
 ) -> Outcome {
-    let req = SignInRequest::parse(body)?;
+    let mut req = SignInRequest::parse(body)?;
+    if method == Method::ForceLoginExWithoutPhone {
+        // Signs in with the provisioned phone, whatever the body says (docs/compat.md).
+        req.phone = None;
+    }
     let initial = match req.status {
         3 => InitialState::Busy,
         5 => InitialState::Work,
@@ -492,7 +505,7 @@ async fn sign_in<S: Store>(
     let params = SignInParams {
         password: req.password,
         options,
-        force: method == Method::ForceLogin,
+        force: matches!(method, Method::ForceLogin | Method::ForceLoginEx | Method::ForceLoginExWithoutPhone),
         source: peer.map(|p| p.ip()),
     };
     let signed = gw.sign_in(agent, params).await.map_err(fail(method))?;
