@@ -201,6 +201,10 @@ pub enum ResultKind {
     EventList,
     /// onlineagent `querycustomstate`: [`crate::response::CustomState`].
     CustomState,
+    /// agentevent `jsonp`: the poll's body as `callback(json)`, `text/plain`.
+    Jsonp,
+    /// onlineagent `syncagentinfo`: [`crate::response::SyncAgentInfo`].
+    SyncAgentInfo,
     Undocumented,
 }
 
@@ -442,7 +446,8 @@ pub static INTERFACES: &[Interface] = &[
         .served(),
     e(M::SyncAgentInfo, F::OnlineAgent, POST, "/onlineagent/{agentid}/syncagentinfo", "syncagentinfo", Named::Doc)
         .summary("re-sync state/call info after page refresh (clears event queue)")
-        .body(Body::Undocumented),
+        .result(R::SyncAgentInfo)
+        .served(),
     e(M::SayBusy, F::OnlineAgent, POST, "/onlineagent/{agentid}/saybusy", "sayBusy", Named::Doc)
         .js("OnlineAgent", "sayBusy")
         .summary("set busy")
@@ -685,13 +690,14 @@ pub static INTERFACES: &[Interface] = &[
     e(M::GetJsonpAgentEvent, F::AgentEvent, GET, "/agentevent/{agentid}/jsonp", "getJsonpAgentEvent", Named::JsApi)
         .jb("AgentEventDispatcher", "getJsonpAgentEvent")
         .summary("JSONP variant (Accept text/plain)")
-        .body(Body::Undocumented)
-        .not_yet(OTHER_TRANSPORT),
+        .query(&[Q("callback", Str)])
+        .result(R::Jsonp)
+        .served(),
     e(M::GetAgentEventInAsync, F::AgentEvent, GET, "/agentevent/{agentid}/async", "getAgentEventInAsync", Named::JsApi)
         .jb("AgentEventDispatcher", "getAgentEventInAsync")
         .summary("async (servlet-async) poll variant")
-        .body(Body::Undocumented)
-        .not_yet(OTHER_TRANSPORT),
+        .result(R::Event)
+        .served(),
     e(
         M::ReportAgentsIsAlive,
         F::AgentEvent,

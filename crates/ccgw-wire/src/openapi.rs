@@ -47,6 +47,9 @@ fn result_schema(r: ResultKind) -> Option<(&'static str, Value)> {
         ResultKind::EventList => return Some(("event", json!({"type": "array", "items": schema_ref("Event")}))),
         ResultKind::CustomState => json!({"type": "object", "required": ["agentcustomstate"],
             "properties": {"agentcustomstate": {"type": "string"}}, "additionalProperties": false}),
+        ResultKind::Jsonp => return None,
+        ResultKind::SyncAgentInfo => json!({"type": "object", "required": ["callinfo", "agentStateInfo"],
+            "properties": {"callinfo": {"type": "string"}, "agentStateInfo": {"type": "object"}}}),
         ResultKind::Undocumented => json!({}),
     };
     Some(("result", s))
@@ -119,6 +122,10 @@ fn operation(i: &Interface) -> Value {
             "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         },
     });
+    if i.result == ResultKind::Jsonp {
+        // `callback(<the poll's JSON>)`, or the JSON itself without a callback.
+        op["responses"]["200"]["content"] = json!({"text/plain": {"schema": {"type": "string"}}});
+    }
     if let Some(name) = body_schema(i.body) {
         op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema_ref(name)}}});
     }

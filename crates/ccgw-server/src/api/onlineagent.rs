@@ -4,19 +4,19 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use ccgw_domain::agent::MAX_PRIVATE_CONFIG;
-use ccgw_domain::{AgentId, AgentStateCode, DomainError, SkillId};
+use ccgw_domain::agent::{MAX_PRIVATE_CONFIG, Pending};
+use ccgw_domain::{AgentId, AgentStateCode, DomainError, PartyState, SkillId, VdnState};
 use ccgw_store::Store;
 use ccgw_wire::Method;
 use ccgw_wire::request::{BindPhoneRequest, BulletinRequest, BulletinTarget, MAX_NOTE, ModifyPasswordRequest};
-use ccgw_wire::response::{self, AgentStatus, CustomState, GuidResult, SkillInfo};
+use ccgw_wire::response::{self, AgentStateInfo, AgentStatus, CustomState, GuidResult, SkillInfo, SyncAgentInfo};
 use ccgw_wire::retcode::{
     LOGOUT_PARAMETER, PARAMETER_INVALID, PASSWORD_CONTAINS_NAME, PASSWORD_LENGTH, PASSWORD_MISMATCH, PASSWORD_RULES,
     PASSWORD_SAME_AS_OLD, Retcode, SKILL_PARAMETER,
 };
 
-use super::{Ctx, Outcome, Reply, fail, ok_empty, parse_agent, peer_in_vdn, query_flag, query_param};
-use crate::gateway::Gateway;
+use super::{Ctx, Outcome, Reply, fail, info, ok_empty, parse_agent, peer_in_vdn, query_flag, query_param};
+use crate::gateway::{Gateway, now_ms};
 
 /// The family's interfaces, once the GUID has been checked.
 pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
@@ -217,8 +217,57 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             gw.update(vdn, |s, ctx| s.send_bulletin(ctx, agent, to.as_deref(), &req.data)).map_err(e)?;
             ok_empty(method)
         }
+        Method::SyncAgentInfo => {
+            // The snapshot and the clearing of the mailbox under one read of the VDN: every
+            // event before it is in the snapshot, every event after it is delivered.
+            let result = gw
+                .read(vdn, |s| {
+                    let result = sync_info(s, agent, now_ms())?;
+                    gw.store.clear_events(agent);
+                    Ok(result)
+                })
+                .map_err(e)?
+                .map_err(e)?;
+            Ok(Reply::new(response::ok(method.success_message(), result)))
+        }
         _ => Err(e(DomainError::Internal)),
     }
+}
+
+/// What `syncagentinfo` reports of the agent's session (docs/compat.md names each field's source).
+fn sync_info(s: &VdnState, agent: AgentId, now: u64) -> Result<SyncAgentInfo, DomainError> {
+    let session = s.session(agent)?;
+    let state = session.state_code() as u8;
+    let active = s.active_call(agent);
+    let held = session
+        .calls
+        .iter()
+        .filter_map(|c| s.calls.get(c))
+        .find(|c| c.party_of(agent).is_some_and(|p| matches!(p.state, PartyState::Held)));
+    let talking = active.filter(|c| c.party_of(agent).is_some_and(|p| matches!(p.state, PartyState::Talking)));
+    let ms = |t: Option<u64>| t.map(|t| t.to_string()).unwrap_or_default();
+    let callinfo = active.map(|c| serde_json::to_string(&info(s, c, now)).unwrap_or_default()).unwrap_or_default();
+    let agent_state_info = AgentStateInfo {
+        call_feature: active.map_or(-1, |c| i32::from(c.feature.code())),
+        call_data: active.map(|c| c.data.clone()).unwrap_or_default(),
+        last_state: state,
+        pre_busy: matches!(session.pending, Some(Pending::Busy { .. })),
+        firsttalking_flag: talking.is_some(),
+        work_no: agent.to_string(),
+        caller_no: active.map(|c| c.caller.clone()).unwrap_or_default(),
+        state,
+        talking_callfeature: talking.map_or(-1, |c| i32::from(c.feature.code())),
+        called_no: active.map(|c| c.called.clone()).unwrap_or_default(),
+        main_call_id: session.calls.first().map(ToString::to_string).unwrap_or_default(),
+        pre_rest: matches!(session.pending, Some(Pending::Rest { .. })),
+        current_time: now.to_string(),
+        begin_talking_time: ms(talking.and_then(|c| c.begin_ms)),
+        hold_call_id: held.map(|c| c.id.to_string()).unwrap_or_default(),
+        agent_state_begin_time: session.login_ms.to_string(),
+        cur_call_id: active.map(|c| c.id.to_string()).unwrap_or_default(),
+        ..Default::default()
+    };
+    Ok(SyncAgentInfo { callinfo, agent_state_info })
 }
 
 // --- onlineagent: password changes ---

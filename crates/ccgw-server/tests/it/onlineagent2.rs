@@ -377,3 +377,180 @@ async fn a_wrong_old_password_counts_towards_the_lockout() {
     assert_eq!(b.post(&gw, "onlineagent", &modify("ccgw-demo", NEW, None), None).await.body, ok());
     gw.stop().await;
 }
+
+// ----- syncagentinfo -------------------------------------------------------------------------
+
+/// `syncagentinfo`'s body with the volatile fields (times, the call-information string) checked
+/// for their type and taken from `actual`.
+#[track_caller]
+fn assert_sync(actual: &Value, state: Value) {
+    let info = &actual["result"]["agentStateInfo"];
+    for key in ["currentTime", "agentStateBeginTime"] {
+        let t = info[key].as_str().unwrap_or_else(|| panic!("{key}: {actual}"));
+        assert!(!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()), "{key}: {actual}");
+    }
+    let mut expected_info = json!({
+        "callFeature": -1, "callData": "", "lastState": 4, "preBusy": false, "firsttalkingFlag": false,
+        "workNo": "101", "qcWorkNo": "", "callerNo": "", "beginHoldTime": "", "state": 4,
+        "talkingCallfeature": -1, "releaseFlag": 0, "calledNo": "", "mainCallId": "", "secondTalkingTime": "",
+        "preRest": false, "recordID": "", "currentTime": info["currentTime"], "beginTalkingTime": "", "partner": "",
+        "holdCallId": "", "agentStateBeginTime": info["agentStateBeginTime"], "curCommand": 0, "curCallId": "",
+        "cmdBeginTime": "",
+    });
+    for (k, v) in state.as_object().unwrap() {
+        expected_info[k] = v.clone();
+    }
+    let callinfo = actual["result"]["callinfo"].clone();
+    assert!(callinfo.is_string(), "{actual}");
+    assert_eq!(
+        *actual,
+        json!({"message":"success","retcode":"0","result":{"callinfo":callinfo,"agentStateInfo":expected_info}})
+    );
+}
+
+#[tokio::test]
+async fn syncagentinfo_reports_the_state_and_clears_the_events() {
+    let gw = start().await;
+    let a = ready(&gw, 101).await;
+    // Idle, then busy with the event still queued.
+    let r = a.post(&gw, "onlineagent", "syncagentinfo", None).await;
+    assert_sync(&r.body, json!({}));
+    assert_eq!(r.body["result"]["callinfo"], "");
+    assert_eq!(a.post(&gw, "onlineagent", "saybusy", None).await.retcode(), "0");
+    let r = a.post(&gw, "onlineagent", "syncagentinfo", None).await;
+    assert_sync(&r.body, json!({"state": 3, "lastState": 3}));
+    assert_eq!(a.poll(&gw).await, None, "the queued events were cleared");
+    // Events after the sync arrive as usual.
+    assert_eq!(a.post(&gw, "onlineagent", "cancelbusy", None).await.retcode(), "0");
+    assert_eq!(a.poll(&gw).await.unwrap()["eventType"], "AgentState_CancelNotReady_Success");
+    a.drain(&gw).await;
+    // In a call.
+    let call = gw.inject_call("13900000001", "10086", "order 42").await;
+    a.poll_until(&gw, "AgentEvent_Ringing").await;
+    assert_eq!(a.put(&gw, "voicecall", "answer", None).await.retcode(), "0");
+    a.poll_until(&gw, "AgentEvent_Talking").await;
+    let r = a.post(&gw, "onlineagent", "syncagentinfo", None).await;
+    let begin = r.body["result"]["agentStateInfo"]["beginTalkingTime"].clone();
+    assert!(begin.as_str().is_some_and(|t| t.parse::<u64>().is_ok()), "{}", r.body);
+    assert_sync(
+        &r.body,
+        json!({"callFeature": 0, "callData": "order 42", "lastState": 7, "state": 7, "firsttalkingFlag": true,
+               "callerNo": "13900000001", "calledNo": "10086", "talkingCallfeature": 0, "mainCallId": call,
+               "curCallId": call, "beginTalkingTime": begin}),
+    );
+    let info: Value = serde_json::from_str(r.body["result"]["callinfo"].as_str().unwrap()).unwrap();
+    assert_eq!((info["callid"].as_str(), info["caller"].as_str()), (Some(call.as_str()), Some("13900000001")));
+    assert_eq!(a.poll(&gw).await, None);
+    // Held.
+    assert_eq!(a.post(&gw, "voicecall", "hold", None).await.retcode(), "0");
+    let r = a.post(&gw, "onlineagent", "syncagentinfo", None).await;
+    assert_sync(
+        &r.body,
+        json!({"lastState": 7, "state": 7, "mainCallId": call, "holdCallId": call}),
+    );
+    let s = stranger(101);
+    assert_eq!(s.post(&gw, "onlineagent", "syncagentinfo", None).await.body, not_signed_in());
+    gw.stop().await;
+}
+
+// ----- agentevent: jsonp and async -------------------------------------------------------------
+
+async fn raw_get(gw: &Gateway, a: &Agent, suffix: &str) -> crate::common::Reply {
+    a.get(gw, "agentevent", suffix).await
+}
+
+/// The poll body inside `callback(...)`, `eventGenTime` removed once checked.
+#[track_caller]
+fn unwrap_jsonp(r: &crate::common::Reply, callback: &str) -> Value {
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers.get("content-type").unwrap(), "text/plain;charset=UTF-8");
+    let text = r.body.as_str().unwrap_or_else(|| panic!("not text: {}", r.body));
+    let inner = text
+        .strip_prefix(callback)
+        .and_then(|t| t.strip_prefix('('))
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("not {callback}(…): {text}"));
+    let mut v: Value = serde_json::from_str(inner).unwrap();
+    if let Some(ev) = v.get_mut("event") {
+        assert!(ev["eventGenTime"].is_u64(), "{ev}");
+        ev.as_object_mut().unwrap().remove("eventGenTime");
+    }
+    v
+}
+
+fn busy_event(reason: &str) -> Value {
+    json!({"message":"","retcode":"0","event":{"eventType":"AgentState_SetNotReady_Success","workNo":"101",
+        "content":{"reason":reason}}})
+}
+
+#[tokio::test]
+async fn jsonp_wraps_the_poll() {
+    let gw = start().await;
+    let a = ready(&gw, 101).await;
+    assert_eq!(a.post(&gw, "onlineagent", "saybusy?reason=201&prolong=true", None).await.retcode(), "0");
+    assert_eq!(a.post(&gw, "onlineagent", "saybusy?reason=202&prolong=true", None).await.retcode(), "0");
+    let r = raw_get(&gw, &a, "jsonp?callback=agentEvents.onEvent").await;
+    assert_eq!(unwrap_jsonp(&r, "agentEvents.onEvent"), busy_event("201"));
+    // A malformed callback: refused before the poll, the event stays.
+    let r = raw_get(&gw, &a, "jsonp?callback=alert(1)").await;
+    assert_eq!(r.headers.get("content-type").unwrap(), "text/plain;charset=UTF-8");
+    assert_eq!(r.body, param_invalid());
+    // No callback: the JSON itself.
+    let r = raw_get(&gw, &a, "jsonp").await;
+    assert_eq!(r.headers.get("content-type").unwrap(), "text/plain;charset=UTF-8");
+    let mut body = r.body.clone();
+    body["event"].as_object_mut().unwrap().remove("eventGenTime");
+    assert_eq!(body, busy_event("202"));
+    // Nothing left: the empty answer, wrapped.
+    let r = raw_get(&gw, &a, "jsonp?callback=cb").await;
+    assert_eq!(unwrap_jsonp(&r, "cb"), json!({"message":"","retcode":"0"}));
+    // Errors are wrapped too.
+    let r = stranger(101).get(&gw, "agentevent", "jsonp?callback=cb").await;
+    assert_eq!(unwrap_jsonp(&r, "cb"), not_signed_in());
+    let r = gw.request(Method::GET, &format!("{PREFIX}/agentevent/100/jsonp?callback=cb"), None, None).await;
+    assert_eq!(unwrap_jsonp(&r, "cb"), param_invalid());
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn async_is_the_poll() {
+    let gw = start().await;
+    let a = ready(&gw, 101).await;
+    assert_eq!(a.post(&gw, "onlineagent", "saybusy?reason=203&prolong=true", None).await.retcode(), "0");
+    let r = raw_get(&gw, &a, "async").await;
+    assert_eq!(r.headers.get("content-type").unwrap(), "application/json;charset=UTF-8");
+    let mut body = r.body.clone();
+    body["event"].as_object_mut().unwrap().remove("eventGenTime");
+    assert_eq!(body, json!({"message":"","retcode":"0","event":{"eventType":"AgentState_SetNotReady_Success",
+        "workNo":"101","content":{"reason":"203"}}}));
+    assert_eq!(raw_get(&gw, &a, "async").await.body, json!({"message":"","retcode":"0"}));
+    assert_eq!(stranger(101).get(&gw, "agentevent", "async").await.body, not_signed_in());
+    gw.stop().await;
+}
+
+/// A JSONP poll whose client leaves while it waits takes no event (the poll's guarantee).
+#[tokio::test]
+async fn an_abandoned_jsonp_poll_takes_no_event() {
+    use tokio::io::AsyncWriteExt;
+    let gw = Gateway::start().await; // the vendor's 10 s poll wait
+    let a = ready(&gw, 101).await;
+    for round in 0..3u16 {
+        let mut tls = gw.tls_connect().await;
+        let req = format!(
+            "GET {PREFIX}/agentevent/101/jsonp?callback=cb HTTP/1.1\r\nHost: 127.0.0.1\r\nGuid: {}\r\n\r\n",
+            a.guid()
+        );
+        tls.write_all(req.as_bytes()).await.unwrap();
+        tls.flush().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tls.get_ref().0.set_zero_linger().unwrap();
+        drop(tls);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let reason = 210 + round;
+        let r = a.post(&gw, "onlineagent", &format!("saybusy?reason={reason}&prolong=true"), None).await;
+        assert_eq!(r.retcode(), "0");
+        let r = raw_get(&gw, &a, "jsonp?callback=cb").await;
+        assert_eq!(unwrap_jsonp(&r, "cb"), busy_event(&reason.to_string()));
+    }
+    gw.stop().await;
+}
