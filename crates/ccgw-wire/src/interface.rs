@@ -139,6 +139,12 @@ pub enum Body {
     Transfer,
     /// [`crate::request::SetCallDataRequest`].
     SetCallData,
+    /// [`crate::request::BindPhoneRequest`].
+    BindPhone,
+    /// [`crate::request::BulletinRequest`].
+    Bulletin,
+    /// [`crate::request::ModifyPasswordRequest`].
+    ModifyPassword,
     /// A JSON body ccgw does not describe yet (the JS API sends an entity).
     Json,
     /// Not known whether the interface takes a body.
@@ -577,7 +583,7 @@ pub static INTERFACES: &[Interface] = &[
         Named::Doc,
     )
     .summary("change password (body form)")
-    .body(Body::Json)
+    .body(Body::ModifyPassword)
     .result(R::Empty)
     .served(),
     e(M::SetForwarding, F::OnlineAgent, POST, "/onlineagent/{agentid}/setforwarding", "setForwarding", Named::JsApi)
@@ -588,7 +594,7 @@ pub static INTERFACES: &[Interface] = &[
     e(M::BindAgentPhone, F::OnlineAgent, POST, "/onlineagent/{agentid}/bindphone", "bindAgentPhone", Named::JsApi)
         .js("OnlineAgent", "bindAgentPhone")
         .summary("bind phone number")
-        .body(Body::Json)
+        .body(Body::BindPhone)
         .result(R::Empty)
         .served(),
     e(
@@ -607,7 +613,7 @@ pub static INTERFACES: &[Interface] = &[
         .js("OnlineAgent", "notifyBulletin")
         .summary("send bulletin {targettype,targetname,bulletindata}")
         .clients("R2")
-        .body(Body::Json)
+        .body(Body::Bulletin)
         .result(R::Empty)
         .served(),
     e(

@@ -63,6 +63,9 @@ fn body_schema(b: Body) -> Option<&'static str> {
         Body::InnerHelp => Some("InnerHelpRequest"),
         Body::Transfer => Some("TransferRequest"),
         Body::SetCallData => Some("SetCallDataRequest"),
+        Body::BindPhone => Some("BindPhoneRequest"),
+        Body::Bulletin => Some("BulletinRequest"),
+        Body::ModifyPassword => Some("ModifyPasswordRequest"),
         Body::None | Body::Json | Body::Undocumented => None,
     }
 }
@@ -206,6 +209,21 @@ fn components() -> Value {
                 "type": "object",
                 "required": ["callid"],
                 "properties": {"callid": string, "calldata": string, "isDataEncoded": lenient("boolean")},
+            },
+            "BindPhoneRequest": {
+                "type": "object",
+                "required": ["phonenum"],
+                "properties": {"phonenum": lenient("integer")},
+            },
+            "BulletinRequest": {
+                "type": "object",
+                "required": ["bulletindata"],
+                "properties": {"targettype": lenient("integer"), "targetname": string, "bulletindata": string},
+            },
+            "ModifyPasswordRequest": {
+                "type": "object",
+                "required": ["oldPassword", "newPassword"],
+                "properties": {"oldPassword": string, "newPassword": string},
             },
             "SignInResult": {
                 "type": "object",
