@@ -333,7 +333,11 @@ mod tests {
         assert!(!c.verify(&new, b"old", 0));
         c.set_changed(AgentId(101), new.clone());
         assert_eq!(c.plan(AgentId(101), "x"), Plan::Verify { hash: new.clone(), dummy: false });
-        assert_eq!(c.plan(AgentId(101), ""), Plan::Verify { hash: new, dummy: false }, "no empty password after a change");
+        assert_eq!(
+            c.plan(AgentId(101), ""),
+            Plan::Verify { hash: new, dummy: false },
+            "no empty password after a change"
+        );
         c.set_changed(AgentId(999), "x".into());
         assert!(matches!(c.plan(AgentId(999), "x"), Plan::Verify { dummy: true, .. }), "unknown ids stay unknown");
     }

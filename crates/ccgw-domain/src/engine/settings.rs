@@ -44,13 +44,18 @@ impl VdnState {
     pub fn send_bulletin(&mut self, ctx: &mut Ctx, from: AgentId, to: Option<&[AgentId]>, data: &str) -> Result<usize> {
         self.session(from)?;
         let receivers: Vec<AgentId> = match to {
-            None => self.agents.iter().filter(|(id, a)| **id != from && a.session.is_some()).map(|(id, _)| *id).collect(),
+            None => {
+                self.agents.iter().filter(|(id, a)| **id != from && a.session.is_some()).map(|(id, _)| *id).collect()
+            }
             Some(list) => {
                 for id in list {
                     self.agent(*id)?;
                 }
-                let mut v: Vec<AgentId> =
-                    list.iter().copied().filter(|id| self.agents.get(id).is_some_and(|a| a.session.is_some())).collect();
+                let mut v: Vec<AgentId> = list
+                    .iter()
+                    .copied()
+                    .filter(|id| self.agents.get(id).is_some_and(|a| a.session.is_some()))
+                    .collect();
                 v.sort_unstable();
                 v.dedup();
                 v

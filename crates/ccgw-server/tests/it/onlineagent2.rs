@@ -70,7 +70,10 @@ async fn the_ex_sign_ins() {
     assert_signed_in(&r.body, "101");
     let first = r.set_guid().expect("Set-GUID");
     let a = Agent { id: 101, guid: std::sync::Mutex::new(first.clone()) };
-    assert_eq!(Agent::types(&a.poll_until(&gw, "AgentState_Ready").await), ["AgentOther_InService", "AgentState_Ready"]);
+    assert_eq!(
+        Agent::types(&a.poll_until(&gw, "AgentState_Ready").await),
+        ["AgentOther_InService", "AgentState_Ready"]
+    );
     // Signed in already: loginex refuses, forceloginex replaces the session.
     let r = put_sign_in(&gw, 101, "loginex", json!({"password":"ccgw-demo"})).await;
     assert_eq!(r.body, err("100-002", "agent already signed in"));
@@ -132,7 +135,10 @@ async fn private_config_is_kept_per_agent_and_bounded() {
     let a = ready(&gw, 101).await;
     let config = |s: &str| json!({"message":"success","retcode":"0","result":s});
     assert_eq!(a.get(&gw, "onlineagent", "privateconfig").await.body, config(""));
-    assert_eq!(a.post(&gw, "onlineagent", "privateconfig?config=%7B%22theme%22%3A%22dark%22%7D", None).await.body, ok());
+    assert_eq!(
+        a.post(&gw, "onlineagent", "privateconfig?config=%7B%22theme%22%3A%22dark%22%7D", None).await.body,
+        ok()
+    );
     assert_eq!(a.get(&gw, "onlineagent", "privateconfig").await.body, config(r#"{"theme":"dark"}"#));
     // Too long (over 4096 bytes) or absent: refused, the stored one is kept.
     let long = "x".repeat(4097);
@@ -210,12 +216,19 @@ async fn notes_reach_the_receiver_of_the_vdn() {
     assert_eq!(ev["content"], Value::Null);
     let no_permission = err("300-001", "no permission to query this agent");
     assert_eq!(a.post(&gw, "onlineagent", "sendnotelet/601?content=x", None).await.body, no_permission);
-    assert_eq!(a.post(&gw, "onlineagent", "sendnotelet/59000?content=x", None).await.body, err("300-002", "no such agent"));
-    for bad in ["sendnotelet/abc?content=x", "sendnotelet/100?content=x", "sendnotelet/102?content=", "sendnotelet/102"] {
+    assert_eq!(
+        a.post(&gw, "onlineagent", "sendnotelet/59000?content=x", None).await.body,
+        err("300-002", "no such agent")
+    );
+    for bad in ["sendnotelet/abc?content=x", "sendnotelet/100?content=x", "sendnotelet/102?content=", "sendnotelet/102"]
+    {
         assert_eq!(a.post(&gw, "onlineagent", bad, None).await.body, param_invalid(), "{bad}");
     }
     let long = "n".repeat(1025);
-    assert_eq!(a.post(&gw, "onlineagent", &format!("sendnotelet/102?content={long}"), None).await.body, param_invalid());
+    assert_eq!(
+        a.post(&gw, "onlineagent", &format!("sendnotelet/102?content={long}"), None).await.body,
+        param_invalid()
+    );
     // A receiver not signed in.
     let r = a.post(&gw, "onlineagent", "sendnotelet/103?content=x", None).await;
     assert_eq!(r.body, err("200-019", "no target agent available"));
@@ -235,15 +248,14 @@ async fn bulletins_reach_the_vdn_or_the_named_agents() {
     let b = ready(&gw, 102).await;
     let c = ready(&gw, 103).await;
     let far = ready(&gw, 601).await;
-    let bulletin = |to: &str, data: &str| {
-        json!({"eventType":"AgentOther_Bulletin","workNo":to,"content":{"sender":"101","bulletindata":data}})
-    };
+    let bulletin = |to: &str, data: &str| json!({"eventType":"AgentOther_Bulletin","workNo":to,"content":{"sender":"101","bulletindata":data}});
     let strip = |mut ev: Value| {
         assert!(ev["eventGenTime"].is_u64(), "{ev}");
         ev.as_object_mut().unwrap().remove("eventGenTime");
         ev
     };
-    let r = a.post(&gw, "onlineagent", "notifybulletin", Some(json!({"targettype":"0","bulletindata":"drill at 3"}))).await;
+    let r =
+        a.post(&gw, "onlineagent", "notifybulletin", Some(json!({"targettype":"0","bulletindata":"drill at 3"}))).await;
     assert_eq!(r.body, ok());
     assert_eq!(strip(b.poll(&gw).await.unwrap()), bulletin("102", "drill at 3"));
     assert_eq!(strip(c.poll(&gw).await.unwrap()), bulletin("103", "drill at 3"));
@@ -286,7 +298,9 @@ const NEW: &str = "N3w-Pa5s!x";
 fn modify(old: &str, new: &str, re: Option<&str>) -> String {
     let enc = |s: &str| s.replace('!', "%21");
     match re {
-        Some(re) => format!("modifyaccountpwd?oldpassword={}&newpassword={}&repassword={}", enc(old), enc(new), enc(re)),
+        Some(re) => {
+            format!("modifyaccountpwd?oldpassword={}&newpassword={}&repassword={}", enc(old), enc(new), enc(re))
+        }
         None => format!("modifyaccountpwd?oldpassword={}&newpassword={}", enc(old), enc(new)),
     }
 }
@@ -304,7 +318,9 @@ async fn the_password_changes_for_the_process() {
     assert_eq!(r.retcode(), "0", "{}", r.body);
     let a = Agent { id: 101, guid: std::sync::Mutex::new(r.set_guid().unwrap()) };
     // The body form, back again.
-    let r = a.post(&gw, "onlineagent", "modifyaccountpwdex", Some(json!({"oldPassword":NEW,"newPassword":"Back-2-demo"}))).await;
+    let r = a
+        .post(&gw, "onlineagent", "modifyaccountpwdex", Some(json!({"oldPassword":NEW,"newPassword":"Back-2-demo"})))
+        .await;
     assert_eq!(r.body, ok());
     let r = put_sign_in(&gw, 101, "forcelogin", json!({"password":"Back-2-demo"})).await;
     assert_eq!(r.retcode(), "0", "{}", r.body);
@@ -320,7 +336,10 @@ async fn password_rules_and_errors_change_nothing() {
     let cases = [
         (modify("ccgw-demo", NEW, Some("N3w-Pa5s!y")), err("110-022", "the new password and its confirmation differ")),
         (modify("ccgw-demo", "Ab1!", None), err("110-020", "the new password must have 8 to 32 characters")),
-        (modify("ccgw-demo", &format!("Ab1!{}", "xy".repeat(15)), None), err("110-020", "the new password must have 8 to 32 characters")),
+        (
+            modify("ccgw-demo", &format!("Ab1!{}", "xy".repeat(15)), None),
+            err("110-020", "the new password must have 8 to 32 characters"),
+        ),
         (modify("Old-Pa5s!x", "Old-Pa5s!x", None), err("110-017", "the new password is the same as the old one")),
         (modify("ccgw-demo", "Xy101-ab!", None), err("110-018", "the new password contains the agent's work number")),
         (modify("ccgw-demo", "Aab1!cdde", None), err("110-019", "the new password does not meet the password rules")),
@@ -339,13 +358,18 @@ async fn password_rules_and_errors_change_nothing() {
         async move { a.post(gw, "onlineagent", "modifyaccountpwdex", Some(body)).await.body }
     };
     assert_eq!(ex(json!({"oldPassword":"ccgw-demo"})).await, body_invalid());
-    assert_eq!(ex(json!({"oldPassword":"ccgw-demo","newPassword":7})).await, err("110-020", "the new password must have 8 to 32 characters"));
+    assert_eq!(
+        ex(json!({"oldPassword":"ccgw-demo","newPassword":7})).await,
+        err("110-020", "the new password must have 8 to 32 characters")
+    );
     assert_eq!(ex(json!({"oldPassword":["x"],"newPassword":NEW})).await, body_invalid());
     assert_eq!(ex(json!("x")).await, body_invalid());
     assert_eq!(ex(json!({"oldPassword":"nope","newPassword":NEW})).await, err("110-003", "the old password is wrong"));
     let s = stranger(101);
     assert_eq!(s.post(&gw, "onlineagent", &modify("ccgw-demo", NEW, None), None).await.body, not_signed_in());
-    let r = s.post(&gw, "onlineagent", "modifyaccountpwdex", Some(json!({"oldPassword":"ccgw-demo","newPassword":NEW}))).await;
+    let r = s
+        .post(&gw, "onlineagent", "modifyaccountpwdex", Some(json!({"oldPassword":"ccgw-demo","newPassword":NEW})))
+        .await;
     assert_eq!(r.body, not_signed_in());
     // The demo password still signs in.
     assert_eq!(put_sign_in(&gw, 101, "forcelogin", json!({"password":"ccgw-demo"})).await.retcode(), "0");
@@ -444,10 +468,7 @@ async fn syncagentinfo_reports_the_state_and_clears_the_events() {
     // Held.
     assert_eq!(a.post(&gw, "voicecall", "hold", None).await.retcode(), "0");
     let r = a.post(&gw, "onlineagent", "syncagentinfo", None).await;
-    assert_sync(
-        &r.body,
-        json!({"lastState": 7, "state": 7, "mainCallId": call, "holdCallId": call}),
-    );
+    assert_sync(&r.body, json!({"lastState": 7, "state": 7, "mainCallId": call, "holdCallId": call}));
     let s = stranger(101);
     assert_eq!(s.post(&gw, "onlineagent", "syncagentinfo", None).await.body, not_signed_in());
     gw.stop().await;
@@ -521,8 +542,11 @@ async fn async_is_the_poll() {
     assert_eq!(r.headers.get("content-type").unwrap(), "application/json;charset=UTF-8");
     let mut body = r.body.clone();
     body["event"].as_object_mut().unwrap().remove("eventGenTime");
-    assert_eq!(body, json!({"message":"","retcode":"0","event":{"eventType":"AgentState_SetNotReady_Success",
-        "workNo":"101","content":{"reason":"203"}}}));
+    assert_eq!(
+        body,
+        json!({"message":"","retcode":"0","event":{"eventType":"AgentState_SetNotReady_Success",
+        "workNo":"101","content":{"reason":"203"}}})
+    );
     assert_eq!(raw_get(&gw, &a, "async").await.body, json!({"message":"","retcode":"0"}));
     assert_eq!(stranger(101).get(&gw, "agentevent", "async").await.body, not_signed_in());
     gw.stop().await;
