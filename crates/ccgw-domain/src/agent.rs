@@ -126,6 +126,8 @@ pub struct Session {
     pub recording: Option<Recording>,
     /// The file playing to the agent's phone (recordplay); the agent is not offered calls meanwhile.
     pub playback: Option<Playback>,
+    /// What the agent set for itself during the session (onlineagent settings).
+    pub settings: AgentSettings,
 }
 
 impl Session {
@@ -168,4 +170,23 @@ impl Agent {
     pub fn state_code(&self) -> AgentStateCode {
         self.session.as_ref().map_or(AgentStateCode::SignedOut, Session::state_code)
     }
+}
+
+// --- onlineagent settings ---
+
+/// Largest private configuration string an agent may store (`privateconfig`), in bytes.
+pub const MAX_PRIVATE_CONFIG: usize = 4096;
+
+/// Per-session values the agent sets and reads back; they end with the session.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentSettings {
+    /// `setcustomstate` (0–65534); `None` until set.
+    pub custom_state: Option<u16>,
+    /// `privateconfig`: an opaque client string, at most [`MAX_PRIVATE_CONFIG`] bytes.
+    pub private_config: String,
+    /// `settalkright?flag`.
+    pub talk_right: bool,
+    /// `setselfrecord/{recordflag}/{recordbeforetalking}`.
+    pub self_record: bool,
+    pub record_before_talking: bool,
 }

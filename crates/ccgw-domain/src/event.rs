@@ -139,4 +139,14 @@ pub enum EventKind {
     /// The state of the agent's phone is not known (for a telephony that can lose the phone;
     /// the simulated phone never does).
     PhoneUnknown,
+    // --- onlineagent messages ---
+    /// A note from another agent of the VDN (`sendnotelet`).
+    Note {
+        from: AgentId,
+    },
+    /// A bulletin from an agent of the VDN (`notifybulletin`).
+    Bulletin {
+        from: AgentId,
+        data: String,
+    },
 }

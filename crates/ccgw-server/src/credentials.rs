@@ -59,6 +59,9 @@ pub struct Counts {
 
 pub struct Credentials {
     agents: HashMap<AgentId, Credential>,
+    /// Passwords changed since the start (`modifyaccountpwd`): kept in memory only, never
+    /// written back to the configuration file. Bounded by the provisioned agents.
+    changed: Mutex<HashMap<AgentId, String>>,
     dummy: String,
     pool: Mutex<Vec<Vec<Block>>>,
     last_used_ms: AtomicU64,
@@ -89,6 +92,7 @@ impl Credentials {
         let dummy = dummy_hash(m, t, p)?;
         Ok(Credentials {
             agents,
+            changed: Mutex::new(HashMap::new()),
             dummy,
             pool: Mutex::new(Vec::new()),
             last_used_ms: AtomicU64::new(0),
@@ -101,6 +105,10 @@ impl Credentials {
     /// with a password is verified like any other (and is wrong).
     pub fn plan(&self, agent: AgentId, password: &str) -> Plan {
         let dummy = || Plan::Verify { hash: self.dummy.clone(), dummy: true };
+        if let Some(hash) = self.agents.get(&agent).and(self.changed.lock().get(&agent).cloned()) {
+            // A changed password is never empty, and the empty one no longer signs the agent in.
+            return Plan::Verify { hash, dummy: false };
+        }
         match self.agents.get(&agent) {
             None => dummy(),
             Some(c) if password.is_empty() && c.password_optional => Plan::Accept,
@@ -138,11 +146,15 @@ impl Credentials {
             Some(Err(_)) => return false,
         };
         let Ok(params) = Params::try_from(&phc) else { return false };
-        let needed = params.block_count();
-        let argon2 = Argon2::new(algorithm, version, params);
         let mut out = [0u8; Output::MAX_LENGTH];
         let Some(out) = out.get_mut(..expected.len()) else { return false };
+        let computed = self.compute(Argon2::new(algorithm, version, params), password, salt, out, now_ms);
+        computed && constant_time_eq(out, expected.as_bytes())
+    }
 
+    /// One argon2 computation on pooled block memory.
+    fn compute(&self, argon2: Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8], now_ms: u64) -> bool {
+        let needed = argon2.params().block_count();
         let mut blocks = self.pool.lock().pop().unwrap_or_default();
         if blocks.len() < needed {
             if blocks.capacity() < needed {
@@ -153,7 +165,37 @@ impl Credentials {
         let computed = argon2.hash_password_into_with_memory(password, salt, out, &mut blocks[..]).is_ok();
         self.pool.lock().push(blocks);
         self.last_used_ms.fetch_max(now_ms, Ordering::Relaxed);
-        computed && constant_time_eq(out, expected.as_bytes())
+        computed
+    }
+
+    // --- onlineagent: password changes ---
+
+    /// A new argon2id PHC string for `password`, at the cost of the provisioned agents (the
+    /// dummy hash's), computed on the pooled memory. CPU-heavy: call off the async threads,
+    /// under the gateway's verification semaphore.
+    pub fn hash(&self, password: &[u8], now_ms: u64) -> Option<String> {
+        let params = PasswordHash::new(&self.dummy).ok().and_then(|h| Params::try_from(&h).ok())?;
+        let salt: [u8; 16] = rand::random();
+        let mut out = [0u8; 32];
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::default(), params.clone());
+        if !self.compute(argon2, password, &salt, &mut out, now_ms) {
+            return None;
+        }
+        let hash = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::default().into()),
+            params: ParamsString::try_from(&params).ok()?,
+            salt: Some(Salt::new(&salt).ok()?),
+            hash: Some(Output::new(&out).ok()?),
+        };
+        Some(hash.to_string())
+    }
+
+    /// Replace a provisioned agent's password hash for the rest of the process.
+    pub fn set_changed(&self, agent: AgentId, hash: String) {
+        if self.agents.contains_key(&agent) {
+            self.changed.lock().insert(agent, hash);
+        }
     }
 
     /// Releases the pooled argon2 memory once no verification ran for [`IDLE_MS`].
@@ -279,6 +321,25 @@ mod tests {
         assert_eq!(c.pooled(), 1);
         c.trim(10_100 + IDLE_MS);
         assert_eq!(c.pooled(), 0);
+    }
+
+    #[test]
+    fn a_changed_password_replaces_the_provisioned_one() {
+        let hash = hash_password_with("old", 64, 1).unwrap();
+        let c = creds(&[(101, Some(&hash), true)]);
+        let new = c.hash(b"N3w-pass", 0).unwrap();
+        assert!(new.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{new}");
+        assert!(c.verify(&new, b"N3w-pass", 0));
+        assert!(!c.verify(&new, b"old", 0));
+        c.set_changed(AgentId(101), new.clone());
+        assert_eq!(c.plan(AgentId(101), "x"), Plan::Verify { hash: new.clone(), dummy: false });
+        assert_eq!(
+            c.plan(AgentId(101), ""),
+            Plan::Verify { hash: new, dummy: false },
+            "no empty password after a change"
+        );
+        c.set_changed(AgentId(999), "x".into());
+        assert!(matches!(c.plan(AgentId(999), "x"), Plan::Verify { dummy: true, .. }), "unknown ids stay unknown");
     }
 
     #[test]

@@ -351,6 +351,46 @@ impl<S: Store> Gateway<S> {
         Ok(ok && !dummy)
     }
 
+    // --- onlineagent: password changes ---
+
+    /// Change a signed-in agent's password (`modifyaccountpwd`, `modifyaccountpwdex`). The old
+    /// password is checked exactly as a sign-in's (lock-out check, in-flight mark, one argon2
+    /// verification on the credentials pool), and a wrong one counts towards the lock-out like
+    /// a failed sign-in. The new one (validated by the caller) is hashed on the pool and
+    /// replaces the provisioned hash in memory for the rest of the process: it is not written
+    /// back to the configuration file. Runs to completion even if the client goes away.
+    pub async fn change_password(
+        self: &Arc<Self>,
+        agent: AgentId,
+        old: String,
+        new: String,
+        source: Option<IpAddr>,
+    ) -> Result<(), DomainError>
+    where
+        S: 'static,
+    {
+        let gw = self.clone();
+        tokio::spawn(async move {
+            let source = Source::of(source);
+            gw.lockout.lock().check(agent, source, now_ms())?;
+            let _in_flight = InFlight::enter(&gw.signing_in, agent).ok_or(DomainError::SigningIn)?;
+            if !gw.check_password(agent, old).await? {
+                return Err(gw.lockout.lock().failed(agent, source, now_ms()));
+            }
+            gw.lockout.lock().succeeded(agent, source);
+            let _permit = gw.verify_permits.acquire().await.map_err(|_| DomainError::Internal)?;
+            let credentials = gw.credentials.clone();
+            let hash = tokio::task::spawn_blocking(move || credentials.hash(new.as_bytes(), now_ms()))
+                .await
+                .map_err(|_| DomainError::Internal)?
+                .ok_or(DomainError::Internal)?;
+            gw.credentials.set_changed(agent, hash);
+            Ok(())
+        })
+        .await
+        .unwrap_or(Err(DomainError::Internal))
+    }
+
     /// AUTHMODE 2: mint a new GUID when the interval has passed. Returns it for `Set-GUID`.
     pub fn rotate_guid_if_due(&self, vdn: VdnId, agent: AgentId) -> Option<String> {
         if self.config.auth.mode != 2 {

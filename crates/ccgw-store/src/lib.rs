@@ -74,6 +74,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Wake every waiting poll and make new polls return at once.
     fn shut_down(&self);
+
+    // --- onlineagent: syncagentinfo ---
+
+    /// Empty the agent's mailbox and bump its epoch, as a new session does but keeping the
+    /// session: a poll waiting now returns empty, an event taken before is not requeued
+    /// (`Requeued::SessionGone`), and events from the next operation on are delivered as usual.
+    /// Call it under [`Store::read`] of the agent's VDN to tie it to what was read.
+    fn clear_events(&self, agent: AgentId);
 }
 
 /// An event taken from a mailbox, with the mailbox's sequence number of the take (what

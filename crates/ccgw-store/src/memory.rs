@@ -237,4 +237,13 @@ impl Store for MemoryStore {
             mb.notify.notify_waiters();
         }
     }
+
+    fn clear_events(&self, agent: AgentId) {
+        let Some(mb) = self.mailboxes.get(&agent) else { return };
+        let mut q = mb.events.lock();
+        q.events.clear();
+        mb.epoch.fetch_add(1, Ordering::AcqRel);
+        drop(q);
+        mb.notify.notify_waiters();
+    }
 }

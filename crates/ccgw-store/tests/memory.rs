@@ -562,3 +562,38 @@ proptest! {
         })?;
     }
 }
+
+// --- onlineagent: syncagentinfo ---
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clear_events_empties_the_mailbox_and_retires_what_was_taken() {
+    let s = store();
+    sign_in(&s, 101, 1_000, false);
+    drain(&s, 101).await;
+    toggle(&s, 101, 2_000, 201);
+    toggle(&s, 101, 2_001, 202);
+    let epoch = s.mailbox_epoch(AgentId(101));
+    let taken = s.next_event(AgentId(101), Some(epoch), Duration::ZERO).await.unwrap();
+    s.read(VDN, |_| s.clear_events(AgentId(101))).unwrap();
+    assert_ne!(s.mailbox_epoch(AgentId(101)), epoch);
+    // The queued event is gone, and the one taken before is not put back.
+    assert!(s.next_event(AgentId(101), None, Duration::ZERO).await.is_none());
+    assert_eq!(s.requeue(AgentId(101), taken), Requeued::SessionGone);
+    assert!(s.next_event(AgentId(101), None, Duration::ZERO).await.is_none());
+    // A poll of the session waiting when the mailbox is cleared gives up at once.
+    let epoch = s.mailbox_epoch(AgentId(101));
+    let waiting = {
+        let s = s.clone();
+        tokio::spawn(async move { s.next_event(AgentId(101), Some(epoch), Duration::from_secs(5)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    s.read(VDN, |_| s.clear_events(AgentId(101))).unwrap();
+    assert_eq!(waiting.await.unwrap(), None);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // The session goes on: later events arrive for the new epoch.
+    toggle(&s, 101, 3_000, 203);
+    let epoch = s.mailbox_epoch(AgentId(101));
+    let next = s.next_event(AgentId(101), Some(epoch), Duration::ZERO).await.unwrap();
+    assert_eq!(next.at_ms, 3_000);
+}

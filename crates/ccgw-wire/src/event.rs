@@ -97,6 +97,10 @@ pub fn event_type(kind: &EventKind) -> &'static str {
         PlayResumed => "AgentMediaEvent_ResumePlayDone",
         PlayJumped => "AgentMediaEvent_JumpPlayDone",
         PlayStopped => "AgentMediaEvent_StopPlayDone",
+        // --- onlineagent messages ---
+        Note { .. } => "AgentOther_Note",
+        // ccgw's name: the vendor documents no bulletin event (docs/compat.md).
+        Bulletin { .. } => "AgentOther_Bulletin",
     }
 }
 
@@ -120,6 +124,9 @@ pub fn content(kind: &EventKind) -> Value {
         | PlayResumed
         | PlayJumped
         | PlayStopped => Value::Null,
+        // The vendor's note event carries no content (its sample: `"content": null`).
+        Note { .. } => Value::Null,
+        Bulletin { from, data } => json!({ "sender": from.to_string(), "bulletindata": data }),
         ShutdownService { login_time_ms } => json!({ "loginTime": login_time_ms.to_string() }),
         // A string, as in the vendor sample (`{"reason":"200"}`).
         SetNotReadySuccess { reason } => json!({ "reason": reason.to_string() }),

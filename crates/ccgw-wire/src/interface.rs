@@ -141,6 +141,12 @@ pub enum Body {
     SetCallData,
     /// [`crate::request::AgentListRequest`] (agentgroup `agentinfonoskills`).
     AgentList,
+    /// [`crate::request::BindPhoneRequest`].
+    BindPhone,
+    /// [`crate::request::BulletinRequest`].
+    Bulletin,
+    /// [`crate::request::ModifyPasswordRequest`].
+    ModifyPassword,
     /// A JSON body ccgw does not describe yet (the JS API sends an entity).
     Json,
     // --- recordplay ---
@@ -235,6 +241,12 @@ pub enum ResultKind {
     Event,
     /// `event`: an array of event objects.
     EventList,
+    /// onlineagent `querycustomstate`: [`crate::response::CustomState`].
+    CustomState,
+    /// agentevent `jsonp`: the poll's body as `callback(json)`, `text/plain`.
+    Jsonp,
+    /// onlineagent `syncagentinfo`: [`crate::response::SyncAgentInfo`].
+    SyncAgentInfo,
     Undocumented,
 }
 
@@ -298,6 +310,7 @@ const NO_MULTIMEDIA: &str = "multimedia (text chat, conference): ccgw has voice 
 const NO_VIDEO: &str = "video: ccgw has voice only";
 const UNDOCUMENTED: &str = "undocumented: seen only in one sample client (R5)";
 const OTHER_TRANSPORT: &str = "another event transport of the multimedia build";
+const UNDOCUMENTED_BODY: &str = "undocumented: no doc page and no client shows the body's fields";
 
 const fn e(
     method: Method,
@@ -406,8 +419,10 @@ pub static INTERFACES: &[Interface] = &[
     e(M::LoginEx, F::OnlineAgent, PUT, "/onlineagent/{agentid}/loginex", "loginEx", Named::Doc)
         .js("OnlineAgent", "loginEx")
         .summary("sign in to platform only (no media server / licence)")
-        .body(Body::Json)
-        .auth(Auth::SignIn),
+        .body(Body::SignIn)
+        .result(R::SignIn)
+        .auth(Auth::SignIn)
+        .served(),
     e(M::ForceLogin, F::OnlineAgent, PUT, "/onlineagent/{agentid}/forcelogin", "forceLogin", Named::Doc)
         .js("OnlineAgent", "forceLogin")
         .summary("force sign-in (kicks existing session)")
@@ -419,8 +434,10 @@ pub static INTERFACES: &[Interface] = &[
     e(M::ForceLoginEx, F::OnlineAgent, PUT, "/onlineagent/{agentid}/forceloginex", "forceLoginEx", Named::JsApi)
         .js("OnlineAgent", "forceLoginEx")
         .summary("force variant of loginex")
-        .body(Body::Json)
-        .auth(Auth::SignIn),
+        .body(Body::SignIn)
+        .result(R::SignIn)
+        .auth(Auth::SignIn)
+        .served(),
     e(
         M::ForceLoginExWithoutPhone,
         F::OnlineAgent,
@@ -431,8 +448,10 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("OnlineAgent", "forceLoginExWithoutPhone")
     .summary("force sign-in without phone")
-    .body(Body::Json)
-    .auth(Auth::SignIn),
+    .body(Body::SignIn)
+    .result(R::SignIn)
+    .auth(Auth::SignIn)
+    .served(),
     e(M::Logout, F::OnlineAgent, DELETE, "/onlineagent/{agentid}/logout", "logout", Named::Doc)
         .js("OnlineAgent", "logout")
         .summary("sign out (refused while talking)")
@@ -468,7 +487,8 @@ pub static INTERFACES: &[Interface] = &[
         .served(),
     e(M::SyncAgentInfo, F::OnlineAgent, POST, "/onlineagent/{agentid}/syncagentinfo", "syncagentinfo", Named::Doc)
         .summary("re-sync state/call info after page refresh (clears event queue)")
-        .body(Body::Undocumented),
+        .result(R::SyncAgentInfo)
+        .served(),
     e(M::SayBusy, F::OnlineAgent, POST, "/onlineagent/{agentid}/saybusy", "sayBusy", Named::Doc)
         .js("OnlineAgent", "sayBusy")
         .summary("set busy")
@@ -586,7 +606,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("OnlineAgent", "modifyAccountPwd")
     .summary("change password (old form)")
-    .query(&[Q("oldpassword", Str), Q("newpassword", Str), Q("repassword", Str)]),
+    .query(&[Q("oldpassword", Str), Q("newpassword", Str), Q("repassword", Str)])
+    .result(R::Empty)
+    .served(),
     e(
         M::ModifyAccountPwdEx,
         F::OnlineAgent,
@@ -596,15 +618,20 @@ pub static INTERFACES: &[Interface] = &[
         Named::Doc,
     )
     .summary("change password (body form)")
-    .body(Body::Undocumented),
+    .body(Body::ModifyPassword)
+    .result(R::Empty)
+    .served(),
     e(M::SetForwarding, F::OnlineAgent, POST, "/onlineagent/{agentid}/setforwarding", "setForwarding", Named::JsApi)
         .js("OnlineAgent", "setForwarding")
         .summary("call forwarding")
-        .body(Body::Json),
+        .body(Body::Json)
+        .not_yet(UNDOCUMENTED_BODY),
     e(M::BindAgentPhone, F::OnlineAgent, POST, "/onlineagent/{agentid}/bindphone", "bindAgentPhone", Named::JsApi)
         .js("OnlineAgent", "bindAgentPhone")
         .summary("bind phone number")
-        .body(Body::Json),
+        .body(Body::BindPhone)
+        .result(R::Empty)
+        .served(),
     e(
         M::SetAgentSelfRecord,
         F::OnlineAgent,
@@ -614,12 +641,16 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("OnlineAgent", "setAgentSelfRecord")
-    .summary("self-recording flags"),
+    .summary("self-recording flags")
+    .result(R::Empty)
+    .served(),
     e(M::NotifyBulletin, F::OnlineAgent, POST, "/onlineagent/{agentid}/notifybulletin", "notifyBulletin", Named::JsApi)
         .js("OnlineAgent", "notifyBulletin")
         .summary("send bulletin {targettype,targetname,bulletindata}")
         .clients("R2")
-        .body(Body::Json),
+        .body(Body::Bulletin)
+        .result(R::Empty)
+        .served(),
     e(
         M::SendNotelet,
         F::OnlineAgent,
@@ -630,11 +661,15 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("OnlineAgent", "sendNotelet")
     .summary("send short note to agent")
-    .query(&[Q("content", Str)]),
+    .query(&[Q("content", Str)])
+    .result(R::Empty)
+    .served(),
     e(M::SetTalkRight, F::OnlineAgent, POST, "/onlineagent/{agentid}/settalkright", "setTalkRight", Named::JsApi)
         .js("OnlineAgent", "setTalkRight")
         .summary("talk right flag")
-        .query(&[Q("flag", Str)]),
+        .query(&[Q("flag", Boolean)])
+        .result(R::Empty)
+        .served(),
     e(
         M::GetPrivateConfig,
         F::OnlineAgent,
@@ -645,7 +680,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .jb("OnlineAgent", "getPrivateConfig")
     .summary("read private client config")
-    .body(Body::Undocumented),
+    .result(R::AppData)
+    .served(),
     e(
         M::PutPrivateConfig,
         F::OnlineAgent,
@@ -657,11 +693,13 @@ pub static INTERFACES: &[Interface] = &[
     .jb("OnlineAgent", "putPrivateConfig")
     .summary("store private client config")
     .query(&[Q("config", Str)])
-    .body(Body::Undocumented),
+    .result(R::Empty)
+    .served(),
     e(M::SetCustomState, F::OnlineAgent, POST, "/onlineagent/{agentid}/setcustomstate", "setCustomState", Named::Doc)
         .summary("custom sub-state 0–65534")
-        .query(&[Q("customstate", Str)])
-        .body(Body::Undocumented),
+        .query(&[Q("customstate", Integer)])
+        .result(R::Empty)
+        .served(),
     e(
         M::QueryCustomState,
         F::OnlineAgent,
@@ -671,7 +709,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::Doc,
     )
     .summary("read custom state {agentcustomstate}")
-    .body(Body::Undocumented),
+    .result(R::CustomState)
+    .served(),
     e(M::VrcToken, F::OnlineAgent, POST, "/onlineagent/{agentid}/vrctoken", "vrcToken", Named::Doc)
         .summary("temporary token for VRC (video) init")
         .body(Body::Undocumented)
@@ -692,13 +731,14 @@ pub static INTERFACES: &[Interface] = &[
     e(M::GetJsonpAgentEvent, F::AgentEvent, GET, "/agentevent/{agentid}/jsonp", "getJsonpAgentEvent", Named::JsApi)
         .jb("AgentEventDispatcher", "getJsonpAgentEvent")
         .summary("JSONP variant (Accept text/plain)")
-        .body(Body::Undocumented)
-        .not_yet(OTHER_TRANSPORT),
+        .query(&[Q("callback", Str)])
+        .result(R::Jsonp)
+        .served(),
     e(M::GetAgentEventInAsync, F::AgentEvent, GET, "/agentevent/{agentid}/async", "getAgentEventInAsync", Named::JsApi)
         .jb("AgentEventDispatcher", "getAgentEventInAsync")
         .summary("async (servlet-async) poll variant")
-        .body(Body::Undocumented)
-        .not_yet(OTHER_TRANSPORT),
+        .result(R::Event)
+        .served(),
     e(
         M::ReportAgentsIsAlive,
         F::AgentEvent,

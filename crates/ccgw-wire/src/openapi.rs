@@ -70,6 +70,11 @@ fn result_schema(r: ResultKind) -> Option<(&'static str, Value)> {
         ResultKind::RecordScores => json!({"type": "array", "items": {"type": "object"}}),
         ResultKind::Event => return Some(("event", schema_ref("Event"))),
         ResultKind::EventList => return Some(("event", json!({"type": "array", "items": schema_ref("Event")}))),
+        ResultKind::CustomState => json!({"type": "object", "required": ["agentcustomstate"],
+            "properties": {"agentcustomstate": {"type": "string"}}, "additionalProperties": false}),
+        ResultKind::Jsonp => return None,
+        ResultKind::SyncAgentInfo => json!({"type": "object", "required": ["callinfo", "agentStateInfo"],
+            "properties": {"callinfo": {"type": "string"}, "agentStateInfo": {"type": "object"}}}),
         ResultKind::Undocumented => json!({}),
     };
     Some(("result", s))
@@ -85,6 +90,9 @@ fn body_schema(b: Body) -> Option<&'static str> {
         Body::SetCallData => Some("SetCallDataRequest"),
         Body::AgentList => Some("AgentListRequest"),
         Body::Play => Some("PlayRequest"),
+        Body::BindPhone => Some("BindPhoneRequest"),
+        Body::Bulletin => Some("BulletinRequest"),
+        Body::ModifyPassword => Some("ModifyPasswordRequest"),
         Body::None | Body::Json | Body::Undocumented => None,
     }
 }
@@ -144,6 +152,10 @@ fn operation(i: &Interface) -> Value {
             "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         },
     });
+    if i.result == ResultKind::Jsonp {
+        // `callback(<the poll's JSON>)`, or the JSON itself without a callback.
+        op["responses"]["200"]["content"] = json!({"text/plain": {"schema": {"type": "string"}}});
+    }
     if let Some(name) = body_schema(i.body) {
         op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema_ref(name)}}});
     }
@@ -277,6 +289,21 @@ fn base_components() -> Value {
                     "recordID": string, "fileName": string, "callId": string, "workNo": string, "skillId": int,
                     "caller": string, "called": string, "beginTime": int, "endTime": int,
                 },
+            },
+            "BindPhoneRequest": {
+                "type": "object",
+                "required": ["phonenum"],
+                "properties": {"phonenum": lenient("integer")},
+            },
+            "BulletinRequest": {
+                "type": "object",
+                "required": ["bulletindata"],
+                "properties": {"targettype": lenient("integer"), "targetname": string, "bulletindata": string},
+            },
+            "ModifyPasswordRequest": {
+                "type": "object",
+                "required": ["oldPassword", "newPassword"],
+                "properties": {"oldPassword": string, "newPassword": string},
             },
             "SignInResult": {
                 "type": "object",

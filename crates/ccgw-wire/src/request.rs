@@ -328,3 +328,89 @@ mod recordplay_tests {
         }
     }
 }
+
+// --- onlineagent ---
+
+/// Longest bulletin (`bulletindata`) and note (`content`) ccgw accepts, in bytes.
+pub const MAX_BULLETIN: usize = 4096;
+pub const MAX_NOTE: usize = 1024;
+
+/// `bindphone`: `{"phonenum":"<number>"}` (the sign-in body's field name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindPhoneRequest {
+    pub phone: String,
+}
+
+impl BindPhoneRequest {
+    pub fn parse(bytes: &[u8]) -> Result<Self, Retcode> {
+        let b = Body::parse(bytes)?;
+        let phone = b.string("phonenum").map_err(|_| BODY_INVALID)?.ok_or(BODY_INVALID)?;
+        if !valid_phone(&phone) {
+            return Err(PHONE_INVALID);
+        }
+        Ok(BindPhoneRequest { phone })
+    }
+}
+
+/// Who a bulletin goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulletinTarget {
+    /// `targettype` 0: every signed-in agent of the sender's VDN.
+    Vdn,
+    /// `targettype` 1: the work numbers in `targetname` (`;` or `,` separated, at most 100).
+    Agents(Vec<u32>),
+}
+
+/// `notifybulletin`: `{"targettype","targetname","bulletindata"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulletinRequest {
+    pub target: BulletinTarget,
+    pub data: String,
+}
+
+impl BulletinRequest {
+    pub fn parse(bytes: &[u8]) -> Result<Self, Retcode> {
+        let b = Body::parse(bytes)?;
+        let data = b.string("bulletindata").map_err(|_| BODY_INVALID)?.unwrap_or_default();
+        if data.is_empty() || data.len() > MAX_BULLETIN {
+            return Err(BODY_INVALID);
+        }
+        let target = match b.number("targettype").map_err(|_| BODY_INVALID)?.unwrap_or(0) {
+            0 => BulletinTarget::Vdn,
+            1 => {
+                let names = b.string("targetname").map_err(|_| BODY_INVALID)?.unwrap_or_default();
+                let list = names
+                    .split([';', ','])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.parse::<u32>().map_err(|_| BODY_INVALID))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if list.is_empty() || list.len() > 100 {
+                    return Err(BODY_INVALID);
+                }
+                BulletinTarget::Agents(list)
+            }
+            _ => return Err(BODY_INVALID),
+        };
+        Ok(BulletinRequest { target, data })
+    }
+}
+
+/// `modifyaccountpwdex`: `{"oldPassword","newPassword"}` (the vendor's camel case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModifyPasswordRequest {
+    pub old: String,
+    pub new: String,
+}
+
+impl ModifyPasswordRequest {
+    pub fn parse(bytes: &[u8]) -> Result<Self, Retcode> {
+        let b = Body::parse(bytes)?;
+        let field = |k| b.string(k).map_err(|_| BODY_INVALID)?.ok_or(BODY_INVALID);
+        let (old, new) = (field("oldPassword")?, field("newPassword")?);
+        if old.chars().count() > 32 {
+            return Err(BODY_INVALID);
+        }
+        Ok(ModifyPasswordRequest { old, new })
+    }
+}

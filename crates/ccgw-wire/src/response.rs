@@ -421,3 +421,61 @@ impl RecordFileInfo {
         }
     }
 }
+
+// --- onlineagent ---
+
+/// `querycustomstate`: `{"agentcustomstate":"65535"}`, a string as in the vendor's sample;
+/// `"65535"` (one above the settable range, the sample's value) until the agent sets one.
+#[derive(Serialize, Debug, PartialEq)]
+pub struct CustomState {
+    pub agentcustomstate: String,
+}
+
+impl CustomState {
+    pub fn new(state: Option<u16>) -> Self {
+        CustomState { agentcustomstate: state.unwrap_or(u16::MAX).to_string() }
+    }
+}
+
+/// `syncagentinfo`: `{"callinfo","agentStateInfo"}` (field names, casing and types as the
+/// vendor's field table; what ccgw puts in each is in docs/compat.md).
+#[derive(Serialize, Debug, PartialEq)]
+pub struct SyncAgentInfo {
+    /// The active call's call-information object as a JSON string, `""` without a call.
+    pub callinfo: String,
+    #[serde(rename = "agentStateInfo")]
+    pub agent_state_info: AgentStateInfo,
+}
+
+#[derive(Serialize, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentStateInfo {
+    pub call_feature: i32,
+    pub call_data: String,
+    pub last_state: u8,
+    pub pre_busy: bool,
+    #[serde(rename = "firsttalkingFlag")]
+    pub firsttalking_flag: bool,
+    pub work_no: String,
+    pub qc_work_no: String,
+    pub caller_no: String,
+    pub begin_hold_time: String,
+    pub state: u8,
+    #[serde(rename = "talkingCallfeature")]
+    pub talking_callfeature: i32,
+    pub release_flag: u8,
+    pub called_no: String,
+    pub main_call_id: String,
+    pub second_talking_time: String,
+    pub pre_rest: bool,
+    #[serde(rename = "recordID")]
+    pub record_id: String,
+    pub current_time: String,
+    pub begin_talking_time: String,
+    pub partner: String,
+    pub hold_call_id: String,
+    pub agent_state_begin_time: String,
+    pub cur_command: u8,
+    pub cur_call_id: String,
+    pub cmd_begin_time: String,
+}

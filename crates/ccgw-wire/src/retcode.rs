@@ -29,6 +29,13 @@ pub const AGENT_TYPE_INVALID: Retcode = rc("100-012", "invalid agent type at sig
 pub const PHONE_INVALID: Retcode = rc("100-013", "the phone number to bind is invalid");
 pub const SKILL_PARAMETER: Retcode = rc("100-019", "invalid skill queue parameter");
 pub const WRONG_PASSWORD: Retcode = rc("100-004", "wrong user name or password");
+// --- onlineagent: password changes (the vendor's third-party-user codes) ---
+pub const OLD_PASSWORD_WRONG: Retcode = rc("110-003", "the old password is wrong");
+pub const PASSWORD_SAME_AS_OLD: Retcode = rc("110-017", "the new password is the same as the old one");
+pub const PASSWORD_CONTAINS_NAME: Retcode = rc("110-018", "the new password contains the agent's work number");
+pub const PASSWORD_RULES: Retcode = rc("110-019", "the new password does not meet the password rules");
+pub const PASSWORD_LENGTH: Retcode = rc("110-020", "the new password must have 8 to 32 characters");
+pub const PASSWORD_MISMATCH: Retcode = rc("110-022", "the new password and its confirmation differ");
 
 // --- recordplay ---
 /// A record-file name (`filepath`) that is empty, too long or not a file name.
@@ -47,6 +54,7 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::AlreadySignedIn, _) => rc("100-002", "agent already signed in"),
         (E::ForceLoginNotAllowed, _) => rc("100-015", "agent already signed in and cannot be forcibly signed out"),
         (E::SigningIn, _) => rc("100-021", "agent is signing in, do not repeat"),
+        (E::WrongPassword, M::ModifyAccountPwd | M::ModifyAccountPwdEx) => OLD_PASSWORD_WRONG,
         (E::WrongPassword, _) => WRONG_PASSWORD,
         (E::AccountLocked, _) => rc("110-016", "account locked"),
         (E::LockedNow, _) => rc("110-021", "account locked after too many failed sign-ins"),
@@ -105,6 +113,7 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
 
         (E::TargetUnavailable | E::NoAgentAvailable, _) => rc("200-019", "no target agent available"),
         (E::InvalidNumber, M::Callout | M::Transfer) => rc("200-001", "wrong number"),
+        (E::InvalidNumber, M::BindAgentPhone) => PHONE_INVALID,
         (E::InvalidNumber | E::InvalidParameter, M::ResetSkill) => SKILL_PARAMETER,
         (E::InvalidNumber | E::InvalidParameter, _) => PARAMETER_INVALID,
     }

@@ -117,6 +117,12 @@ fn every_event_type_and_content() {
         (EventKind::PlayResumed, "AgentMediaEvent_ResumePlayDone", Value::Null),
         (EventKind::PlayJumped, "AgentMediaEvent_JumpPlayDone", Value::Null),
         (EventKind::PlayStopped, "AgentMediaEvent_StopPlayDone", Value::Null),
+        (EventKind::Note { from: AgentId(102) }, "AgentOther_Note", Value::Null),
+        (
+            EventKind::Bulletin { from: AgentId(102), data: "fire drill at 3".into() },
+            "AgentOther_Bulletin",
+            json!({"sender":"102","bulletindata":"fire drill at 3"}),
+        ),
     ];
     for (kind, name, content) in cases {
         let w = wire(kind);
@@ -176,6 +182,11 @@ fn events_match_the_vendor_samples() {
             EventKind::RecordStopped { task_id: 5451, begin_ms: 1566867437000, end_ms: 1566867472000 },
             1115,
             r#"{"message":"","retcode":"0","event":{"eventType":"AgentMediaEvent_StopRecordDone","eventGenTime":1784529722590,"workNo":"1115","content":{"beginTime":1566867437000,"endTime":1566867472000,"fileMediaType":"1","taskId":5451}}}"#,
+        ),
+        (
+            EventKind::Note { from: AgentId(102) },
+            31001,
+            r#"{"message":"","retcode":"0","event":{"eventType": "AgentOther_Note","content": null,"eventGenTime":1784529722590,"workNo": "31001"}}"#,
         ),
         (
             EventKind::Ringing(Offer {

@@ -19,6 +19,7 @@ mod control;
 mod media;
 mod queues;
 mod sessions;
+mod settings;
 
 type Result<T> = std::result::Result<T, DomainError>;
 

@@ -49,6 +49,7 @@ impl VdnState {
             phone_off_hook: false,
             recording: None,
             playback: None,
+            settings: Default::default(),
         });
         ctx.new_sessions.push((agent, ctx.events.len()));
         ctx.emit(agent, EventKind::InService);

@@ -96,21 +96,43 @@ pub fn entry<S: Store>(
     // Only poll-shaped requests are routed here; every other request is routed once, in `handle`.
     let maybe_poll = req.method() == http::Method::GET && req.uri().path().contains(AGENT_EVENT_SEGMENT);
     let long_poll = match maybe_poll.then(|| route(req.method(), req.uri().path())) {
-        Some(Ok(route)) if route.method == Method::GetAgentEvent => Some((
+        Some(Ok(route)) if is_long_poll(route.method) => Some((
+            route.method,
             route.agent.and_then(|a| parse_agent(a, gw.config.auth.max_workno())),
             req.headers().get("guid").and_then(|v| v.to_str().ok()).map(str::to_owned),
+            // JSONP: the callback's name (validated before the poll waits).
+            (route.method == Method::GetJsonpAgentEvent)
+                .then(|| query_param(req.uri().query().unwrap_or(""), "callback"))
+                .flatten(),
         )),
         _ => None,
     };
     match long_poll {
-        Some((agent, guid)) => {
+        Some((method, agent, guid, callback)) => {
             let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
             let http_method = req.method().clone();
             drop(req);
-            Box::pin(long_poll_request(gw, started, peer, http_method, agent, guid))
+            let poll = LongPoll { method, agent, guid, callback };
+            Box::pin(long_poll_request(gw, started, peer, http_method, poll))
         }
         None => Box::pin(handle(gw, req, started)),
     }
+}
+
+/// The interfaces answered as a long poll: the poll itself, its servlet-async twin and JSONP
+/// (docs/compat.md), when the interface table routes them.
+fn is_long_poll(method: Method) -> bool {
+    matches!(method, Method::GetAgentEvent | Method::GetAgentEventInAsync | Method::GetJsonpAgentEvent)
+        && method.interface().is_some_and(|i| i.is_routed())
+}
+
+/// What a long poll keeps while it waits.
+struct LongPoll {
+    method: Method,
+    agent: Option<AgentId>,
+    guid: Option<String>,
+    /// `getJsonpAgentEvent`: the answer is `callback(json)`.
+    callback: Option<String>,
 }
 
 /// `agentevent`: wait for the agent's next event.
@@ -119,18 +141,25 @@ async fn long_poll_request<S: Store>(
     started: Instant,
     peer: Option<SocketAddr>,
     http_method: http::Method,
-    agent: Option<AgentId>,
-    guid: Option<String>,
+    poll_of: LongPoll,
 ) -> Response {
+    let LongPoll { method, agent, guid, callback } = poll_of;
     // Dropped unanswered when the client leaves while the poll waits (see http1.rs): one access
     // line says so.
-    let mut pending = PendingPoll { started, peer, agent, answered: false };
+    let mut pending = PendingPoll { started, peer, method, agent, answered: false };
     let (outcome, delivery) = match agent {
         None => (Err(PARAMETER_INVALID), None),
+        // A malformed callback is refused before the poll can take an event.
+        Some(_) if callback.as_deref().is_some_and(|c| !agentevent::valid_callback(c)) => {
+            (Err(PARAMETER_INVALID), None)
+        }
         Some(agent) => poll(&gw, agent, guid.as_deref(), peer).await,
     };
     pending.answered = true;
-    let (code, mut response) = finish(StatusCode::OK, outcome);
+    let (code, mut response) = match method {
+        Method::GetJsonpAgentEvent => agentevent::jsonp(callback.as_deref(), outcome),
+        _ => finish(StatusCode::OK, outcome),
+    };
     if let (Some(agent), Some(delivery)) = (agent, delivery) {
         // The event goes back to the mailbox if the answer cannot be written.
         let gw = gw.clone();
@@ -144,7 +173,7 @@ async fn long_poll_request<S: Store>(
             metrics::counter!("ccgw_poll_answers_unwritten_total", "requeued" => requeued).increment(1);
         }));
     }
-    log(started, peer, &http_method, Method::GetAgentEvent, agent, StatusCode::OK, code);
+    log(started, peer, &http_method, method, agent, StatusCode::OK, code);
     response
 }
 
@@ -153,6 +182,7 @@ async fn long_poll_request<S: Store>(
 struct PendingPoll {
     started: Instant,
     peer: Option<SocketAddr>,
+    method: Method,
     agent: Option<AgentId>,
     answered: bool,
 }
@@ -161,7 +191,7 @@ impl Drop for PendingPoll {
     fn drop(&mut self) {
         if !self.answered {
             let status = StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST);
-            log(self.started, self.peer, &http::Method::GET, Method::GetAgentEvent, self.agent, status, "abandoned");
+            log(self.started, self.peer, &http::Method::GET, self.method, self.agent, status, "abandoned");
         }
     }
 }
@@ -345,17 +375,26 @@ async fn dispatch<S: Store>(
     let Some(agent) = agent else {
         return agentevent::without_agent(method);
     };
-    if method == Method::GetAgentEvent {
+    if matches!(method, Method::GetAgentEvent | Method::GetAgentEventInAsync | Method::GetJsonpAgentEvent) {
         // Only `HEAD` gets here (the entry takes every GET poll as a long poll). Its answer has
         // no body that could carry an event, so it takes none: authenticated, answered at once.
         let auth = gw.authenticate(agent, guid, peer.map(|p| p.ip())).map_err(|_| NOT_SIGNED_IN)?;
         return Ok(Reply::with_guid(event::poll_body(None), auth.renew));
     }
-    if matches!(method, Method::Login | Method::ForceLogin) {
+    if matches!(
+        method,
+        Method::Login | Method::ForceLogin | Method::LoginEx | Method::ForceLoginEx | Method::ForceLoginExWithoutPhone
+    ) {
         return sign_in(gw, method, agent, &body, peer).await;
     }
     let auth = gw.authenticate(agent, guid, peer.map(|p| p.ip())).map_err(|_| NOT_SIGNED_IN)?;
-    let outcome = authenticated(gw, method, auth.vdn, agent, params, query, body);
+    let outcome = match method {
+        // The old password's check runs argon2 off the async threads: awaited here.
+        Method::ModifyAccountPwd | Method::ModifyAccountPwdEx => {
+            onlineagent::change_password(gw, method, agent, query, &body, peer).await
+        }
+        _ => authenticated(gw, method, auth.vdn, agent, params, query, body),
+    };
     // A request made with the previous GUID is told the current one on every answer, errors
     // included: some clients read `Set-GUID` only from some methods' responses (docs/compat.md).
     match (outcome, auth.renew) {
@@ -475,7 +514,11 @@ async fn sign_in<S: Store>(
     body: &[u8],
     peer: Option<SocketAddr>,
 ) -> Outcome {
-    let req = SignInRequest::parse(body)?;
+    let mut req = SignInRequest::parse(body)?;
+    if method == Method::ForceLoginExWithoutPhone {
+        // Signs in with the provisioned phone, whatever the body says (docs/compat.md).
+        req.phone = None;
+    }
     let initial = match req.status {
         3 => InitialState::Busy,
         5 => InitialState::Work,
@@ -492,7 +535,7 @@ async fn sign_in<S: Store>(
     let params = SignInParams {
         password: req.password,
         options,
-        force: method == Method::ForceLogin,
+        force: matches!(method, Method::ForceLogin | Method::ForceLoginEx | Method::ForceLoginExWithoutPhone),
         source: peer.map(|p| p.ip()),
     };
     let signed = gw.sign_in(agent, params).await.map_err(fail(method))?;

@@ -7,6 +7,7 @@ mod common;
 mod guid;
 mod jsapi;
 mod onlineagent;
+mod onlineagent2;
 mod polls;
 mod queuerec;
 mod recordplay;
