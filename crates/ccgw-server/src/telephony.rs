@@ -79,6 +79,8 @@ impl Telephony for SimulatedTelephony {
             // A report about a party the engine already dropped is ignored by the engine, so
             // pending timers need no cancelling.
             TelephonyCommand::Hangup { .. } => {}
+            // The simulated phones have no IVR listening for digits: nothing to report.
+            TelephonyCommand::SendDigits { .. } => {}
         }
     }
 }

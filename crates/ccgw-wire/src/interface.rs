@@ -200,6 +200,15 @@ pub enum ResultKind {
     /// `event`: an array of event objects.
     EventList,
     Undocumented,
+    // --- calldata / queuedevice (issue 8) ---
+    /// `true` / `false`.
+    Boolean,
+    /// queuedevice `innoinfo`: an array of [`crate::response::AccessCodeInfo`].
+    AccessCodes,
+    /// queuedevice `queryacdstat`: an array of [`crate::response::AcdStat`].
+    AcdStats,
+    /// calldata call records: an array of [`crate::response::CallRecordInfo`].
+    CallRecords,
 }
 
 /// How the caller proves who it is.
@@ -711,7 +720,9 @@ pub static INTERFACES: &[Interface] = &[
     e(M::PreviewCallout, F::VoiceCall, PUT, "/voicecall/{agentid}/previewcallout", "previewCallout", Named::Doc)
         .js("VoiceCall", "previewCallOut")
         .summary("preview outbound")
-        .body(Body::Json),
+        .body(Body::Callout)
+        .result(R::CallId)
+        .served(),
     e(M::CallInner, F::VoiceCall, PUT, "/voicecall/{agentid}/callinner", "callInner", Named::Doc)
         .js("VoiceCall", "callInner")
         .summary("internal call to agent")
@@ -721,7 +732,9 @@ pub static INTERFACES: &[Interface] = &[
         .served(),
     e(M::CallInnerSkill, F::VoiceCall, PUT, "/voicecall/{agentid}/callinnerskill", "callInnerSkill", Named::Doc)
         .summary("internal call to a skill queue")
-        .body(Body::Undocumented),
+        .body(Body::Json)
+        .result(R::CallId)
+        .served(),
     e(M::Answer, F::VoiceCall, PUT, "/voicecall/{agentid}/answer", "answer", Named::Doc)
         .js("VoiceCall", "answer")
         .summary("answer")
@@ -786,7 +799,9 @@ pub static INTERFACES: &[Interface] = &[
         .served(),
     e(M::CancelTransfer, F::VoiceCall, POST, "/voicecall/{agentid}/canceltransfer", "cancelTransfer", Named::Doc)
         .js("VoiceCall", "cancelTransfer")
-        .summary("retrieve transferred call"),
+        .summary("retrieve transferred call")
+        .result(R::Empty)
+        .served(),
     e(M::ConfJoin, F::VoiceCall, POST, "/voicecall/{agentid}/confjoin", "confJoin", Named::Doc)
         .js("VoiceCall", "confJoin")
         .summary("three-party")
@@ -821,7 +836,9 @@ pub static INTERFACES: &[Interface] = &[
         .served(),
     e(M::PhonePickup, F::VoiceCall, POST_PUT, "/voicecall/{agentid}/phonepickup", "phonepickup", Named::Doc)
         .js("VoiceCall", "phonePickup")
-        .summary("phone-linkage off-hook"),
+        .summary("phone-linkage off-hook")
+        .result(R::Empty)
+        .served(),
     e(M::PhoneHangUp, F::VoiceCall, POST_PUT, "/voicecall/{agentid}/phonehangup", "phonehangup", Named::Doc)
         .js("VoiceCall", "phoneHangUp")
         .summary("phone-linkage reject/hang-up")
@@ -830,11 +847,14 @@ pub static INTERFACES: &[Interface] = &[
         .served(),
     e(M::SecondDial, F::VoiceCall, POST, "/voicecall/{agentid}/seconddial/{number}", "secondDial", Named::JsApi)
         .js("VoiceCall", "secondDial")
-        .summary("DTMF / two-stage dialling"),
+        .summary("DTMF / two-stage dialling")
+        .result(R::Empty)
+        .served(),
     e(M::SecondDialEx, F::VoiceCall, POST, "/voicecall/{agentid}/seconddialex", "secondDialEx", Named::Doc)
         .summary("DTMF incl. #")
         .query(&[Q("number", Str)])
-        .body(Body::Undocumented),
+        .result(R::Empty)
+        .served(),
     e(M::ReportSound, F::VoiceCall, POST, "/voicecall/{agentid}/reportsound", "reportSound", Named::JsApi)
         .js("VoiceCall", "reportSound")
         .summary("report sound (body)")
@@ -849,11 +869,14 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("VoiceCall", "requestAppointedCall")
     .summary("pull a queuing call")
-    .query(&[Q("skillid", Str)]),
+    .query(&[Q("skillid", Str), Q("skillId", Str)])
+    .result(R::Empty)
+    .served(),
     e(M::SnatchPickup, F::VoiceCall, PUT, "/voicecall/{agentid}/snatchpickup", "snatchPickup", Named::Ccgw)
         .summary("pick up another agent's ringing call")
         .query(&[Q("destWorkNo", Str)])
-        .body(Body::Undocumented),
+        .result(R::Empty)
+        .served(),
     e(
         M::ThirdPartyConfTransmitNum,
         F::VoiceCall,
@@ -883,7 +906,9 @@ pub static INTERFACES: &[Interface] = &[
     e(M::SetCallAppData, F::CallData, PUT, "/calldata/{agentid}", "setCallAppData", Named::JsApi)
         .js("CallData", "setCallAppData")
         .summary("set call data (old form)")
-        .query(&[Q("calldata", Str), Q("callid", Str)]),
+        .query(&[Q("calldata", Str), Q("callid", Str)])
+        .result(R::Empty)
+        .served(),
     e(M::SetCallAppDataEx, F::CallData, PUT, "/calldata/{agentid}/setcalldataex", "setCallAppDataEx", Named::Doc)
         .js("CallData", "setCallAppDataEx")
         .summary("set call data")
@@ -921,7 +946,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("CallData", "queryAgentHoldNum")
     .summary("number of held calls of agent")
-    .overload(Overload::CallData),
+    .result(R::Count)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QueryCallInfoBeforeAnswer,
         F::CallData,
@@ -1034,7 +1061,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("CallData", "queryWaitCallInfoBySkillId")
     .summary("calls waiting in skill")
-    .overload(Overload::CallData),
+    .result(R::CallInfoList)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QueryWaitCallInfoByIVRId,
         F::CallData,
@@ -1045,7 +1074,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("CallData", "queryWaitCallInfoByIVRId")
     .summary("calls in IVR")
-    .overload(Overload::CallData),
+    .result(R::CallInfoList)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QueryCallCountByIVRId,
         F::CallData,
@@ -1056,7 +1087,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("CallData", "queryCallCountByIVRId")
     .summary("number of calls in IVR")
-    .overload(Overload::CallData),
+    .result(R::Count)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QueryPrivateCallInfo,
         F::CallData,
@@ -1067,7 +1100,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("CallData", "queryPrivateCallInfo")
     .summary("private-queue calls")
-    .overload(Overload::CallData),
+    .result(R::CallInfoList)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QueryAllCallInfoOnVdn,
         F::CallData,
@@ -1078,11 +1113,15 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("CallData", "queryAllCallInfoOnVdn")
     .summary("all calls in VDN")
-    .overload(Overload::CallData),
+    .result(R::CallInfoList)
+    .overload(Overload::CallData)
+    .served(),
     e(M::IsProcessCall, F::CallData, GET, "/calldata/{agentid}/isprocesscall", "isProcessCall", Named::JsApi)
         .js("CallData", "isProcessCall")
         .summary("is agent processing a call")
-        .overload(Overload::CallData),
+        .result(R::Boolean)
+        .overload(Overload::CallData)
+        .served(),
     e(
         M::QueryCallRecordList,
         F::CallData,
@@ -1101,7 +1140,9 @@ pub static INTERFACES: &[Interface] = &[
         Q("startposition", Str),
         Q("endposition", Str),
     ])
-    .overload(Overload::CallData),
+    .result(R::CallRecords)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QuerySelfCallRecordInfo,
         F::CallData,
@@ -1113,7 +1154,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("CallData", "querySelfCallRecordInfo")
     .summary("own call records")
     .query(&[Q("skillid", Str), Q("startdate", Str), Q("enddate", Str), Q("startposition", Str), Q("endposition", Str)])
-    .overload(Overload::CallData),
+    .result(R::CallRecords)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::SetCallBusinessData,
         F::CallData,
@@ -1138,7 +1181,9 @@ pub static INTERFACES: &[Interface] = &[
     .body(Body::Json),
     e(M::AssignUserInQueue, F::CallData, PUT, "/calldata/{agentid}/assignuserinqueue", "assignUserInQueue", Named::Doc)
         .summary("move a queuing call to another skill queue")
-        .body(Body::Undocumented),
+        .body(Body::Json)
+        .result(R::Empty)
+        .served(),
     e(
         M::QueryCallRecordAndEmployee,
         F::CallData,
@@ -1592,7 +1637,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueueDevice", "querySkillQueueOnAgent")
-    .summary("skills of agent"),
+    .summary("skills of agent")
+    .result(R::Skills)
+    .served(),
     e(
         M::QuerySkillQueueOnVDN,
         F::QueueDevice,
@@ -1602,7 +1649,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueueDevice", "querySkillQueueOnVDN")
-    .summary("skills of a VDN"),
+    .summary("skills of a VDN")
+    .result(R::Skills)
+    .served(),
     e(
         M::QuerySkillQueueOnAgentVDN,
         F::QueueDevice,
@@ -1612,7 +1661,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::Doc,
     )
     .js("QueueDevice", "querySkillQueueOnAgentVDN")
-    .summary("skills of own VDN"),
+    .summary("skills of own VDN")
+    .result(R::Skills)
+    .served(),
     e(M::QueryIVRInfoOnVdn, F::QueueDevice, GET, "/queuedevice/{agentid}/ivrinfo", "queryIVRInfoOnVdn", Named::JsApi)
         .js("QueueDevice", "queryIVRInfoOnVdn")
         .summary("IVRs of VDN")
@@ -1621,7 +1672,9 @@ pub static INTERFACES: &[Interface] = &[
         .served(),
     e(M::QueryInNoOnVDN, F::QueueDevice, GET, "/queuedevice/{agentid}/innoinfo", "queryInNoOnVDN", Named::JsApi)
         .js("QueueDevice", "queryInNoOnVDN")
-        .summary("access codes of VDN"),
+        .summary("access codes of VDN")
+        .result(R::AccessCodes)
+        .served(),
     e(
         M::QueryStatInfoOfAcd,
         F::QueueDevice,
@@ -1632,7 +1685,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("QueueDevice", "queryStatInfoOfAcd")
     .summary("ACD statistics")
-    .body(Body::Json),
+    .body(Body::Json)
+    .result(R::AcdStats)
+    .served(),
     e(
         M::QuerySkillStatWithVdn,
         F::QueueDevice,

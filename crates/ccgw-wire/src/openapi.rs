@@ -46,6 +46,20 @@ fn result_schema(r: ResultKind) -> Option<(&'static str, Value)> {
         ResultKind::Event => return Some(("event", schema_ref("Event"))),
         ResultKind::EventList => return Some(("event", json!({"type": "array", "items": schema_ref("Event")}))),
         ResultKind::Undocumented => json!({}),
+        // --- calldata / queuedevice (issue 8) ---
+        ResultKind::Boolean => json!({"type": "boolean"}),
+        ResultKind::AccessCodes => json!({"type": "array", "items": {"type": "object", "properties": {
+            "access": {"type": "string"}, "id": {"type": "integer"}, "description": {"type": "string"},
+            "type": {"type": "string", "enum": ["skill", "ivr"]}}}}),
+        ResultKind::AcdStats => json!({"type": "array", "items": {"type": "object", "properties": {
+            "pilotNbr": {"type": "string"}, "deviceNo": {"type": "integer"}, "queueSize": {"type": "integer"},
+            "queueTime": {"type": "integer"}}}}),
+        ResultKind::CallRecords => json!({"type": "array", "items": {"type": "object", "properties": {
+            "callid": {"type": "string"}, "callfeature": {"type": "integer"}, "caller": {"type": "string"},
+            "called": {"type": "string"}, "workno": {"type": "string"}, "callskillid": {"type": "integer"},
+            "callskill": {"type": "string"}, "createtime": {"type": "integer"},
+            "begintime": {"type": ["integer", "null"]}, "endtime": {"type": "integer"},
+            "talktime": {"type": "integer"}}}}),
     };
     Some(("result", s))
 }

@@ -63,7 +63,8 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::NoCall, M::Release | M::ReleaseEx | M::PhoneHangUp | M::Disconnect) => rc("200-017", "no call to release"),
         (E::NoCall, M::InnerHelp) => rc("200-018", "no call for internal help"),
         (E::NoCall, M::DropCall) => rc("200-025", "no call can be droped"),
-        (E::NoCall, M::SetCallAppDataEx) => rc("400-001", "no call to set call data on"),
+        (E::NoCall, M::SetCallAppDataEx | M::SetCallAppData) => rc("400-001", "no call to set call data on"),
+        (E::NoCall, M::PhonePickup) => rc("200-002", "no call to answer"),
         (E::NoCall, _) => INTERNAL,
 
         (E::NoHeldCall, M::GetHold) => rc("200-015", "no held call"),

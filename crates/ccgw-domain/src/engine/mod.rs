@@ -16,6 +16,7 @@ use crate::ids::{AgentId, CallId, SkillId, VdnId};
 mod calls;
 mod control;
 mod queues;
+pub use queues::QueueStats;
 mod sessions;
 
 type Result<T> = std::result::Result<T, DomainError>;
@@ -42,6 +43,8 @@ pub enum TelephonyCommand {
     Attach { call: CallId, number: String },
     /// The engine dropped this remote party.
     Hangup { call: CallId, number: String },
+    /// Send DTMF digits on this call (second-stage dialling, `seconddial`).
+    SendDigits { call: CallId, digits: String },
 }
 
 /// Inputs and outputs of one operation.
@@ -111,6 +114,28 @@ pub struct VdnState {
     pub skills: BTreeMap<SkillId, Skill>,
     pub calls: BTreeMap<CallId, Call>,
     pub queues: BTreeMap<SkillId, VecDeque<CallId>>,
+    /// Finished call legs of this VDN's agents, oldest first, at most [`MAX_CALL_RECORDS`].
+    pub records: VecDeque<CallRecord>,
+}
+
+/// How many finished call legs a VDN keeps (the oldest is dropped beyond).
+pub const MAX_CALL_RECORDS: usize = 1000;
+
+/// One agent's part in a call, recorded when the agent leaves the call (or the call ends).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallRecord {
+    pub agent: AgentId,
+    pub call: CallId,
+    pub feature: CallFeature,
+    pub caller: String,
+    pub called: String,
+    pub skill: Option<SkillId>,
+    /// When the call was created.
+    pub created_ms: u64,
+    /// When the call was answered (`None`: never answered).
+    pub begin_ms: Option<u64>,
+    /// When the agent's part ended.
+    pub end_ms: u64,
 }
 
 /// Valid phone numbers: 1–24 of digits, `*` and `#`.
@@ -123,7 +148,7 @@ impl VdnState {
         let agents = directory.agents_of(vdn).into_iter().map(|p| (p.id, Agent::new(p))).collect();
         let skills: BTreeMap<_, _> = directory.skills_of(vdn).into_iter().map(|s| (s.id, s)).collect();
         let queues = skills.keys().map(|k| (*k, VecDeque::new())).collect();
-        VdnState { vdn, policy, agents, skills, calls: BTreeMap::new(), queues }
+        VdnState { vdn, policy, agents, skills, calls: BTreeMap::new(), queues, records: VecDeque::new() }
     }
 
     // ----- lookups ------------------------------------------------------------------------
