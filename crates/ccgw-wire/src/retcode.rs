@@ -82,7 +82,7 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::OtherVdn, _) => rc("300-001", "no permission to query this agent"),
 
         (E::TargetUnavailable | E::NoAgentAvailable, _) => rc("200-019", "no target agent available"),
-        (E::InvalidNumber, M::Callout | M::Transfer) => rc("200-001", "wrong number"),
+        (E::InvalidNumber, M::Callout | M::PreviewCallout | M::Transfer) => rc("200-001", "wrong number"),
         (E::InvalidNumber | E::InvalidParameter, M::ResetSkill) => SKILL_PARAMETER,
         (E::InvalidNumber | E::InvalidParameter, _) => PARAMETER_INVALID,
     }
