@@ -258,7 +258,8 @@ impl AssignInQueueRequest {
     }
 }
 
-/// voicecall `callinnerskill`: `{"skillid":1,"callappdata":"…"}`.
+/// voicecall `callinnerskill`: `{"skillId":1}` (vendor page 0370; `skillid` accepted too, as the
+/// other bodies spell it), optional `callappdata`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallInnerSkillRequest {
     pub skill: u32,
@@ -268,7 +269,10 @@ pub struct CallInnerSkillRequest {
 impl CallInnerSkillRequest {
     pub fn parse(bytes: &[u8]) -> Result<Self, Retcode> {
         let b = Body::parse(bytes)?;
-        let skill = b.number("skillid").map_err(|_| PARAMETER_INVALID)?.ok_or(BODY_INVALID)?;
+        let skill = match b.number("skillId").map_err(|_| PARAMETER_INVALID)? {
+            Some(k) => k,
+            None => b.number("skillid").map_err(|_| PARAMETER_INVALID)?.ok_or(BODY_INVALID)?,
+        };
         Ok(CallInnerSkillRequest { skill, data: call_data(&b, "callappdata")? })
     }
 }

@@ -45,6 +45,12 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::AccountLocked, _) => rc("110-016", "account locked"),
         (E::LockedNow, _) => rc("110-021", "account locked after too many failed sign-ins"),
 
+        // Vendor pages 0387 and 0370 list only 000-002, 100-006 and 100-007 for these two.
+        (E::UnknownAgent | E::OtherVdn | E::InvalidParameter | E::InvalidNumber, M::SnatchPickup | M::CallInnerSkill) => {
+            PARAMETER_INVALID
+        }
+        (_, M::SnatchPickup | M::CallInnerSkill) => INTERNAL,
+
         (E::InCall, M::Logout) => rc("100-010", "agent is in a call and cannot sign out"),
         (E::InCall | E::WrongState, M::Hold) => rc("200-014", "call state does not allow hold"),
         (E::InCall | E::WrongState, M::GetHold) => rc("200-016", "call state does not allow unhold"),

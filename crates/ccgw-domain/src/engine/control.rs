@@ -456,18 +456,20 @@ impl VdnState {
     }
 
     /// Pick up the call ringing at `target` (another agent of the VDN): `target` stops ringing
-    /// (`Call_Release`) and the agent is connected in its place.
+    /// (`Call_Release`) and the agent, which must be idle, is connected in its place.
     pub fn snatch_pickup(&mut self, ctx: &mut Ctx, agent: AgentId, target: AgentId) -> Result<CallId> {
         self.session(agent)?;
         if target == agent {
             return Err(DomainError::InvalidParameter);
         }
-        self.session(target).map_err(|_| DomainError::NoCall)?;
-        if self.active_call(agent).is_some() {
-            return Err(DomainError::InCall);
+        if !self.session(agent)?.available() {
+            return Err(DomainError::WrongState);
         }
+        self.session(target).map_err(|_| DomainError::NoCall)?;
+        // Not an internal call (vendor: "the call picked up cannot be an internal call").
         let (call, leg) = self
             .ringing_call(target)
+            .filter(|c| c.feature != CallFeature::Internal)
             .and_then(|c| c.party_of(target).map(|p| (c.id, p.leg)))
             .ok_or(DomainError::NoCall)?;
         if let Some(c) = self.calls.get_mut(&call) {

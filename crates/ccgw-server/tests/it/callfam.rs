@@ -350,12 +350,18 @@ async fn snatch_pickup_takes_a_call_ringing_at_another_agent() {
     let a = ready(&gw, 101).await;
     let b = busy(&gw, 102).await;
     let snatch = |w: &str| format!("snatchpickup?destWorkNo={w}");
-    assert_eq!(b.put(&gw, "voicecall", &snatch("101"), None).await.body, internal());
     let id = gw.inject_call(CUSTOMER, ACCESS, "").await;
     expect(&gw, &a, &OFFERED).await;
-    assert_eq!(b.put(&gw, "voicecall", &snatch("601"), None).await.body, err("300-001", "no permission to query this agent"));
-    assert_eq!(b.put(&gw, "voicecall", &snatch("999"), None).await.body, err("300-002", "no such agent"));
-    for bad in [snatch("x"), snatch("102"), "snatchpickup".to_owned()] {
+    // Only an idle agent picks up (vendor page 0387): 102 is busy.
+    assert_eq!(b.put(&gw, "voicecall", &snatch("101"), None).await.body, internal());
+    assert_eq!(b.post(&gw, "onlineagent", "cancelbusy", None).await.retcode(), "0");
+    b.drain(&gw).await;
+    // Nothing rings at 103 (signed in) or 104 (not signed in).
+    let _c = ready(&gw, 103).await;
+    assert_eq!(b.put(&gw, "voicecall", &snatch("103"), None).await.body, internal());
+    assert_eq!(b.put(&gw, "voicecall", &snatch("104"), None).await.body, internal());
+    // Another VDN's agent, an unknown one, oneself, none: the vendor's parameter error.
+    for bad in [snatch("601"), snatch("999"), snatch("x"), snatch("102"), "snatchpickup".to_owned()] {
         assert_eq!(b.put(&gw, "voicecall", &bad, None).await.body, param_invalid(), "{bad}");
     }
     assert_eq!(b.put(&gw, "voicecall", &snatch("101"), None).await.body, ok());
@@ -369,15 +375,30 @@ async fn snatch_pickup_takes_a_call_ringing_at_another_agent() {
 }
 
 #[tokio::test]
+async fn snatch_pickup_leaves_internal_calls_alone() {
+    let gw = start().await;
+    let a = ready(&gw, 101).await;
+    let b = ready(&gw, 102).await;
+    let c = busy(&gw, 103).await;
+    let r = a.put(&gw, "voicecall", "callinner", Some(json!({"called": "102"}))).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    expect(&gw, &b, &OFFERED).await;
+    assert_eq!(c.post(&gw, "onlineagent", "cancelbusy", None).await.retcode(), "0");
+    assert_eq!(c.put(&gw, "voicecall", "snatchpickup?destWorkNo=102", None).await.body, internal());
+    gw.stop().await;
+}
+
+#[tokio::test]
 async fn inner_call_to_a_skill_rings_an_idle_agent_of_it() {
     let gw = start().await;
     let a = ready(&gw, 101).await;
-    let none = err("200-019", "no target agent available");
-    assert_eq!(a.put(&gw, "voicecall", "callinnerskill", Some(json!({"skillid": 1}))).await.body, none);
+    // Vendor page 0370: every failure but a bad parameter is 100-007.
+    let none = internal();
+    assert_eq!(a.put(&gw, "voicecall", "callinnerskill", Some(json!({"skillId": 1}))).await.body, none);
     let b = ready(&gw, 151).await;
     // 151 has "voice" only.
-    assert_eq!(a.put(&gw, "voicecall", "callinnerskill", Some(json!({"skillid": 2}))).await.body, none);
-    for bad in [json!({"skillid": 3}), json!({"skillid": "x"}), json!({"skillid": 99})] {
+    assert_eq!(a.put(&gw, "voicecall", "callinnerskill", Some(json!({"skillId": 2}))).await.body, none);
+    for bad in [json!({"skillId": 3}), json!({"skillId": "x"}), json!({"skillid": 99})] {
         assert_eq!(a.put(&gw, "voicecall", "callinnerskill", Some(bad.clone())).await.body, param_invalid(), "{bad}");
     }
     assert_eq!(a.put(&gw, "voicecall", "callinnerskill", Some(json!({}))).await.body, body_invalid());
@@ -386,6 +407,9 @@ async fn inner_call_to_a_skill_rings_an_idle_agent_of_it() {
     assert_eq!(r.body, success(json!(id)));
     let evs = expect(&gw, &b, &OFFERED).await;
     assert_eq!((evs[3]["content"]["callid"].clone(), evs[3]["content"]["caller"].clone()), (json!(id), json!("101")));
+    // Talking on a call: no other (100-007 too).
+    assert_eq!(b.put(&gw, "voicecall", "answer", None).await.body, ok());
+    assert_eq!(a.put(&gw, "voicecall", "callinnerskill", Some(json!({"skillId": 1}))).await.body, none);
     gw.stop().await;
 }
 
