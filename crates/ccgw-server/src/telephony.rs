@@ -80,7 +80,7 @@ impl Telephony for SimulatedTelephony {
             // pending timers need no cancelling.
             TelephonyCommand::Hangup { .. } => {}
             // The simulated phones have no IVR listening for digits: nothing to report.
-            TelephonyCommand::SendDigits { .. } => {}
+            TelephonyCommand::SendDigits { .. } | TelephonyCommand::RelayDigits { .. } => {}
         }
     }
 }

@@ -272,6 +272,7 @@ const NO_MEDIA_SERVER: &str = "recording and playback: the telephony has no medi
 const NO_VIDEO: &str = "video: ccgw has voice only";
 const UNDOCUMENTED: &str = "undocumented: seen only in one sample client (R5)";
 const OTHER_TRANSPORT: &str = "another event transport of the multimedia build";
+const MULTIMEDIA_CRM: &str = "record/CRM query of the multimedia build: undocumented, no CRM data in ccgw";
 
 const fn e(
     method: Method,
@@ -886,7 +887,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::Doc,
     )
     .summary("pass DTMF to third-party IVR in conference")
-    .body(Body::Undocumented),
+    .result(R::Empty)
+    .served(),
     e(M::QueryCallInfo, F::CallData, GET, "/calldata/{agentid}/callinfo", "queryCallInfo", Named::Doc)
         .js("CallData", "queryCallInfo")
         .summary("current call info")
@@ -1194,7 +1196,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("record/CRM queries of the multimedia build")
     .body(Body::Undocumented)
-    .overload(Overload::CallData),
+    .overload(Overload::CallData)
+    .not_yet(MULTIMEDIA_CRM),
     e(
         M::QuerySelfCallRecordAndEmployee,
         F::CallData,
@@ -1205,7 +1208,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("record/CRM queries of the multimedia build")
     .body(Body::Undocumented)
-    .overload(Overload::CallData),
+    .overload(Overload::CallData)
+    .not_yet(MULTIMEDIA_CRM),
     e(
         M::QueryCustomerContactInfo,
         F::CallData,
@@ -1216,7 +1220,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("record/CRM queries of the multimedia build")
     .body(Body::Undocumented)
-    .overload(Overload::CallData),
+    .overload(Overload::CallData)
+    .not_yet(MULTIMEDIA_CRM),
     e(
         M::QueryCalloutPrefix,
         F::CallData,
@@ -1227,7 +1232,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("record/CRM queries of the multimedia build")
     .body(Body::Undocumented)
-    .overload(Overload::CallData),
+    .overload(Overload::CallData)
+    .not_yet(MULTIMEDIA_CRM),
     e(
         M::QueryAgentInfoBySkillId,
         F::AgentGroup,

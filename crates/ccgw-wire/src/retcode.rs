@@ -50,6 +50,8 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
             PARAMETER_INVALID
         }
         (_, M::SnatchPickup | M::CallInnerSkill) => INTERNAL,
+        // Vendor page 1256: the only error code it lists.
+        (_, M::ThirdPartyConfTransmitNum) => rc("10001", "not in a three-party call with a customer and an outside IVR"),
 
         (E::InCall, M::Logout) => rc("100-010", "agent is in a call and cannot sign out"),
         (E::InCall | E::WrongState, M::Hold) => rc("200-014", "call state does not allow hold"),

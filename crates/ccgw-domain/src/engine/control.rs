@@ -526,4 +526,16 @@ impl VdnState {
         self.distribute(ctx);
         Ok(call)
     }
+
+    /// The agent talks in a conference with at least two outside parties (a customer and an
+    /// outside IVR): the telephony relays the customer's key presses to the IVR.
+    pub fn relay_conference_digits(&mut self, ctx: &mut Ctx, agent: AgentId) -> Result<CallId> {
+        self.session(agent)?;
+        let call = self.talking_call(agent).ok_or(DomainError::NoCall)?;
+        if self.calls.get(&call).is_none_or(|c| c.remotes().count() < 2) {
+            return Err(DomainError::NoCall);
+        }
+        ctx.telephony.push(TelephonyCommand::RelayDigits { call });
+        Ok(call)
+    }
 }

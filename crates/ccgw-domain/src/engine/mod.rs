@@ -45,6 +45,9 @@ pub enum TelephonyCommand {
     Hangup { call: CallId, number: String },
     /// Send DTMF digits on this call (second-stage dialling, `seconddial`).
     SendDigits { call: CallId, digits: String },
+    /// In this conference of the agent, a customer and an outside IVR, pass the customer's key
+    /// presses to the IVR (`thirdPartyConfTransmitNum`).
+    RelayDigits { call: CallId },
 }
 
 /// Inputs and outputs of one operation.

@@ -111,6 +111,11 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             let skill = skill_in_vdn(gw, vdn, parse_id(&raw)?)?;
             done(gw.update(vdn, |s, ctx| s.request_call(ctx, agent, call, skill)))
         }
+        // The vendor's sample answers with an empty message.
+        Method::ThirdPartyConfTransmitNum => {
+            gw.update(vdn, |s, ctx| s.relay_conference_digits(ctx, agent)).map_err(e)?;
+            Ok(Reply::new(response::ok("", response::empty_object())))
+        }
         Method::SnatchPickup => {
             let raw = query_param(query, "destWorkNo").unwrap_or_default();
             let target = parse_agent(&raw, gw.config.auth.max_workno()).ok_or(PARAMETER_INVALID)?;

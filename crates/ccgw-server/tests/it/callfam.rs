@@ -479,10 +479,32 @@ async fn the_new_interfaces_need_a_signed_in_agent() {
         (Method::POST, "voicecall/101/seconddialex?number=1"),
         (Method::POST, "voicecall/101/requestcall/1-1/0?skillId=1"),
         (Method::PUT, "voicecall/101/snatchpickup?destWorkNo=102"),
+        (Method::POST, "voicecall/101/thirdPartyConfTransmitNum"),
     ];
     for (m, path) in calls {
         let r = gw.request(m.clone(), &format!("{PREFIX}/{path}"), Some("nope"), Some(json!({}))).await;
         assert_eq!(r.body, not_signed_in(), "{m} {path}");
     }
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn conference_digits_pass_to_the_outside_ivr() {
+    let gw = start().await;
+    let a = ready(&gw, 101).await;
+    let relay = err("10001", "not in a three-party call with a customer and an outside IVR");
+    assert_eq!(a.post(&gw, "voicecall", "thirdPartyConfTransmitNum", None).await.body, relay);
+    let id = talking(&gw, &a).await;
+    // Two parties only.
+    assert_eq!(a.post(&gw, "voicecall", "thirdPartyConfTransmitNum", None).await.body, relay);
+    assert_eq!(a.post(&gw, "voicecall", "hold", None).await.body, ok());
+    let r = a.put(&gw, "voicecall", "callout", Some(json!({"called": "13800000000"}))).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    a.poll_until(&gw, "AgentEvent_Talking").await;
+    assert_eq!(a.post(&gw, "voicecall", "confjoin", None).await.body, ok());
+    a.poll_until(&gw, "AgentEvent_Conference").await;
+    assert_eq!(a.get(&gw, "calldata", "allcallid").await.body, found(json!([id])));
+    let done = json!({"message":"","retcode":"0","result":{}});
+    assert_eq!(a.post(&gw, "voicecall", "thirdPartyConfTransmitNum", None).await.body, done);
     gw.stop().await;
 }
