@@ -13,7 +13,9 @@ pub mod ids;
 pub use agent::{AgentStateCode, InitialState, SignInOptions};
 pub use call::{Call, CallFeature, Endpoint, Leg, PartyState};
 pub use directory::{AgentProfile, Directory, Ivr, Skill};
-pub use engine::{CallRecord, Ctx, HelpMode, HelpTarget, Policy, TelephonyCommand, TransferMode, TransferTarget, VdnState};
+pub use engine::{
+    CallRecord, Ctx, HelpMode, HelpTarget, Policy, TelephonyCommand, TransferMode, TransferTarget, VdnState,
+};
 pub use error::DomainError;
 pub use event::{Event, EventKind, HungUpBy, Offer, PhoneCall};
 pub use ids::{AgentId, CallId, SkillId, VdnId};

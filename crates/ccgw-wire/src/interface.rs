@@ -143,6 +143,13 @@ pub enum Body {
     Json,
     /// Not known whether the interface takes a body.
     Undocumented,
+    // --- calldata / queuedevice / voicecall (issue 8) ---
+    /// [`crate::request::AcdStatRequest`].
+    AcdStat,
+    /// [`crate::request::AssignInQueueRequest`].
+    AssignInQueue,
+    /// [`crate::request::CallInnerSkillRequest`].
+    CallInnerSkill,
 }
 
 /// The type of a query parameter.
@@ -733,7 +740,7 @@ pub static INTERFACES: &[Interface] = &[
         .served(),
     e(M::CallInnerSkill, F::VoiceCall, PUT, "/voicecall/{agentid}/callinnerskill", "callInnerSkill", Named::Doc)
         .summary("internal call to a skill queue")
-        .body(Body::Json)
+        .body(Body::CallInnerSkill)
         .result(R::CallId)
         .served(),
     e(M::Answer, F::VoiceCall, PUT, "/voicecall/{agentid}/answer", "answer", Named::Doc)
@@ -1183,7 +1190,7 @@ pub static INTERFACES: &[Interface] = &[
     .body(Body::Json),
     e(M::AssignUserInQueue, F::CallData, PUT, "/calldata/{agentid}/assignuserinqueue", "assignUserInQueue", Named::Doc)
         .summary("move a queuing call to another skill queue")
-        .body(Body::Json)
+        .body(Body::AssignInQueue)
         .result(R::Empty)
         .served(),
     e(
@@ -1691,7 +1698,7 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("QueueDevice", "queryStatInfoOfAcd")
     .summary("ACD statistics")
-    .body(Body::Json)
+    .body(Body::AcdStat)
     .result(R::AcdStats)
     .served(),
     e(

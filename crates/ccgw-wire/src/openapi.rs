@@ -73,6 +73,10 @@ fn body_schema(b: Body) -> Option<&'static str> {
         Body::Transfer => Some("TransferRequest"),
         Body::SetCallData => Some("SetCallDataRequest"),
         Body::None | Body::Json | Body::Undocumented => None,
+        // --- issue 8 ---
+        Body::AcdStat => Some("AcdStatRequest"),
+        Body::AssignInQueue => Some("AssignInQueueRequest"),
+        Body::CallInnerSkill => Some("CallInnerSkillRequest"),
     }
 }
 
@@ -293,8 +297,36 @@ pub fn document() -> Value {
         },
         "servers": [{"url": "/agentgateway/resource"}],
         "paths": paths,
-        "components": components(),
+        "components": with_issue8_schemas(components()),
     })
+}
+
+/// The request bodies of the issue-8 queuedevice, calldata and voicecall interfaces.
+fn with_issue8_schemas(mut components: Value) -> Value {
+    let id = lenient("integer");
+    let schemas = [
+        (
+            "AcdStatRequest",
+            json!({"type": "object", "required": ["skills"], "properties": {
+                "skills": {"type": "array", "minItems": 1, "maxItems": crate::request::MAX_ACD_SKILLS, "items": id}}}),
+        ),
+        (
+            "AssignInQueueRequest",
+            json!({"type": "object", "required": ["callid", "skillid"], "properties": {
+                "callid": {"type": "string"}, "skillid": id}}),
+        ),
+        (
+            "CallInnerSkillRequest",
+            json!({"type": "object", "required": ["skillId"], "properties": {
+                "skillId": id, "skillid": id, "callappdata": {"type": "string"}}}),
+        ),
+    ];
+    if let Some(map) = components["schemas"].as_object_mut() {
+        for (name, schema) in schemas {
+            map.insert(name.into(), schema);
+        }
+    }
+    components
 }
 
 /// The document as served and committed: pretty JSON with a final newline.

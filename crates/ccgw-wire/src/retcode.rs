@@ -46,12 +46,15 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::LockedNow, _) => rc("110-021", "account locked after too many failed sign-ins"),
 
         // Vendor pages 0387 and 0370 list only 000-002, 100-006 and 100-007 for these two.
-        (E::UnknownAgent | E::OtherVdn | E::InvalidParameter | E::InvalidNumber, M::SnatchPickup | M::CallInnerSkill) => {
-            PARAMETER_INVALID
-        }
+        (
+            E::UnknownAgent | E::OtherVdn | E::InvalidParameter | E::InvalidNumber,
+            M::SnatchPickup | M::CallInnerSkill,
+        ) => PARAMETER_INVALID,
         (_, M::SnatchPickup | M::CallInnerSkill) => INTERNAL,
         // Vendor page 1256: the only error code it lists.
-        (_, M::ThirdPartyConfTransmitNum) => rc("10001", "not in a three-party call with a customer and an outside IVR"),
+        (_, M::ThirdPartyConfTransmitNum) => {
+            rc("10001", "not in a three-party call with a customer and an outside IVR")
+        }
 
         (E::InCall, M::Logout) => rc("100-010", "agent is in a call and cannot sign out"),
         (E::InCall | E::WrongState, M::Hold) => rc("200-014", "call state does not allow hold"),

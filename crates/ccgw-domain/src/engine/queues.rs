@@ -50,7 +50,8 @@ impl VdnState {
         let calls = self.queued_calls(skill)?;
         let longest_wait_ms =
             calls.iter().filter_map(|c| c.queued_since_ms).map(|t| now_ms.saturating_sub(t)).max().unwrap_or(0);
-        let sessions = || self.agents.values().filter_map(|a| a.session.as_ref()).filter(|s| s.active_skills.contains(&skill));
+        let sessions =
+            || self.agents.values().filter_map(|a| a.session.as_ref()).filter(|s| s.active_skills.contains(&skill));
         Ok(QueueStats {
             waiting: calls.len(),
             longest_wait_ms,

@@ -170,7 +170,8 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             Ok(Reply::new(response::ok("", Vec::<CallInfo>::new())))
         }
         Method::QueryAllCallInfoOnVdn => {
-            let list: Vec<CallInfo> = gw.read(vdn, |s| s.calls.values().map(|c| info(s, c, now)).collect()).map_err(e)?;
+            let list: Vec<CallInfo> =
+                gw.read(vdn, |s| s.calls.values().map(|c| info(s, c, now)).collect()).map_err(e)?;
             Ok(Reply::new(response::ok("", list)))
         }
         Method::IsProcessCall => {
@@ -191,7 +192,10 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             let filter = RecordFilter::parse(query, who, |k| skill_in_vdn(gw, vdn, k))?;
             let list: Vec<CallRecordInfo> = gw
                 .read(vdn, |s| {
-                    filter.select(s.records.iter()).map(|r| CallRecordInfo::new(r, r.skill.and_then(|k| s.skills.get(&k)))).collect()
+                    filter
+                        .select(s.records.iter())
+                        .map(|r| CallRecordInfo::new(r, r.skill.and_then(|k| s.skills.get(&k))))
+                        .collect()
                 })
                 .map_err(e)?;
             Ok(Reply::new(response::ok("", list)))

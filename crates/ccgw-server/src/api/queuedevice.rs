@@ -91,7 +91,14 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
                 .map_err(e)?
                 .map_err(|_| PARAMETER_INVALID)?;
             let pilot = |k: SkillId| {
-                gw.directory.access_codes.iter().filter(|(_, s)| **s == k).map(|(c, _)| c).min().cloned().unwrap_or_default()
+                gw.directory
+                    .access_codes
+                    .iter()
+                    .filter(|(_, s)| **s == k)
+                    .map(|(c, _)| c)
+                    .min()
+                    .cloned()
+                    .unwrap_or_default()
             };
             let result: Vec<AcdStat> = stats
                 .into_iter()

@@ -95,7 +95,10 @@ async fn skill_queues_of_an_agent_and_of_the_vdn() {
     assert_eq!(a.get(&gw, "queuedevice", "agentskill/151").await.body, skills(&[("voice", 1)]));
     // Configured skills: the target need not be signed in.
     assert_eq!(a.get(&gw, "queuedevice", "agentskill/101").await.body, both);
-    assert_eq!(a.get(&gw, "queuedevice", "agentskill/601").await.body, err("300-001", "no permission to query this agent"));
+    assert_eq!(
+        a.get(&gw, "queuedevice", "agentskill/601").await.body,
+        err("300-001", "no permission to query this agent")
+    );
     assert_eq!(a.get(&gw, "queuedevice", "agentskill/999").await.body, err("300-002", "no such agent"));
     for bad in ["agentskill/abc", "agentskill/100", "vdnskill/2", "vdnskill/x", "vdnskill/99999999999"] {
         assert_eq!(a.get(&gw, "queuedevice", bad).await.body, param_invalid(), "{bad}");
@@ -148,7 +151,14 @@ async fn acd_statistics_come_from_the_skill_queues() {
     assert_eq!(r.body, expected);
     // Another VDN's skill, an unknown one, none, too many, not numbers; a body without the list.
     let too_many: Vec<u32> = (0..101).map(|_| 1).collect();
-    for bad in [json!({"skills":[3]}), json!({"skills":[1, 99]}), json!({"skills":[]}), json!({"skills":too_many}), json!({"skills":["x"]}), json!({"skills":[-1]})] {
+    for bad in [
+        json!({"skills":[3]}),
+        json!({"skills":[1, 99]}),
+        json!({"skills":[]}),
+        json!({"skills":too_many}),
+        json!({"skills":["x"]}),
+        json!({"skills":[-1]}),
+    ] {
         assert_eq!(a.post(&gw, "queuedevice", "queryacdstat", Some(bad.clone())).await.body, param_invalid(), "{bad}");
     }
     for bad in [json!({}), json!({"skills":"1"}), json!([1])] {
@@ -259,7 +269,10 @@ async fn is_process_call_held_count_and_old_form_call_data() {
     assert_eq!(a.get(&gw, "calldata", "agentholdnum/101").await.body, found(json!(1)));
     assert_eq!(b.get(&gw, "calldata", "agentholdnum/101").await.body, found(json!(1)));
     assert_eq!(b.get(&gw, "calldata", "agentholdnum/102").await.body, found(json!(0)));
-    assert_eq!(b.get(&gw, "calldata", "agentholdnum/601").await.body, err("300-001", "no permission to query this agent"));
+    assert_eq!(
+        b.get(&gw, "calldata", "agentholdnum/601").await.body,
+        err("300-001", "no permission to query this agent")
+    );
     assert_eq!(b.get(&gw, "calldata", "agentholdnum/999").await.body, err("300-002", "no such agent"));
     assert_eq!(b.get(&gw, "calldata", "agentholdnum/x").await.body, param_invalid());
     gw.stop().await;
@@ -275,7 +288,8 @@ async fn call_records_are_kept_filtered_and_paged() {
     assert_eq!(a.delete(&gw, "voicecall", "release").await.body, ok());
     let r = a.get(&gw, "calldata", "queryselfcallrecordinfolist").await;
     let rec = &r.body["result"][0];
-    let (created, begin, end) = (rec["createtime"].as_u64().unwrap(), rec["begintime"].as_u64().unwrap(), rec["endtime"].as_u64().unwrap());
+    let (created, begin, end) =
+        (rec["createtime"].as_u64().unwrap(), rec["begintime"].as_u64().unwrap(), rec["endtime"].as_u64().unwrap());
     assert!(created > 1_600_000_000_000 && created <= begin && begin <= end, "{rec}");
     let record = json!({
         "callid": id, "callfeature": 0, "caller": CUSTOMER, "called": ACCESS, "workno": "101",
@@ -290,19 +304,35 @@ async fn call_records_are_kept_filtered_and_paged() {
     assert_eq!(b.get(&gw, "calldata", &list("")).await.body, one);
     let window = format!("?workno=101&skillid=1&startdate={created}&enddate={end}&startposition=1&endposition=100");
     assert_eq!(b.get(&gw, "calldata", &list(&window)).await.body, one);
-    for none in ["?workno=102", "?skillid=2", "?startposition=2", &format!("?startdate={}", end + 1), &format!("?enddate={}", end - 1)] {
+    for none in [
+        "?workno=102",
+        "?skillid=2",
+        "?startposition=2",
+        &format!("?startdate={}", end + 1),
+        &format!("?enddate={}", end - 1),
+    ] {
         assert_eq!(b.get(&gw, "calldata", &list(none)).await.body, found(json!([])), "{none}");
     }
     let bad = [
-        "?startdate=abc", "?enddate=12345678901234", "?startdate=5&enddate=4", "?startposition=0",
-        "?startposition=3&endposition=2", "?startposition=1&endposition=101", "?endposition=x", "?skillid=3",
-        "?skillid=x", "?workno=x",
+        "?startdate=abc",
+        "?enddate=12345678901234",
+        "?startdate=5&enddate=4",
+        "?startposition=0",
+        "?startposition=3&endposition=2",
+        "?startposition=1&endposition=101",
+        "?endposition=x",
+        "?skillid=3",
+        "?skillid=x",
+        "?workno=x",
     ];
     for q in bad {
         assert_eq!(b.get(&gw, "calldata", &list(q)).await.body, param_invalid(), "{q}");
     }
     assert_eq!(b.get(&gw, "calldata", &format!("queryselfcallrecordinfolist{}", bad[0])).await.body, param_invalid());
-    assert_eq!(b.get(&gw, "calldata", &list("?workno=601")).await.body, err("300-001", "no permission to query this agent"));
+    assert_eq!(
+        b.get(&gw, "calldata", &list("?workno=601")).await.body,
+        err("300-001", "no permission to query this agent")
+    );
     assert_eq!(b.get(&gw, "calldata", &list("?workno=999")).await.body, err("300-002", "no such agent"));
     // VDN 2 has its own (empty) history.
     let c = ready(&gw, 601).await;
@@ -367,7 +397,12 @@ async fn snatch_pickup_takes_a_call_ringing_at_another_agent() {
     assert_eq!(b.put(&gw, "voicecall", &snatch("101"), None).await.body, ok());
     let evs = expect(&gw, &a, &["AgentEvent_Call_Release"]).await;
     assert_eq!(evs[0]["content"], json!(id));
-    let evs = expect(&gw, &b, &["AgentState_Busy", "AgentOther_PhoneAlerting", "AgentOther_PhoneOffhook", "AgentEvent_Talking"]).await;
+    let evs = expect(
+        &gw,
+        &b,
+        &["AgentState_Busy", "AgentOther_PhoneAlerting", "AgentOther_PhoneOffhook", "AgentEvent_Talking"],
+    )
+    .await;
     assert_eq!(evs[3]["content"]["callid"], json!(id));
     assert_eq!(b.get(&gw, "calldata", "allcallid").await.body, found(json!([id])));
     assert_eq!(a.get(&gw, "calldata", "allcallid").await.body, found(json!([])));
@@ -441,7 +476,10 @@ async fn cancel_transfer_takes_the_call_back() {
 async fn preview_callout_places_an_outbound_call() {
     let gw = start().await;
     let a = ready(&gw, 101).await;
-    assert_eq!(a.put(&gw, "voicecall", "previewcallout", Some(json!({"called": "12a"}))).await.body, err("200-001", "wrong number"));
+    assert_eq!(
+        a.put(&gw, "voicecall", "previewcallout", Some(json!({"called": "12a"}))).await.body,
+        err("200-001", "wrong number")
+    );
     assert_eq!(a.put(&gw, "voicecall", "previewcallout", Some(json!({}))).await.body, body_invalid());
     let r = a.put(&gw, "voicecall", "previewcallout", Some(json!({"called": "13800000000"}))).await;
     let id = r.body["result"].as_str().unwrap_or_default().to_owned();
