@@ -113,7 +113,7 @@ async fn interfaces_not_implemented_answer_404() {
     for (method, suffix) in [
         (Method::GET, "agentgroup/101/ispickup"),
         (Method::PUT, "recordplay/101/record?filename=x"),
-        (Method::POST, "voicecall/101/seconddial/123"),
+        (Method::POST, "voicecall/101/beginmutevideo"),
         (Method::PUT, "textchat/101/answer/1-2"),
         (Method::POST, "agentevent/reportagentsisalive?agents=101"),
         // The agent id is not looked at.
