@@ -1161,3 +1161,55 @@ fn a_playback_ends_at_the_end_of_its_file() {
     assert_eq!(out.of(101), vec![K::PlayStopped]);
     assert!(h.st.playback_of(a(101)).is_none());
 }
+
+// --- issue 8: call records, queued calls, DTMF, pick-up, cancelling a transfer ---
+
+#[test]
+fn call_records_keep_the_last_legs_of_the_vdn() {
+    use ccgw_domain::engine::MAX_CALL_RECORDS;
+    let mut h = Harness::new();
+    h.sign_in(101);
+    let mut ids = Vec::new();
+    for _ in 0..MAX_CALL_RECORDS + 5 {
+        let (c, _) = h.customer("13900000001");
+        h.ok(|st, ctx| st.answer(ctx, a(101), None));
+        h.advance(2000);
+        h.ok(|st, ctx| st.release(ctx, a(101)));
+        ids.push(c);
+    }
+    assert_eq!(h.st.call_records.len(), MAX_CALL_RECORDS);
+    // The oldest five were dropped; the newest is the last call, ended now, answered 2 s before.
+    assert_eq!(h.st.call_records.front().unwrap().call, ids[5]);
+    let last = h.st.call_records.back().unwrap();
+    assert_eq!(
+        (last.call, last.agent, last.end_ms, last.begin_ms),
+        (ids[ids.len() - 1], a(101), h.now, Some(h.now - 2000))
+    );
+    assert_eq!((last.caller.as_str(), last.called.as_str(), last.skill), ("13900000001", "5000", Some(SKILL)));
+}
+
+#[test]
+fn the_new_call_operations_fail_without_changing_anything() {
+    let mut h = Harness::new();
+    h.sign_in(101);
+    h.sign_in(102);
+    let none = ccgw_domain::CallId { secs: 1, seq: 999 };
+    h.err(E::NoCall, |st, ctx| st.send_digits(ctx, a(101), "1"));
+    h.err(E::NoCall, |st, ctx| st.cancel_transfer(ctx, a(101)));
+    h.err(E::NoCall, |st, ctx| st.snatch_pickup(ctx, a(102), a(101)));
+    h.err(E::InvalidParameter, |st, ctx| st.snatch_pickup(ctx, a(101), a(101)));
+    h.err(E::NoCall, |st, ctx| st.relay_conference_digits(ctx, a(101)));
+    h.err(E::NoCall, |st, ctx| st.request_call(ctx, a(101), none, SKILL));
+    h.err(E::NoCall, |st, ctx| st.assign_in_queue(ctx, a(101), none, SKILL));
+    // A call ringing at 101: 102 may take it, not 101 itself by request, not a talking agent.
+    let (c, _) = h.customer("13900000001");
+    h.err(E::InCall, |st, ctx| st.request_call(ctx, a(101), c, SKILL));
+    let (_, out) = h.ok(|st, ctx| st.snatch_pickup(ctx, a(102), a(101)));
+    assert_eq!(out.of(101), vec![K::CallRelease(c), HUNG_UP_BY_PLATFORM, K::Ready]);
+    assert_eq!(h.calls_of(102), vec![c]);
+    // 102 talks (not idle); 102's call is not ringing.
+    h.err(E::WrongState, |st, ctx| st.snatch_pickup(ctx, a(102), a(101)));
+    h.err(E::NoCall, |st, ctx| st.snatch_pickup(ctx, a(101), a(102)));
+    let (_, out) = h.ok(|st, ctx| st.send_digits(ctx, a(102), "12#"));
+    assert_eq!(out.telephony, vec![T::SendDigits { call: c, digits: "12#".into() }]);
+}

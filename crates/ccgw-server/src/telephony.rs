@@ -83,6 +83,8 @@ impl Telephony for SimulatedTelephony {
             // it accepts every command. A playback's end is the engine's (its housekeeping ends
             // it after `[recording] play_length_ms` of playing), so nothing is reported back.
             TelephonyCommand::Record { .. } | TelephonyCommand::Play { .. } => {}
+            // The simulated phones have no IVR listening for digits: nothing to report.
+            TelephonyCommand::SendDigits { .. } | TelephonyCommand::RelayDigits { .. } => {}
         }
     }
 }

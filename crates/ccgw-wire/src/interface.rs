@@ -154,6 +154,13 @@ pub enum Body {
     Play,
     /// Not known whether the interface takes a body.
     Undocumented,
+    // --- calldata / queuedevice / voicecall (issue 8) ---
+    /// [`crate::request::AcdStatRequest`].
+    AcdStat,
+    /// [`crate::request::AssignInQueueRequest`].
+    AssignInQueue,
+    /// [`crate::request::CallInnerSkillRequest`].
+    CallInnerSkill,
 }
 
 /// The type of a query parameter.
@@ -248,6 +255,15 @@ pub enum ResultKind {
     /// onlineagent `syncagentinfo`: [`crate::response::SyncAgentInfo`].
     SyncAgentInfo,
     Undocumented,
+    // --- calldata / queuedevice (issue 8) ---
+    /// `true` / `false`.
+    Boolean,
+    /// queuedevice `innoinfo`: an array of [`crate::response::AccessCodeInfo`].
+    AccessCodes,
+    /// queuedevice `queryacdstat`: an array of [`crate::response::AcdStat`].
+    AcdStats,
+    /// calldata call records: an array of [`crate::response::CallRecordInfo`].
+    CallRecords,
 }
 
 /// How the caller proves who it is.
@@ -311,6 +327,7 @@ const NO_VIDEO: &str = "video: ccgw has voice only";
 const UNDOCUMENTED: &str = "undocumented: seen only in one sample client (R5)";
 const OTHER_TRANSPORT: &str = "another event transport of the multimedia build";
 const UNDOCUMENTED_BODY: &str = "undocumented: no doc page and no client shows the body's fields";
+const MULTIMEDIA_CRM: &str = "record/CRM query of the multimedia build: undocumented, no CRM data in ccgw";
 
 const fn e(
     method: Method,
@@ -786,7 +803,9 @@ pub static INTERFACES: &[Interface] = &[
     e(M::PreviewCallout, F::VoiceCall, PUT, "/voicecall/{agentid}/previewcallout", "previewCallout", Named::Doc)
         .js("VoiceCall", "previewCallOut")
         .summary("preview outbound")
-        .body(Body::Json),
+        .body(Body::Callout)
+        .result(R::CallId)
+        .served(),
     e(M::CallInner, F::VoiceCall, PUT, "/voicecall/{agentid}/callinner", "callInner", Named::Doc)
         .js("VoiceCall", "callInner")
         .summary("internal call to agent")
@@ -796,7 +815,9 @@ pub static INTERFACES: &[Interface] = &[
         .served(),
     e(M::CallInnerSkill, F::VoiceCall, PUT, "/voicecall/{agentid}/callinnerskill", "callInnerSkill", Named::Doc)
         .summary("internal call to a skill queue")
-        .body(Body::Undocumented),
+        .body(Body::CallInnerSkill)
+        .result(R::CallId)
+        .served(),
     e(M::Answer, F::VoiceCall, PUT, "/voicecall/{agentid}/answer", "answer", Named::Doc)
         .js("VoiceCall", "answer")
         .summary("answer")
@@ -861,7 +882,9 @@ pub static INTERFACES: &[Interface] = &[
         .served(),
     e(M::CancelTransfer, F::VoiceCall, POST, "/voicecall/{agentid}/canceltransfer", "cancelTransfer", Named::Doc)
         .js("VoiceCall", "cancelTransfer")
-        .summary("retrieve transferred call"),
+        .summary("retrieve transferred call")
+        .result(R::Empty)
+        .served(),
     e(M::ConfJoin, F::VoiceCall, POST, "/voicecall/{agentid}/confjoin", "confJoin", Named::Doc)
         .js("VoiceCall", "confJoin")
         .summary("three-party")
@@ -896,7 +919,9 @@ pub static INTERFACES: &[Interface] = &[
         .served(),
     e(M::PhonePickup, F::VoiceCall, POST_PUT, "/voicecall/{agentid}/phonepickup", "phonepickup", Named::Doc)
         .js("VoiceCall", "phonePickup")
-        .summary("phone-linkage off-hook"),
+        .summary("phone-linkage off-hook")
+        .result(R::Empty)
+        .served(),
     e(M::PhoneHangUp, F::VoiceCall, POST_PUT, "/voicecall/{agentid}/phonehangup", "phonehangup", Named::Doc)
         .js("VoiceCall", "phoneHangUp")
         .summary("phone-linkage reject/hang-up")
@@ -905,11 +930,14 @@ pub static INTERFACES: &[Interface] = &[
         .served(),
     e(M::SecondDial, F::VoiceCall, POST, "/voicecall/{agentid}/seconddial/{number}", "secondDial", Named::JsApi)
         .js("VoiceCall", "secondDial")
-        .summary("DTMF / two-stage dialling"),
+        .summary("DTMF / two-stage dialling")
+        .result(R::Empty)
+        .served(),
     e(M::SecondDialEx, F::VoiceCall, POST, "/voicecall/{agentid}/seconddialex", "secondDialEx", Named::Doc)
         .summary("DTMF incl. #")
         .query(&[Q("number", Str)])
-        .body(Body::Undocumented),
+        .result(R::Empty)
+        .served(),
     e(M::ReportSound, F::VoiceCall, POST, "/voicecall/{agentid}/reportsound", "reportSound", Named::JsApi)
         .js("VoiceCall", "reportSound")
         .summary("report sound (body)")
@@ -924,11 +952,14 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("VoiceCall", "requestAppointedCall")
     .summary("pull a queuing call")
-    .query(&[Q("skillid", Str)]),
+    .query(&[Q("skillid", Str), Q("skillId", Str)])
+    .result(R::Empty)
+    .served(),
     e(M::SnatchPickup, F::VoiceCall, PUT, "/voicecall/{agentid}/snatchpickup", "snatchPickup", Named::Ccgw)
         .summary("pick up another agent's ringing call")
         .query(&[Q("destWorkNo", Str)])
-        .body(Body::Undocumented),
+        .result(R::Empty)
+        .served(),
     e(
         M::ThirdPartyConfTransmitNum,
         F::VoiceCall,
@@ -938,7 +969,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::Doc,
     )
     .summary("pass DTMF to third-party IVR in conference")
-    .body(Body::Undocumented),
+    .result(R::Empty)
+    .served(),
     e(M::QueryCallInfo, F::CallData, GET, "/calldata/{agentid}/callinfo", "queryCallInfo", Named::Doc)
         .js("CallData", "queryCallInfo")
         .summary("current call info")
@@ -958,7 +990,9 @@ pub static INTERFACES: &[Interface] = &[
     e(M::SetCallAppData, F::CallData, PUT, "/calldata/{agentid}", "setCallAppData", Named::JsApi)
         .js("CallData", "setCallAppData")
         .summary("set call data (old form)")
-        .query(&[Q("calldata", Str), Q("callid", Str)]),
+        .query(&[Q("calldata", Str), Q("callid", Str)])
+        .result(R::Empty)
+        .served(),
     e(M::SetCallAppDataEx, F::CallData, PUT, "/calldata/{agentid}/setcalldataex", "setCallAppDataEx", Named::Doc)
         .js("CallData", "setCallAppDataEx")
         .summary("set call data")
@@ -996,7 +1030,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("CallData", "queryAgentHoldNum")
     .summary("number of held calls of agent")
-    .overload(Overload::CallData),
+    .result(R::Count)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QueryCallInfoBeforeAnswer,
         F::CallData,
@@ -1109,7 +1145,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("CallData", "queryWaitCallInfoBySkillId")
     .summary("calls waiting in skill")
-    .overload(Overload::CallData),
+    .result(R::CallInfoList)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QueryWaitCallInfoByIVRId,
         F::CallData,
@@ -1120,7 +1158,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("CallData", "queryWaitCallInfoByIVRId")
     .summary("calls in IVR")
-    .overload(Overload::CallData),
+    .result(R::CallInfoList)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QueryCallCountByIVRId,
         F::CallData,
@@ -1131,7 +1171,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("CallData", "queryCallCountByIVRId")
     .summary("number of calls in IVR")
-    .overload(Overload::CallData),
+    .result(R::Count)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QueryPrivateCallInfo,
         F::CallData,
@@ -1142,7 +1184,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("CallData", "queryPrivateCallInfo")
     .summary("private-queue calls")
-    .overload(Overload::CallData),
+    .result(R::CallInfoList)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QueryAllCallInfoOnVdn,
         F::CallData,
@@ -1153,11 +1197,15 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("CallData", "queryAllCallInfoOnVdn")
     .summary("all calls in VDN")
-    .overload(Overload::CallData),
+    .result(R::CallInfoList)
+    .overload(Overload::CallData)
+    .served(),
     e(M::IsProcessCall, F::CallData, GET, "/calldata/{agentid}/isprocesscall", "isProcessCall", Named::JsApi)
         .js("CallData", "isProcessCall")
         .summary("is agent processing a call")
-        .overload(Overload::CallData),
+        .result(R::Boolean)
+        .overload(Overload::CallData)
+        .served(),
     e(
         M::QueryCallRecordList,
         F::CallData,
@@ -1176,7 +1224,9 @@ pub static INTERFACES: &[Interface] = &[
         Q("startposition", Str),
         Q("endposition", Str),
     ])
-    .overload(Overload::CallData),
+    .result(R::CallRecords)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::QuerySelfCallRecordInfo,
         F::CallData,
@@ -1188,7 +1238,9 @@ pub static INTERFACES: &[Interface] = &[
     .js("CallData", "querySelfCallRecordInfo")
     .summary("own call records")
     .query(&[Q("skillid", Str), Q("startdate", Str), Q("enddate", Str), Q("startposition", Str), Q("endposition", Str)])
-    .overload(Overload::CallData),
+    .result(R::CallRecords)
+    .overload(Overload::CallData)
+    .served(),
     e(
         M::SetCallBusinessData,
         F::CallData,
@@ -1213,7 +1265,9 @@ pub static INTERFACES: &[Interface] = &[
     .body(Body::Json),
     e(M::AssignUserInQueue, F::CallData, PUT, "/calldata/{agentid}/assignuserinqueue", "assignUserInQueue", Named::Doc)
         .summary("move a queuing call to another skill queue")
-        .body(Body::Undocumented),
+        .body(Body::AssignInQueue)
+        .result(R::Empty)
+        .served(),
     e(
         M::QueryCallRecordAndEmployee,
         F::CallData,
@@ -1224,7 +1278,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("record/CRM queries of the multimedia build")
     .body(Body::Undocumented)
-    .overload(Overload::CallData),
+    .overload(Overload::CallData)
+    .not_yet(MULTIMEDIA_CRM),
     e(
         M::QuerySelfCallRecordAndEmployee,
         F::CallData,
@@ -1235,7 +1290,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("record/CRM queries of the multimedia build")
     .body(Body::Undocumented)
-    .overload(Overload::CallData),
+    .overload(Overload::CallData)
+    .not_yet(MULTIMEDIA_CRM),
     e(
         M::QueryCustomerContactInfo,
         F::CallData,
@@ -1246,7 +1302,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("record/CRM queries of the multimedia build")
     .body(Body::Undocumented)
-    .overload(Overload::CallData),
+    .overload(Overload::CallData)
+    .not_yet(MULTIMEDIA_CRM),
     e(
         M::QueryCalloutPrefix,
         F::CallData,
@@ -1257,7 +1314,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("record/CRM queries of the multimedia build")
     .body(Body::Undocumented)
-    .overload(Overload::CallData),
+    .overload(Overload::CallData)
+    .not_yet(MULTIMEDIA_CRM),
     e(
         M::QueryAgentInfoBySkillId,
         F::AgentGroup,
@@ -1725,7 +1783,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueueDevice", "querySkillQueueOnAgent")
-    .summary("skills of agent"),
+    .summary("skills of agent")
+    .result(R::Skills)
+    .served(),
     e(
         M::QuerySkillQueueOnVDN,
         F::QueueDevice,
@@ -1735,7 +1795,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueueDevice", "querySkillQueueOnVDN")
-    .summary("skills of a VDN"),
+    .summary("skills of a VDN")
+    .result(R::Skills)
+    .served(),
     e(
         M::QuerySkillQueueOnAgentVDN,
         F::QueueDevice,
@@ -1745,7 +1807,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::Doc,
     )
     .js("QueueDevice", "querySkillQueueOnAgentVDN")
-    .summary("skills of own VDN"),
+    .summary("skills of own VDN")
+    .result(R::Skills)
+    .served(),
     e(M::QueryIVRInfoOnVdn, F::QueueDevice, GET, "/queuedevice/{agentid}/ivrinfo", "queryIVRInfoOnVdn", Named::JsApi)
         .js("QueueDevice", "queryIVRInfoOnVdn")
         .summary("IVRs of VDN")
@@ -1754,7 +1818,9 @@ pub static INTERFACES: &[Interface] = &[
         .served(),
     e(M::QueryInNoOnVDN, F::QueueDevice, GET, "/queuedevice/{agentid}/innoinfo", "queryInNoOnVDN", Named::JsApi)
         .js("QueueDevice", "queryInNoOnVDN")
-        .summary("access codes of VDN"),
+        .summary("access codes of VDN")
+        .result(R::AccessCodes)
+        .served(),
     e(
         M::QueryStatInfoOfAcd,
         F::QueueDevice,
@@ -1765,7 +1831,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("QueueDevice", "queryStatInfoOfAcd")
     .summary("ACD statistics")
-    .body(Body::Json),
+    .body(Body::AcdStat)
+    .result(R::AcdStats)
+    .served(),
     e(
         M::QuerySkillStatWithVdn,
         F::QueueDevice,

@@ -76,6 +76,20 @@ fn result_schema(r: ResultKind) -> Option<(&'static str, Value)> {
         ResultKind::SyncAgentInfo => json!({"type": "object", "required": ["callinfo", "agentStateInfo"],
             "properties": {"callinfo": {"type": "string"}, "agentStateInfo": {"type": "object"}}}),
         ResultKind::Undocumented => json!({}),
+        // --- calldata / queuedevice (issue 8) ---
+        ResultKind::Boolean => json!({"type": "boolean"}),
+        ResultKind::AccessCodes => json!({"type": "array", "items": {"type": "object", "properties": {
+            "access": {"type": "string"}, "id": {"type": "integer"}, "description": {"type": "string"},
+            "type": {"type": "string", "enum": ["skill", "ivr"]}}}}),
+        ResultKind::AcdStats => json!({"type": "array", "items": {"type": "object", "properties": {
+            "pilotNbr": {"type": "string"}, "deviceNo": {"type": "integer"}, "queueSize": {"type": "integer"},
+            "queueTime": {"type": "integer"}}}}),
+        ResultKind::CallRecords => json!({"type": "array", "items": {"type": "object", "properties": {
+            "callid": {"type": "string"}, "callfeature": {"type": "integer"}, "caller": {"type": "string"},
+            "called": {"type": "string"}, "workno": {"type": "string"}, "callskillid": {"type": "integer"},
+            "callskill": {"type": "string"}, "createtime": {"type": "integer"},
+            "begintime": {"type": ["integer", "null"]}, "endtime": {"type": "integer"},
+            "talktime": {"type": "integer"}}}}),
     };
     Some(("result", s))
 }
@@ -94,6 +108,10 @@ fn body_schema(b: Body) -> Option<&'static str> {
         Body::Bulletin => Some("BulletinRequest"),
         Body::ModifyPassword => Some("ModifyPasswordRequest"),
         Body::None | Body::Json | Body::Undocumented => None,
+        // --- issue 8 ---
+        Body::AcdStat => Some("AcdStatRequest"),
+        Body::AssignInQueue => Some("AssignInQueueRequest"),
+        Body::CallInnerSkill => Some("CallInnerSkillRequest"),
     }
 }
 
@@ -386,8 +404,36 @@ pub fn document() -> Value {
         },
         "servers": [{"url": "/agentgateway/resource"}],
         "paths": paths,
-        "components": components(),
+        "components": with_issue8_schemas(components()),
     })
+}
+
+/// The request bodies of the issue-8 queuedevice, calldata and voicecall interfaces.
+fn with_issue8_schemas(mut components: Value) -> Value {
+    let id = lenient("integer");
+    let schemas = [
+        (
+            "AcdStatRequest",
+            json!({"type": "object", "required": ["skills"], "properties": {
+                "skills": {"type": "array", "minItems": 1, "maxItems": crate::request::MAX_ACD_SKILLS, "items": id}}}),
+        ),
+        (
+            "AssignInQueueRequest",
+            json!({"type": "object", "required": ["callid", "skillid"], "properties": {
+                "callid": {"type": "string"}, "skillid": id}}),
+        ),
+        (
+            "CallInnerSkillRequest",
+            json!({"type": "object", "required": ["skillId"], "properties": {
+                "skillId": id, "skillid": id, "callappdata": {"type": "string"}}}),
+        ),
+    ];
+    if let Some(map) = components["schemas"].as_object_mut() {
+        for (name, schema) in schemas {
+            map.insert(name.into(), schema);
+        }
+    }
+    components
 }
 
 /// The document as served and committed: pretty JSON with a final newline.

@@ -414,3 +414,69 @@ impl ModifyPasswordRequest {
         Ok(ModifyPasswordRequest { old, new })
     }
 }
+
+// --- calldata / queuedevice / voicecall (issue 8) ---
+
+/// Largest `skills` list of `queryacdstat` (vendor: at most 100).
+pub const MAX_ACD_SKILLS: usize = 100;
+
+/// queuedevice `queryacdstat`: `{"skills":[1,2]}` (numbers or numeric strings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcdStatRequest {
+    pub skills: Vec<u32>,
+}
+
+impl AcdStatRequest {
+    pub fn parse(bytes: &[u8]) -> Result<Self, Retcode> {
+        let b = Body::parse(bytes)?;
+        let Some(Value::Array(items)) = b.get("skills") else { return Err(BODY_INVALID) };
+        if items.is_empty() || items.len() > MAX_ACD_SKILLS {
+            return Err(PARAMETER_INVALID);
+        }
+        let skills = items
+            .iter()
+            .map(|v| match v {
+                Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+                Value::String(s) if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) => s.parse().ok(),
+                _ => None,
+            })
+            .collect::<Option<Vec<u32>>>()
+            .ok_or(PARAMETER_INVALID)?;
+        Ok(AcdStatRequest { skills })
+    }
+}
+
+/// calldata `assignuserinqueue`: `{"callid":"…","skillid":1}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignInQueueRequest {
+    pub call_id: String,
+    pub skill: u32,
+}
+
+impl AssignInQueueRequest {
+    pub fn parse(bytes: &[u8]) -> Result<Self, Retcode> {
+        let b = Body::parse(bytes)?;
+        let call_id = b.string("callid").map_err(|_| BODY_INVALID)?.ok_or(BODY_INVALID)?;
+        let skill = b.number("skillid").map_err(|_| PARAMETER_INVALID)?.ok_or(BODY_INVALID)?;
+        Ok(AssignInQueueRequest { call_id, skill })
+    }
+}
+
+/// voicecall `callinnerskill`: `{"skillId":1}` (vendor page 0370; `skillid` accepted too, as the
+/// other bodies spell it), optional `callappdata`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInnerSkillRequest {
+    pub skill: u32,
+    pub data: String,
+}
+
+impl CallInnerSkillRequest {
+    pub fn parse(bytes: &[u8]) -> Result<Self, Retcode> {
+        let b = Body::parse(bytes)?;
+        let skill = match b.number("skillId").map_err(|_| PARAMETER_INVALID)? {
+            Some(k) => k,
+            None => b.number("skillid").map_err(|_| PARAMETER_INVALID)?.ok_or(BODY_INVALID)?,
+        };
+        Ok(CallInnerSkillRequest { skill, data: call_data(&b, "callappdata")? })
+    }
+}

@@ -2,7 +2,7 @@
 //! `tests` pins each shape.
 
 use ccgw_domain::agent::{Agent, Ready};
-use ccgw_domain::{AgentStateCode, Call, CallId, Group, Ivr, Skill};
+use ccgw_domain::{AgentStateCode, Call, CallId, CallRecord, Group, Ivr, Skill};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -478,4 +478,76 @@ pub struct AgentStateInfo {
     pub cur_command: u8,
     pub cur_call_id: String,
     pub cmd_begin_time: String,
+}
+
+// --- calldata / queuedevice (issue 8) ---
+
+/// An entry of queuedevice `innoinfo`: an access code (called number) of the VDN and what it
+/// reaches (the vendor documents no sample; the keys follow `ivrinfo`'s, plus `type`).
+#[derive(Serialize, Debug, PartialEq)]
+pub struct AccessCodeInfo {
+    pub access: String,
+    /// The skill or IVR flow id.
+    pub id: u32,
+    pub description: String,
+    /// `"skill"` or `"ivr"`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// An entry of queuedevice `queryacdstat`: the four fields of the vendor's table whose names it
+/// prints (`pilotNbr`, `deviceNo`, `queueSize`, `queueTime`).
+#[derive(Serialize, Debug, PartialEq)]
+pub struct AcdStat {
+    /// The skill's access code (`""` when it has none).
+    #[serde(rename = "pilotNbr")]
+    pub pilot_nbr: String,
+    /// The skill id.
+    #[serde(rename = "deviceNo")]
+    pub device_no: u32,
+    /// Calls waiting.
+    #[serde(rename = "queueSize")]
+    pub queue_size: usize,
+    /// Seconds the longest-waiting call has waited.
+    #[serde(rename = "queueTime")]
+    pub queue_time: u64,
+}
+
+/// An entry of the calldata call-record queries: one agent's part in a finished call, named as
+/// the call-information object names the same facts (the vendor documents no sample).
+#[derive(Serialize, Debug, PartialEq)]
+pub struct CallRecordInfo {
+    pub callid: String,
+    pub callfeature: u8,
+    pub caller: String,
+    pub called: String,
+    pub workno: String,
+    pub callskillid: u32,
+    pub callskill: String,
+    /// When the call was created (ms).
+    pub createtime: u64,
+    /// When it was answered (ms), null if never.
+    pub begintime: Option<u64>,
+    /// When the agent's part ended (ms).
+    pub endtime: u64,
+    /// Seconds from answer to end (0 if never answered).
+    pub talktime: u64,
+}
+
+impl CallRecordInfo {
+    pub fn new(r: &CallRecord, skill: Option<&Skill>) -> Self {
+        CallRecordInfo {
+            callid: r.call.to_string(),
+            callfeature: r.feature.code(),
+            caller: r.caller.clone(),
+            called: r.called.clone(),
+            workno: r.agent.to_string(),
+            callskillid: skill.map_or(0, |s| s.id.0),
+            callskill: skill.map(|s| s.name.clone()).unwrap_or_default(),
+            createtime: r.created_ms,
+            begintime: r.begin_ms,
+            endtime: r.end_ms,
+            talktime: r.begin_ms.map_or(0, |b| r.end_ms.saturating_sub(b) / 1000),
+        }
+    }
 }

@@ -76,6 +76,17 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::InCall, M::BeginPlay) => rc("500-010", "the agent is in a call and cannot play a file"),
         (E::MediaBusy | E::NoMedia | E::MediaState, _) => rc("100-009", "agent state does not allow this operation"),
 
+        // Vendor pages 0387 and 0370 list only 000-002, 100-006 and 100-007 for these two.
+        (
+            E::UnknownAgent | E::OtherVdn | E::InvalidParameter | E::InvalidNumber,
+            M::SnatchPickup | M::CallInnerSkill,
+        ) => PARAMETER_INVALID,
+        (_, M::SnatchPickup | M::CallInnerSkill) => INTERNAL,
+        // Vendor page 1256: the only error code it lists.
+        (_, M::ThirdPartyConfTransmitNum) => {
+            rc("10001", "not in a three-party call with a customer and an outside IVR")
+        }
+
         (E::InCall, M::Logout) => rc("100-010", "agent is in a call and cannot sign out"),
         (E::InCall | E::WrongState, M::Hold) => rc("200-014", "call state does not allow hold"),
         (E::InCall | E::WrongState, M::GetHold) => rc("200-016", "call state does not allow unhold"),
@@ -94,7 +105,8 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::NoCall, M::Release | M::ReleaseEx | M::PhoneHangUp | M::Disconnect) => rc("200-017", "no call to release"),
         (E::NoCall, M::InnerHelp) => rc("200-018", "no call for internal help"),
         (E::NoCall, M::DropCall) => rc("200-025", "no call can be droped"),
-        (E::NoCall, M::SetCallAppDataEx) => rc("400-001", "no call to set call data on"),
+        (E::NoCall, M::SetCallAppDataEx | M::SetCallAppData) => rc("400-001", "no call to set call data on"),
+        (E::NoCall, M::PhonePickup) => rc("200-002", "no call to answer"),
         (E::NoCall, _) => INTERNAL,
 
         (E::NoHeldCall, M::GetHold) => rc("200-015", "no held call"),
@@ -112,7 +124,7 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::OtherVdn, _) => rc("300-001", "no permission to query this agent"),
 
         (E::TargetUnavailable | E::NoAgentAvailable, _) => rc("200-019", "no target agent available"),
-        (E::InvalidNumber, M::Callout | M::Transfer) => rc("200-001", "wrong number"),
+        (E::InvalidNumber, M::Callout | M::PreviewCallout | M::Transfer) => rc("200-001", "wrong number"),
         (E::InvalidNumber, M::BindAgentPhone) => PHONE_INVALID,
         (E::InvalidNumber | E::InvalidParameter, M::ResetSkill) => SKILL_PARAMETER,
         (E::InvalidNumber | E::InvalidParameter, _) => PARAMETER_INVALID,

@@ -81,6 +81,17 @@ impl VdnState {
         if s.calls.len() == before {
             return;
         }
+        let record = snapshot.as_ref().map(|c| CallRecord {
+            agent,
+            call,
+            feature: c.feature,
+            caller: c.caller.clone(),
+            called: c.called.clone(),
+            skill: c.skill,
+            created_ms: c.created_ms,
+            begin_ms: c.begin_ms,
+            end_ms: now,
+        });
         if let Some(mut last) = snapshot {
             last.end_ms.get_or_insert(now);
             s.last_call = Some(last);
@@ -93,7 +104,15 @@ impl VdnState {
         if announce {
             ctx.emit(agent, EventKind::CallRelease(call));
         }
-        if s.calls.is_empty() {
+        let emptied = s.calls.is_empty();
+        if let Some(r) = record {
+            if self.call_records.len() >= MAX_CALL_RECORDS {
+                self.call_records.pop_front();
+            }
+            self.call_records.push_back(r);
+        }
+        let Ok(s) = self.session_mut(agent) else { return };
+        if emptied {
             if let Some(since) = s.in_call_since_ms.take() {
                 s.stats.talk_ms += now.saturating_sub(since);
             }

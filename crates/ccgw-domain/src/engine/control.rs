@@ -437,4 +437,111 @@ impl VdnState {
         self.calls.get_mut(&call).ok_or(DomainError::NoCall)?.data = data;
         Ok(())
     }
+
+    // --- voicecall (issue 8): DTMF, pick-ups, cancelling a transfer, internal call to a skill ---
+
+    /// Send DTMF digits on the call the agent is talking on (the digits are checked by the caller).
+    pub fn send_digits(&mut self, ctx: &mut Ctx, agent: AgentId, digits: &str) -> Result<CallId> {
+        self.session(agent)?;
+        let call = self.talking_call(agent).ok_or(DomainError::NoCall)?;
+        ctx.telephony.push(TelephonyCommand::SendDigits { call, digits: digits.to_owned() });
+        Ok(call)
+    }
+
+    /// Internal call to a skill queue: the longest-idle available agent of the skill is rung.
+    pub fn call_inner_skill(&mut self, ctx: &mut Ctx, agent: AgentId, skill: SkillId, data: String) -> Result<CallId> {
+        self.session(agent)?;
+        if self.active_call(agent).is_some() {
+            return Err(DomainError::InCall);
+        }
+        if !self.skills.contains_key(&skill) {
+            return Err(DomainError::InvalidParameter);
+        }
+        let target = self.pick_agent(skill, Some(agent)).ok_or(DomainError::NoAgentAvailable)?;
+        self.call_inner(ctx, agent, target, data)
+    }
+
+    /// Pick up the call ringing at `target` (another agent of the VDN): `target` stops ringing
+    /// (`Call_Release`) and the agent, which must be idle, is connected in its place.
+    pub fn snatch_pickup(&mut self, ctx: &mut Ctx, agent: AgentId, target: AgentId) -> Result<CallId> {
+        self.session(agent)?;
+        if target == agent {
+            return Err(DomainError::InvalidParameter);
+        }
+        if !self.session(agent)?.available() {
+            return Err(DomainError::WrongState);
+        }
+        self.session(target).map_err(|_| DomainError::NoCall)?;
+        // Not an internal call (vendor: "the call picked up cannot be an internal call").
+        let (call, leg) = self
+            .ringing_call(target)
+            .filter(|c| c.feature != CallFeature::Internal)
+            .and_then(|c| c.party_of(target).map(|p| (c.id, p.leg)))
+            .ok_or(DomainError::NoCall)?;
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.parties.push(agent_party(agent, PartyState::Talking, leg));
+        }
+        self.join(ctx, agent, call);
+        self.take_phone(ctx, agent, None, leg);
+        if let Ok(s) = self.session_mut(agent) {
+            s.stats.answered += 1;
+        }
+        self.leave(ctx, call, target, true, HungUpBy::Platform);
+        self.connect(ctx, call);
+        Ok(call)
+    }
+
+    /// Take back a call whose "success" transfer is still ringing its target: the target stops
+    /// ringing (an agent gets `Call_Release`, a dialled number is hung up) and the agent talks
+    /// again (`Talking`).
+    pub fn cancel_transfer(&mut self, ctx: &mut Ctx, agent: AgentId) -> Result<CallId> {
+        let s = self.session(agent)?;
+        let call = s
+            .calls
+            .iter()
+            .filter_map(|c| self.calls.get(c))
+            .find(|c| c.transfer.is_some_and(|t| t.from == agent))
+            .map(|c| c.id)
+            .ok_or(DomainError::NoCall)?;
+        if self.active_call(agent).is_some() {
+            return Err(DomainError::WrongState);
+        }
+        let ringing: Vec<Endpoint> = self.calls.get(&call).map_or_else(Vec::new, |c| {
+            c.parties
+                .iter()
+                .filter(|p| matches!(p.state, PartyState::Alerting { .. }) && p.agent() != Some(agent))
+                .map(|p| p.who.clone())
+                .collect()
+        });
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.transfer = None;
+            c.parties.retain(|p| !matches!(&p.who, Endpoint::Remote(_)) || !ringing.contains(&p.who));
+        }
+        for who in ringing {
+            match who {
+                Endpoint::Agent(a) => self.leave(ctx, call, a, true, HungUpBy::Platform),
+                Endpoint::Remote(n) => ctx.telephony.push(TelephonyCommand::Hangup { call, number: n }),
+            }
+        }
+        let c = self.calls.get_mut(&call).ok_or(DomainError::Internal)?;
+        let p = c.party_of_mut(agent).ok_or(DomainError::Internal)?;
+        p.state = PartyState::Talking;
+        let leg = p.leg;
+        let (caller, called, feature) = (c.caller.clone(), c.called.clone(), c.feature);
+        ctx.emit(agent, EventKind::Talking { call, caller, called, leg, feature });
+        self.distribute(ctx);
+        Ok(call)
+    }
+
+    /// The agent talks in a conference with at least two outside parties (a customer and an
+    /// outside IVR): the telephony relays the customer's key presses to the IVR.
+    pub fn relay_conference_digits(&mut self, ctx: &mut Ctx, agent: AgentId) -> Result<CallId> {
+        self.session(agent)?;
+        let call = self.talking_call(agent).ok_or(DomainError::NoCall)?;
+        if self.calls.get(&call).is_none_or(|c| c.remotes().count() < 2) {
+            return Err(DomainError::NoCall);
+        }
+        ctx.telephony.push(TelephonyCommand::RelayDigits { call });
+        Ok(call)
+    }
 }

@@ -18,6 +18,7 @@ mod calls;
 mod control;
 mod media;
 mod queues;
+pub use queues::QueueStats;
 mod sessions;
 mod settings;
 
@@ -50,6 +51,11 @@ pub enum TelephonyCommand {
     Record { agent: AgentId, call: CallId, op: RecordOp },
     /// Play (pause, resume, move, stop) a file to the agent's phone.
     Play { agent: AgentId, op: PlayOp },
+    /// Send DTMF digits on this call (second-stage dialling, `seconddial`).
+    SendDigits { call: CallId, digits: String },
+    /// In this conference of the agent, a customer and an outside IVR, pass the customer's key
+    /// presses to the IVR (`thirdPartyConfTransmitNum`).
+    RelayDigits { call: CallId },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,6 +144,28 @@ pub struct VdnState {
     pub queues: BTreeMap<SkillId, VecDeque<CallId>>,
     /// Finished recordings (recordplay).
     pub records: RecordLog,
+    /// Finished call legs of this VDN's agents, oldest first, at most [`MAX_CALL_RECORDS`].
+    pub call_records: VecDeque<CallRecord>,
+}
+
+/// How many finished call legs a VDN keeps (the oldest is dropped beyond).
+pub const MAX_CALL_RECORDS: usize = 1000;
+
+/// One agent's part in a call, recorded when the agent leaves the call (or the call ends).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallRecord {
+    pub agent: AgentId,
+    pub call: CallId,
+    pub feature: CallFeature,
+    pub caller: String,
+    pub called: String,
+    pub skill: Option<SkillId>,
+    /// When the call was created.
+    pub created_ms: u64,
+    /// When the call was answered (`None`: never answered).
+    pub begin_ms: Option<u64>,
+    /// When the agent's part ended.
+    pub end_ms: u64,
 }
 
 /// Valid phone numbers: 1–24 of digits, `*` and `#`.
@@ -150,7 +178,16 @@ impl VdnState {
         let agents = directory.agents_of(vdn).into_iter().map(|p| (p.id, Agent::new(p))).collect();
         let skills: BTreeMap<_, _> = directory.skills_of(vdn).into_iter().map(|s| (s.id, s)).collect();
         let queues = skills.keys().map(|k| (*k, VecDeque::new())).collect();
-        VdnState { vdn, policy, agents, skills, calls: BTreeMap::new(), queues, records: RecordLog::default() }
+        VdnState {
+            vdn,
+            policy,
+            agents,
+            skills,
+            calls: BTreeMap::new(),
+            queues,
+            records: RecordLog::default(),
+            call_records: VecDeque::new(),
+        }
     }
 
     // ----- lookups ------------------------------------------------------------------------

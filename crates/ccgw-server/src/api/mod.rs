@@ -353,6 +353,14 @@ fn query_flag(query: &str, key: &str) -> Result<Option<bool>, Retcode> {
     }
 }
 
+/// A numeric id in a path or query (skill, IVR, VDN): 1–10 digits that fit a `u32`.
+fn parse_id(s: &str) -> Result<u32, Retcode> {
+    if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(PARAMETER_INVALID);
+    }
+    s.parse().map_err(|_| PARAMETER_INVALID)
+}
+
 fn parse_call_id(s: &str) -> Result<CallId, Retcode> {
     s.parse().map_err(|_| PARAMETER_INVALID)
 }

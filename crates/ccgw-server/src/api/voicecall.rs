@@ -4,12 +4,13 @@
 use ccgw_domain::engine::valid_number;
 use ccgw_domain::{DomainError, HelpMode, HelpTarget};
 use ccgw_store::Store;
-use ccgw_wire::request::{CallInnerRequest, CalloutRequest, InnerHelpRequest, TransferRequest};
+use ccgw_wire::request::{CallInnerRequest, CallInnerSkillRequest, CalloutRequest, InnerHelpRequest, TransferRequest};
 use ccgw_wire::retcode::PARAMETER_INVALID;
 use ccgw_wire::{Method, response};
 
 use super::{
-    Ctx, Outcome, Reply, fail, ok_empty, parse_call_id, peer_in_vdn, query_param, skill_in_vdn, transfer_target,
+    Ctx, Outcome, Reply, fail, ok_empty, parse_agent, parse_call_id, parse_id, peer_in_vdn, query_param, skill_in_vdn,
+    transfer_target,
 };
 
 /// The family's interfaces, once the GUID has been checked.
@@ -19,7 +20,7 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
     let param = |i: usize| params.get(i).copied().unwrap_or("");
     let done = |r: Result<(), DomainError>| r.map_err(e).and_then(|_| ok_empty(method));
     match method {
-        Method::Callout => {
+        Method::Callout | Method::PreviewCallout => {
             let req = CalloutRequest::parse(&body)?;
             let id = gw
                 .update(vdn, |s, ctx| s.call_out(ctx, agent, &req.called, req.caller.as_deref(), req.data))
@@ -80,6 +81,47 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
         Method::ConfJoin => done(gw.update(vdn, |s, ctx| s.conference(ctx, agent).map(drop))),
         Method::BeginMute => done(gw.update(vdn, |s, _| s.mute(agent, true))),
         Method::EndMute => done(gw.update(vdn, |s, _| s.mute(agent, false))),
+        // --- issue 8 ---
+        Method::CallInnerSkill => {
+            let req = CallInnerSkillRequest::parse(&body)?;
+            let skill = skill_in_vdn(gw, vdn, req.skill)?;
+            let id = gw.update(vdn, |s, ctx| s.call_inner_skill(ctx, agent, skill, req.data)).map_err(e)?;
+            Ok(Reply::new(response::ok("success", id.to_string())))
+        }
+        Method::CancelTransfer => done(gw.update(vdn, |s, ctx| s.cancel_transfer(ctx, agent).map(drop))),
+        // Phone linkage: lifting the handset answers the ringing call.
+        Method::PhonePickup => done(gw.update(vdn, |s, ctx| s.answer(ctx, agent, None).map(drop))),
+        Method::SecondDial | Method::SecondDialEx => {
+            let digits = match method {
+                Method::SecondDial => param(0).to_owned(),
+                _ => query_param(query, "number").unwrap_or_default(),
+            };
+            if !valid_number(&digits) {
+                return Err(PARAMETER_INVALID);
+            }
+            done(gw.update(vdn, |s, ctx| s.send_digits(ctx, agent, &digits).map(drop)))
+        }
+        Method::RequestAppointedCall => {
+            let call = parse_call_id(param(0))?;
+            // Only public skill queues (type 0) exist.
+            if param(1) != "0" {
+                return Err(PARAMETER_INVALID);
+            }
+            let raw = query_param(query, "skillId").or_else(|| query_param(query, "skillid")).unwrap_or_default();
+            let skill = skill_in_vdn(gw, vdn, parse_id(&raw)?)?;
+            done(gw.update(vdn, |s, ctx| s.request_call(ctx, agent, call, skill)))
+        }
+        // The vendor's sample answers with an empty message.
+        Method::ThirdPartyConfTransmitNum => {
+            gw.update(vdn, |s, ctx| s.relay_conference_digits(ctx, agent)).map_err(e)?;
+            Ok(Reply::new(response::ok("", response::empty_object())))
+        }
+        Method::SnatchPickup => {
+            let raw = query_param(query, "destWorkNo").unwrap_or_default();
+            let target = parse_agent(&raw, gw.config.auth.max_workno()).ok_or(PARAMETER_INVALID)?;
+            let target = peer_in_vdn(gw, vdn, target.0).map_err(e)?;
+            done(gw.update(vdn, |s, ctx| s.snatch_pickup(ctx, agent, target).map(drop)))
+        }
         _ => Err(e(DomainError::Internal)),
     }
 }

@@ -2,6 +2,7 @@
 //! certificate, verified by the client) and talks HTTP to it. One test binary, many modules.
 
 mod agentgroup;
+mod callfam;
 mod calls;
 mod common;
 mod guid;

@@ -269,7 +269,7 @@ async fn phone_hang_up() {
 async fn not_yet_implemented() {
     let gw = start().await;
     let a = ready(&gw, 101).await;
-    let r = a.post(&gw, "voicecall", "seconddial/123", None).await;
+    let r = a.post(&gw, "voicecall", "beginmutevideo", None).await;
     assert_eq!((r.status, r.body), (StatusCode::NOT_FOUND, not_implemented()));
     gw.stop().await;
 }
