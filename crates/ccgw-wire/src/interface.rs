@@ -941,7 +941,8 @@ pub static INTERFACES: &[Interface] = &[
     e(M::ReportSound, F::VoiceCall, POST, "/voicecall/{agentid}/reportsound", "reportSound", Named::JsApi)
         .js("VoiceCall", "reportSound")
         .summary("report sound (body)")
-        .body(Body::Json),
+        .body(Body::Json)
+        .not_yet(UNDOCUMENTED_BODY),
     e(
         M::RequestAppointedCall,
         F::VoiceCall,
@@ -1251,7 +1252,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("CallData", "setCallBusinessData")
     .summary("set business data")
-    .body(Body::Json),
+    .body(Body::Json)
+    .not_yet(UNDOCUMENTED_BODY),
     e(
         M::GetCallBusinessData,
         F::CallData,
@@ -1262,7 +1264,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("CallData", "getCallBusinessData")
     .summary("get business data")
-    .body(Body::Json),
+    .body(Body::Json)
+    .not_yet(UNDOCUMENTED_BODY),
     e(M::AssignUserInQueue, F::CallData, PUT, "/calldata/{agentid}/assignuserinqueue", "assignUserInQueue", Named::Doc)
         .summary("move a queuing call to another skill queue")
         .body(Body::AssignInQueue)
@@ -1844,7 +1847,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("QueueDevice", "querySkillStatWithVdn")
     .summary("skill statistics")
-    .body(Body::Json),
+    .body(Body::Json)
+    .not_yet(UNDOCUMENTED_BODY),
     e(M::BeginMonitor, F::QualityControl, POST, "/qualitycontrol/{agentid}/beginmonitor", "beginMonitor", Named::JsApi)
         .js("QualityControl", "beginMonitor")
         .summary("subscribe to monitored agents' QC events (≤500 per call in R5)")
