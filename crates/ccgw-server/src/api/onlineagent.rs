@@ -263,7 +263,7 @@ fn sync_info(s: &VdnState, agent: AgentId, now: u64) -> Result<SyncAgentInfo, Do
         current_time: now.to_string(),
         begin_talking_time: ms(talking.and_then(|c| c.begin_ms)),
         hold_call_id: held.map(|c| c.id.to_string()).unwrap_or_default(),
-        agent_state_begin_time: session.login_ms.to_string(),
+        agent_state_begin_time: session.state_since_ms.to_string(),
         cur_call_id: active.map(|c| c.id.to_string()).unwrap_or_default(),
         ..Default::default()
     };

@@ -440,9 +440,16 @@ async fn syncagentinfo_reports_the_state_and_clears_the_events() {
     let r = a.post(&gw, "onlineagent", "syncagentinfo", None).await;
     assert_sync(&r.body, json!({}));
     assert_eq!(r.body["result"]["callinfo"], "");
+    let since = |r: &crate::common::Reply| -> u64 {
+        r.body["result"]["agentStateInfo"]["agentStateBeginTime"].as_str().unwrap().parse().unwrap()
+    };
+    let idle_since = since(&r);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     assert_eq!(a.post(&gw, "onlineagent", "saybusy", None).await.retcode(), "0");
     let r = a.post(&gw, "onlineagent", "syncagentinfo", None).await;
     assert_sync(&r.body, json!({"state": 3, "lastState": 3}));
+    // The time the current state began, not the sign-in.
+    assert!(since(&r) >= idle_since + 20, "{} after {idle_since}", r.body);
     assert_eq!(a.poll(&gw).await, None, "the queued events were cleared");
     // Events after the sync arrive as usual.
     assert_eq!(a.post(&gw, "onlineagent", "cancelbusy", None).await.retcode(), "0");
