@@ -272,11 +272,12 @@ impl VdnState {
 
     /// Offer queued calls to available agents, oldest call first within each skill.
     pub(super) fn distribute(&mut self, ctx: &mut Ctx) {
+        let lifo = self.fault() == Some(index::AcdFault::NewestFirst);
         loop {
             self.sync_index();
             let mut next = None;
             for (skill, q) in &self.queues {
-                if let Some(&call) = q.front()
+                if let Some(&call) = if lifo { q.back() } else { q.front() }
                     && let Some(agent) = self.pick_synced(*skill, None)
                 {
                     next = Some((*skill, call, agent));
@@ -285,7 +286,11 @@ impl VdnState {
             }
             let Some((skill, call, agent)) = next else { return };
             if let Some(q) = self.queues.get_mut(&skill) {
-                q.pop_front();
+                if lifo {
+                    q.pop_back()
+                } else {
+                    q.pop_front()
+                };
             }
             self.offer(ctx, call, agent, Leg::Main);
         }

@@ -42,6 +42,19 @@ pub(crate) struct Derived {
     playbacks: BinaryHeap<Reverse<(u64, AgentId)>>,
     /// Use the old full scans (the oracle and the baseline) instead of the index and timers.
     scan: bool,
+    /// A deliberately broken ACD, to show that the queueing-theory test can fail.
+    fault: Option<AcdFault>,
+}
+
+/// Deliberately broken ACDs (test hook): the Erlang C test must fail with each.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcdFault {
+    /// The wrong agent: the longest-idle available agent of any skill, not of the call's.
+    AnySkill,
+    /// Queued calls skipped: a free agent takes the newest waiting call, so the older ones
+    /// are passed over as long as newer ones arrive.
+    NewestFirst,
 }
 
 impl PartialEq for Derived {
@@ -144,6 +157,10 @@ impl VdnState {
     /// [`Self::pick_agent`] once the index is in step (`sync_index`).
     pub(super) fn pick_synced(&self, skill: SkillId, except: Option<AgentId>) -> Option<AgentId> {
         debug_assert!(self.derived.dirty.is_empty());
+        if self.derived.fault == Some(AcdFault::AnySkill) {
+            let firsts = self.derived.idle.values().filter_map(|v| v.iter().find(|e| Some(e.1) != except));
+            return firsts.min().map(|e| e.1);
+        }
         if self.derived.scan {
             return self.pick_agent_by_scan(skill, except);
         }
@@ -166,6 +183,16 @@ impl VdnState {
     #[doc(hidden)]
     pub fn set_scan_mode(&mut self, scan: bool) {
         self.derived.scan = scan;
+    }
+
+    /// Test hook: break the ACD on purpose (`None`: the real one).
+    #[doc(hidden)]
+    pub fn set_fault(&mut self, fault: Option<AcdFault>) {
+        self.derived.fault = fault;
+    }
+
+    pub(super) fn fault(&self) -> Option<AcdFault> {
+        self.derived.fault
     }
 
     /// Test hook: the idle index of every skill, in order, after bringing it in step.

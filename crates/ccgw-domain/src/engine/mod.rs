@@ -17,6 +17,7 @@ use crate::media::RecordLog;
 mod calls;
 mod control;
 mod index;
+pub use index::AcdFault;
 mod media;
 mod queues;
 pub use queues::QueueStats;
