@@ -97,8 +97,8 @@ impl HeartbeatTimers {
         verdict
     }
 
-    /// Timers in the heap (live and stale): for tests and metrics.
-    pub fn len(&self) -> usize {
+    /// Timers in the heap, live and stale.
+    pub fn pending(&self) -> usize {
         self.heap.len()
     }
 }
