@@ -143,6 +143,36 @@ impl Directory {
         self.agents.get(&agent).and_then(|a| a.group).and_then(|g| self.groups.get(&g))
     }
 
+    /// A synthetic site for tests and benchmarks: one VDN; for each `(skill, n)`, `n` agents
+    /// (work numbers from 101 up, in order) with that one skill.
+    #[doc(hidden)]
+    pub fn synthetic(vdn: VdnId, teams: &[(SkillId, u32)]) -> Directory {
+        let mut d = Directory::default();
+        d.vdns.insert(vdn, "synthetic".into());
+        let mut next = 101;
+        for &(skill, n) in teams {
+            d.skills.insert(skill, Skill { id: skill, vdn, name: format!("skill {}", skill.0), media_type: 5 });
+            for _ in 0..n {
+                let id = AgentId(next);
+                next += 1;
+                d.agents.insert(
+                    id,
+                    Arc::new(AgentProfile {
+                        id,
+                        vdn,
+                        name: format!("agent {next}"),
+                        skills: vec![skill],
+                        phone: format!("8{}", id.0),
+                        rights: AgentRights::default(),
+                        attributes: Vec::new(),
+                        group: None,
+                    }),
+                );
+            }
+        }
+        d
+    }
+
     /// The rest reasons of one VDN, in code order.
     pub fn rest_reasons_of(&self, vdn: VdnId) -> Vec<&RestReason> {
         self.rest_reasons.iter().filter(|r| r.vdn == vdn).collect()

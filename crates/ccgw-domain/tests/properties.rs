@@ -282,6 +282,7 @@ fn pick<T: Clone>(v: &[T], i: usize) -> Option<T> {
 }
 
 /// The result of one operation: whether it is held to "an error changes nothing".
+#[derive(Debug, PartialEq)]
 enum Outcome {
     Checked(Result<(), DomainError>),
     /// Telephony reports return nothing.
@@ -651,13 +652,40 @@ fn check(before: &VdnState, st: &VdnState, track: &mut Track, events: &[ccgw_dom
 
 struct Sim {
     h: Harness,
+    /// The same operations on a twin that uses the old full scans (the ACD's choice of agent and
+    /// the housekeeping): the index and the timers must change nothing, step by step.
+    oracle: Harness,
     track: Track,
     step: usize,
 }
 
 impl Sim {
     fn new() -> Self {
-        Sim { h: Harness::new(), track: Track::default(), step: 0 }
+        let mut oracle = Harness::new();
+        oracle.st.set_scan_mode(true);
+        Sim { h: Harness::new(), oracle, track: Track::default(), step: 0 }
+    }
+
+    /// Run `f` on both; the index and the timers must decide exactly as the scans.
+    fn run_both<R: std::fmt::Debug + PartialEq>(
+        &mut self,
+        step: &str,
+        f: impl Fn(&mut VdnState, &mut Ctx) -> R,
+    ) -> (R, Out) {
+        self.oracle.now = self.h.now;
+        let (want, want_out) = self.oracle.run(&f);
+        let (got, out) = self.h.run(&f);
+        assert_eq!(got, want, "{step}: the indexed engine answered otherwise than the scan");
+        assert_eq!(out.events, want_out.events, "{step}: events differ from the scan's");
+        assert_eq!(out.telephony, want_out.telephony, "{step}: telephony differs from the scan's");
+        assert!(self.h.st == self.oracle.st, "{step}: the state differs from the scan's");
+        let (index, scan) = (self.h.st.idle_index(), self.h.st.idle_index_by_scan());
+        assert_eq!(index, scan, "{step}: the idle index is not what a full scan finds");
+        for skill in self.h.st.skills.keys().copied().collect::<Vec<_>>() {
+            let first = index.get(&skill).and_then(|v| v.first().copied());
+            assert_eq!(first, self.h.st.pick_agent_by_scan(skill, None), "{step}: the ACD's choice for {skill:?}");
+        }
+        (got, out)
     }
 
     fn run(&mut self, op: &Op) {
@@ -668,9 +696,9 @@ impl Sim {
         let before = self.h.st.clone();
         let live: HashSet<CallId> = before.calls.keys().copied().collect();
         let now = self.h.now;
-        let (outcome, out) = self.h.run(|st, ctx| apply(st, ctx, op, now));
         self.step += 1;
         let step = format!("step {} {op:?}", self.step);
+        let (outcome, out) = self.run_both(&step, |st, ctx| apply(st, ctx, op, now));
         if std::env::var_os("PROP_TRACE").is_some() {
             // Debugging aid: PROP_TRACE=1 cargo test --test properties regression_... -- --nocapture
             let r = match &outcome {
@@ -791,22 +819,22 @@ impl Sim {
         }
     }
 
-    fn run_report(&mut self, _round: usize, f: impl FnOnce(&mut VdnState, &mut Ctx)) {
+    fn run_report(&mut self, _round: usize, f: impl Fn(&mut VdnState, &mut Ctx)) {
         self.h.advance(10);
         let before = self.h.st.clone();
-        let (_, out) = self.h.run(f);
         self.step += 1;
         let step = format!("clean-up step {}", self.step);
+        let (_, out) = self.run_both(&step, f);
         check(&before, &self.h.st, &mut self.track, &out.events, &step);
     }
 
-    fn run_op(&mut self, f: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<(), DomainError>) {
+    fn run_op(&mut self, f: impl Fn(&mut VdnState, &mut Ctx) -> Result<(), DomainError>) {
         self.h.advance(10);
         let before = self.h.st.clone();
-        let (r, out) = self.h.run(f);
-        r.expect("clean-up operation failed");
         self.step += 1;
         let step = format!("clean-up step {}", self.step);
+        let (r, out) = self.run_both(&step, f);
+        r.expect("clean-up operation failed");
         check(&before, &self.h.st, &mut self.track, &out.events, &step);
     }
 }

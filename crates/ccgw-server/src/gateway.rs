@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::credentials::{Credential, Credentials, Plan};
+use crate::heartbeat::{HeartbeatTimers, Verdict};
 use crate::limiter::CalldataLimiter;
 use crate::lockout::{Limits, Lockout, Source};
 use crate::telemetry;
@@ -78,6 +79,8 @@ pub struct Gateway<S: Store = MemoryStore> {
     lockout: Mutex<Lockout>,
     /// Agent ids (provisioned or not) whose sign-in is in flight: a second one gets `100-021`.
     signing_in: Mutex<HashSet<AgentId>>,
+    /// One heartbeat-expiry timer per signed-in agent (the tick's cost is the timers due).
+    heartbeats: Mutex<HeartbeatTimers>,
     telephony: Box<dyn Telephony>,
     verify_permits: Semaphore,
     pub limiter: CalldataLimiter,
@@ -242,6 +245,7 @@ impl<S: Store> Gateway<S> {
             verify_permits: Semaphore::new(config.auth.sign_in_concurrency.max(1)),
             lockout: Mutex::new(Lockout::new(Limits::from_config(&config.auth))),
             signing_in: Mutex::new(HashSet::new()),
+            heartbeats: Mutex::new(HeartbeatTimers::default()),
             config,
             store,
             directory: Arc::new(directory),
@@ -335,7 +339,9 @@ impl<S: Store> Gateway<S> {
         let g = guid.clone();
         let force = params.force;
         let login = self.update(vdn, |s, ctx| s.sign_in(ctx, agent, params.options, g, force))?;
-        self.store.touch(agent, now_ms());
+        let now = now_ms();
+        self.store.touch(agent, now);
+        self.heartbeats.lock().arm(agent, now, self.config.auth.heartbeat_timeout_ms);
         Ok(SignedIn { vdn, login_ms: login.login_ms, guid })
     }
 
@@ -420,28 +426,34 @@ impl<S: Store> Gateway<S> {
         self.store.next_event(agent, Some(epoch), Duration::from_millis(self.config.auth.poll_wait_ms)).await
     }
 
-    /// Housekeeping for every VDN: ring time-outs, rest reminders, ACD, and the heartbeat.
+    /// Housekeeping for every VDN: heartbeat expiry, ring time-outs, rest reminders, playback
+    /// ends, ACD. Costs the timers due (`heartbeat.rs`, the engine's timers), not the agents.
     pub fn tick(&self) {
         let now = now_ms();
         self.credentials.trim(now);
-        let cutoff = now.saturating_sub(self.config.auth.heartbeat_timeout_ms);
+        let timeout = self.config.auth.heartbeat_timeout_ms;
+        let last_seen = |a: AgentId| self.store.last_seen(a).unwrap_or(0);
+        let due = self.heartbeats.lock().due(now, timeout, last_seen);
+        let mut stale: HashMap<VdnId, Vec<(AgentId, u64)>> = HashMap::new();
+        for (agent, generation) in due {
+            match self.store.vdn_of(agent) {
+                Some(vdn) => stale.entry(vdn).or_default().push((agent, generation)),
+                None => {
+                    self.heartbeats.lock().settle(agent, generation, false, 0, now, timeout);
+                }
+            }
+        }
         for vdn in self.store.vdns() {
-            let stale: Vec<AgentId> = self
-                .store
-                .read(vdn, |s| {
-                    s.agents
-                        .iter()
-                        .filter(|(id, a)| a.session.is_some() && self.store.last_seen(**id).unwrap_or(0) < cutoff)
-                        .map(|(id, _)| *id)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let candidates = stale.remove(&vdn).unwrap_or_default();
             let _ = self.update(vdn, |s, ctx| {
-                for agent in &stale {
-                    // Re-checked under the write lock: a request may have come in meanwhile.
-                    if self.store.last_seen(*agent).unwrap_or(0) < cutoff {
+                for &(agent, generation) in &candidates {
+                    // Decided under the write lock: a request may have come in meanwhile.
+                    let signed_in = s.session(agent).is_ok();
+                    let verdict =
+                        self.heartbeats.lock().settle(agent, generation, signed_in, last_seen(agent), now, timeout);
+                    if verdict == Verdict::Expired {
                         tracing::info!(agent = agent.0, "heartbeat expired: signing the agent out");
-                        let _ = s.force_sign_out(ctx, *agent);
+                        let _ = s.force_sign_out(ctx, agent);
                     }
                 }
                 s.tick(ctx);

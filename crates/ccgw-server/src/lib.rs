@@ -8,6 +8,7 @@ mod cors;
 pub mod credentials;
 pub mod fdlimit;
 pub mod gateway;
+pub mod heartbeat;
 mod http1;
 pub mod limiter;
 pub mod listener;

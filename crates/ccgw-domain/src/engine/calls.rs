@@ -131,8 +131,10 @@ impl VdnState {
                 ctx.emit(agent, EventKind::SetNotReadySuccess { reason });
             }
             Some(Pending::Rest { secs, cause }) => {
-                s.ready = Ready::Rest { until_ms: now + u64::from(secs) * 1000, cause, reminded: false };
+                let until_ms = now + u64::from(secs) * 1000;
+                s.ready = Ready::Rest { until_ms, cause, reminded: false };
                 ctx.emit(agent, EventKind::SetRestSuccess);
+                self.arm_rest(agent, until_ms);
             }
             Some(Pending::Work) => {
                 s.ready = Ready::Work;
@@ -226,6 +228,7 @@ impl VdnState {
     pub(super) fn offer(&mut self, ctx: &mut Ctx, call: CallId, agent: AgentId, leg: Leg) {
         // Offered directly (help, transfer) while it waited: it waits no more.
         self.unqueue(call);
+        self.arm_ring(call, agent, ctx.now_ms);
         let Some(c) = self.calls.get_mut(&call) else { return };
         c.parties.push(Party {
             who: Endpoint::Agent(agent),
@@ -267,24 +270,15 @@ impl VdnState {
 
     // ----- ACD ----------------------------------------------------------------------------------
 
-    /// The longest-idle available agent signed in to `skill`.
-    pub(super) fn pick_agent(&self, skill: SkillId, except: Option<AgentId>) -> Option<AgentId> {
-        self.agents
-            .values()
-            .filter(|a| Some(a.profile.id) != except)
-            .filter_map(|a| a.session.as_ref().map(|s| (a.profile.id, s)))
-            .filter(|(_, s)| s.available() && s.active_skills.contains(&skill))
-            .min_by_key(|(id, s)| (s.idle_since_ms, *id))
-            .map(|(id, _)| id)
-    }
-
     /// Offer queued calls to available agents, oldest call first within each skill.
     pub(super) fn distribute(&mut self, ctx: &mut Ctx) {
+        let lifo = self.fault() == Some(index::AcdFault::NewestFirst);
         loop {
+            self.sync_index();
             let mut next = None;
             for (skill, q) in &self.queues {
-                if let Some(&call) = q.front()
-                    && let Some(agent) = self.pick_agent(*skill, None)
+                if let Some(&call) = if lifo { q.back() } else { q.front() }
+                    && let Some(agent) = self.pick_synced(*skill, None)
                 {
                     next = Some((*skill, call, agent));
                     break;
@@ -292,7 +286,11 @@ impl VdnState {
             }
             let Some((skill, call, agent)) = next else { return };
             if let Some(q) = self.queues.get_mut(&skill) {
-                q.pop_front();
+                if lifo {
+                    q.pop_back()
+                } else {
+                    q.pop_front()
+                };
             }
             self.offer(ctx, call, agent, Leg::Main);
         }
@@ -360,46 +358,6 @@ impl VdnState {
         self.enqueue(id, skill, ctx.now_ms, false);
         self.distribute(ctx);
         Ok(id)
-    }
-
-    /// Periodic housekeeping: ring time-outs, rest reminders, distribution.
-    pub fn tick(&mut self, ctx: &mut Ctx) {
-        let now = ctx.now_ms;
-        let timeout = self.policy.ring_timeout_ms;
-        let expired: Vec<(CallId, AgentId)> = self
-            .calls
-            .values()
-            .flat_map(|c| {
-                c.parties.iter().filter_map(move |p| match (p.state, p.agent()) {
-                    (PartyState::Alerting { since_ms }, Some(a)) if now.saturating_sub(since_ms) >= timeout => {
-                        Some((c.id, a))
-                    }
-                    _ => None,
-                })
-            })
-            .collect();
-        for (call, agent) in expired {
-            self.ring_timeout(ctx, call, agent);
-        }
-        let reminders: Vec<AgentId> = self
-            .agents
-            .values_mut()
-            .filter_map(|a| {
-                let s = a.session.as_mut()?;
-                match &mut s.ready {
-                    Ready::Rest { until_ms, reminded, .. } if !*reminded && now >= *until_ms => {
-                        *reminded = true;
-                        Some(a.profile.id)
-                    }
-                    _ => None,
-                }
-            })
-            .collect();
-        for a in reminders {
-            ctx.emit(a, EventKind::RestTimeout);
-        }
-        self.end_finished_playbacks(ctx);
-        self.distribute(ctx);
     }
 
     /// An offered call rang too long: the agent goes busy (reason 2) and the call goes back.

@@ -417,6 +417,12 @@ impl VdnState {
                 s.calls.dedup();
             }
         }
+        // An offer still ringing goes on ringing in `into`: its time-out moves with it.
+        for p in &moved {
+            if let (PartyState::Alerting { since_ms }, Some(a)) = (p.state, p.agent()) {
+                self.arm_ring(into, a, since_ms);
+            }
+        }
         if let Some(dst) = self.calls.get_mut(&into) {
             dst.parties.extend(moved);
         }

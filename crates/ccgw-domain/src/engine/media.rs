@@ -139,6 +139,7 @@ impl VdnState {
             since_ms: ctx.now_ms,
             state: MediaState::Running,
         });
+        self.arm_playback(agent);
         ctx.telephony.push(TelephonyCommand::Play { agent, op: PlayOp::Start { file, from_ms } });
         ctx.emit(agent, EventKind::PlayAccepted);
         ctx.emit(agent, EventKind::PlayStarted);
@@ -159,6 +160,7 @@ impl VdnState {
         p.state = to;
         let (op, kind) =
             if pause { (PlayOp::Pause, EventKind::PlayPaused) } else { (PlayOp::Resume, EventKind::PlayResumed) };
+        self.arm_playback(agent);
         ctx.telephony.push(TelephonyCommand::Play { agent, op });
         ctx.emit(agent, kind);
         Ok(())
@@ -174,6 +176,7 @@ impl VdnState {
         let to_ms = if forward { at.saturating_add(by).min(p.length_ms) } else { at.saturating_sub(by) };
         p.position_ms = to_ms;
         p.since_ms = now;
+        self.arm_playback(agent);
         ctx.telephony.push(TelephonyCommand::Play { agent, op: PlayOp::Seek { to_ms } });
         ctx.emit(agent, EventKind::PlayJumped);
         Ok(())
@@ -195,22 +198,6 @@ impl VdnState {
         {
             ctx.telephony.push(TelephonyCommand::Play { agent, op: PlayOp::Stop });
             ctx.emit(agent, EventKind::PlayStopped);
-        }
-    }
-
-    /// Housekeeping: a playback that reached the end of its file stops.
-    pub(super) fn end_finished_playbacks(&mut self, ctx: &mut Ctx) {
-        let now = ctx.now_ms;
-        let done: Vec<AgentId> = self
-            .agents
-            .values()
-            .filter(|a| {
-                a.session.as_ref().and_then(|s| s.playback.as_ref()).is_some_and(|p| p.position(now) >= p.length_ms)
-            })
-            .map(|a| a.profile.id)
-            .collect();
-        for agent in done {
-            let _ = self.stop_play(ctx, agent);
         }
     }
 

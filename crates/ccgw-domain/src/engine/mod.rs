@@ -16,6 +16,8 @@ use crate::media::RecordLog;
 
 mod calls;
 mod control;
+mod index;
+pub use index::AcdFault;
 mod media;
 mod queues;
 pub use queues::QueueStats;
@@ -146,6 +148,8 @@ pub struct VdnState {
     pub records: RecordLog,
     /// Finished call legs of this VDN's agents, oldest first, at most [`MAX_CALL_RECORDS`].
     pub call_records: VecDeque<CallRecord>,
+    /// The ACD's idle index and the housekeeping timers (caches; ignored by `==`).
+    derived: index::Derived,
 }
 
 /// How many finished call legs a VDN keeps (the oldest is dropped beyond).
@@ -187,6 +191,7 @@ impl VdnState {
             queues,
             records: RecordLog::default(),
             call_records: VecDeque::new(),
+            derived: Default::default(),
         }
     }
 
@@ -200,7 +205,10 @@ impl VdnState {
         self.agent(id)?.session.as_ref().ok_or(DomainError::NotSignedIn)
     }
 
+    /// The only way to a session's fields for writing (sign-in and sign-out aside): marks the
+    /// agent for the ACD's idle index.
     fn session_mut(&mut self, id: AgentId) -> Result<&mut Session> {
+        self.mark_dirty(id);
         self.agents.get_mut(&id).and_then(|a| a.session.as_mut()).ok_or(DomainError::NotSignedIn)
     }
 

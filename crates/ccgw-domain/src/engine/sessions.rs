@@ -27,6 +27,7 @@ impl VdnState {
             }
             self.end_session(ctx, agent);
         }
+        self.mark_dirty(agent);
         let a = self.agents.get_mut(&agent).ok_or(DomainError::UnknownAgent)?;
         let ready = match options.initial {
             InitialState::Idle => Ready::Idle,
@@ -83,6 +84,7 @@ impl VdnState {
         // The session goes first: the after-call distribution while its calls are released must
         // not offer a queued call to the agent on its way out (that call would keep a party with
         // no session).
+        self.mark_dirty(agent);
         let Some(mut s) = self.agents.get_mut(&agent).and_then(|a| a.session.take()) else { return };
         self.end_media(ctx, agent, &mut s);
         for call in s.calls {
@@ -194,9 +196,11 @@ impl VdnState {
         if matches!(s.ready, Ready::Rest { .. }) && !prolong {
             return Err(DomainError::WrongState);
         }
-        s.ready = Ready::Rest { until_ms: now + u64::from(secs) * 1000, cause, reminded: false };
+        let until_ms = now + u64::from(secs) * 1000;
+        s.ready = Ready::Rest { until_ms, cause, reminded: false };
         s.state_since_ms = now;
         ctx.emit(agent, EventKind::SetRestSuccess);
+        self.arm_rest(agent, until_ms);
         Ok(())
     }
 
