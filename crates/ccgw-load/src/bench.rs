@@ -585,20 +585,83 @@ async fn baseline_rate(ctx: &Bench) -> anyhow::Result<f64> {
     Ok(rate)
 }
 
+/// Rate of the bare TLS server ([`crate::bare`]) under the seed interface's load (the same
+/// workload, connections and duration), answering a constant copy of a real `allcallinfoEx`
+/// answer of the gateway (the longest of the first agents' own). `None` (with a note) when no
+/// answer could be taken.
+async fn bare_rate(ctx: &Bench, notes: &mut Vec<String>) -> anyhow::Result<Option<f64>> {
+    let mut client = Client::new(ctx.public.clone());
+    let mut body: Option<bytes::Bytes> = None;
+    for agent in ctx.directory.agents.iter().take(50) {
+        let path = paths::all_call_info(agent.id(), agent.id());
+        let response = agent.session.send(&mut client, Method::GET, &path, None).await?;
+        if response.is_success() && body.as_ref().is_none_or(|b| b.len() < response.body.len()) {
+            body = Some(response.body);
+        }
+    }
+    let Some(body) = body else {
+        notes.push("no bare TLS baseline: no allcallinfoEx answer to copy".into());
+        return Ok(None);
+    };
+    let date = httpdate_now();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let server = crate::bare::BareServer::start(crate::bare::response(&body, &date), workers)?;
+    let connector = Connector::new(Target::parse(&format!("https://{}", server.addr))?)?;
+    let clients = connect_clients(&connector, ctx.opts.connections.max(1)).await?;
+    let workload = Arc::new(AllCallInfo(ctx.directory.clone()));
+    let (stats, elapsed) = closed_loop_for(workload, clients, ctx.opts.duration()).await;
+    drop(server);
+    let rate = stats.summarize(elapsed).first().map_or(0.0, |row| row.rate_per_sec);
+    notes.push(format!(
+        "bare: a TLS server in the bench process (the gateway's rustls configuration, {workers} worker threads) \
+         answering the same allcallinfoEx load with a constant {}-byte copy of the gateway's answer \
+         (Content-Type, Content-Length, Date); 'bare' = req/s / bare req/s",
+        body.len()
+    ));
+    Ok(Some(rate))
+}
+
+/// The current time as an HTTP date (`Wed, 02 Dec 2026 01:02:03 GMT`), for the bare server's
+/// constant `Date` header.
+fn httpdate_now() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let (h, m, s) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    let (y, mo, d) = civil_from_days(days);
+    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][mo as usize - 1];
+    format!("{weekday}, {d:02} {month} {y} {h:02}:{m:02}:{s:02} GMT")
+}
+
+/// Days since 1970-01-01 to (year, month, day) (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// (a) allcallinfoEx as fast as possible over `--connections` connections
 /// (closed loop: the peak), then at a fixed rate — half that peak, or
 /// `--rate` — for latency without coordinated omission.
 async fn scenario_allcallinfo(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
+    let mut notes = Vec::new();
     let baseline = baseline_rate(ctx).await?;
+    eprintln!("scenario allcallinfo: bare TLS baseline ...");
+    let bare = bare_rate(ctx, &mut notes).await?;
     let connections = ctx.opts.connections.max(1);
     let clients = connect_clients(&ctx.public, connections).await?;
     let workload = Arc::new(AllCallInfo(ctx.directory.clone()));
     let (stats, elapsed) = closed_loop_for(workload.clone(), clients, ctx.opts.duration()).await;
     let mut rows: Vec<InterfaceRow> =
-        stats.summarize(elapsed).into_iter().map(|row| row.with_baseline(baseline)).collect();
+        stats.summarize(elapsed).into_iter().map(|row| row.with_baseline(baseline).with_bare(bare)).collect();
     let peak = rows.first().map_or(0.0, |row| row.rate_per_sec);
 
-    let mut notes = Vec::new();
     let (rate, label) = match ctx.opts.rate {
         Some(rate) => (rate, format!("allcallinfoEx @ {rate:.0}/s")),
         None => (peak / 2.0, "allcallinfoEx @ 50% peak".to_owned()),
@@ -898,13 +961,14 @@ async fn toggle_state(agent: Arc<Agent>, mut client: Client, deadline: Instant) 
 /// (b) Desktop mix: calls arrive and are answered/released by the agents
 /// while query workers run `callinfo` / `allcallinfoEx` / `agentstatus`.
 async fn scenario_mix(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
+    let mut notes = Vec::new();
     let baseline = baseline_rate(ctx).await?;
+    let bare = bare_rate(ctx, &mut notes).await?;
     let fleet = &ctx.fleet;
     *fleet.shared.actions.lock().expect("stats lock poisoned") = StatsSet::default();
     fleet.set_ring_policy(RingPolicy::AnswerAndRelease);
 
     let stop = Arc::new(AtomicBool::new(false));
-    let mut notes = Vec::new();
     let arrivals = match &ctx.admin {
         Some(admin) if ctx.opts.mix_call_rate > 0.0 => Some(tokio::spawn(call_arrivals(
             Client::new(admin.clone()),
@@ -925,7 +989,7 @@ async fn scenario_mix(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     fleet.set_ring_policy(RingPolicy::Ignore);
 
     let mut rows: Vec<InterfaceRow> =
-        query_stats.summarize(elapsed).into_iter().map(|row| row.with_baseline(baseline)).collect();
+        query_stats.summarize(elapsed).into_iter().map(|row| row.with_baseline(baseline).with_bare(bare)).collect();
     if let Some(arrivals) = arrivals {
         let inject_stats = arrivals.await.context("call generator panicked")?;
         rows.extend(inject_stats.summarize(elapsed));
@@ -973,6 +1037,15 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         bench: BenchOpts,
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_789), (2026, 12, 2));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        let d = httpdate_now();
+        assert!(d.len() == 29 && d.ends_with(" GMT"), "{d}");
     }
 
     #[test]
