@@ -15,6 +15,12 @@
 //!    the call population);
 //! 6. sign everyone out and stop the child.
 //!
+//! Two baselines are measured in the same run, with the same connections and duration, before
+//! each throughput scenario (allcallinfo, mix): the gateway's cheapest answer (an unknown path's
+//! 404: `base req/s`, `ratio`) and a bare TLS server in this process on the gateway's TLS
+//! configuration answering a constant copy of a real `allcallinfoEx` answer
+//! ([`crate::bare`]: `bare req/s`, `bare`), the physical limit of a TLS listener here.
+//!
 //! Agent ids are used in blocks from the start of the agent range: the
 //! `--agents` steady agents, then the storm's agents, then the polls' agents.
 

@@ -169,7 +169,19 @@ impl AccessLog {
             field_num(b, "status", u64::from(line.status));
             field_num(b, "latency_us", line.latency_us);
             if let Some(peer) = line.peer {
-                field_display(b, "peer", peer);
+                field_name(b, "peer");
+                b.push(b'"');
+                match peer {
+                    SocketAddr::V4(v4) => {
+                        write_ip(b, IpAddr::V4(*v4.ip()));
+                        b.push(b':');
+                        b.extend_from_slice(itoa_buf(usize::from(v4.port())).as_bytes());
+                    }
+                    SocketAddr::V6(v6) => {
+                        let _ = write!(b, "{v6}");
+                    }
+                }
+                b.push(b'"');
             }
         });
     }
@@ -183,7 +195,10 @@ impl AccessLog {
             field_str(b, "event", "guid_bypass");
             field_num(b, "agent", u64::from(agent));
             if let Some(peer) = peer {
-                field_display(b, "peer", peer);
+                field_name(b, "peer");
+                b.push(b'"');
+                write_ip(b, peer);
+                b.push(b'"');
             }
         });
     }
@@ -384,12 +399,22 @@ fn field_num(b: &mut Vec<u8>, name: &str, value: u64) {
     b.extend_from_slice(itoa_buf(value as usize).as_bytes());
 }
 
-/// A `Display` value (addresses: no quote or backslash in them) as a JSON string.
-fn field_display(b: &mut Vec<u8>, name: &str, value: impl std::fmt::Display) {
-    field_name(b, name);
-    b.push(b'"');
-    let _ = write!(b, "{value}");
-    b.push(b'"');
+/// An address as `Display` writes it; IPv4 without the formatting machinery (it was the largest
+/// part of a line's cost in the profile).
+fn write_ip(b: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    b.push(b'.');
+                }
+                b.extend_from_slice(itoa_buf(usize::from(octet)).as_bytes());
+            }
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(b, "{v6}");
+        }
+    }
 }
 
 fn field_name(b: &mut Vec<u8>, name: &str) {
@@ -456,11 +481,13 @@ mod tests {
         let (log, writer) = AccessLog::start(Box::new(sink.clone()), BATCH_BYTES, 4).unwrap();
         log.record(&line(Some(101), Some("127.0.0.1:59056".parse().unwrap())));
         log.record(&Line { http_method: "WEIRD\"\\\n", ..line(None, None) });
+        log.record(&line(Some(59_999), Some("[::1]:8043".parse().unwrap())));
+        log.record(&line(Some(102), Some("0.10.200.255:0".parse().unwrap())));
         log.record_guid_bypass(102, Some("10.0.0.1".parse().unwrap()));
         writer.finish();
         let text = String::from_utf8(sink.0.lock().clone()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines.len(), 5, "{text}");
         // Timestamp: RFC 3339, microseconds, UTC.
         let stamp = &lines[0][14..41];
         assert!(stamp.len() == 27 && stamp.ends_with('Z') && &stamp[4..5] == "-" && &stamp[10..11] == "T", "{stamp}");
@@ -477,14 +504,16 @@ mod tests {
         let second: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
         assert_eq!(second["http_method"], "WEIRD\"\\\n");
         assert!(second.get("agent").is_none() && second.get("peer").is_none(), "{second}");
-        let third: serde_json::Value = serde_json::from_str(lines[2]).unwrap();
+        let peer = |l: &str| serde_json::from_str::<serde_json::Value>(l).unwrap()["peer"].clone();
+        assert_eq!((peer(lines[2]), peer(lines[3])), ("[::1]:8043".into(), "0.10.200.255:0".into()));
+        let third: serde_json::Value = serde_json::from_str(lines[4]).unwrap();
         assert_eq!(
             third,
             serde_json::json!({"timestamp": third["timestamp"], "level": "WARN",
                 "message": "request without Guid accepted from a trusted network",
                 "event": "guid_bypass", "agent": 102, "peer": "10.0.0.1"})
         );
-        assert_eq!((log.written(), log.dropped()), (3, 0));
+        assert_eq!((log.written(), log.dropped()), (5, 0));
     }
 
     #[test]
