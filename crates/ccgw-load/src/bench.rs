@@ -15,6 +15,12 @@
 //!    the call population);
 //! 6. sign everyone out and stop the child.
 //!
+//! Two baselines are measured in the same run, with the same connections and duration, before
+//! each throughput scenario (allcallinfo, mix): the gateway's cheapest answer (an unknown path's
+//! 404: `base req/s`, `ratio`) and a bare TLS server in this process on the gateway's TLS
+//! configuration answering a constant copy of a real `allcallinfoEx` answer
+//! ([`crate::bare`]: `bare req/s`, `bare`), the physical limit of a TLS listener here.
+//!
 //! Agent ids are used in blocks from the start of the agent range: the
 //! `--agents` steady agents, then the storm's agents, then the polls' agents.
 
@@ -585,20 +591,58 @@ async fn baseline_rate(ctx: &Bench) -> anyhow::Result<f64> {
     Ok(rate)
 }
 
+/// Rate of the bare TLS server ([`crate::bare`]) under the seed interface's load (the same
+/// workload, connections and duration), answering a constant copy of a real `allcallinfoEx`
+/// answer of the gateway (the longest of the first agents' own). `None` (with a note) when no
+/// answer could be taken.
+async fn bare_rate(ctx: &Bench, notes: &mut Vec<String>) -> anyhow::Result<Option<f64>> {
+    let mut client = Client::new(ctx.public.clone());
+    let mut body: Option<bytes::Bytes> = None;
+    for agent in ctx.directory.agents.iter().take(50) {
+        let path = paths::all_call_info(agent.id(), agent.id());
+        let response = agent.session.send(&mut client, Method::GET, &path, None).await?;
+        if response.is_success() && body.as_ref().is_none_or(|b| b.len() < response.body.len()) {
+            body = Some(response.body);
+        }
+    }
+    let Some(body) = body else {
+        notes.push("no bare TLS baseline: no allcallinfoEx answer to copy".into());
+        return Ok(None);
+    };
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let server = crate::bare::BareServer::start(crate::bare::response(&body, &date), workers)?;
+    let connector = Connector::new(Target::parse(&format!("https://{}", server.addr))?)?;
+    let clients = connect_clients(&connector, ctx.opts.connections.max(1)).await?;
+    let workload = Arc::new(AllCallInfo(ctx.directory.clone()));
+    let (stats, elapsed) = closed_loop_for(workload, clients, ctx.opts.duration()).await;
+    drop(server);
+    let rate = stats.summarize(elapsed).first().map_or(0.0, |row| row.rate_per_sec);
+    notes.push(format!(
+        "bare: a TLS server in the bench process (the gateway's rustls configuration, {workers} worker threads) \
+         answering the same allcallinfoEx load with a constant {}-byte copy of the gateway's answer \
+         (Content-Type, Content-Length, Date); 'bare' = req/s / bare req/s",
+        body.len()
+    ));
+    Ok(Some(rate))
+}
+
 /// (a) allcallinfoEx as fast as possible over `--connections` connections
 /// (closed loop: the peak), then at a fixed rate — half that peak, or
 /// `--rate` — for latency without coordinated omission.
 async fn scenario_allcallinfo(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
+    let mut notes = Vec::new();
     let baseline = baseline_rate(ctx).await?;
+    eprintln!("scenario allcallinfo: bare TLS baseline ...");
+    let bare = bare_rate(ctx, &mut notes).await?;
     let connections = ctx.opts.connections.max(1);
     let clients = connect_clients(&ctx.public, connections).await?;
     let workload = Arc::new(AllCallInfo(ctx.directory.clone()));
     let (stats, elapsed) = closed_loop_for(workload.clone(), clients, ctx.opts.duration()).await;
     let mut rows: Vec<InterfaceRow> =
-        stats.summarize(elapsed).into_iter().map(|row| row.with_baseline(baseline)).collect();
+        stats.summarize(elapsed).into_iter().map(|row| row.with_baseline(baseline).with_bare(bare)).collect();
     let peak = rows.first().map_or(0.0, |row| row.rate_per_sec);
 
-    let mut notes = Vec::new();
     let (rate, label) = match ctx.opts.rate {
         Some(rate) => (rate, format!("allcallinfoEx @ {rate:.0}/s")),
         None => (peak / 2.0, "allcallinfoEx @ 50% peak".to_owned()),
@@ -898,13 +942,14 @@ async fn toggle_state(agent: Arc<Agent>, mut client: Client, deadline: Instant) 
 /// (b) Desktop mix: calls arrive and are answered/released by the agents
 /// while query workers run `callinfo` / `allcallinfoEx` / `agentstatus`.
 async fn scenario_mix(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
+    let mut notes = Vec::new();
     let baseline = baseline_rate(ctx).await?;
+    let bare = bare_rate(ctx, &mut notes).await?;
     let fleet = &ctx.fleet;
     *fleet.shared.actions.lock().expect("stats lock poisoned") = StatsSet::default();
     fleet.set_ring_policy(RingPolicy::AnswerAndRelease);
 
     let stop = Arc::new(AtomicBool::new(false));
-    let mut notes = Vec::new();
     let arrivals = match &ctx.admin {
         Some(admin) if ctx.opts.mix_call_rate > 0.0 => Some(tokio::spawn(call_arrivals(
             Client::new(admin.clone()),
@@ -925,7 +970,7 @@ async fn scenario_mix(ctx: &Bench) -> anyhow::Result<ScenarioReport> {
     fleet.set_ring_policy(RingPolicy::Ignore);
 
     let mut rows: Vec<InterfaceRow> =
-        query_stats.summarize(elapsed).into_iter().map(|row| row.with_baseline(baseline)).collect();
+        query_stats.summarize(elapsed).into_iter().map(|row| row.with_baseline(baseline).with_bare(bare)).collect();
     if let Some(arrivals) = arrivals {
         let inject_stats = arrivals.await.context("call generator panicked")?;
         rows.extend(inject_stats.summarize(elapsed));

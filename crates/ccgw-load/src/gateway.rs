@@ -15,6 +15,9 @@ use crate::client::{Client, Connector, Target};
 /// Generous: a generated configuration with 50 000 agents takes a while to load.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How long a stopped gateway may take to shut down before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// How to start the child.
 #[derive(Debug, Clone, Default)]
 pub struct SpawnOptions {
@@ -122,6 +125,20 @@ impl SpawnedGateway {
 
 impl Drop for SpawnedGateway {
     fn drop(&mut self) {
+        // SIGTERM first, so that the gateway shuts down as in production and writes the last
+        // lines of its access log; SIGKILL if it has not exited within STOP_TIMEOUT.
+        #[cfg(unix)]
+        if let Some(pid) = rustix::process::Pid::from_raw(self.pid as i32)
+            && rustix::process::kill_process(pid, rustix::process::Signal::TERM).is_ok()
+        {
+            let deadline = Instant::now() + STOP_TIMEOUT;
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

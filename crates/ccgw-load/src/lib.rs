@@ -10,6 +10,7 @@
 //! handling), [`api`] (paths, sign-in, events, operator API).
 
 pub mod api;
+mod bare;
 mod bench;
 pub mod client;
 mod dist;

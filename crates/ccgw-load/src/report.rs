@@ -118,7 +118,7 @@ pub fn format_report(report: &BenchReport) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{:<14} {:<28} {:>9} {:>9} {:>7} {:>10} {:>8} {:>8} {:>8} {:>9} {:>10} {:>6}",
+        "{:<14} {:<28} {:>9} {:>9} {:>7} {:>10} {:>8} {:>8} {:>8} {:>9} {:>10} {:>6} {:>10} {:>6}",
         "scenario",
         "interface",
         "requests",
@@ -130,13 +130,15 @@ pub fn format_report(report: &BenchReport) -> String {
         "p99 ms",
         "max ms",
         "base req/s",
-        "ratio"
+        "ratio",
+        "bare req/s",
+        "bare"
     );
     for scenario in &report.scenarios {
         for row in &scenario.rows {
             let _ = writeln!(
                 out,
-                "{:<14} {:<28} {:>9} {:>9} {:>7} {:>10.1} {:>8} {:>8} {:>8} {:>9} {:>10} {:>6}",
+                "{:<14} {:<28} {:>9} {:>9} {:>7} {:>10.1} {:>8} {:>8} {:>8} {:>9} {:>10} {:>6} {:>10} {:>6}",
                 scenario.name,
                 row.interface,
                 row.requests,
@@ -149,6 +151,8 @@ pub fn format_report(report: &BenchReport) -> String {
                 millis(row.max_ms),
                 row.baseline_rate_per_sec.map_or_else(|| "-".to_owned(), |r| format!("{r:.1}")),
                 row.ratio_to_baseline.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}")),
+                row.bare_rate_per_sec.map_or_else(|| "-".to_owned(), |r| format!("{r:.1}")),
+                row.ratio_to_bare.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}")),
             );
         }
     }
@@ -203,7 +207,7 @@ mod tests {
         let mut stats = InterfaceStats::new("allcallinfoEx");
         stats.record_success(Duration::from_micros(1234));
         stats.record_failure("000-007");
-        let row = stats.summarize(Duration::from_secs(1)).with_baseline(4.0);
+        let row = stats.summarize(Duration::from_secs(1)).with_baseline(4.0).with_bare(Some(8.0));
         let empty = InterfaceStats::new("callinfo").summarize(Duration::from_secs(1));
         BenchReport {
             target: "https://127.0.0.1:8043".into(),
@@ -251,7 +255,7 @@ mod tests {
         assert_eq!(header.len(), second.len(), "{header}\n{second}");
         assert!(first.contains("1.234"), "{first}");
         assert!(first.contains("4.0"), "{first}");
-        assert!(first.ends_with("0.25"), "{first}");
+        assert!(first.ends_with("0.25        8.0   0.12"), "{first}");
         assert!(second.contains(" - "), "{second}");
         assert!(text.contains("errors  allcallinfo/allcallinfoEx: 000-007 x1"));
         assert!(text.contains("note    allcallinfo: hello"));
@@ -268,6 +272,8 @@ mod tests {
         assert_eq!(row["interface"], "allcallinfoEx");
         assert_eq!(row["errors_by_code"]["000-007"], 1);
         assert_eq!(row["p50_ms"], 1.234);
+        assert_eq!(row["bare_rate_per_sec"], 8.0);
+        assert_eq!(row["ratio_to_bare"], 0.125);
         assert!(json["scenarios"][0].get("memory").is_none());
         assert_eq!(json["scenarios"][1]["memory"]["rss_kib"], 2000);
         assert_eq!(json["scenarios"][1]["memory"]["bytes_per_agent"], 40960.0);

@@ -96,6 +96,8 @@ impl InterfaceStats {
             max_ms: (self.successes > 0).then(|| ms(self.latency_us.max())),
             baseline_rate_per_sec: None,
             ratio_to_baseline: None,
+            bare_rate_per_sec: None,
+            ratio_to_bare: None,
         }
     }
 }
@@ -146,12 +148,24 @@ pub struct InterfaceRow {
     pub baseline_rate_per_sec: Option<f64>,
     /// `rate_per_sec / baseline_rate_per_sec`.
     pub ratio_to_baseline: Option<f64>,
+    /// Rate of the bare TLS server (the physical limit: constant answer of the seed interface's
+    /// size over the same TLS configuration) with the same load in the same run.
+    pub bare_rate_per_sec: Option<f64>,
+    /// `rate_per_sec / bare_rate_per_sec`.
+    pub ratio_to_bare: Option<f64>,
 }
 
 impl InterfaceRow {
     pub fn with_baseline(mut self, baseline_rate: f64) -> Self {
         self.baseline_rate_per_sec = Some(baseline_rate);
         self.ratio_to_baseline = (baseline_rate > 0.0).then(|| self.rate_per_sec / baseline_rate);
+        self
+    }
+
+    /// Sets the bare TLS server's rate (when measured) and the ratio to it.
+    pub fn with_bare(mut self, bare_rate: Option<f64>) -> Self {
+        self.bare_rate_per_sec = bare_rate;
+        self.ratio_to_bare = bare_rate.filter(|r| *r > 0.0).map(|r| self.rate_per_sec / r);
         self
     }
 }
@@ -188,6 +202,9 @@ mod tests {
 
         let row = row.with_baseline(1000.0);
         assert_eq!(row.ratio_to_baseline, Some(0.5));
+        let row = row.with_bare(Some(2000.0));
+        assert_eq!((row.bare_rate_per_sec, row.ratio_to_bare), (Some(2000.0), Some(0.25)));
+        assert_eq!(row.clone().with_bare(Some(0.0)).ratio_to_bare, None);
     }
 
     #[test]

@@ -84,6 +84,8 @@ pub struct Gateway<S: Store = MemoryStore> {
     telephony: Box<dyn Telephony>,
     verify_permits: Semaphore,
     pub limiter: CalldataLimiter,
+    /// The access log (`log.access_log`), set by [`crate::server::start`]; `None`: off.
+    pub access_log: Option<Arc<crate::telemetry::AccessLog>>,
 }
 
 /// Marks an agent id's sign-in as in flight until dropped.
@@ -252,6 +254,7 @@ impl<S: Store> Gateway<S> {
             credentials: Arc::new(credentials),
             telephony,
             limiter,
+            access_log: None,
         }
     }
 
@@ -304,7 +307,7 @@ impl<S: Store> Gateway<S> {
         })?;
         let (renew, epoch) = checked.ok_or(DomainError::NotSignedIn)?;
         if trusted {
-            telemetry::guid_bypass(agent.0, peer);
+            telemetry::guid_bypass(self.access_log.as_deref(), agent.0, peer);
         }
         self.store.touch(agent, now);
         Ok(Auth { vdn, renew, epoch })

@@ -825,18 +825,18 @@ fn write_name(out: &mut Vec<u8>, name: &HeaderName) {
 }
 
 /// Decimal digits of `n` without allocating.
-struct Digits {
+pub(crate) struct Digits {
     buf: [u8; 20],
     start: usize,
 }
 
 impl Digits {
-    fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.buf[self.start..]
     }
 }
 
-fn itoa_buf(mut n: usize) -> Digits {
+pub(crate) fn itoa_buf(mut n: usize) -> Digits {
     let mut d = Digits { buf: [0; 20], start: 20 };
     loop {
         d.start -= 1;

@@ -28,6 +28,8 @@ pub struct Server {
     pub gateway: Arc<Gateway<MemoryStore>>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Writes the access log's last lines when the server shuts down.
+    access_log: Option<telemetry::AccessLogWriter>,
 }
 
 /// Start the gateway described by `config` on the embedded in-memory store.
@@ -41,7 +43,10 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     let metrics = telemetry::init_metrics();
     let (reports_tx, mut reports_rx) = mpsc::unbounded_channel();
     let telephony = Box::new(SimulatedTelephony::new(config.telephony.clone(), reports_tx));
-    let gw = Arc::new(Gateway::in_memory(config.clone(), telephony)?);
+    let mut gw = Gateway::in_memory(config.clone(), telephony)?;
+    let (access_log, access_writer) = telemetry::AccessLog::open(&config.log.access_log)?.unzip();
+    gw.access_log = access_log;
+    let gw = Arc::new(gw);
     if config.is_demo() {
         tracing::warn!(
             "DEMO PROVISIONING: no agents configured, so VDN 1 (agents 101-600) and VDN 2 (agents 601-700) exist with the \
@@ -149,7 +154,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         }
     };
 
-    Ok(Server { api_addr, admin_addr, fingerprint, gateway: gw, stop, tasks })
+    Ok(Server { api_addr, admin_addr, fingerprint, gateway: gw, stop, tasks, access_log: access_writer })
 }
 
 /// Raises the open-files limit and fits the connection caps into it (see [`fdlimit`]); returns
@@ -194,5 +199,9 @@ impl Server {
         }
         // Done by the agent listener as it starts draining; again in case it had stopped.
         self.gateway.shut_down();
+        if let Some(writer) = self.access_log {
+            // Joins a thread that only writes what is buffered (bounded), off the async threads.
+            let _ = tokio::task::spawn_blocking(move || writer.finish()).await;
+        }
     }
 }

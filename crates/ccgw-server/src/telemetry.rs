@@ -1,8 +1,12 @@
 //! Logging, access log and Prometheus metrics.
 //!
-//! Application logs and the access log are separate layers: the access log (target
-//! [`ACCESS_TARGET`]) goes only to its own lossy non-blocking writer, so one JSON line per
-//! request costs little and can never stall a request on a slow stdout/disk.
+//! Application logs go through `tracing`; the access log does not: it is its own batched,
+//! allocation-free writer ([`access`]), opened by the server, so one JSON line per request costs
+//! little and can never stall a request on a slow stdout/disk (lines are dropped and counted).
+
+mod access;
+
+pub use access::{AccessLog, AccessLogWriter, Line as AccessLine};
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -13,15 +17,12 @@ use anyhow::Context;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sha2::{Digest, Sha256};
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
-use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
+use tracing_subscriber::filter::EnvFilter;
 use tracing_subscriber::layer::{Context as LayerContext, Filter, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
 use crate::config::LogConfig;
-
-/// Tracing target of access-log events.
-pub const ACCESS_TARGET: &str = "ccgw::access";
 
 /// Request-duration histogram buckets, 50 µs … 10 s.
 pub const DURATION_BUCKETS: &[f64] = &[
@@ -56,10 +57,7 @@ pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<LogGuards> {
         Ok(v) if !v.trim().is_empty() => v,
         _ => cfg.level.clone(),
     };
-    let app_filter = EnvFilter::try_new(&directives)
-        .with_context(|| format!("invalid log filter {directives:?}"))?
-        // The access log has its own layer; keep it out of the application log.
-        .add_directive(format!("{ACCESS_TARGET}=off").parse().context("access-log directive")?);
+    let app_filter = EnvFilter::try_new(&directives).with_context(|| format!("invalid log filter {directives:?}"))?;
 
     let mut guards = Vec::new();
     let mut layers: Vec<BoxedLayer> = Vec::new();
@@ -85,34 +83,6 @@ pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<LogGuards> {
             .boxed(),
     };
     layers.push(app_layer);
-
-    let access_sink: Option<Box<dyn std::io::Write + Send>> = match cfg.access_log.as_str() {
-        "off" => None,
-        "stdout" => Some(Box::new(std::io::stdout())),
-        path => Some(Box::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("opening access log {path}"))?,
-        )),
-    };
-    if let Some(sink) = access_sink {
-        // Lossy: under overload we drop access lines rather than block requests.
-        let (writer, guard) = NonBlockingBuilder::default().lossy(true).thread_name("ccgw-access-log").finish(sink);
-        guards.push(guard);
-        layers.push(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .flatten_event(true)
-                .with_current_span(false)
-                .with_span_list(false)
-                .with_target(false)
-                .with_writer(writer)
-                .with_filter(Targets::new().with_target(ACCESS_TARGET, LevelFilter::INFO))
-                .boxed(),
-        );
-    }
 
     let installed = tracing_subscriber::registry().with(layers).try_init().is_ok();
     Ok(LogGuards { _guards: guards, installed })
@@ -165,9 +135,11 @@ impl<S> Filter<S> for QuietSniWarning {
     }
 }
 
-/// Records one finished request: an access-log line plus the request counter and histogram.
-/// Works (as a metrics/log no-op) when no subscriber or recorder is installed.
+/// Records one finished request: an access-log line (when `log` is on) plus the request counter
+/// and histogram. Works (as a metrics no-op) when no recorder is installed.
+#[allow(clippy::too_many_arguments)]
 pub fn access_log(
+    log: Option<&AccessLog>,
     method_name: &'static str,
     http_method: &str,
     agent: Option<u32>,
@@ -176,16 +148,9 @@ pub fn access_log(
     latency_us: u64,
     peer: Option<SocketAddr>,
 ) {
-    tracing::info!(
-        target: ACCESS_TARGET,
-        method = method_name,
-        http_method,
-        agent,
-        retcode,
-        status,
-        latency_us,
-        peer = peer.map(tracing::field::display),
-    );
+    if let Some(log) = log {
+        log.record(&AccessLine { method: method_name, http_method, agent, retcode, status, latency_us, peer });
+    }
     REQUEST_METRICS.with_borrow_mut(|cache| {
         let (requests, duration) = cache.entry((method_name, retcode)).or_insert_with(|| {
             (
@@ -201,14 +166,10 @@ pub fn access_log(
 /// Marks, in the access log, a request accepted without a `Guid` header because it came from a
 /// network in `auth.trusted_without_guid`: an extra line `{"event":"guid_bypass",...}` just
 /// before the request's own line, and the `ccgw_guid_bypass_total` counter.
-pub fn guid_bypass(agent: u32, peer: Option<std::net::IpAddr>) {
-    tracing::warn!(
-        target: ACCESS_TARGET,
-        event = "guid_bypass",
-        agent,
-        peer = peer.map(tracing::field::display),
-        "request without Guid accepted from a trusted network"
-    );
+pub fn guid_bypass(log: Option<&AccessLog>, agent: u32, peer: Option<std::net::IpAddr>) {
+    if let Some(log) = log {
+        log.record_guid_bypass(agent, peer);
+    }
     metrics::counter!("ccgw_guid_bypass_total").increment(1);
 }
 
@@ -270,16 +231,17 @@ mod tests {
 
     #[test]
     fn access_log_without_subscriber_or_recorder_is_fine() {
-        access_log("test.noop", "GET", None, "0", 200, 12, None);
-        access_log("test.noop", "PUT", Some(101), "100-006", 200, 1_234, Some("127.0.0.1:5000".parse().unwrap()));
+        access_log(None, "test.noop", "GET", None, "0", 200, 12, None);
+        let peer = Some("127.0.0.1:5000".parse().unwrap());
+        access_log(None, "test.noop", "PUT", Some(101), "100-006", 200, 1_234, peer);
     }
 
     #[test]
     fn metrics_render_after_access_log() {
         let handle = init_metrics();
         let again = init_metrics();
-        access_log("test.render", "GET", Some(101), "0", 200, 250, None);
-        access_log("test.render", "GET", Some(101), "000-002", 200, 3_000_000, None);
+        access_log(None, "test.render", "GET", Some(101), "0", 200, 250, None);
+        access_log(None, "test.render", "GET", Some(101), "000-002", 200, 3_000_000, None);
         let text = handle.render();
         assert!(text.contains(REQUESTS_TOTAL), "{text}");
         assert!(text.contains("method=\"test.render\""), "{text}");

@@ -32,7 +32,7 @@ mod queuedevice;
 mod recordplay;
 mod voicecall;
 use crate::routes::{RouteError, route};
-use crate::telemetry;
+use crate::telemetry::{self, AccessLog};
 
 /// An answer with a body: body, its retcode (`"0"` for success) and the GUID to announce in
 /// `Set-GUID`, if any.
@@ -146,7 +146,7 @@ async fn long_poll_request<S: Store>(
     let LongPoll { method, agent, guid, callback } = poll_of;
     // Dropped unanswered when the client leaves while the poll waits (see http1.rs): one access
     // line says so.
-    let mut pending = PendingPoll { started, peer, method, agent, answered: false };
+    let mut pending = PendingPoll { access: gw.access_log.clone(), started, peer, method, agent, answered: false };
     let (outcome, delivery) = match agent {
         None => (Err(PARAMETER_INVALID), None),
         // A malformed callback is refused before the poll can take an event.
@@ -173,13 +173,14 @@ async fn long_poll_request<S: Store>(
             metrics::counter!("ccgw_poll_answers_unwritten_total", "requeued" => requeued).increment(1);
         }));
     }
-    log(started, peer, &http_method, method, agent, StatusCode::OK, code);
+    log(gw.access_log.as_deref(), started, peer, &http_method, method, agent, StatusCode::OK, code);
     response
 }
 
 /// A long poll in progress; logs it as abandoned (status 499, as nginx calls a request whose
 /// client closed the connection first) if dropped before it was answered.
 struct PendingPoll {
+    access: Option<Arc<AccessLog>>,
     started: Instant,
     peer: Option<SocketAddr>,
     method: Method,
@@ -191,7 +192,8 @@ impl Drop for PendingPoll {
     fn drop(&mut self) {
         if !self.answered {
             let status = StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST);
-            log(self.started, self.peer, &http::Method::GET, self.method, self.agent, status, "abandoned");
+            let access = self.access.as_deref();
+            log(access, self.started, self.peer, &http::Method::GET, self.method, self.agent, status, "abandoned");
         }
     }
 }
@@ -211,14 +213,15 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
         {
             let mut r = Response::new(Body::from(JS_API.as_bytes()));
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JAVASCRIPT));
-            log(started, peer, &http_method, Method::ResourceJs, None, StatusCode::OK, "0");
+            log(gw.access_log.as_deref(), started, peer, &http_method, Method::ResourceJs, None, StatusCode::OK, "0");
             return r;
         }
         Err(RouteError::NotFound) => (Method::NotFound, None, StatusCode::NOT_FOUND, Err(NO_SUCH_INTERFACE)),
         Err(RouteError::MethodNotAllowed { method, allow }) => {
             let mut r = finish(StatusCode::METHOD_NOT_ALLOWED, Err(METHOD_NOT_ALLOWED)).1;
             r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
-            log(started, peer, &http_method, method, None, StatusCode::METHOD_NOT_ALLOWED, METHOD_NOT_ALLOWED.code);
+            let (status, code) = (StatusCode::METHOD_NOT_ALLOWED, METHOD_NOT_ALLOWED.code);
+            log(gw.access_log.as_deref(), started, peer, &http_method, method, None, status, code);
             return r;
         }
         Ok(route) if !route.method.interface().is_some_and(|i| i.is_routed()) => {
@@ -246,7 +249,7 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
         }
     };
     let (code, response) = finish(status, outcome);
-    log(started, peer, &http_method, method, agent, status, code);
+    log(gw.access_log.as_deref(), started, peer, &http_method, method, agent, status, code);
     response
 }
 
@@ -279,7 +282,9 @@ fn finish(status: StatusCode, outcome: Outcome) -> (&'static str, Response) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn log(
+    access: Option<&AccessLog>,
     started: Instant,
     peer: Option<SocketAddr>,
     http_method: &http::Method,
@@ -290,6 +295,7 @@ fn log(
 ) {
     let latency = started.elapsed().as_micros() as u64;
     telemetry::access_log(
+        access,
         method.name(),
         http_method.as_str(),
         agent.map(|a| a.0),

@@ -1,6 +1,7 @@
 //! Integration tests: each starts the real gateway on 127.0.0.1 over TLS (its own generated
 //! certificate, verified by the client) and talks HTTP to it. One test binary, many modules.
 
+mod accesslog;
 mod agentgroup;
 mod callfam;
 mod calls;
