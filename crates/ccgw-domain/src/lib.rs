@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod call;
+pub mod civil;
 pub mod directory;
 pub mod engine;
 pub mod error;

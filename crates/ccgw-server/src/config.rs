@@ -560,15 +560,31 @@ pub struct AgentRightsConfig {
 }
 
 impl Default for AgentRightsConfig {
+    /// The domain's default (`AgentRights::default`): the defaults live in one place.
     fn default() -> Self {
+        let r = ccgw_domain::AgentRights::default();
         Self {
-            callout: true,
-            censor: false,
-            spy_monitor: false,
-            monitor: false,
-            report_manager: false,
-            system: false,
-            pickup: true,
+            callout: r.callout,
+            censor: r.censor,
+            spy_monitor: r.spy_monitor,
+            monitor: r.monitor,
+            report_manager: r.report_manager,
+            system: r.system,
+            pickup: r.pickup,
+        }
+    }
+}
+
+impl From<&AgentRightsConfig> for ccgw_domain::AgentRights {
+    fn from(r: &AgentRightsConfig) -> Self {
+        ccgw_domain::AgentRights {
+            callout: r.callout,
+            censor: r.censor,
+            spy_monitor: r.spy_monitor,
+            monitor: r.monitor,
+            report_manager: r.report_manager,
+            system: r.system,
+            pickup: r.pickup,
         }
     }
 }

@@ -155,7 +155,6 @@ pub fn provision(config: &Config) -> anyhow::Result<(Directory, HashMap<AgentId,
     for a in &agents {
         let id = AgentId(a.workno);
         let phone = a.phone.clone().unwrap_or_else(|| format!("7{}", a.workno));
-        let r = &a.rights;
         dir.agents.insert(
             id,
             Arc::new(AgentProfile {
@@ -164,15 +163,7 @@ pub fn provision(config: &Config) -> anyhow::Result<(Directory, HashMap<AgentId,
                 name: a.name.clone(),
                 skills: a.skills.iter().map(|s| SkillId(*s)).collect(),
                 phone,
-                rights: AgentRights {
-                    callout: r.callout,
-                    censor: r.censor,
-                    spy_monitor: r.spy_monitor,
-                    monitor: r.monitor,
-                    report_manager: r.report_manager,
-                    system: r.system,
-                    pickup: r.pickup,
-                },
+                rights: AgentRights::from(&a.rights),
                 attributes: a.attributes.clone(),
                 group: group_of.get(&id).copied(),
             }),

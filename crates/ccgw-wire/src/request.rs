@@ -289,7 +289,7 @@ pub fn parse_datetime(s: &str) -> Option<u64> {
         let part = s.get(r)?;
         part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok()).flatten()
     };
-    ccgw_domain::media::ms_from_civil(ccgw_domain::media::Civil {
+    ccgw_domain::civil::ms_from_civil(ccgw_domain::civil::Civil {
         year: i64::from(num(0..4)?),
         month: num(5..7)?,
         day: num(8..10)?,

@@ -2,7 +2,8 @@
 //! VDN's history of record files. Every operation validates first and changes nothing on `Err`.
 
 use super::*;
-use crate::media::{MediaState, Playback, RecordFile, RecordFilter, Recording, civil_from_ms};
+use crate::civil::civil_from_ms;
+use crate::media::{MediaState, Playback, RecordFile, RecordFilter, Recording};
 
 impl VdnState {
     // ----- recording ----------------------------------------------------------------------------

@@ -351,8 +351,7 @@ impl ShardBuf {
 
 /// `YYYY-MM-DDTHH:MM:SS.` of a Unix second (UTC).
 fn rfc3339_second(secs: u64) -> [u8; 20] {
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    let t = secs % 86_400;
+    let c = ccgw_domain::civil::civil_from_ms(secs.saturating_mul(1000));
     let mut out = [0u8; 20];
     let mut put = |at: usize, value: u64, width: usize| {
         let mut v = value;
@@ -361,29 +360,16 @@ fn rfc3339_second(secs: u64) -> [u8; 20] {
             v /= 10;
         }
     };
-    put(0, y.clamp(0, 9999) as u64, 4);
-    put(5, u64::from(m), 2);
-    put(8, u64::from(d), 2);
-    put(11, t / 3600, 2);
-    put(14, t % 3600 / 60, 2);
-    put(17, t % 60, 2);
+    put(0, c.year.clamp(0, 9999) as u64, 4);
+    put(5, u64::from(c.month), 2);
+    put(8, u64::from(c.day), 2);
+    put(11, u64::from(c.hour), 2);
+    put(14, u64::from(c.minute), 2);
+    put(17, u64::from(c.second), 2);
     for (at, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.')] {
         out[at] = c;
     }
     out
-}
-
-/// Days since 1970-01-01 to (year, month, day) (H. Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// `,"name":"value"` (the value JSON-escaped).

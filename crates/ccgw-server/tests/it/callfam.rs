@@ -3,30 +3,11 @@
 //! queued calls; DTMF, phone pick-up, snatching a ringing call, internal call to a skill and
 //! cancelling a transfer. Demo provisioning (see queuerec.rs). Every body compared whole.
 
-use ccgw_server::Config;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{Agent, Gateway, PREFIX, err, found, not_signed_in, param_invalid};
-
-const CUSTOMER: &str = "13900000001";
-const ACCESS: &str = "10086";
-const OFFERED: [&str; 4] =
-    ["AgentState_Busy", "AgentOther_PhoneAlerting", "AgentOther_PhoneOffhook", "AgentEvent_Ringing"];
-
-fn fast(c: &mut Config) {
-    c.auth.poll_wait_ms = 300;
-    c.telephony.default.answer_after_ms = 50;
-    c.limits.calldata_per_agent = 0;
-}
-
-async fn start() -> Gateway {
-    Gateway::start_with(fast).await
-}
-
-fn ok() -> Value {
-    json!({"message":"success","retcode":"0","result":{}})
-}
+use crate::common::{Agent, Gateway, PREFIX, body_invalid, err, found, not_signed_in, param_invalid};
+use crate::voicefam::{ACCESS, CUSTOMER, OFFERED, expect, ok, ready, start, talking};
 
 fn success(result: Value) -> Value {
     json!({"message":"success","retcode":"0","result":result})
@@ -36,36 +17,11 @@ fn internal() -> Value {
     err("100-007", "internal error")
 }
 
-fn body_invalid() -> Value {
-    err("000-006", "message body parameter error")
-}
-
-async fn expect(gw: &Gateway, a: &Agent, types: &[&str]) -> Vec<Value> {
-    let evs = a.poll_until(gw, types[types.len() - 1]).await;
-    assert_eq!(Agent::types(&evs), types, "events of {}: {evs:#?}", a.id);
-    evs
-}
-
-async fn ready(gw: &Gateway, id: u32) -> Agent {
-    let a = gw.sign_in(id).await;
-    expect(gw, &a, &["AgentOther_InService", "AgentState_Ready"]).await;
-    a
-}
-
 async fn busy(gw: &Gateway, id: u32) -> Agent {
     let a = ready(gw, id).await;
     assert_eq!(a.post(gw, "onlineagent", "saybusy", None).await.retcode(), "0");
     expect(gw, &a, &["AgentState_SetNotReady_Success"]).await;
     a
-}
-
-/// A customer call offered to `a` (manual answer) and answered.
-async fn talking(gw: &Gateway, a: &Agent) -> String {
-    let id = gw.inject_call(CUSTOMER, ACCESS, "").await;
-    expect(gw, a, &OFFERED).await;
-    assert_eq!(a.put(gw, "voicecall", "answer", None).await.body, ok());
-    expect(gw, a, &["AgentEvent_Talking"]).await;
-    id
 }
 
 /// A call waiting in a queue, as the call-information object describes it; `logontimes` (the

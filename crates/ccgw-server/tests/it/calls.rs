@@ -10,7 +10,7 @@ use ccgw_server::config::{Outcome, TelephonyRule};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Agent, Gateway, PREFIX, Reply, TOKEN, err, found, not_signed_in, param_invalid};
+use crate::common::{Agent, Gateway, PREFIX, Reply, TOKEN, body_invalid, err, found, not_signed_in, param_invalid};
 
 /// A customer's number (no telephony rule matches it: it never hangs up by itself).
 const CUSTOMER: &str = "13900000001";
@@ -63,10 +63,6 @@ fn ok_id(id: &str) -> Value {
 }
 
 /// Query success.
-fn body_invalid() -> Value {
-    err("000-006", "message body parameter error")
-}
-
 fn no_target() -> Value {
     err("200-019", "no target agent available")
 }

@@ -330,3 +330,7 @@ pub fn not_signed_in() -> Value {
 pub fn param_invalid() -> Value {
     err("000-002", "parameter or address in the URL is invalid")
 }
+
+pub fn body_invalid() -> Value {
+    err("000-006", "message body parameter error")
+}

@@ -6,7 +6,7 @@ use ccgw_server::Config;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{Agent, Gateway, PREFIX, err, not_signed_in, param_invalid};
+use crate::common::{Agent, Gateway, PREFIX, body_invalid, err, not_signed_in, param_invalid};
 
 fn fast(c: &mut Config) {
     c.auth.poll_wait_ms = 300;
@@ -19,10 +19,6 @@ async fn start() -> Gateway {
 
 fn ok() -> Value {
     json!({"message":"success","retcode":"0","result":{}})
-}
-
-fn body_invalid() -> Value {
-    err("000-006", "message body parameter error")
 }
 
 async fn ready(gw: &Gateway, id: u32) -> Agent {

@@ -27,7 +27,7 @@ pub(crate) fn fast(c: &mut Config) {
     c.limits.calldata_per_agent = 0;
 }
 
-async fn start() -> Gateway {
+pub(crate) async fn start() -> Gateway {
     Gateway::start_with(fast).await
 }
 
