@@ -14,21 +14,32 @@ use ccgw_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tokio::sync::watch;
 
 use crate::gateway::Gateway;
+
+pub mod wallboard;
 
 struct AdminState<S: Store> {
     gw: Arc<Gateway<S>>,
     metrics: PrometheusHandle,
+    feeds: Arc<wallboard::Feeds>,
 }
 
-pub fn router<S: Store>(gw: Arc<Gateway<S>>, metrics: PrometheusHandle) -> Router {
+/// The admin listener's routes; `stop` turns true when the gateway stops (live feeds end then).
+pub fn router<S: Store>(gw: Arc<Gateway<S>>, metrics: PrometheusHandle, stop: watch::Receiver<bool>) -> Router {
+    let feeds = Arc::new(wallboard::Feeds::new(gw.config.admin.wallboard_max_clients, stop));
     Router::new()
         .route("/health", get(health::<S>))
         .route("/metrics", get(render_metrics::<S>))
         .route("/admin/calls", get(list_calls::<S>).post(inject_call::<S>))
         .route("/admin/agents", get(list_agents::<S>))
-        .with_state(Arc::new(AdminState { gw, metrics }))
+        .route("/wallboard", get(wallboard::page::<S>))
+        .route("/wallboard/snapshot", get(wallboard::snapshot::<S>))
+        .route("/wallboard/events", get(wallboard::events::<S>))
+        .route("/wallboard/wallboard.js", get(wallboard::script))
+        .route("/wallboard/wallboard.css", get(wallboard::style))
+        .with_state(Arc::new(AdminState { gw, metrics, feeds }))
 }
 
 async fn health<S: Store>(State(st): State<Arc<AdminState<S>>>) -> Json<serde_json::Value> {

@@ -73,6 +73,7 @@ pub struct Config {
     pub telephony: Telephony,
     pub log: LogConfig,
     pub recording: RecordingConfig,
+    pub stats: StatsConfig,
     /// `[[vdn]]` tables.
     #[serde(rename = "vdn")]
     pub vdns: Vec<VdnConfig>,
@@ -202,11 +203,49 @@ pub struct AdminConfig {
     /// Bearer token for the operator API; `None` disables the operator API
     /// (`/health` and `/metrics` need no token).
     pub token: Option<Secret>,
+    /// Read-only token for the wallboard (`/wallboard`) alone; the operator token opens it too.
+    pub wallboard_token: Option<Secret>,
+    /// Live wallboard feeds (server-sent events) open at once; more are refused (503).
+    pub wallboard_max_clients: usize,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self { listen: Some(SocketAddr::from(([127, 0, 0, 1], 9043))), token: None }
+        Self {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 9043))),
+            token: None,
+            wallboard_token: None,
+            wallboard_max_clients: 32,
+        }
+    }
+}
+
+/// `[stats]`: the traffic statistics the wallboard shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatsConfig {
+    /// A call answered within this wait counts towards the service level.
+    pub service_level_ms: u64,
+    /// Length of a reporting interval.
+    pub interval_ms: u64,
+    /// Length of the rolling window ("now").
+    pub window_ms: u64,
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        let p = ccgw_domain::TrafficPolicy::default();
+        Self { service_level_ms: p.service_level_ms, interval_ms: p.interval_ms, window_ms: p.window_ms }
+    }
+}
+
+impl StatsConfig {
+    pub fn policy(&self) -> ccgw_domain::TrafficPolicy {
+        ccgw_domain::TrafficPolicy {
+            service_level_ms: self.service_level_ms,
+            interval_ms: self.interval_ms,
+            window_ms: self.window_ms,
+        }
     }
 }
 
@@ -737,6 +776,7 @@ impl Config {
         self.validate_telephony().context("[telephony]")?;
         self.validate_log().context("[log]")?;
         self.validate_recording().context("[recording]")?;
+        self.validate_stats().context("[stats]")?;
         self.validate_provisioning()
             .context("provisioning ([[vdn]], [[skill]], [[ivr]], [[agent]], [[group]], [[rest_reason]])")?;
         Ok(())
@@ -779,6 +819,25 @@ impl Config {
                 "token must be at least 16 characters (unset it to disable the operator API)"
             );
         }
+        if let Some(token) = &self.admin.wallboard_token {
+            ensure!(
+                token.expose().len() >= 16,
+                "wallboard_token must be at least 16 characters (unset it to open the wallboard with admin.token only)"
+            );
+            ensure!(
+                token.expose().bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)),
+                "wallboard_token must be URL-safe ([A-Za-z0-9-._~]): it travels as ?token="
+            );
+        }
+        ensure!(self.admin.wallboard_max_clients > 0, "wallboard_max_clients must be > 0");
+        Ok(())
+    }
+
+    fn validate_stats(&self) -> anyhow::Result<()> {
+        let s = &self.stats;
+        ensure!(s.service_level_ms > 0, "service_level_ms must be > 0");
+        ensure!(s.interval_ms >= 1000, "interval_ms must be >= 1000");
+        ensure!(s.window_ms >= 30_000, "window_ms must be >= 30000");
         Ok(())
     }
 

@@ -184,8 +184,11 @@ impl Gateway<MemoryStore> {
     /// The embedded default: the in-memory store.
     pub fn in_memory(config: Arc<Config>, telephony: Box<dyn Telephony>) -> anyhow::Result<Self> {
         let (directory, credentials) = provision(&config).context("provisioning")?;
-        let policy =
-            Policy { ring_timeout_ms: config.engine.ring_timeout_ms, allow_force_login: config.auth.allow_force_login };
+        let policy = Policy {
+            ring_timeout_ms: config.engine.ring_timeout_ms,
+            allow_force_login: config.auth.allow_force_login,
+            traffic: config.stats.policy(),
+        };
         let store = MemoryStore::new(&directory, policy, config.engine.max_events_per_agent);
         let credentials = Credentials::new(credentials).context("provisioning")?;
         warn_about_open_doors(&config);

@@ -134,7 +134,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         Some(addr) => {
             let l = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding admin {addr}"))?;
             let a = l.local_addr()?;
-            let app = admin::router(gw.clone(), metrics);
+            let app = admin::router(gw.clone(), metrics, stop_rx.clone());
             let limits = ListenerLimits {
                 name: "admin",
                 max_connections: admin_max_connections,

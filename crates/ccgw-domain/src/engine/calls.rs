@@ -169,6 +169,12 @@ impl VdnState {
     pub(super) fn end_call(&mut self, ctx: &mut Ctx, call: CallId) {
         let Some(mut c) = self.calls.remove(&call) else { return };
         c.end_ms = Some(ctx.now_ms);
+        if c.begin_ms.is_none()
+            && c.feature == CallFeature::Inbound
+            && let Some(skill) = c.skill
+        {
+            self.traffic.abandoned(ctx.now_ms, skill);
+        }
         for q in self.queues.values_mut() {
             q.retain(|x| *x != call);
         }
@@ -192,6 +198,12 @@ impl VdnState {
         }
         if c.begin_ms.is_none() {
             c.begin_ms = Some(ctx.now_ms);
+            if c.feature == CallFeature::Inbound
+                && let Some(skill) = c.skill
+            {
+                let wait = ctx.now_ms.saturating_sub(c.created_ms);
+                self.traffic.answered(ctx.now_ms, skill, wait);
+            }
         }
         let mut told = Vec::new();
         for p in c.parties.iter_mut() {
@@ -355,6 +367,7 @@ impl VdnState {
             },
         );
         ctx.telephony.push(TelephonyCommand::Attach { call: id, number: caller.to_owned() });
+        self.traffic.offered(ctx.now_ms, skill);
         self.enqueue(id, skill, ctx.now_ms, false);
         self.distribute(ctx);
         Ok(id)

@@ -23,6 +23,10 @@ mod queues;
 pub use queues::QueueStats;
 mod sessions;
 mod settings;
+mod traffic;
+pub use traffic::{
+    Board, Counters, MAX_INTERVALS, SkillBoard, Span, StateCounts, Traffic, TrafficPolicy, WINDOW_BUCKETS,
+};
 
 type Result<T> = std::result::Result<T, DomainError>;
 
@@ -31,11 +35,13 @@ type Result<T> = std::result::Result<T, DomainError>;
 pub struct Policy {
     pub ring_timeout_ms: u64,
     pub allow_force_login: bool,
+    /// How the wallboard's traffic statistics are cut (service-level threshold, intervals).
+    pub traffic: TrafficPolicy,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { ring_timeout_ms: 20_000, allow_force_login: true }
+        Policy { ring_timeout_ms: 20_000, allow_force_login: true, traffic: TrafficPolicy::default() }
     }
 }
 
@@ -148,6 +154,8 @@ pub struct VdnState {
     pub records: RecordLog,
     /// Finished call legs of this VDN's agents, oldest first, at most [`MAX_CALL_RECORDS`].
     pub call_records: VecDeque<CallRecord>,
+    /// Customer calls offered, answered and abandoned per skill, per interval (the wallboard).
+    pub traffic: Traffic,
     /// The ACD's idle index and the housekeeping timers (caches; ignored by `==`).
     derived: index::Derived,
 }
@@ -184,6 +192,7 @@ impl VdnState {
         let queues = skills.keys().map(|k| (*k, VecDeque::new())).collect();
         VdnState {
             vdn,
+            traffic: Traffic::new(policy.traffic),
             policy,
             agents,
             skills,

@@ -18,3 +18,4 @@ mod signin;
 mod smoke;
 mod transport;
 mod voicefam;
+mod wallboard;
