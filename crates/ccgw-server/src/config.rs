@@ -1446,6 +1446,33 @@ mod tests {
     }
 
     #[test]
+    fn wallboard_and_stats_keys_are_checked() {
+        let c = Config::from_toml_str(
+            "[admin]\nwallboard_token = \"wallboard-token-0123\"\nwallboard_max_clients = 4\n[stats]\nservice_level_ms = \
+             15000\ninterval_ms = 60000\nwindow_ms = 120000\n",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.admin.wallboard_token.as_ref().unwrap().expose(), "wallboard-token-0123");
+        assert_eq!(c.admin.wallboard_max_clients, 4);
+        let p = c.stats.policy();
+        assert_eq!((p.service_level_ms, p.interval_ms, p.window_ms), (15_000, 60_000, 120_000));
+        assert_eq!(Config::default().stats.policy(), ccgw_domain::TrafficPolicy::default());
+        for (section, bad) in [
+            ("admin", "wallboard_token = \"short\""),
+            ("admin", "wallboard_token = \"has space in it 0123\""),
+            ("admin", "wallboard_max_clients = 0"),
+            ("stats", "service_level_ms = 0"),
+            ("stats", "interval_ms = 999"),
+            ("stats", "window_ms = 29999"),
+        ] {
+            let c = Config::from_toml_str(&format!("[{section}]\n{bad}\n")).unwrap();
+            assert!(format!("{:#}", c.validate().unwrap_err()).contains(&format!("[{section}]")), "{bad}");
+        }
+        assert!(Config::from_toml_str("[stats]\nthreshold = 1\n").is_err());
+    }
+
+    #[test]
     fn example_file_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ccgw.example.toml");
         let c = Config::load_from(Some(&path), env(&[])).unwrap();

@@ -245,6 +245,8 @@ pub enum Method {
     OpenApi,
     /// `GET /agentgateway/resource-js`: the browser JS API.
     ResourceJs,
+    /// `GET /agentgateway/desk` and its assets: the agent desk page (not a vendor page).
+    Desk,
 }
 
 impl Method {
@@ -259,6 +261,7 @@ impl Method {
             Method::MethodNotAllowed => "methodNotAllowed",
             Method::OpenApi => "openApi",
             Method::ResourceJs => "resourceJs",
+            Method::Desk => "agentDesk",
             m => INTERFACES[m as usize].log_name,
         }
     }

@@ -27,6 +27,7 @@ use crate::http1::OnWriteFailure;
 mod agentevent;
 mod agentgroup;
 mod calldata;
+mod desk;
 mod onlineagent;
 mod queuedevice;
 mod recordplay;
@@ -215,6 +216,12 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JAVASCRIPT));
             log(gw.access_log.as_deref(), started, peer, &http_method, Method::ResourceJs, None, StatusCode::OK, "0");
             return r;
+        }
+        Err(RouteError::NotFound)
+            if matches!(http_method, http::Method::GET | http::Method::HEAD) && desk::is_asset(parts.uri.path()) =>
+        {
+            log(gw.access_log.as_deref(), started, peer, &http_method, Method::Desk, None, StatusCode::OK, "0");
+            return desk::asset(parts.uri.path());
         }
         Err(RouteError::NotFound) => (Method::NotFound, None, StatusCode::NOT_FOUND, Err(NO_SUCH_INTERFACE)),
         Err(RouteError::MethodNotAllowed { method, allow }) => {

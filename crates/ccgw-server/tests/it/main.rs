@@ -3,9 +3,11 @@
 
 mod accesslog;
 mod agentgroup;
+mod browser;
 mod callfam;
 mod calls;
 mod common;
+mod desk;
 mod guid;
 mod jsapi;
 mod onlineagent;
