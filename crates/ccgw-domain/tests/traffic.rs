@@ -124,7 +124,7 @@ fn a_requeued_call_is_offered_once_and_waits_from_its_arrival() {
     h.sign_in(101);
     h.sign_in(102);
     let (a, _) = h.customer("13800000001");
-    let first = h.calls_of(101).contains(&a).then_some(101).unwrap_or(102);
+    let first = if h.calls_of(101).contains(&a) { 101 } else { 102 };
     h.advance(15_000);
     h.run(|st, ctx| st.tick(ctx));
     let other = if first == 101 { 102 } else { 101 };

@@ -65,6 +65,9 @@
       case 'AgentEvent_Auto_Answer':
         remember(c.callid, { caller: c.caller, called: c.called, state: 'ringing' });
         break;
+      case 'AgentEvent_Customer_Alerting':
+        remember(c.callid, { state: 'alerting' });
+        break;
       case 'AgentEvent_Talking':
         remember(c.callid, { caller: c.caller, called: c.called, state: 'talking' });
         break;

@@ -240,9 +240,46 @@ async function testDesk(context, wb) {
   // The wallboard saw it all: 102 in a call, nobody waiting.
   await wallboardMatches(wb.page, { signedIn: 3, talking: 2, waiting: 0, answered: 2 });
 
+  // Consult agent 103 with the customer on hold: both calls on the page (allcallinfoEx).
+  const c = new Agent(103);
+  await c.signIn();
+  await c.pollUntil('AgentState_Ready');
+  await page.click('#hold');
+  await until('held before the consultation', async () => (await party()) === 'held');
+  await page.fill('#target', '103');
+  await page.click('#consult');
+  const ring = await c.pollUntil('AgentEvent_Ringing');
+  const consult = ring.content.callid;
+  await c.call('PUT', 'voicecall/{id}/answer');
+  const consultRow = page.locator('#calls tr[data-call="' + consult + '"]');
+  await until('the consultation on the page', async () => (await page.getAttribute('#calls', 'data-count')) === '2'
+    && (await consultRow.getAttribute('data-state')) === 'talking' && (await row.getAttribute('data-state')) === 'held');
+  const order = await page.$$eval('#calls tbody tr', (trs) => trs.map((t) => t.dataset.call));
+  assert.deepStrictEqual(order, [wb.waiting, consult]);
+  // 103 hangs up the consultation; 102 takes the customer back and transfers it to 103.
+  await c.call('DELETE', 'voicecall/{id}/release');
+  await until('the consultation to leave the page', async () => (await page.getAttribute('#calls', 'data-count')) === '1');
+  await page.click('#unhold');
+  await until('talking after the consultation', async () => (await party()) === 'talking');
+  await page.click('#transfer');
+  await c.pollUntil('AgentEvent_Ringing');
+  await until('the transferred call to leave the page', async () => (await page.getAttribute('#calls', 'data-count')) === '0');
+  await c.call('PUT', 'voicecall/{id}/answer');
+  await until('103 to talk to the customer', async () => {
+    const call = (await adminGet('/admin/calls')).calls.find((x) => x.callId === wb.waiting);
+    return call && call.parties.some((p) => p.id === '103' && p.state === 'talking') && !call.parties.some((p) => p.id === '102');
+  });
+
+  // A new customer rings 102 (back to idle after the transfer); it answers and releases.
+  const next = await inject('13800000004');
+  const nextRow = page.locator('#calls tr[data-call="' + next + '"]');
+  await nextRow.waitFor();
+  await until('the new call to ring', async () => (await nextRow.getAttribute('data-state')) === 'ringing');
+  await page.click('#answer');
+  await until('the new call to be answered', async () => (await nextRow.getAttribute('data-state')) === 'talking');
   await page.click('#release');
   await until('the call to leave the page', async () => (await page.getAttribute('#calls', 'data-count')) === '0'
-    && (await party()) === undefined);
+    && !(await adminGet('/admin/calls')).calls.some((x) => x.callId === next));
   assert.strictEqual(await page.isVisible('#no-calls'), true);
   const types = await page.$$eval('#events li', (lis) => lis.map((l) => l.dataset.type));
   for (const t of ['AgentEvent_Ringing', 'AgentEvent_Talking', 'AgentEvent_Hold', 'AgentEvent_Call_Release'])
@@ -269,6 +306,7 @@ async function main() {
     const wb = await testWallboard(context);
     await testDesk(context, wb);
     // Keep the wallboard's final state as the artifact.
+    await wallboardMatches(wb.page, { offered: 4, answered: 3, abandoned: 1 });
     await wb.page.screenshot({ path: path.join(artifacts, 'wallboard.png'), fullPage: true });
   } finally {
     await context.close();
