@@ -86,8 +86,8 @@ pub trait Store: Send + Sync + 'static {
     // --- push mode and allagentevent ---
 
     /// Drop the oldest events of the agent's mailbox beyond `keep` (push mode's limit while the
-    /// receiver is down). Returns how many were dropped.
-    fn trim_events(&self, agent: AgentId, keep: usize) -> usize;
+    /// receiver is down), if it still belongs to session `epoch`. Returns how many were dropped.
+    fn trim_events(&self, agent: AgentId, epoch: u64, keep: usize) -> usize;
 
     /// `allagentevent`: the VDN's events from position `from` on, at most `max` of them. The
     /// first call for a VDN turns its feed on (events are recorded from then on, in commit

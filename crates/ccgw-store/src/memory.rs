@@ -275,9 +275,12 @@ impl Store for MemoryStore {
         mb.notify.notify_waiters();
     }
 
-    fn trim_events(&self, agent: AgentId, keep: usize) -> usize {
+    fn trim_events(&self, agent: AgentId, epoch: u64, keep: usize) -> usize {
         let Some(mb) = self.mailboxes.get(&agent) else { return 0 };
         let mut q = mb.events.lock();
+        if mb.epoch.load(Ordering::Acquire) != epoch {
+            return 0;
+        }
         let excess = q.events.len().saturating_sub(keep);
         q.events.drain(..excess);
         excess

@@ -608,14 +608,16 @@ async fn trim_events_drops_the_oldest() {
     for (i, reason) in [201, 202, 203, 204].into_iter().enumerate() {
         toggle(&s, 101, 10 + i as u64, reason);
     }
-    assert_eq!(s.trim_events(AgentId(101), 2), 2);
-    assert_eq!(s.trim_events(AgentId(101), 2), 0);
+    let epoch = s.mailbox_epoch(AgentId(101));
+    assert_eq!(s.trim_events(AgentId(101), epoch + 1, 0), 0, "another session's mailbox is left alone");
+    assert_eq!(s.trim_events(AgentId(101), epoch, 2), 2);
+    assert_eq!(s.trim_events(AgentId(101), epoch, 2), 0);
     let left = drain(&s, 101).await;
     assert_eq!(
         left,
         vec![EventKind::SetNotReadySuccess { reason: 203 }, EventKind::SetNotReadySuccess { reason: 204 }]
     );
-    assert_eq!(s.trim_events(AgentId(999), 0), 0);
+    assert_eq!(s.trim_events(AgentId(999), 0, 0), 0);
 }
 
 #[tokio::test]
@@ -641,9 +643,10 @@ async fn the_vdn_feed_is_off_until_asked_then_bounded_and_in_order() {
     let late = s.vdn_events(VDN, Some(0), 2).unwrap();
     assert_eq!((late.skipped, late.events.len(), late.next), (1, 2, 3));
     let rest = s.vdn_events(VDN, Some(late.next), 10).unwrap();
-    assert_eq!(rest.events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>(), vec![
-        EventKind::SetNotReadySuccess { reason: 202 }
-    ]);
+    assert_eq!(
+        rest.events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>(),
+        vec![EventKind::SetNotReadySuccess { reason: 202 }]
+    );
     assert_eq!((rest.next, rest.skipped), (4, 0));
     // A position beyond the end (a consumer of an earlier process) starts at the end.
     assert_eq!(s.vdn_events(VDN, Some(99), 10).unwrap().next, 4);

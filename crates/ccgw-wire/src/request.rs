@@ -592,9 +592,12 @@ mod push_tests {
     #[test]
     fn bad_push_fields_are_100_001() {
         let long_token = "a".repeat(51);
-        for (uri, token) in
-            [("http://h/p", "tok"), ("https://h/p", "to ken"), ("https://h/p", "tok!"), ("https://h/p", long_token.as_str())]
-        {
+        for (uri, token) in [
+            ("http://h/p", "tok"),
+            ("https://h/p", "to ken"),
+            ("https://h/p", "tok!"),
+            ("https://h/p", long_token.as_str()),
+        ] {
             let body = serde_json::json!({"password": "", "callBackUri": uri, "serviceToken": token}).to_string();
             assert_eq!(push(&body), Err(SIGN_IN_PARAMETER), "{uri} {token}");
         }
