@@ -20,7 +20,7 @@
 //! never logged.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,7 @@ use ccgw_wire::event;
 use ccgw_wire::request::PushTarget;
 use parking_lot::Mutex;
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -44,6 +44,8 @@ pub struct Pusher {
     config: PushConfig,
     tls: OnceLock<Result<Arc<rustls::ClientConfig>, String>>,
     tasks: Mutex<HashMap<AgentId, Entry>>,
+    /// `tasks.len()`, kept under its lock: the poll's check costs no lock while nobody pushes.
+    sessions: AtomicUsize,
     /// `allagentevent`: per consumer (the agent whose GUID the request carries), its session's
     /// sign-in time and where its next page of the VDN's feed starts.
     cursors: Mutex<HashMap<AgentId, (u64, u64)>>,
@@ -62,6 +64,7 @@ impl Pusher {
             config,
             tls: OnceLock::new(),
             tasks: Mutex::new(HashMap::new()),
+            sessions: AtomicUsize::new(0),
             cursors: Mutex::new(HashMap::new()),
             next_generation: AtomicU64::new(1),
             closing: AtomicBool::new(false),
@@ -77,7 +80,7 @@ impl Pusher {
 
     /// Whether the agent's current session is in push mode (its events are not for polls).
     pub fn is_push(&self, agent: AgentId) -> bool {
-        self.tasks.lock().contains_key(&agent)
+        self.sessions.load(Ordering::Acquire) > 0 && self.tasks.lock().contains_key(&agent)
     }
 
     /// A `callBackUri` outside `push.allowed_uri_prefixes` (when any are configured).
@@ -95,20 +98,25 @@ impl Pusher {
         if tasks.get(&agent).is_some_and(|e| e.generation == generation) {
             tasks.remove(&agent);
         }
+        self.sessions.store(tasks.len(), Ordering::Release);
+        metrics::gauge!("ccgw_push_sessions").set(tasks.len() as f64);
     }
 
     /// Stop every task (the gateway shuts down).
     pub fn shut_down(&self) {
         self.closing.store(true, Ordering::Release);
-        for (_, e) in self.tasks.lock().drain() {
+        let mut tasks = self.tasks.lock();
+        for (_, e) in tasks.drain() {
             if let Some(h) = e.handle {
                 h.abort();
             }
         }
+        self.sessions.store(0, Ordering::Release);
     }
 
+    /// Push-mode sessions now.
     pub fn active(&self) -> usize {
-        self.tasks.lock().len()
+        self.sessions.load(Ordering::Acquire)
     }
 }
 
@@ -128,6 +136,7 @@ pub fn session_started<S: Store>(
     {
         h.abort();
     }
+    pusher.sessions.store(tasks.len(), Ordering::Release);
     let Some(target) = push else { return };
     if pusher.closing.load(Ordering::Acquire) {
         return;
@@ -141,6 +150,7 @@ pub fn session_started<S: Store>(
     if let Some(e) = tasks.get_mut(&agent) {
         e.handle = Some(handle);
     }
+    pusher.sessions.store(tasks.len(), Ordering::Release);
     metrics::gauge!("ccgw_push_sessions").set(tasks.len() as f64);
 }
 
@@ -234,7 +244,14 @@ impl<S: Store> Task<S> {
                     metrics::counter!("ccgw_push_requests_total", "result" => "refused").increment(1);
                 }
                 Err(e) => {
-                    tracing::warn!(method = "pushEvent", agent = self.agent.0, error = %e, events, latency_ms, "push failed; will retry");
+                    tracing::warn!(
+                        method = "pushEvent",
+                        agent = self.agent.0,
+                        error = format!("{e:#}"),
+                        events,
+                        latency_ms,
+                        "push failed; will retry"
+                    );
                     metrics::counter!("ccgw_push_requests_total", "result" => "failed").increment(1);
                 }
             }
@@ -268,7 +285,6 @@ impl<S: Store> Task<S> {
             backoff = (backoff * 2).min(Duration::from_millis(cfg.retry_max_ms));
         }
         self.gw.push.finished(self.agent, self.generation);
-        metrics::gauge!("ccgw_push_sessions").set(self.gw.push.active() as f64);
     }
 
     fn requeue(&self, d: Delivery) {
@@ -519,7 +535,7 @@ async fn exchange(
     }
 }
 
-async fn read_more(conn: &mut TlsStream<TcpStream>, buf: &mut Vec<u8>) -> Result<(), Failure> {
+async fn read_more<R: AsyncRead + Unpin>(conn: &mut R, buf: &mut Vec<u8>) -> Result<(), Failure> {
     if buf.len() > MAX_ANSWER_BODY {
         return Err(Failure::Other(anyhow::anyhow!("answer body too large")));
     }
@@ -534,7 +550,7 @@ async fn read_more(conn: &mut TlsStream<TcpStream>, buf: &mut Vec<u8>) -> Result
     }
 }
 
-async fn read_to(conn: &mut TlsStream<TcpStream>, buf: &mut Vec<u8>, n: usize) -> Result<(), Failure> {
+async fn read_to<R: AsyncRead + Unpin>(conn: &mut R, buf: &mut Vec<u8>, n: usize) -> Result<(), Failure> {
     if n > MAX_ANSWER_BODY {
         return Err(Failure::Other(anyhow::anyhow!("answer body too large")));
     }
@@ -545,7 +561,7 @@ async fn read_to(conn: &mut TlsStream<TcpStream>, buf: &mut Vec<u8>, n: usize) -
 }
 
 /// Skip a chunked body; `true` if it ended cleanly with nothing after it.
-async fn read_chunked(conn: &mut TlsStream<TcpStream>, buf: &mut Vec<u8>) -> Result<bool, Failure> {
+async fn read_chunked<R: AsyncRead + Unpin>(conn: &mut R, buf: &mut Vec<u8>) -> Result<bool, Failure> {
     let mut pos = 0;
     loop {
         let line_end = loop {
@@ -635,6 +651,26 @@ mod tests {
             ("::1", 9443, "/", "[::1]:9443")
         );
         assert_eq!(Url::parse("http://h/p"), None);
+    }
+
+    #[tokio::test]
+    async fn chunked_answers_are_read_to_their_end() {
+        // Already buffered in part, the rest arriving; then a clean end.
+        let mut buf = b"5\r\nhel".to_vec();
+        let mut rest: &[u8] = b"lo\r\n3;ext=1\r\n, w\r\n0\r\n\r\n";
+        assert!(read_chunked(&mut rest, &mut buf).await.ok().unwrap());
+        // Bytes after the end: not reusable.
+        let mut buf = b"0\r\n\r\nHTTP".to_vec();
+        assert!(!read_chunked(&mut (&[][..]), &mut buf).await.ok().unwrap());
+        // A bad size, or a stream that ends early.
+        let mut buf = b"zz\r\n".to_vec();
+        assert!(read_chunked(&mut (&[][..]), &mut buf).await.is_err());
+        let mut buf = b"5\r\nab".to_vec();
+        assert!(read_chunked(&mut (&[][..]), &mut buf).await.is_err());
+        let mut buf = b"ab".to_vec();
+        let mut more: &[u8] = b"cd";
+        assert!(read_to(&mut more, &mut buf, 4).await.is_ok());
+        assert_eq!(buf, b"abcd");
     }
 
     #[test]

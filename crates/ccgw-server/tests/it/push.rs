@@ -265,6 +265,18 @@ async fn the_push_request_is_the_vendors_and_the_poll_is_refused() {
     // The handshake is its heartbeat.
     let r = agent.post(&gw, "onlineagent", "handshake", None).await;
     assert_eq!(r.body, json!({"message": "success", "retcode": "0", "result": {}}));
+    // `syncagentinfo` empties the mailbox within the session: the pushes go on after it.
+    assert_eq!(agent.post(&gw, "onlineagent", "syncagentinfo", None).await.retcode(), "0");
+    busy(&gw, &agent, 202).await;
+    let mut got = Vec::new();
+    for _ in 0..200 {
+        got = reasons(&receiver.delivered());
+        if got.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(got, vec![201, 202]);
     gw.stop().await;
 }
 
