@@ -1466,6 +1466,28 @@ mod tests {
     }
 
     #[test]
+    fn push_settings_are_checked() {
+        let c = Config::from_toml_str("[push]\nmax_batch = 10\nmax_queued_events = 10\n").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.push.max_batch, 10);
+        for bad in [
+            "max_batch = 0",
+            "max_batch = 20\nmax_queued_events = 10",
+            "retry_min_ms = 0",
+            "retry_min_ms = 5\nretry_max_ms = 4",
+            "connect_timeout_ms = 0",
+            "request_timeout_ms = 0",
+            "all_agent_event_max = 0",
+            "allowed_uri_prefixes = [\"http://x/\"]",
+        ] {
+            let c = Config::from_toml_str(&format!("[push]\n{bad}\n")).unwrap();
+            assert!(format!("{:#}", c.validate().unwrap_err()).contains("[push]"), "{bad}");
+        }
+        assert!(Config::from_toml_str("[push]\nmax_batchs = 1\n").is_err());
+        assert_eq!(Config::default().push, PushConfig::default());
+    }
+
+    #[test]
     fn example_file_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ccgw.example.toml");
         let c = Config::load_from(Some(&path), env(&[])).unwrap();
@@ -1484,6 +1506,7 @@ mod tests {
         assert_eq!(c.rest_reasons, vec![RestReasonConfig { vdn: 1, code: 1, name: "Lunch".into() }]);
         assert_eq!(c.agents[0].attributes, ["english"]);
         assert_eq!(c.agents[0].rights, AgentRightsConfig::default());
+        assert_eq!(c.push, PushConfig::default());
     }
 
     #[test]

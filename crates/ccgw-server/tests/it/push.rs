@@ -34,7 +34,7 @@ impl Recorded {
 #[derive(Default)]
 struct RecvState {
     requests: Vec<Recorded>,
-    /// The status it answers with.
+    /// The status it answers with; 0: it never answers.
     status: u16,
 }
 
@@ -168,6 +168,10 @@ async fn connection(mut tls: tokio_rustls::server::TlsStream<tokio::net::TcpStre
             s.requests.push(Recorded { head, body, answered: status });
             status
         };
+        if status == 0 {
+            // Hang: never answer (the connection stays open until the gateway gives up).
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
         let answer = if status == 200 { r#"{"message":"success","retcode":"0"}"# } else { r#"{"error":"down"}"# };
         let reply = format!(
             "HTTP/1.1 {status} X\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: {}\r\n\r\n{answer}",
@@ -539,4 +543,40 @@ async fn allagentevent_is_off_with_no_ring() {
     let agent = gw.sign_in(113).await;
     assert_eq!(all_agent_events(&gw, Some(&agent.guid())).await, err("000-003", "no permission to call the interface"));
     gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_receiver_that_does_not_answer_in_time_gets_the_batch_again() {
+    let receiver = Receiver::start().await;
+    let gw = gateway(&receiver, |c| c.push.request_timeout_ms = 300).await;
+    receiver.answer_with(0);
+    let _agent = gw.sign_in_with(109, push_sign_in(109, &receiver.uri())).await;
+    for _ in 0..100 {
+        if !receiver.requests().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    receiver.answer_with(200);
+    let delivered = receiver.wait_for("AgentState_Ready", None).await;
+    let requests = receiver.requests();
+    // The unanswered request and its retry carried the same batch; only the answered one counts.
+    assert_eq!(requests[0].answered, 0);
+    assert_eq!(requests[0].body, requests.iter().find(|r| r.answered == 200).unwrap().body);
+    assert_eq!(
+        untimed(&delivered),
+        vec![
+            json!({"eventType": "AgentOther_InService", "workNo": "109", "content": null}),
+            json!({"eventType": "AgentState_Ready", "workNo": "109", "content": null}),
+        ]
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreadable_push_ca_file_stops_the_start() {
+    let mut config = crate::common::test_config();
+    config.push.ca_file = Some(std::env::temp_dir().join("ccgw-no-such-ca.pem"));
+    let err = ccgw_server::start(config).await.err().expect("the start fails");
+    assert!(format!("{err:#}").contains("push.ca_file"), "{err:#}");
 }
