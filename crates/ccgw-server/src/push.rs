@@ -263,6 +263,12 @@ impl<S: Store> Task<S> {
                 // Nobody to wait for: the session is over and its receiver is down.
                 break;
             }
+            match self.look() {
+                Look::Stop => break,
+                // Signed out meanwhile (the backlog kept the task from looking): one more try.
+                Look::Ended => ended = true,
+                _ => {}
+            }
             let dropped = self.gw.store.trim_events(self.agent, self.epoch, cfg.max_queued_events);
             if dropped > 0 {
                 tracing::warn!(agent = self.agent.0, dropped, "push receiver down: oldest events dropped");

@@ -580,3 +580,21 @@ async fn an_unreadable_push_ca_file_stops_the_start() {
     let err = ccgw_server::start(config).await.err().expect("the start fails");
     assert!(format!("{err:#}").contains("push.ca_file"), "{err:#}");
 }
+
+#[tokio::test]
+async fn a_session_that_ends_while_its_receiver_is_down_is_not_pushed_later() {
+    let mut receiver = Receiver::start().await;
+    let gw = gateway(&receiver, |c| c.push.fail_total_ms = 0).await;
+    receiver.down().await;
+    let agent = gw.sign_in_with(110, push_sign_in(110, &receiver.uri())).await;
+    for reason in 201..=203 {
+        busy(&gw, &agent, reason).await;
+    }
+    assert_eq!(agent.delete(&gw, "onlineagent", "logout").await.retcode(), "0");
+    // The task tries once more after the sign-out, then gives up.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    receiver.up().await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(receiver.requests().is_empty(), "{:?}", receiver.requests());
+    gw.stop().await;
+}
