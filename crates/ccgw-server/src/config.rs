@@ -74,6 +74,7 @@ pub struct Config {
     pub log: LogConfig,
     pub recording: RecordingConfig,
     pub stats: StatsConfig,
+    pub push: PushConfig,
     /// `[[vdn]]` tables.
     #[serde(rename = "vdn")]
     pub vdns: Vec<VdnConfig>,
@@ -432,6 +433,68 @@ impl Default for EngineConfig {
     }
 }
 
+// --- push mode ---
+
+/// `[push]`: push mode (sign-in with `callBackUri` + `serviceToken`: events POSTed to the client)
+/// and the all-agents event query (`allagentevent`). See docs/compat.md "Push mode".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PushConfig {
+    /// PEM file of the certificate authorities a receiver's certificate must chain to; unset:
+    /// the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// `callBackUri` prefixes a sign-in may name (the vendor's `EVENT_PUST_WHILTELIST_CALLBACKURI`);
+    /// empty: any `https://` URL.
+    pub allowed_uri_prefixes: Vec<String>,
+    /// Connecting (TCP + TLS) to the receiver.
+    pub connect_timeout_ms: u64,
+    /// Writing a batch and reading the receiver's answer.
+    pub request_timeout_ms: u64,
+    /// The first retry's delay after a failed push; doubled per failure up to `retry_max_ms`.
+    pub retry_min_ms: u64,
+    pub retry_max_ms: u64,
+    /// A receiver failing for this long signs the agent out (the vendor's
+    /// `EVENT_PUSH_FAIL_TOTALTIME`); 0: never.
+    pub fail_total_ms: u64,
+    /// Events per POST at most.
+    pub max_batch: usize,
+    /// Events waiting for a receiver that is down, per agent: beyond it the oldest are dropped and
+    /// counted (`ccgw_push_events_dropped_total`).
+    pub max_queued_events: usize,
+    /// `allagentevent`: the events kept per VDN for its consumers (0: the interface is off, `000-003`).
+    pub all_agent_event_ring: usize,
+    /// `allagentevent`: events per answer at most.
+    pub all_agent_event_max: usize,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        Self {
+            ca_file: None,
+            allowed_uri_prefixes: Vec::new(),
+            connect_timeout_ms: 5_000,
+            request_timeout_ms: 10_000,
+            retry_min_ms: 500,
+            retry_max_ms: 10_000,
+            fail_total_ms: 120_000,
+            max_batch: 50,
+            max_queued_events: 1_000,
+            all_agent_event_ring: 4_096,
+            all_agent_event_max: 100,
+        }
+    }
+}
+
+impl PushConfig {
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}
+
 // --- recordplay ---
 
 /// `[recording]`: recording and playback (recordplay).
@@ -777,6 +840,7 @@ impl Config {
         self.validate_log().context("[log]")?;
         self.validate_recording().context("[recording]")?;
         self.validate_stats().context("[stats]")?;
+        self.validate_push().context("[push]")?;
         self.validate_provisioning()
             .context("provisioning ([[vdn]], [[skill]], [[ivr]], [[agent]], [[group]], [[rest_reason]])")?;
         Ok(())
@@ -877,6 +941,21 @@ impl Config {
         ensure!(e.max_events_per_agent > 0, "max_events_per_agent must be > 0");
         ensure!(e.tick_ms > 0, "tick_ms must be > 0");
         ensure!(e.tick_ms <= e.ring_timeout_ms, "tick_ms must not exceed ring_timeout_ms");
+        Ok(())
+    }
+
+    fn validate_push(&self) -> anyhow::Result<()> {
+        let p = &self.push;
+        ensure!(p.connect_timeout_ms > 0, "connect_timeout_ms must be > 0");
+        ensure!(p.request_timeout_ms > 0, "request_timeout_ms must be > 0");
+        ensure!(p.retry_min_ms > 0, "retry_min_ms must be > 0");
+        ensure!(p.retry_min_ms <= p.retry_max_ms, "retry_min_ms must not exceed retry_max_ms");
+        ensure!((1..=1000).contains(&p.max_batch), "max_batch must be 1..=1000");
+        ensure!(p.max_queued_events >= p.max_batch, "max_queued_events must be >= max_batch");
+        ensure!(p.all_agent_event_max > 0, "all_agent_event_max must be > 0");
+        for prefix in &p.allowed_uri_prefixes {
+            ensure!(prefix.starts_with("https://"), "allowed_uri_prefixes: {prefix:?} is not an https:// URL");
+        }
         Ok(())
     }
 
@@ -1473,6 +1552,28 @@ mod tests {
     }
 
     #[test]
+    fn push_settings_are_checked() {
+        let c = Config::from_toml_str("[push]\nmax_batch = 10\nmax_queued_events = 10\n").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.push.max_batch, 10);
+        for bad in [
+            "max_batch = 0",
+            "max_batch = 20\nmax_queued_events = 10",
+            "retry_min_ms = 0",
+            "retry_min_ms = 5\nretry_max_ms = 4",
+            "connect_timeout_ms = 0",
+            "request_timeout_ms = 0",
+            "all_agent_event_max = 0",
+            "allowed_uri_prefixes = [\"http://x/\"]",
+        ] {
+            let c = Config::from_toml_str(&format!("[push]\n{bad}\n")).unwrap();
+            assert!(format!("{:#}", c.validate().unwrap_err()).contains("[push]"), "{bad}");
+        }
+        assert!(Config::from_toml_str("[push]\nmax_batchs = 1\n").is_err());
+        assert_eq!(Config::default().push, PushConfig::default());
+    }
+
+    #[test]
     fn example_file_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ccgw.example.toml");
         let c = Config::load_from(Some(&path), env(&[])).unwrap();
@@ -1491,6 +1592,7 @@ mod tests {
         assert_eq!(c.rest_reasons, vec![RestReasonConfig { vdn: 1, code: 1, name: "Lunch".into() }]);
         assert_eq!(c.agents[0].attributes, ["english"]);
         assert_eq!(c.agents[0].rights, AgentRightsConfig::default());
+        assert_eq!(c.push, PushConfig::default());
     }
 
     #[test]

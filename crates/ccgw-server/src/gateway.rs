@@ -53,6 +53,8 @@ pub struct SignInParams {
     pub force: bool,
     /// The client's address (the TCP peer): failed sign-ins are counted per source.
     pub source: Option<IpAddr>,
+    /// Push mode: where the session's events go (`callBackUri` + `serviceToken`).
+    pub push: Option<ccgw_wire::request::PushTarget>,
 }
 
 /// A request that passed the GUID check.
@@ -86,6 +88,8 @@ pub struct Gateway<S: Store = MemoryStore> {
     pub limiter: CalldataLimiter,
     /// The access log (`log.access_log`), set by [`crate::server::start`]; `None`: off.
     pub access_log: Option<Arc<crate::telemetry::AccessLog>>,
+    /// Push mode's tasks and the `allagentevent` consumers (`push.rs`).
+    pub push: crate::push::Pusher,
 }
 
 /// Marks an agent id's sign-in as in flight until dropped.
@@ -189,10 +193,16 @@ impl Gateway<MemoryStore> {
             allow_force_login: config.auth.allow_force_login,
             traffic: config.stats.policy(),
         };
-        let store = MemoryStore::new(&directory, policy, config.engine.max_events_per_agent);
+        let store = MemoryStore::new(&directory, policy, config.engine.max_events_per_agent)
+            .with_feed_capacity(config.push.all_agent_event_ring);
         let credentials = Credentials::new(credentials).context("provisioning")?;
         warn_about_open_doors(&config);
-        Ok(Gateway::new(config, store, directory, credentials, telephony))
+        let gw = Gateway::new(config, store, directory, credentials, telephony);
+        if gw.config.push.ca_file.is_some() {
+            // A configured CA file that cannot be read stops the start, not the first push.
+            gw.push.tls_config().context("[push]")?;
+        }
+        Ok(gw)
     }
 }
 
@@ -237,7 +247,9 @@ impl<S: Store> Gateway<S> {
             config.limits.calldata_system,
             config.limits.calldata_window_ms,
         );
+        let push = crate::push::Pusher::new(config.push.clone());
         Gateway {
+            push,
             verify_permits: Semaphore::new(config.auth.sign_in_concurrency.max(1)),
             lockout: Mutex::new(Lockout::new(Limits::from_config(&config.auth))),
             signing_in: Mutex::new(HashSet::new()),
@@ -339,7 +351,14 @@ impl<S: Store> Gateway<S> {
         let now = now_ms();
         self.store.touch(agent, now);
         self.heartbeats.lock().arm(agent, now, self.config.auth.heartbeat_timeout_ms);
+        // Still under the in-flight mark: the previous session's push task sees it (push.rs).
+        crate::push::session_started(&self, agent, vdn, &guid, params.push);
         Ok(SignedIn { vdn, login_ms: login.login_ms, guid })
+    }
+
+    /// Whether a sign-in of the agent is in flight (push.rs: a new session is on its way).
+    pub fn sign_in_in_flight(&self, agent: AgentId) -> bool {
+        self.signing_in.lock().contains(&agent)
     }
 
     async fn check_password(&self, agent: AgentId, password: String) -> Result<bool, DomainError> {
@@ -477,6 +496,7 @@ impl<S: Store> Gateway<S> {
     }
 
     pub fn shut_down(&self) {
+        self.push.shut_down();
         self.store.shut_down();
     }
 }

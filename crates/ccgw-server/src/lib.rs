@@ -13,6 +13,7 @@ mod http1;
 pub mod limiter;
 pub mod listener;
 pub mod lockout;
+pub mod push;
 pub mod routes;
 pub mod server;
 pub mod telemetry;

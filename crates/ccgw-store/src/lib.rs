@@ -82,6 +82,28 @@ pub trait Store: Send + Sync + 'static {
     /// (`Requeued::SessionGone`), and events from the next operation on are delivered as usual.
     /// Call it under [`Store::read`] of the agent's VDN to tie it to what was read.
     fn clear_events(&self, agent: AgentId);
+
+    // --- push mode and allagentevent ---
+
+    /// Drop the oldest events of the agent's mailbox beyond `keep` (push mode's limit while the
+    /// receiver is down), if it still belongs to session `epoch`. Returns how many were dropped.
+    fn trim_events(&self, agent: AgentId, epoch: u64, keep: usize) -> usize;
+
+    /// `allagentevent`: the VDN's events from position `from` on, at most `max` of them. The
+    /// first call for a VDN turns its feed on (events are recorded from then on, in commit
+    /// order, in a ring of the store's feed capacity). `from: None` starts at the ring's end.
+    /// `None`: no such VDN, or the feed is off (capacity 0).
+    fn vdn_events(&self, vdn: VdnId, from: Option<u64>, max: usize) -> Option<FeedPage>;
+}
+
+/// A page of a VDN's event feed ([`Store::vdn_events`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FeedPage {
+    pub events: Vec<Event>,
+    /// Where the next page starts.
+    pub next: u64,
+    /// Events the consumer missed: they left the ring before it asked for them.
+    pub skipped: u64,
 }
 
 /// An event taken from a mailbox, with the mailbox's sequence number of the take (what

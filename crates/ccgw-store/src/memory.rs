@@ -10,7 +10,7 @@ use ccgw_domain::{AgentId, Ctx, Directory, DomainError, Event, Policy, VdnId, Vd
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
 
-use crate::{CallIdSource, Committed, Delivery, Requeued, Store};
+use crate::{CallIdSource, Committed, Delivery, FeedPage, Requeued, Store};
 
 #[derive(Default)]
 struct Queue {
@@ -30,8 +30,18 @@ struct Mailbox {
     last_seen_ms: AtomicU64,
 }
 
+/// A VDN's event feed for `allagentevent`: off until first asked for; then every event of the
+/// VDN, in commit order, in a ring. `first` is the position of the ring's oldest event.
+#[derive(Default)]
+struct Feed {
+    on: AtomicBool,
+    ring: Mutex<(VecDeque<Event>, u64)>,
+}
+
 pub struct MemoryStore {
     vdns: HashMap<VdnId, RwLock<VdnState>>,
+    feeds: HashMap<VdnId, Feed>,
+    feed_capacity: usize,
     agent_vdn: HashMap<AgentId, VdnId>,
     mailboxes: HashMap<AgentId, Mailbox>,
     call_ids: CallIdSource,
@@ -64,8 +74,11 @@ impl MemoryStore {
                 )
             })
             .collect();
+        let feeds = directory.vdns.keys().map(|v| (*v, Feed::default())).collect();
         MemoryStore {
             vdns,
+            feeds,
+            feed_capacity: 0,
             agent_vdn,
             mailboxes,
             call_ids: CallIdSource::new(start_secs),
@@ -76,6 +89,12 @@ impl MemoryStore {
         }
     }
 
+    /// The ring size of each VDN's `allagentevent` feed (0, the default: off).
+    pub fn with_feed_capacity(mut self, capacity: usize) -> Self {
+        self.feed_capacity = capacity;
+        self
+    }
+
     pub fn dropped_events(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
@@ -84,7 +103,8 @@ impl MemoryStore {
         self.displaced.load(Ordering::Relaxed)
     }
 
-    fn deliver(&self, ctx: Ctx) {
+    fn deliver(&self, vdn: VdnId, ctx: Ctx) {
+        let feed = self.feeds.get(&vdn).filter(|f| f.on.load(Ordering::Acquire));
         let mut fresh: HashMap<AgentId, usize> = HashMap::new();
         for (agent, from) in &ctx.new_sessions {
             fresh.insert(*agent, *from);
@@ -104,9 +124,17 @@ impl MemoryStore {
             }
             let Some(mb) = self.mailboxes.get(&ev.agent) else { continue };
             let agent = ev.agent;
+            if let Some(feed) = feed {
+                let mut ring = feed.ring.lock();
+                if ring.0.len() >= self.feed_capacity {
+                    ring.0.pop_front();
+                    ring.1 += 1;
+                }
+                ring.0.push_back(ev.clone());
+            }
             {
                 let mut q = mb.events.lock();
-                if q.events.len() >= self.max_events {
+                while q.events.len() >= self.max_events {
                     q.events.pop_front();
                     self.dropped.fetch_add(1, Ordering::Relaxed);
                 }
@@ -138,7 +166,7 @@ impl Store for MemoryStore {
         let value = op(&mut state, &mut ctx)?;
         let telephony = std::mem::take(&mut ctx.telephony);
         // Deliver while still holding the VDN lock, so mailboxes see events in commit order.
-        self.deliver(ctx);
+        self.deliver(vdn, ctx);
         drop(state);
         Ok(Committed { value, telephony })
     }
@@ -245,5 +273,32 @@ impl Store for MemoryStore {
         mb.epoch.fetch_add(1, Ordering::AcqRel);
         drop(q);
         mb.notify.notify_waiters();
+    }
+
+    fn trim_events(&self, agent: AgentId, epoch: u64, keep: usize) -> usize {
+        let Some(mb) = self.mailboxes.get(&agent) else { return 0 };
+        let mut q = mb.events.lock();
+        if mb.epoch.load(Ordering::Acquire) != epoch {
+            return 0;
+        }
+        let excess = q.events.len().saturating_sub(keep);
+        q.events.drain(..excess);
+        excess
+    }
+
+    fn vdn_events(&self, vdn: VdnId, from: Option<u64>, max: usize) -> Option<FeedPage> {
+        let feed = self.feeds.get(&vdn).filter(|_| self.feed_capacity > 0)?;
+        if !feed.on.load(Ordering::Acquire) {
+            // Turned on under the VDN's write lock, so that no commit is half recorded.
+            let _state = self.vdns.get(&vdn)?.write();
+            feed.on.store(true, Ordering::Release);
+        }
+        let ring = feed.ring.lock();
+        let (events, first) = (&ring.0, ring.1);
+        let end = first + events.len() as u64;
+        let from = from.unwrap_or(end).min(end);
+        let start = from.max(first);
+        let taken: Vec<Event> = events.iter().skip((start - first) as usize).take(max).cloned().collect();
+        Some(FeedPage { next: start + taken.len() as u64, skipped: start - from, events: taken })
     }
 }

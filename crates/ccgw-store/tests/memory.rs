@@ -597,3 +597,60 @@ async fn clear_events_empties_the_mailbox_and_retires_what_was_taken() {
     let next = s.next_event(AgentId(101), Some(epoch), Duration::ZERO).await.unwrap();
     assert_eq!(next.at_ms, 3_000);
 }
+
+// --- push mode and allagentevent ---
+
+#[tokio::test]
+async fn trim_events_drops_the_oldest() {
+    let s = store();
+    sign_in(&s, 101, 1, false);
+    drain(&s, 101).await;
+    for (i, reason) in [201, 202, 203, 204].into_iter().enumerate() {
+        toggle(&s, 101, 10 + i as u64, reason);
+    }
+    let epoch = s.mailbox_epoch(AgentId(101));
+    assert_eq!(s.trim_events(AgentId(101), epoch + 1, 0), 0, "another session's mailbox is left alone");
+    assert_eq!(s.trim_events(AgentId(101), epoch, 2), 2);
+    assert_eq!(s.trim_events(AgentId(101), epoch, 2), 0);
+    let left = drain(&s, 101).await;
+    assert_eq!(
+        left,
+        vec![EventKind::SetNotReadySuccess { reason: 203 }, EventKind::SetNotReadySuccess { reason: 204 }]
+    );
+    assert_eq!(s.trim_events(AgentId(999), 0, 0), 0);
+}
+
+#[tokio::test]
+async fn the_vdn_feed_is_off_until_asked_then_bounded_and_in_order() {
+    let off = store();
+    assert_eq!(off.vdn_events(VDN, None, 10), None, "capacity 0: off");
+    let s = Arc::new(MemoryStore::new(&directory(), Policy::default(), 1000).with_feed_capacity(3));
+    sign_in(&s, 101, 1, false);
+    // Not recorded: nobody had asked yet.
+    let first = s.vdn_events(VDN, None, 10).unwrap();
+    assert_eq!(first, ccgw_store::FeedPage { events: vec![], next: 0, skipped: 0 });
+    toggle(&s, 101, 2, 201);
+    sign_in(&s, 102, 3, false);
+    let page = s.vdn_events(VDN, Some(first.next), 10).unwrap();
+    let seen: Vec<(u32, EventKind)> = page.events.iter().map(|e| (e.agent.0, e.kind.clone())).collect();
+    assert_eq!(seen[0], (101, EventKind::SetNotReadySuccess { reason: 201 }));
+    assert!(seen[1..].iter().all(|(a, _)| *a == 102), "{seen:?}");
+    assert_eq!(page.skipped, 0);
+    assert_eq!((seen.len(), page.next), (3, 3), "{seen:?}");
+    // The ring keeps 3: one more event pushes position 0 out; a consumer still at 0 is told
+    // it missed one, and `max` bounds a page.
+    toggle(&s, 101, 4, 202);
+    let late = s.vdn_events(VDN, Some(0), 2).unwrap();
+    assert_eq!((late.skipped, late.events.len(), late.next), (1, 2, 3));
+    let rest = s.vdn_events(VDN, Some(late.next), 10).unwrap();
+    assert_eq!(
+        rest.events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>(),
+        vec![EventKind::SetNotReadySuccess { reason: 202 }]
+    );
+    assert_eq!((rest.next, rest.skipped), (4, 0));
+    // A position beyond the end (a consumer of an earlier process) starts at the end.
+    assert_eq!(s.vdn_events(VDN, Some(99), 10).unwrap().next, 4);
+    // Another VDN's feed is its own.
+    assert_eq!(s.vdn_events(VdnId(2), None, 10).unwrap().events, vec![]);
+    assert_eq!(s.vdn_events(VdnId(9), None, 10), None);
+}

@@ -199,3 +199,34 @@ struct PollBody<'a> {
 pub fn poll_body(ev: Option<&Event>) -> Vec<u8> {
     serde_json::to_vec(&PollBody { message: "", retcode: "0", event: ev.map(wire_event) }).unwrap_or_default()
 }
+
+// --- push mode and allagentevent ---
+
+#[derive(Serialize)]
+struct PushBody<'a> {
+    #[serde(rename = "workNo")]
+    work_no: &'a str,
+    #[serde(rename = "eventList")]
+    event_list: Vec<WireEvent>,
+}
+
+/// A push request's body (`pushEvent`): `{"workNo":"<agent>","eventList":[…]}`, the events
+/// oldest first, each in the shape the poll answers.
+pub fn push_body<'a>(work_no: &str, events: impl IntoIterator<Item = &'a Event>) -> Vec<u8> {
+    let body = PushBody { work_no, event_list: events.into_iter().map(wire_event).collect() };
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct EventListBody {
+    message: &'static str,
+    retcode: &'static str,
+    event: Vec<WireEvent>,
+}
+
+/// `allagentevent`'s answer: `{"message":"","retcode":"0","event":[…]}` (an empty array when
+/// nothing happened), each event with its own `workNo`.
+pub fn event_list_body<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<u8> {
+    let body = EventListBody { message: "", retcode: "0", event: events.into_iter().map(wire_event).collect() };
+    serde_json::to_vec(&body).unwrap_or_default()
+}

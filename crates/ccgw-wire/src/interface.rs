@@ -387,6 +387,7 @@ impl Interface {
     const fn served(self) -> Self {
         Interface { status: Status::Served, ..self }
     }
+    #[allow(dead_code)] // no interface is a stub today
     const fn stub(self, why: &'static str) -> Self {
         Interface { status: Status::Stub(why), ..self }
     }
@@ -740,11 +741,10 @@ pub static INTERFACES: &[Interface] = &[
         .served(),
     e(M::GetAllAgentEvent, F::AgentEvent, GET, "/agentevent/allagentevent", "getAllAgentEvent", Named::JsApi)
         .js("AgentEventDispatcher", "getAllAgentEvent")
-        .summary("events of all agents on the node {event:[…]} (needs config, see §3)")
+        .summary("events of all agents of the caller's VDN since its last call {event:[…]} (Guid of a signed-in agent)")
         .clients("R3(d)")
         .result(R::EventList)
-        .auth(Auth::None)
-        .stub("answers 000-003, as a vendor gateway does with the all-agents mode off"),
+        .served(),
     e(M::GetJsonpAgentEvent, F::AgentEvent, GET, "/agentevent/{agentid}/jsonp", "getJsonpAgentEvent", Named::JsApi)
         .jb("AgentEventDispatcher", "getJsonpAgentEvent")
         .summary("JSONP variant (Accept text/plain)")

@@ -78,6 +78,68 @@ pub struct SignInRequest {
     pub release_phone: bool,
     /// 3 busy, 4 idle, 5 wrap-up.
     pub status: u32,
+    /// Push mode: both `callBackUri` and `serviceToken` given (and valid).
+    pub push: Option<PushTarget>,
+}
+
+/// Where a push-mode agent's events go: `callBackUri` and `serviceToken` of the sign-in body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushTarget {
+    pub uri: String,
+    pub token: String,
+}
+
+/// `callBackUri` at most 200 characters, `serviceToken` at most 50 (the vendor's limits).
+pub const MAX_CALLBACK_URI: usize = 200;
+pub const MAX_SERVICE_TOKEN: usize = 50;
+
+impl PushTarget {
+    /// Push mode is on iff both fields are present and non-empty (the vendor: "only if both are
+    /// given"); one alone (or an empty one) is polling mode. A present pair must be valid: an
+    /// `https://` URL of at most 200 characters with a host and no whitespace or control
+    /// characters, and a token of at most 50 ASCII letters, digits, `-` or `_` (no "special
+    /// characters"); otherwise `100-001`, as the vendor answers a bad `service_token`.
+    fn parse(uri: Option<String>, token: Option<String>) -> Result<Option<Self>, Retcode> {
+        let (Some(uri), Some(token)) = (uri.filter(|u| !u.is_empty()), token.filter(|t| !t.is_empty())) else {
+            return Ok(None);
+        };
+        let token_ok = token.len() <= MAX_SERVICE_TOKEN
+            && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !token_ok || !valid_callback_uri(&uri) {
+            return Err(SIGN_IN_PARAMETER);
+        }
+        Ok(Some(PushTarget { uri, token }))
+    }
+}
+
+/// `https://host[:port][/path]`: at most 200 characters of visible ASCII, a host, a port (if
+/// any) of 1–65535, no user info and no fragment.
+pub fn valid_callback_uri(uri: &str) -> bool {
+    if uri.len() > MAX_CALLBACK_URI || !uri.bytes().all(|b| b.is_ascii_graphic()) || uri.contains('#') {
+        return false;
+    }
+    let Some(rest) = uri.strip_prefix("https://") else { return false };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') {
+        return false;
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        // An IPv6 literal: `[::1]` or `[::1]:8443`.
+        Some(v6) => match v6.split_once(']') {
+            Some((host, "")) => (host, None),
+            Some((host, after)) => match after.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None => return false,
+            },
+            None => return false,
+        },
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    !host.is_empty() && port_ok
 }
 
 impl SignInRequest {
@@ -109,6 +171,7 @@ impl SignInRequest {
             auto_enter_idle: b.flag("autoenteridle").map_err(bad)?.unwrap_or(true),
             release_phone: b.flag("releasephone").map_err(bad)?.unwrap_or(true),
             status,
+            push: PushTarget::parse(b.string("callBackUri").map_err(bad)?, b.string("serviceToken").map_err(bad)?)?,
         })
     }
 }
@@ -478,5 +541,66 @@ impl CallInnerSkillRequest {
             None => b.number("skillid").map_err(|_| PARAMETER_INVALID)?.ok_or(BODY_INVALID)?,
         };
         Ok(CallInnerSkillRequest { skill, data: call_data(&b, "callappdata")? })
+    }
+}
+
+#[cfg(test)]
+mod push_tests {
+    use super::*;
+
+    fn push(body: &str) -> Result<Option<PushTarget>, Retcode> {
+        SignInRequest::parse(body.as_bytes()).map(|r| r.push)
+    }
+
+    #[test]
+    fn push_mode_needs_both_fields() {
+        assert_eq!(push(r#"{"password":""}"#), Ok(None));
+        assert_eq!(push(r#"{"password":"","callBackUri":"https://h/p"}"#), Ok(None));
+        assert_eq!(push(r#"{"password":"","serviceToken":"abc"}"#), Ok(None));
+        assert_eq!(push(r#"{"password":"","callBackUri":"https://h/p","serviceToken":""}"#), Ok(None));
+        assert_eq!(
+            push(r#"{"password":"","callBackUri":"https://h:8443/p?x=1","serviceToken":"a-b_C9"}"#),
+            Ok(Some(PushTarget { uri: "https://h:8443/p?x=1".into(), token: "a-b_C9".into() }))
+        );
+    }
+
+    #[test]
+    fn callback_uris() {
+        for ok in ["https://h", "https://127.0.0.1:8443/x/pushresult", "https://[::1]:9/p", "https://a.b/c?d=e"] {
+            assert!(valid_callback_uri(ok), "{ok}");
+        }
+        let long = format!("https://h/{}", "a".repeat(191));
+        assert_eq!(long.len(), 201);
+        for bad in [
+            "http://h/p",
+            "https://",
+            "https:///p",
+            "https://h:0/p",
+            "https://h:99999/p",
+            "https://h:x/p",
+            "https://u@h/p",
+            "https://h/p q",
+            "https://h/p#f",
+            "https://[::1/p",
+            "ftp://h",
+            long.as_str(),
+        ] {
+            assert!(!valid_callback_uri(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_push_fields_are_100_001() {
+        let long_token = "a".repeat(51);
+        for (uri, token) in [
+            ("http://h/p", "tok"),
+            ("https://h/p", "to ken"),
+            ("https://h/p", "tok!"),
+            ("https://h/p", long_token.as_str()),
+        ] {
+            let body = serde_json::json!({"password": "", "callBackUri": uri, "serviceToken": token}).to_string();
+            assert_eq!(push(&body), Err(SIGN_IN_PARAMETER), "{uri} {token}");
+        }
+        assert_eq!(push(r#"{"password":"","callBackUri":5,"serviceToken":"t"}"#), Err(SIGN_IN_PARAMETER));
     }
 }

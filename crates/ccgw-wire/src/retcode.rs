@@ -17,6 +17,8 @@ const fn rc(code: &'static str, message: &'static str) -> Retcode {
     Retcode { code, message }
 }
 
+/// A poll of a push-mode agent (its events go to its `callBackUri`).
+pub const WRONG_EVENT_METHOD: Retcode = rc("000-001", "wrong method of obtaining agent events");
 pub const PARAMETER_INVALID: Retcode = rc("000-002", "parameter or address in the URL is invalid");
 pub const NO_PERMISSION: Retcode = rc("000-003", "no permission to call the interface");
 pub const BODY_INVALID: Retcode = rc("000-006", "message body parameter error");

@@ -9,6 +9,7 @@ use ccgw_wire::{Method, response};
 use http::{HeaderValue, StatusCode, header};
 
 use super::{Ctx, Outcome, Reply, fail, finish};
+use crate::gateway::{Gateway, now_ms};
 
 /// The family's interfaces with an agent id, once the GUID has been checked.
 pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
@@ -16,11 +17,13 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
     Err(fail(method)(DomainError::Internal))
 }
 
-/// The interfaces without an agent id in their path (no authentication).
-pub(super) fn without_agent(method: Method) -> Outcome {
+/// The interfaces without an agent id in their path.
+pub(super) fn without_agent<S: Store>(gw: &Gateway<S>, method: Method, guid: Option<&str>) -> Outcome {
     match method {
-        // The vendor's answer while its all-agents event mode is off (docs/compat.md).
-        Method::GetAllAgentEvent => Err(NO_PERMISSION),
+        // The caller's VDN's events (push.rs); `000-003` as the vendor's with the mode off.
+        Method::GetAllAgentEvent => {
+            crate::push::all_agent_events(gw, guid, now_ms()).map(Reply::new).ok_or(NO_PERMISSION)
+        }
         _ => Err(INTERNAL),
     }
 }

@@ -17,7 +17,7 @@ use ccgw_store::{Delivery, Requeued, Store};
 use ccgw_wire::interface::{Family, Overload};
 use ccgw_wire::request::{SignInRequest, TransferRequest};
 use ccgw_wire::response::{self, CallInfo, SignInResult};
-use ccgw_wire::retcode::{BODY_INVALID, INTERNAL, NOT_SIGNED_IN, OVERLOADED, PARAMETER_INVALID};
+use ccgw_wire::retcode::{BODY_INVALID, INTERNAL, NOT_SIGNED_IN, OVERLOADED, PARAMETER_INVALID, WRONG_EVENT_METHOD};
 use ccgw_wire::{Method, Retcode, event, jsapi, openapi, retcode};
 use http::{HeaderValue, StatusCode, header};
 
@@ -394,7 +394,7 @@ async fn dispatch<S: Store>(
     body: Bytes,
 ) -> Outcome {
     let Some(agent) = agent else {
-        return agentevent::without_agent(method);
+        return agentevent::without_agent(gw, method, guid);
     };
     if matches!(method, Method::GetAgentEvent | Method::GetAgentEventInAsync | Method::GetJsonpAgentEvent) {
         // Only `HEAD` gets here (the entry takes every GET poll as a long poll). Its answer has
@@ -553,7 +553,14 @@ async fn sign_in<S: Store>(
         release_phone: req.release_phone,
         initial,
     };
+    if let Some(target) = &req.push
+        && !gw.push.allowed(&target.uri)
+    {
+        // Outside `push.allowed_uri_prefixes` (the vendor's trust list of callback URLs).
+        return Err(retcode::SIGN_IN_PARAMETER);
+    }
     let params = SignInParams {
+        push: req.push,
         password: req.password,
         options,
         force: matches!(method, Method::ForceLogin | Method::ForceLoginEx | Method::ForceLoginExWithoutPhone),
@@ -574,6 +581,10 @@ async fn poll<S: Store>(
         Ok(auth) => auth,
         Err(_) => return (Err(NOT_SIGNED_IN), None),
     };
+    if gw.push.is_push(agent) {
+        // Push mode: the events go to the callBackUri; a poll would take them from the push.
+        return (Err(WRONG_EVENT_METHOD), None);
+    }
     let vdn = auth.vdn;
     let rotated = gw.rotate_guid_if_due(vdn, agent).or(auth.renew);
     let delivery = gw.next_event(agent, auth.epoch).await;

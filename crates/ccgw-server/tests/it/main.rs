@@ -13,6 +13,7 @@ mod jsapi;
 mod onlineagent;
 mod onlineagent2;
 mod polls;
+mod push;
 mod queuerec;
 mod recordplay;
 mod routing;
