@@ -73,6 +73,7 @@ pub struct Config {
     pub telephony: Telephony,
     pub log: LogConfig,
     pub recording: RecordingConfig,
+    pub store: StoreConfig,
     /// `[[vdn]]` tables.
     #[serde(rename = "vdn")]
     pub vdns: Vec<VdnConfig>,
@@ -391,6 +392,25 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self { ring_timeout_ms: 20_000, max_events_per_agent: 10_000, tick_ms: 200 }
     }
+}
+
+/// `[store]`: where the state lives (issue 9).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub backend: StoreBackend,
+    /// The Redis URL (`backend = "redis"` only).
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// In this process's memory (volatile), through the in-process command log.
+    #[default]
+    Memory,
+    /// Redis (cluster mode): not built yet; refused at start.
+    Redis,
 }
 
 // --- recordplay ---
@@ -737,6 +757,7 @@ impl Config {
         self.validate_telephony().context("[telephony]")?;
         self.validate_log().context("[log]")?;
         self.validate_recording().context("[recording]")?;
+        self.validate_store().context("[store]")?;
         self.validate_provisioning()
             .context("provisioning ([[vdn]], [[skill]], [[ivr]], [[agent]], [[group]], [[rest_reason]])")?;
         Ok(())
@@ -829,6 +850,16 @@ impl Config {
         );
         ensure!(!r.url_base.ends_with('/'), "url_base must not end with '/'");
         ensure!(r.play_length_ms > 0, "play_length_ms must be > 0");
+        Ok(())
+    }
+
+    fn validate_store(&self) -> anyhow::Result<()> {
+        let st = &self.store;
+        ensure!(
+            st.backend != StoreBackend::Redis,
+            "backend = \"redis\" is not built yet (cluster mode, issue 9): use backend = \"memory\""
+        );
+        ensure!(st.url.is_none(), "url is only for backend = \"redis\"");
         Ok(())
     }
 
@@ -1384,6 +1415,23 @@ mod tests {
             assert!(format!("{:#}", c.validate().unwrap_err()).contains("[recording]"), "{bad}");
         }
         assert!(Config::from_toml_str("[recording]\nformat = 1\n").is_err());
+    }
+
+    #[test]
+    fn store_backend_memory_only_for_now() {
+        let c = Config::from_toml_str("[store]\nbackend = \"memory\"\n").unwrap();
+        assert_eq!(c.store.backend, StoreBackend::Memory);
+        c.validate().unwrap();
+        assert_eq!(Config::default().store.backend, StoreBackend::Memory);
+        let c = Config::from_toml_str("[store]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\n").unwrap();
+        let err = format!("{:#}", c.validate().unwrap_err());
+        assert!(err.contains("[store]") && err.contains("not built yet"), "{err}");
+        let c = Config::load_from(None, env(&[("CCGW_STORE__BACKEND", "redis")])).unwrap();
+        assert!(format!("{:#}", c.validate().unwrap_err()).contains("not built yet"));
+        let c = Config::from_toml_str("[store]\nurl = \"redis://x\"\n").unwrap();
+        assert!(format!("{:#}", c.validate().unwrap_err()).contains("only for backend"));
+        assert!(Config::from_toml_str("[store]\nbackend = \"sql\"\n").is_err());
+        assert!(Config::from_toml_str("[store]\nshards = 2\n").is_err());
     }
 
     #[test]
