@@ -245,14 +245,14 @@ fn apply(r: &mut Replica, seq: u64, bytes: &[u8]) -> Out {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// Three replicas applying the same log agree after every entry on the state and on every
     /// output; a replica loaded from a snapshot taken at a random point and fed the tail agrees
     /// with them from there on; a command that fails changes no replica.
     #[test]
     fn replicas_fed_one_log_agree(intents in prop::collection::vec(intent(), 1..160), cut in 0usize..160) {
-        let mut replicas = vec![Replica::new(genesis()), Replica::new(genesis()), Replica::new(genesis())];
+        let mut replicas = [Replica::new(genesis()), Replica::new(genesis()), Replica::new(genesis())];
         let mut log = MemoryLog::new(1 << 20);
         let cut = cut % intents.len();
         let mut late: Option<Replica> = None;
