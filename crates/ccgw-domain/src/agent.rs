@@ -10,6 +10,7 @@ use crate::media::{Playback, Recording};
 /// Where an agent stands when it is not in a call. In a call the vendor reports "talking" (7)
 /// whatever this is; `after_call` decides what follows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Ready {
     Idle,
     Busy { reason: u16 },
@@ -19,6 +20,7 @@ pub enum Ready {
 
 /// A state change asked for while the agent is in a call; it applies when the last call ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Pending {
     Busy { reason: u16 },
     Rest { secs: u32, cause: u8 },
@@ -27,6 +29,7 @@ pub enum Pending {
 
 /// Vendor `agentState` codes (agentstatus interface).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum AgentStateCode {
     SignedOut = 2,
     Busy = 3,
@@ -39,6 +42,7 @@ pub enum AgentStateCode {
 
 /// Sign-in options the engine acts on.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SignInOptions {
     pub phone: String,
     pub auto_answer: bool,
@@ -51,6 +55,7 @@ pub struct SignInOptions {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum InitialState {
     Busy,
     Idle,
@@ -59,6 +64,7 @@ pub enum InitialState {
 
 /// Per-agent counters for the statistics interface.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Stats {
     pub talk_ms: u64,
     pub answered: u32,
@@ -67,6 +73,7 @@ pub struct Stats {
 
 /// The GUID credential of a session. `previous` stays valid until its deadline after a rotation.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Credential {
     pub guid: String,
     pub issued_ms: u64,
@@ -100,6 +107,7 @@ impl Credential {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Session {
     pub credential: Credential,
     pub login_ms: u64,
@@ -157,6 +165,7 @@ impl Session {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Agent {
     pub profile: Arc<AgentProfile>,
     pub session: Option<Session>,
@@ -179,6 +188,7 @@ pub const MAX_PRIVATE_CONFIG: usize = 4096;
 
 /// Per-session values the agent sets and reads back; they end with the session.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AgentSettings {
     /// `setcustomstate` (0–65534); `None` until set.
     pub custom_state: Option<u16>,

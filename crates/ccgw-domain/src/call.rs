@@ -4,6 +4,7 @@ use crate::ids::{AgentId, CallId, SkillId};
 
 /// Vendor call type codes (`callfeature` / `feature`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum CallFeature {
     Inbound,
     Internal,
@@ -28,6 +29,7 @@ impl CallFeature {
 
 /// "main" for the agent who owns the call, "assistant" for a helper brought in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Leg {
     Main,
     Assistant,
@@ -35,6 +37,7 @@ pub enum Leg {
 
 /// Who a party is.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Endpoint {
     Agent(AgentId),
     /// A phone outside the contact center: a customer who called in, or a number dialled out.
@@ -42,6 +45,7 @@ pub enum Endpoint {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum PartyState {
     /// Being rung (an agent offered a call, or a remote phone dialled).
     Alerting {
@@ -53,6 +57,7 @@ pub enum PartyState {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Party {
     pub who: Endpoint,
     pub state: PartyState,
@@ -73,11 +78,13 @@ impl Party {
 
 /// What happens to the transferring agent once the target of a "success" transfer answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PendingTransfer {
     pub from: AgentId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Call {
     pub id: CallId,
     pub feature: CallFeature,

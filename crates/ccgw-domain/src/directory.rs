@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::ids::{AgentId, SkillId, VdnId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Skill {
     pub id: SkillId,
     pub vdn: VdnId,
@@ -15,6 +16,7 @@ pub struct Skill {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AgentProfile {
     pub id: AgentId,
     pub vdn: VdnId,
@@ -34,6 +36,7 @@ pub struct AgentProfile {
 /// An agent's rights, as the agentgroup permission probes (`iscallout`, `iscensor`, …) report
 /// them. Reported only: ccgw does not yet refuse an operation for want of a right.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AgentRights {
     pub callout: bool,
     pub censor: bool,
@@ -61,6 +64,7 @@ impl Default for AgentRights {
 
 /// An agent group of a VDN (`[[group]]`, the vendor's work group / 班组).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Group {
     pub id: u32,
     pub vdn: VdnId,
@@ -71,6 +75,7 @@ pub struct Group {
 
 /// A configured rest reason of a VDN (`[[rest_reason]]`): the `restcause` an agent gives.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RestReason {
     pub vdn: VdnId,
     pub code: u8,
@@ -79,6 +84,7 @@ pub struct RestReason {
 
 /// An IVR flow of a VDN (`[[ivr]]`): what `queryIVRInfoOnVdn` lists.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Ivr {
     pub id: u32,
     pub vdn: VdnId,

@@ -5,14 +5,17 @@ use std::str::FromStr;
 
 /// An agent's work number ("workno" / "agentid" on the wire).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AgentId(pub u32);
 
 /// A virtual call center (VDN / VCC): the isolation boundary between tenants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct VdnId(pub u32);
 
 /// A skill queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SkillId(pub u32);
 
 impl fmt::Display for AgentId {
@@ -23,9 +26,11 @@ impl fmt::Display for AgentId {
 
 /// A call id in the vendor's form `<unix-seconds>-<counter>`.
 ///
-/// The counter is unique per node for the life of the process and the seconds part is the
-/// creation time, so ids are never reused (see `CallIdSource` in the store).
+/// The counter is the VDN's own, unique across VDNs, and the seconds part is the creation time
+/// (never below the second after the process started), so ids are never reused (see
+/// `engine::CallIdCounter`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CallId {
     pub secs: u64,
     pub seq: u64,

@@ -16,8 +16,8 @@ pub use agent::{AgentStateCode, InitialState, SignInOptions};
 pub use call::{Call, CallFeature, Endpoint, Leg, PartyState};
 pub use directory::{AgentProfile, AgentRights, Directory, Group, Ivr, RestReason, Skill};
 pub use engine::{
-    Board, CallRecord, Counters, Ctx, HelpMode, HelpTarget, PlayOp, Policy, RecordOp, TelephonyCommand, TrafficPolicy,
-    TransferMode, TransferTarget, VdnState,
+    Board, CallIdCounter, CallRecord, Command, Counters, Ctx, HelpMode, HelpTarget, Op, Outcome, PlayOp, Policy, RecordOp,
+    TelephonyCommand, TrafficPolicy, TransferMode, TransferTarget, VdnState, cmd,
 };
 pub use error::DomainError;
 pub use event::{Event, EventKind, HungUpBy, Offer, PhoneCall};

@@ -9,6 +9,7 @@ use crate::ids::{AgentId, CallId, SkillId};
 
 /// Running or paused (a recording and a playback have the same two states while they exist).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum MediaState {
     Running,
     Paused,
@@ -16,6 +17,7 @@ pub enum MediaState {
 
 /// A recording of the agent's call in progress.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Recording {
     /// The platform's recording task (a per-VDN counter).
     pub task_id: u32,
@@ -31,6 +33,7 @@ pub struct Recording {
 
 /// A finished recording.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RecordFile {
     pub record_id: String,
     pub file_name: String,
@@ -48,6 +51,7 @@ pub const RECORD_HISTORY: usize = 1000;
 
 /// The VDN's finished recordings, oldest first, and its recording-task counter.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RecordLog {
     pub last_task_id: u32,
     pub files: VecDeque<RecordFile>,
@@ -91,6 +95,7 @@ impl RecordFilter {
 
 /// A file playing to the agent's phone.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Playback {
     pub file: String,
     /// How long the file plays (the simulated files all have the configured length).

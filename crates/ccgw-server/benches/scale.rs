@@ -9,7 +9,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use ccgw_domain::{AgentId, CallId, Ctx, Directory, InitialState, Policy, SignInOptions, SkillId, VdnId, VdnState};
+use ccgw_domain::{
+    AgentId, CallId, Ctx, Directory, InitialState, Policy, SignInOptions, SkillId, VdnId, VdnState, cmd,
+};
 use ccgw_server::heartbeat::HeartbeatTimers;
 use ccgw_store::{MemoryStore, Store};
 
@@ -105,14 +107,10 @@ fn heartbeat(n: u32, scan: bool) -> f64 {
     let ids: Vec<AgentId> = dir.agents_of(VDN).iter().map(|a| a.id).collect();
     let mut timers = HeartbeatTimers::default();
     let mut now = T0;
-    store
-        .update(VDN, now, |s, ctx| {
-            for &id in &ids {
-                s.sign_in(ctx, id, options(), format!("g{}", id.0), false)?;
-            }
-            Ok(())
-        })
-        .unwrap();
+    for &id in &ids {
+        let sign_in = cmd::SignIn { agent: id, options: options(), guid: format!("g{}", id.0), force: false };
+        store.submit(VDN, now, sign_in).unwrap();
+    }
     // Sign-ins spread over a time-out, as on a real site.
     for (i, &id) in ids.iter().enumerate() {
         let at = now + i as u64 * TIMEOUT / u64::from(n);

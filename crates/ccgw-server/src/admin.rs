@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use ccgw_domain::{Endpoint, PartyState, SkillId};
+use ccgw_domain::{Endpoint, PartyState, SkillId, cmd};
 use ccgw_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::{Deserialize, Serialize};
@@ -119,7 +119,7 @@ async fn inject_call<S: Store>(
     if req.call_data.len() > ccgw_wire::request::MAX_CALL_DATA {
         return error(StatusCode::BAD_REQUEST, "callData longer than 16 KB");
     }
-    match st.gw.update(vdn, |s, ctx| s.customer_call(ctx, &req.caller, &called, skill, req.call_data)) {
+    match st.gw.run(vdn, cmd::CustomerCall { caller: req.caller, called, skill, data: req.call_data }) {
         Ok(id) => (StatusCode::CREATED, Json(Injected { call_id: id.to_string() })).into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
     }

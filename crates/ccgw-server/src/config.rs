@@ -75,6 +75,7 @@ pub struct Config {
     pub recording: RecordingConfig,
     pub stats: StatsConfig,
     pub push: PushConfig,
+    pub store: StoreConfig,
     /// `[[vdn]]` tables.
     #[serde(rename = "vdn")]
     pub vdns: Vec<VdnConfig>,
@@ -495,6 +496,25 @@ impl PushConfig {
     }
 }
 
+/// `[store]`: where the state lives (issue 9).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub backend: StoreBackend,
+    /// The Redis URL (`backend = "redis"` only).
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// In this process's memory (volatile), through the in-process command log.
+    #[default]
+    Memory,
+    /// Redis (cluster mode): not built yet; refused at start.
+    Redis,
+}
+
 // --- recordplay ---
 
 /// `[recording]`: recording and playback (recordplay).
@@ -841,6 +861,7 @@ impl Config {
         self.validate_recording().context("[recording]")?;
         self.validate_stats().context("[stats]")?;
         self.validate_push().context("[push]")?;
+        self.validate_store().context("[store]")?;
         self.validate_provisioning()
             .context("provisioning ([[vdn]], [[skill]], [[ivr]], [[agent]], [[group]], [[rest_reason]])")?;
         Ok(())
@@ -967,6 +988,16 @@ impl Config {
         );
         ensure!(!r.url_base.ends_with('/'), "url_base must not end with '/'");
         ensure!(r.play_length_ms > 0, "play_length_ms must be > 0");
+        Ok(())
+    }
+
+    fn validate_store(&self) -> anyhow::Result<()> {
+        let st = &self.store;
+        ensure!(
+            st.backend != StoreBackend::Redis,
+            "backend = \"redis\" is not built yet (cluster mode, issue 9): use backend = \"memory\""
+        );
+        ensure!(st.url.is_none(), "url is only for backend = \"redis\"");
         Ok(())
     }
 
@@ -1571,6 +1602,23 @@ mod tests {
         }
         assert!(Config::from_toml_str("[push]\nmax_batchs = 1\n").is_err());
         assert_eq!(Config::default().push, PushConfig::default());
+    }
+
+    #[test]
+    fn store_backend_memory_only_for_now() {
+        let c = Config::from_toml_str("[store]\nbackend = \"memory\"\n").unwrap();
+        assert_eq!(c.store.backend, StoreBackend::Memory);
+        c.validate().unwrap();
+        assert_eq!(Config::default().store.backend, StoreBackend::Memory);
+        let c = Config::from_toml_str("[store]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\n").unwrap();
+        let err = format!("{:#}", c.validate().unwrap_err());
+        assert!(err.contains("[store]") && err.contains("not built yet"), "{err}");
+        let c = Config::load_from(None, env(&[("CCGW_STORE__BACKEND", "redis")])).unwrap();
+        assert!(format!("{:#}", c.validate().unwrap_err()).contains("not built yet"));
+        let c = Config::from_toml_str("[store]\nurl = \"redis://x\"\n").unwrap();
+        assert!(format!("{:#}", c.validate().unwrap_err()).contains("only for backend"));
+        assert!(Config::from_toml_str("[store]\nbackend = \"sql\"\n").is_err());
+        assert!(Config::from_toml_str("[store]\nshards = 2\n").is_err());
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use argon2::{Argon2, PasswordHasher};
 use ccgw_domain::{
-    AgentId, AgentProfile, AgentRights, Ctx, Directory, DomainError, Group, Ivr, Policy, RestReason, SignInOptions,
-    Skill, SkillId, VdnId, VdnState,
+    AgentId, AgentProfile, AgentRights, Directory, DomainError, Group, Ivr, Op, Policy, RestReason, SignInOptions,
+    Skill, SkillId, VdnId, VdnState, cmd,
 };
 use ccgw_store::{Delivery, MemoryStore, Store};
 use parking_lot::Mutex;
@@ -269,13 +269,10 @@ impl<S: Store> Gateway<S> {
         format!("{}.{}", uuid::Uuid::new_v4(), self.config.server.node_name)
     }
 
-    /// Run a domain operation on a VDN and hand its telephony commands to the telephony.
-    pub fn update<R>(
-        &self,
-        vdn: VdnId,
-        op: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<R, DomainError>,
-    ) -> Result<R, DomainError> {
-        let committed = self.store.update(vdn, now_ms(), op)?;
+    /// Run a write on a VDN: the command (`ccgw_domain::cmd`, every input chosen here, the time
+    /// now) goes through the VDN's command log; its telephony commands go to the telephony.
+    pub fn run<C: Op>(&self, vdn: VdnId, command: C) -> Result<C::Output, DomainError> {
+        let committed = self.store.submit(vdn, now_ms(), command)?;
         for cmd in committed.telephony {
             self.telephony.execute(vdn, cmd);
         }
@@ -345,9 +342,8 @@ impl<S: Store> Gateway<S> {
         // A right password exists only for a provisioned agent.
         let vdn = self.store.vdn_of(agent).ok_or(DomainError::WrongPassword)?;
         let guid = self.new_guid();
-        let g = guid.clone();
-        let force = params.force;
-        let login = self.update(vdn, |s, ctx| s.sign_in(ctx, agent, params.options, g, force))?;
+        let sign_in = cmd::SignIn { agent, options: params.options, guid: guid.clone(), force: params.force };
+        let login = self.run(vdn, sign_in)?;
         let now = now_ms();
         self.store.touch(agent, now);
         self.heartbeats.lock().arm(agent, now, self.config.auth.heartbeat_timeout_ms);
@@ -425,15 +421,17 @@ impl<S: Store> Gateway<S> {
         if !due {
             return None;
         }
-        let timeout = self.config.auth.guid_timeout_ms;
-        self.update(vdn, |s, ctx| s.rotate_guid(ctx, agent, interval, timeout, || self.new_guid())).ok().flatten()
+        let timeout_ms = self.config.auth.guid_timeout_ms;
+        // Minted before the command (it is data); unused if another request rotated first.
+        let rotate = cmd::RotateGuid { agent, interval_ms: interval, timeout_ms, guid: self.new_guid() };
+        self.run(vdn, rotate).ok().flatten()
     }
 
     /// Replace the GUID now (updateGuid).
     pub fn replace_guid(&self, vdn: VdnId, agent: AgentId) -> Result<String, DomainError> {
         let guid = self.new_guid();
-        let timeout = self.config.auth.guid_timeout_ms;
-        self.update(vdn, |s, ctx| s.replace_guid(ctx, agent, guid.clone(), timeout))?;
+        let timeout_ms = self.config.auth.guid_timeout_ms;
+        self.run(vdn, cmd::ReplaceGuid { agent, guid: guid.clone(), timeout_ms })?;
         Ok(guid)
     }
 
@@ -461,37 +459,32 @@ impl<S: Store> Gateway<S> {
         }
         for vdn in self.store.vdns() {
             let candidates = stale.remove(&vdn).unwrap_or_default();
-            let _ = self.update(vdn, |s, ctx| {
-                for &(agent, generation) in &candidates {
-                    // Decided under the write lock: a request may have come in meanwhile.
-                    let signed_in = s.session(agent).is_ok();
-                    let verdict =
-                        self.heartbeats.lock().settle(agent, generation, signed_in, last_seen(agent), now, timeout);
-                    if verdict == Verdict::Expired {
+            // The heartbeat timers are this node's: their verdicts go into the command, each
+            // naming the session it expires, so a session that replaced it meanwhile survives.
+            let mut expire = Vec::new();
+            if !candidates.is_empty() {
+                let sessions = self
+                    .store
+                    .read(vdn, |s| candidates.iter().map(|(a, _)| s.session(*a).ok().map(|x| x.login_ms)).collect())
+                    .unwrap_or_else(|_| vec![None; candidates.len()]);
+                let mut timers = self.heartbeats.lock();
+                for (&(agent, generation), login_ms) in candidates.iter().zip(sessions) {
+                    let verdict = timers.settle(agent, generation, login_ms.is_some(), last_seen(agent), now, timeout);
+                    if let (Verdict::Expired, Some(login_ms)) = (verdict, login_ms) {
                         tracing::info!(agent = agent.0, "heartbeat expired: signing the agent out");
-                        let _ = s.force_sign_out(ctx, agent);
+                        expire.push((agent, login_ms));
                     }
                 }
-                s.tick(ctx);
-                Ok(())
-            });
+            }
+            let _ = self.run(vdn, cmd::Tick { expire });
         }
     }
 
     pub fn apply_report(&self, report: TelephonyReport) {
         let _ = match report {
-            TelephonyReport::Answered { vdn, call, number } => self.update(vdn, |s, ctx| {
-                s.remote_answered(ctx, call, &number);
-                Ok(())
-            }),
-            TelephonyReport::Failed { vdn, call, number } => self.update(vdn, |s, ctx| {
-                s.remote_failed(ctx, call, &number);
-                Ok(())
-            }),
-            TelephonyReport::HungUp { vdn, call, number } => self.update(vdn, |s, ctx| {
-                s.remote_hung_up(ctx, call, &number);
-                Ok(())
-            }),
+            TelephonyReport::Answered { vdn, call, number } => self.run(vdn, cmd::RemoteAnswered { call, number }),
+            TelephonyReport::Failed { vdn, call, number } => self.run(vdn, cmd::RemoteFailed { call, number }),
+            TelephonyReport::HungUp { vdn, call, number } => self.run(vdn, cmd::RemoteHungUp { call, number }),
         };
     }
 

@@ -25,7 +25,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use ccgw_domain::{AgentId, VdnId};
+use ccgw_domain::{AgentId, VdnId, cmd};
 use ccgw_store::{Delivery, Store};
 use ccgw_wire::event;
 use ccgw_wire::request::PushTarget;
@@ -283,7 +283,7 @@ impl<S: Store> Task<S> {
                 );
                 metrics::counter!("ccgw_push_signouts_total").increment(1);
                 let agent = self.agent;
-                let _ = self.gw.update(self.vdn, |s, ctx| s.force_sign_out(ctx, agent));
+                let _ = self.gw.run(self.vdn, cmd::ForceSignOut { agent });
                 ended = true;
                 continue;
             }

@@ -2,37 +2,37 @@
 //!
 //! [`Store`] is the contract: every operation is atomic on its own. The unit of atomicity is one
 //! VDN's [`VdnState`] (agents of a VDN only ever share calls with each other), plus per-agent
-//! mailboxes for events and a per-agent heartbeat stamp. [`MemoryStore`] is the embedded default;
-//! a Redis implementation would keep one key per VDN (CAS on a version, or a Lua script) and a
-//! stream per agent, and could then serve several gateway nodes.
+//! mailboxes for events and a per-agent heartbeat stamp. Writes are commands ([`ccgw_domain::cmd`])
+//! that go through the VDN's command log ([`log`]): proposed, ordered, applied by the replica,
+//! answered. [`MemoryStore`] is the embedded default (volatile: an in-process log); a Redis
+//! backend will order the same entries with a stream per VDN and apply them on every node.
 
+pub mod log;
 mod memory;
 
 use std::future::Future;
 use std::time::Duration;
 
-use ccgw_domain::{AgentId, CallId, Ctx, DomainError, Event, TelephonyCommand, VdnId, VdnState};
+use ccgw_domain::{AgentId, DomainError, Event, Op, TelephonyCommand, VdnId, VdnState};
 
 pub use memory::MemoryStore;
 
-/// The result of a committed update: the operation's value and what it asks of the telephony.
+/// The result of a committed command: its output, what it asks of the telephony, and where it
+/// stands in the VDN's command log.
 #[derive(Debug)]
 pub struct Committed<R> {
     pub value: R,
     pub telephony: Vec<TelephonyCommand>,
+    pub seq: u64,
 }
 
 pub trait Store: Send + Sync + 'static {
-    /// Run `op` on the VDN's state atomically. On `Ok` the state is committed and the events the
-    /// operation emitted are appended to the agents' mailboxes, in order, before any other
-    /// operation on the VDN can run. On `Err` the operation has changed nothing (the domain
-    /// guarantees it) and its outputs are dropped.
-    fn update<R>(
-        &self,
-        vdn: VdnId,
-        now_ms: u64,
-        op: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<R, DomainError>,
-    ) -> Result<Committed<R>, DomainError>;
+    /// Propose a command to the VDN's log and wait until the replica has applied it. On `Ok`
+    /// the state is committed and the events the command emitted are in the agents' mailboxes,
+    /// in order, before any later command of the VDN applies. On `Err` the command has changed
+    /// nothing (the domain guarantees it) and its outputs are dropped; it still took its place
+    /// in the log (every replica fails it alike).
+    fn submit<C: Op>(&self, vdn: VdnId, now_ms: u64, command: C) -> Result<Committed<C::Output>, DomainError>;
 
     /// Read a VDN's state. Concurrent readers do not block each other.
     fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError>;
@@ -134,24 +134,4 @@ pub enum Requeued {
     Reordered,
     /// Dropped: the session it belonged to has ended.
     SessionGone,
-}
-
-/// Call ids unique for the life of this node and never reused across restarts: the counter is
-/// monotonic within the process, and the seconds part never goes back to or below the second
-/// in which the process started (so a restart within the same second cannot collide).
-#[derive(Debug)]
-pub struct CallIdSource {
-    seq: std::sync::atomic::AtomicU64,
-    floor_secs: u64,
-}
-
-impl CallIdSource {
-    pub fn new(start_secs: u64) -> Self {
-        CallIdSource { seq: std::sync::atomic::AtomicU64::new(1), floor_secs: start_secs + 1 }
-    }
-
-    pub fn next(&self, now_secs: u64) -> CallId {
-        let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        CallId { secs: now_secs.max(self.floor_secs), seq }
-    }
 }

@@ -1,16 +1,27 @@
-//! The in-memory store: one `RwLock<VdnState>` per VDN and one mailbox per agent. The maps
-//! themselves are fixed at start-up (provisioning is static), so finding a VDN or a mailbox takes
-//! no lock at all; reads of a VDN share its read lock.
+//! The in-memory store: one `RwLock` per VDN over its replica and its in-process command log,
+//! and one mailbox per agent. The maps themselves are fixed at start-up (provisioning is
+//! static), so finding a VDN or a mailbox takes no lock at all; reads of a VDN share its read
+//! lock and touch neither the log nor the codec. Volatile: a restart starts from the directory.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ccgw_domain::{AgentId, Ctx, Directory, DomainError, Event, Policy, VdnId, VdnState};
+use ccgw_domain::{AgentId, Ctx, Directory, DomainError, Event, Op, Policy, VdnId, VdnState};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
 
-use crate::{CallIdSource, Committed, Delivery, FeedPage, Requeued, Store};
+use crate::log::{Entry, MemoryLog, Replica, Snapshot};
+use crate::{Committed, Delivery, FeedPage, Requeued, Store};
+
+/// How many entries of each VDN's log the memory store keeps (for replays from a snapshot).
+pub const LOG_TAIL: usize = 1024;
+
+/// One VDN: its replica and its log, under one lock (the log's order is the lock's).
+struct Vdn {
+    replica: Replica,
+    log: MemoryLog,
+}
 
 #[derive(Default)]
 struct Queue {
@@ -39,12 +50,11 @@ struct Feed {
 }
 
 pub struct MemoryStore {
-    vdns: HashMap<VdnId, RwLock<VdnState>>,
+    vdns: HashMap<VdnId, RwLock<Vdn>>,
     feeds: HashMap<VdnId, Feed>,
     feed_capacity: usize,
     agent_vdn: HashMap<AgentId, VdnId>,
     mailboxes: HashMap<AgentId, Mailbox>,
-    call_ids: CallIdSource,
     max_events: usize,
     closing: AtomicBool,
     /// Events dropped because a mailbox was full (a client that stopped polling).
@@ -56,8 +66,16 @@ pub struct MemoryStore {
 impl MemoryStore {
     pub fn new(directory: &Directory, policy: Policy, max_events: usize) -> Self {
         let start_secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let vdns =
-            directory.vdns.keys().map(|v| (*v, RwLock::new(VdnState::new(*v, directory, policy.clone())))).collect();
+        let vdns = directory
+            .vdns
+            .keys()
+            .map(|v| {
+                let mut state = VdnState::new(*v, directory, policy.clone());
+                // Ids of this process never meet those of an earlier one (see `CallIdCounter`).
+                state.set_call_id_floor(start_secs + 1);
+                (*v, RwLock::new(Vdn { replica: Replica::new(state), log: MemoryLog::new(LOG_TAIL) }))
+            })
+            .collect();
         let agent_vdn = directory.agents.values().map(|a| (a.id, a.vdn)).collect();
         let mailboxes = directory
             .agents
@@ -81,7 +99,6 @@ impl MemoryStore {
             feed_capacity: 0,
             agent_vdn,
             mailboxes,
-            call_ids: CallIdSource::new(start_secs),
             max_events: max_events.max(1),
             closing: AtomicBool::new(false),
             dropped: AtomicU64::new(0),
@@ -101,6 +118,17 @@ impl MemoryStore {
 
     pub fn displaced_polls(&self) -> u64 {
         self.displaced.load(Ordering::Relaxed)
+    }
+
+    /// A snapshot of the VDN's replica and the log's entries after it (tests, and the joining
+    /// node of a cluster).
+    pub fn snapshot(&self, vdn: VdnId) -> Option<Snapshot> {
+        self.vdns.get(&vdn).map(|l| l.read().replica.snapshot())
+    }
+
+    /// The VDN's log entries after `seq`, `None` once some were trimmed (beyond [`LOG_TAIL`]).
+    pub fn log_since(&self, vdn: VdnId, seq: u64) -> Option<Vec<(u64, Vec<u8>)>> {
+        self.vdns.get(&vdn)?.read().log.since(seq)
     }
 
     fn deliver(&self, vdn: VdnId, ctx: Ctx) {
@@ -153,27 +181,29 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
-    fn update<R>(
-        &self,
-        vdn: VdnId,
-        now_ms: u64,
-        op: impl FnOnce(&mut VdnState, &mut Ctx) -> Result<R, DomainError>,
-    ) -> Result<Committed<R>, DomainError> {
+    fn submit<C: Op>(&self, vdn: VdnId, now_ms: u64, command: C) -> Result<Committed<C::Output>, DomainError> {
         let lock = self.vdns.get(&vdn).ok_or(DomainError::UnknownAgent)?;
-        let mut next_id = |secs| self.call_ids.next(secs);
-        let mut state = lock.write();
-        let mut ctx = Ctx::new(now_ms, &mut next_id);
-        let value = op(&mut state, &mut ctx)?;
+        // Propose: the entry is data, encoded before the lock is taken.
+        let bytes = Entry { now_ms, command: command.into() }.encode();
+        let mut guard = lock.write();
+        let Vdn { replica, log } = &mut *guard;
+        // Order: the entry's place in the log.
+        let seq = log.append(bytes);
+        // Apply: the replica decodes what the log holds, as every replica of a cluster will.
+        let applied = replica.apply(seq, log.get(seq).unwrap_or_default());
+        let mut ctx = applied.ctx;
         let telephony = std::mem::take(&mut ctx.telephony);
-        // Deliver while still holding the VDN lock, so mailboxes see events in commit order.
+        // Deliver while still holding the VDN lock, so mailboxes see events in log order.
         self.deliver(vdn, ctx);
-        drop(state);
-        Ok(Committed { value, telephony })
+        drop(guard);
+        // Answer the proposer (here: at once; in a cluster, when its own replica has applied it).
+        let value = C::output(applied.outcome?).ok_or(DomainError::Internal)?;
+        Ok(Committed { value, telephony, seq })
     }
 
     fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError> {
         let lock = self.vdns.get(&vdn).ok_or(DomainError::UnknownAgent)?;
-        Ok(f(&lock.read()))
+        Ok(f(&lock.read().replica.state))
     }
 
     fn vdn_of(&self, agent: AgentId) -> Option<VdnId> {

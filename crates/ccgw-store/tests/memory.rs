@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use ccgw_domain::{
     AgentId, AgentProfile, CallId, Directory, DomainError, EventKind, InitialState, Policy, SignInOptions, Skill,
-    SkillId, VdnId,
+    SkillId, VdnId, cmd,
 };
-use ccgw_store::{CallIdSource, MemoryStore, Requeued, Store};
+use ccgw_store::{MemoryStore, Requeued, Store};
 use proptest::prelude::*;
 
 const VDN: VdnId = VdnId(1);
@@ -53,12 +53,13 @@ fn opts() -> SignInOptions {
 }
 
 fn sign_in(s: &MemoryStore, agent: u32, now: u64, force: bool) {
-    s.update(VDN, now, |st, ctx| st.sign_in(ctx, AgentId(agent), opts(), format!("g{now}"), force)).unwrap();
+    let sign_in = cmd::SignIn { agent: AgentId(agent), options: opts(), guid: format!("g{now}"), force };
+    s.submit(VDN, now, sign_in).unwrap();
 }
 
 /// One event for `agent`: a busy/free toggle (SetNotReadySuccess or CancelNotReadySuccess+Ready).
 fn toggle(s: &MemoryStore, agent: u32, now: u64, reason: u16) {
-    s.update(VDN, now, |st, ctx| st.say_busy(ctx, AgentId(agent), reason, true)).unwrap();
+    s.submit(VDN, now, cmd::SayBusy { agent: AgentId(agent), reason, prolong: true }).unwrap();
 }
 
 async fn drain(s: &MemoryStore, agent: u32) -> Vec<EventKind> {
@@ -74,7 +75,8 @@ async fn update_commits_and_delivers_in_order() {
     let s = store();
     sign_in(&s, 101, 1_000, false);
     sign_in(&s, 102, 1_000, false);
-    let c = s.update(VDN, 2_000, |st, ctx| st.customer_call(ctx, "139", "5000", SKILL, String::new())).unwrap();
+    let customer = cmd::CustomerCall { caller: "139".into(), called: "5000".into(), skill: SKILL, data: String::new() };
+    let c = s.submit(VDN, 2_000, customer).unwrap();
     assert_eq!(c.telephony.len(), 1);
     let call = c.value;
     assert_eq!(s.read(VDN, |st| st.call_ids_of(AgentId(101))).unwrap(), vec![call]);
@@ -88,7 +90,7 @@ async fn update_commits_and_delivers_in_order() {
     assert_eq!(ev.len(), 6);
     assert_eq!(drain(&s, 102).await, vec![EventKind::InService, EventKind::Ready]);
     // Events carry the commit time.
-    s.update(VDN, 3_000, |st, ctx| st.answer(ctx, AgentId(101), None)).unwrap();
+    s.submit(VDN, 3_000, cmd::Answer { agent: AgentId(101), call: None }).unwrap();
     let e = s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap();
     assert_eq!(e.at_ms, 3_000);
     assert_eq!(e.agent, AgentId(101));
@@ -96,7 +98,7 @@ async fn update_commits_and_delivers_in_order() {
     assert_eq!(s.vdns(), vec![VdnId(1), VdnId(2)]);
     assert_eq!(s.vdn_of(AgentId(201)), Some(VdnId(2)));
     assert_eq!(s.vdn_of(AgentId(999)), None);
-    assert_eq!(s.update(VdnId(9), 0, |_, _| Ok(())).unwrap_err(), DomainError::UnknownAgent);
+    assert_eq!(s.submit(VdnId(9), 0, cmd::Tick { expire: vec![] }).unwrap_err(), DomainError::UnknownAgent);
     assert!(s.read(VdnId(9), |_| ()).is_err());
     assert!(s.next_event(AgentId(999), None, Duration::from_secs(5)).await.is_none());
 }
@@ -107,7 +109,7 @@ async fn err_delivers_nothing() {
     sign_in(&s, 101, 1_000, false);
     drain(&s, 101).await;
     let before = s.read(VDN, |st| st.clone()).unwrap();
-    let r = s.update(VDN, 2_000, |st, ctx| st.cancel_busy(ctx, AgentId(101)));
+    let r = s.submit(VDN, 2_000, cmd::CancelBusy { agent: AgentId(101) });
     assert_eq!(r.unwrap_err(), DomainError::WrongState);
     assert!(s.read(VDN, |st| *st == before).unwrap());
     assert!(s.next_event(AgentId(101), None, Duration::ZERO).await.is_none());
@@ -312,8 +314,8 @@ async fn force_sign_in_keeps_events_of_other_agents() {
     let s = store();
     sign_in(&s, 101, 1_000, false);
     sign_in(&s, 102, 1_000, false);
-    s.update(VDN, 1_500, |st, ctx| st.call_inner(ctx, AgentId(101), AgentId(102), String::new())).unwrap();
-    s.update(VDN, 1_600, |st, ctx| st.answer(ctx, AgentId(102), None)).unwrap();
+    s.submit(VDN, 1_500, cmd::CallInner { agent: AgentId(101), target: AgentId(102), data: String::new() }).unwrap();
+    s.submit(VDN, 1_600, cmd::Answer { agent: AgentId(102), call: None }).unwrap();
     drain(&s, 102).await;
     sign_in(&s, 101, 2_000, true);
     let ev = drain(&s, 102).await;
@@ -343,29 +345,27 @@ fn touch_and_last_seen() {
     assert_eq!(s.last_seen(AgentId(999)), None);
 }
 
+/// Call ids never repeat, across VDNs and within one, and never go back to or below the second
+/// the store started in (so a restart within the same second cannot collide).
 #[test]
-fn call_id_source_never_repeats_nor_goes_back() {
-    let start = 1_700_000_000;
-    let src = Arc::new(CallIdSource::new(start));
-    let threads: Vec<_> = (0..4)
-        .map(|t| {
-            let src = src.clone();
-            std::thread::spawn(move || {
-                (0..10_000u64).map(|i| src.next(start - 5 + (i + t) % 10)).collect::<Vec<CallId>>()
-            })
-        })
-        .collect();
+fn call_ids_never_repeat_nor_go_back() {
+    let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let mut d = directory();
+    let skill2 = SkillId(2);
+    d.skills.insert(skill2, Skill { id: skill2, vdn: VdnId(2), name: "two".into(), media_type: 5 });
+    let s = MemoryStore::new(&d, Policy::default(), 1000);
     let mut seen = HashSet::new();
-    for t in threads {
-        for id in t.join().unwrap() {
-            assert!(id.secs > start, "{id}");
-            assert!(seen.insert(id), "{id} twice");
-        }
+    for i in 0..200u64 {
+        let (vdn, skill) = if i % 3 == 0 { (VdnId(2), skill2) } else { (VDN, SKILL) };
+        // Times before the start and around it, as a clock stepped back would give.
+        let now_ms = (start - 5 + i % 10) * 1000;
+        let customer = cmd::CustomerCall { caller: "139".into(), called: "5000".into(), skill, data: String::new() };
+        let id: CallId = s.submit(vdn, now_ms, customer).unwrap().value;
+        assert!(id.secs > start, "{id}");
+        assert!(seen.insert(id), "{id} twice");
     }
-    // Sequence numbers alone are unique too (ids from one second never collide).
+    // The counters alone are unique too (ids from one second never collide).
     assert_eq!(seen.iter().map(|c| c.seq).collect::<HashSet<_>>().len(), seen.len());
-    assert_eq!(src.next(start + 100).secs, start + 100);
-    assert_eq!(src.next(0).secs, start + 1);
 }
 
 #[derive(Clone, Debug)]
@@ -414,10 +414,8 @@ proptest! {
                         }
                     }
                     Step::Fail { agent } => {
-                        let r = s.update(VDN, now, |st, ctx| {
-                            st.say_busy(ctx, AgentId(agents[agent]), 200, true)?;
-                            Err::<(), _>(DomainError::Internal)
-                        });
+                        // Not resting: the command fails, and delivers nothing.
+                        let r = s.submit(VDN, now, cmd::CancelRest { agent: AgentId(agents[agent]) });
                         prop_assert!(r.is_err());
                     }
                 }

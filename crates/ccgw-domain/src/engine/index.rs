@@ -226,6 +226,44 @@ impl VdnState {
             .collect()
     }
 
+    /// Rebuild the caches (idle index, timers) from the state, as after loading a snapshot (they
+    /// are not serialized). A timer armed here for a deadline the state still holds is all the
+    /// tick needs: entries for deadlines that moved since were dropped unseen anyway.
+    pub fn restore_caches(&mut self) {
+        let (scan, fault) = (self.derived.scan, self.derived.fault);
+        self.derived = Derived { scan, fault, ..Derived::default() };
+        let mut rings = Vec::new();
+        for c in self.calls.values() {
+            for p in &c.parties {
+                if let (PartyState::Alerting { since_ms }, Some(a)) = (p.state, p.agent()) {
+                    rings.push((c.id, a, since_ms));
+                }
+            }
+        }
+        for (call, agent, since_ms) in rings {
+            self.arm_ring(call, agent, since_ms);
+        }
+        let agents: Vec<(AgentId, Option<u64>)> = self
+            .agents
+            .iter()
+            .filter_map(|(id, a)| {
+                let s = a.session.as_ref()?;
+                let rest = match s.ready {
+                    Ready::Rest { until_ms, reminded: false, .. } => Some(until_ms),
+                    _ => None,
+                };
+                Some((*id, rest))
+            })
+            .collect();
+        for (agent, rest) in agents {
+            self.reindex(agent);
+            if let Some(until_ms) = rest {
+                self.arm_rest(agent, until_ms);
+            }
+            self.arm_playback(agent);
+        }
+    }
+
     // ----- housekeeping -------------------------------------------------------------------------
 
     /// Periodic housekeeping: ring time-outs, rest reminders, playback ends, distribution.

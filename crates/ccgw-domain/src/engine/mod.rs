@@ -15,6 +15,8 @@ use crate::ids::{AgentId, CallId, SkillId, VdnId};
 use crate::media::RecordLog;
 
 mod calls;
+mod command;
+pub use command::{Command, Op, Outcome, cmd};
 mod control;
 mod index;
 pub use index::AcdFault;
@@ -32,6 +34,7 @@ type Result<T> = std::result::Result<T, DomainError>;
 
 /// Engine settings that shape behaviour (not wire or transport).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Policy {
     pub ring_timeout_ms: u64,
     pub allow_force_login: bool,
@@ -91,12 +94,40 @@ pub struct Ctx<'a> {
     /// Agents whose new session starts in this operation, with the index of the first event
     /// that belongs to it: the store empties the agent's mailbox and delivers from there.
     pub new_sessions: Vec<(AgentId, usize)>,
-    next_call_id: &'a mut dyn FnMut(u64) -> CallId,
+    ids: CallIds<'a>,
+}
+
+/// Where an operation's new call ids come from.
+enum CallIds<'a> {
+    /// A source outside the state (tests and benches that call the operations directly).
+    External(&'a mut dyn FnMut(u64) -> CallId),
+    /// The VDN's own counter ([`VdnState::apply`] lends it and takes it back on `Ok`), so a
+    /// command's ids follow from the state and the command alone.
+    Replicated(CallIdCounter),
 }
 
 impl<'a> Ctx<'a> {
+    /// A context whose call ids come from `next_call_id` (called with the time in seconds).
     pub fn new(now_ms: u64, next_call_id: &'a mut dyn FnMut(u64) -> CallId) -> Self {
-        Ctx { now_ms, events: Vec::new(), telephony: Vec::new(), new_sessions: Vec::new(), next_call_id }
+        Ctx {
+            now_ms,
+            events: Vec::new(),
+            telephony: Vec::new(),
+            new_sessions: Vec::new(),
+            ids: CallIds::External(next_call_id),
+        }
+    }
+
+    /// The context of a command proposed at `now_ms`, for [`VdnState::apply`]: its call ids
+    /// come from the VDN's counter.
+    pub fn at(now_ms: u64) -> Ctx<'static> {
+        Ctx {
+            now_ms,
+            events: Vec::new(),
+            telephony: Vec::new(),
+            new_sessions: Vec::new(),
+            ids: CallIds::Replicated(CallIdCounter::default()),
+        }
     }
 
     fn emit(&mut self, agent: AgentId, kind: EventKind) {
@@ -104,23 +135,54 @@ impl<'a> Ctx<'a> {
     }
 
     fn call_id(&mut self) -> CallId {
-        (self.next_call_id)(self.now_ms / 1000)
+        let secs = self.now_ms / 1000;
+        match &mut self.ids {
+            CallIds::External(next) => next(secs),
+            CallIds::Replicated(counter) => counter.next(secs),
+        }
+    }
+}
+
+/// A VDN's call ids, `<unix-seconds>-<counter>`, as a pure function of the state and the
+/// commands applied: the seconds part is the proposer's time (never below `floor_secs`), the
+/// counter part `issued · stride + slot + 1`, where `slot` is the VDN's place among the
+/// `stride` VDNs provisioned when the state was created. So two VDNs never issue the same
+/// counter, a VDN never issues one twice, and a VDN alone (`stride` 1) counts 1, 2, 3, … as
+/// the vendor's. Across a restart of the (volatile) memory store, `floor_secs` (the second after
+/// the process started) keeps the new ids apart from the old ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct CallIdCounter {
+    pub floor_secs: u64,
+    pub issued: u64,
+    pub stride: u64,
+    pub slot: u64,
+}
+
+impl CallIdCounter {
+    fn next(&mut self, now_secs: u64) -> CallId {
+        let seq = self.issued.saturating_mul(self.stride.max(1)).saturating_add(self.slot + 1);
+        self.issued += 1;
+        CallId { secs: now_secs.max(self.floor_secs), seq }
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum HelpTarget {
     Agent(AgentId),
     Skill(SkillId),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum HelpMode {
     TwoParty,
     ThreeParty,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum TransferTarget {
     Agent(AgentId),
     Skill(SkillId),
@@ -128,6 +190,7 @@ pub enum TransferTarget {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum TransferMode {
     /// The agent leaves at once.
     Blind,
@@ -137,12 +200,14 @@ pub enum TransferMode {
 
 /// Outcome of a successful sign-in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SignedIn {
     pub login_ms: u64,
 }
 
 /// The state of one VDN: its agents, skills, live calls and queues.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct VdnState {
     pub vdn: VdnId,
     pub policy: Policy,
@@ -156,7 +221,11 @@ pub struct VdnState {
     pub call_records: VecDeque<CallRecord>,
     /// Customer calls offered, answered and abandoned per skill, per interval (the wallboard).
     pub traffic: Traffic,
-    /// The ACD's idle index and the housekeeping timers (caches; ignored by `==`).
+    /// Where this VDN's call ids come from (see [`CallIdCounter`]).
+    pub call_ids: CallIdCounter,
+    /// The ACD's idle index and the housekeeping timers (caches; ignored by `==`, not
+    /// serialized: [`VdnState::restore_caches`] rebuilds them after a snapshot is loaded).
+    #[cfg_attr(feature = "serde", serde(skip))]
     derived: index::Derived,
 }
 
@@ -165,6 +234,7 @@ pub const MAX_CALL_RECORDS: usize = 1000;
 
 /// One agent's part in a call, recorded when the agent leaves the call (or the call ends).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CallRecord {
     pub agent: AgentId,
     pub call: CallId,
@@ -190,6 +260,12 @@ impl VdnState {
         let agents = directory.agents_of(vdn).into_iter().map(|p| (p.id, Agent::new(p))).collect();
         let skills: BTreeMap<_, _> = directory.skills_of(vdn).into_iter().map(|s| (s.id, s)).collect();
         let queues = skills.keys().map(|k| (*k, VecDeque::new())).collect();
+        let call_ids = CallIdCounter {
+            floor_secs: 0,
+            issued: 0,
+            stride: directory.vdns.len().max(1) as u64,
+            slot: directory.vdns.keys().position(|v| *v == vdn).unwrap_or(0) as u64,
+        };
         VdnState {
             vdn,
             traffic: Traffic::new(policy.traffic),
@@ -200,6 +276,7 @@ impl VdnState {
             queues,
             records: RecordLog::default(),
             call_records: VecDeque::new(),
+            call_ids,
             derived: Default::default(),
         }
     }

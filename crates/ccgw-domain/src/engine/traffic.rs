@@ -28,6 +28,7 @@ pub const WINDOW_BUCKETS: usize = 30;
 
 /// How the statistics are cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TrafficPolicy {
     /// A call answered within this wait (ms) counts towards the service level.
     pub service_level_ms: u64,
@@ -45,6 +46,7 @@ impl Default for TrafficPolicy {
 
 /// Counts of one skill over one span of time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Counters {
     pub offered: u32,
     pub answered: u32,
@@ -70,6 +72,7 @@ impl Counters {
 
 /// The counts of one span (an interval or a window bucket), per skill.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Span {
     /// Start of the span (ms since the epoch, a multiple of the span's length).
     pub start_ms: u64,
@@ -89,6 +92,7 @@ impl Span {
 
 /// A ring of consecutive spans of one length, newest last.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 struct Ring {
     span_ms: u64,
     cap: usize,
@@ -150,6 +154,7 @@ impl Ring {
 
 /// The traffic statistics of one VDN.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Traffic {
     pub policy: TrafficPolicy,
     intervals: Ring,

@@ -1,7 +1,7 @@
 //! `calldata`: queries about the agent's calls (subject to the overload control, checked in
 //! `api::authenticated`) and setting call-associated data.
 
-use ccgw_domain::{AgentId, CallRecord, DomainError, SkillId};
+use ccgw_domain::{AgentId, CallRecord, DomainError, SkillId, cmd};
 use ccgw_store::Store;
 use ccgw_wire::request::{AssignInQueueRequest, MAX_CALL_DATA, SetCallDataRequest};
 use ccgw_wire::response::{self, CallInfo, CallRecordInfo, HeldCall, Statistics};
@@ -100,7 +100,7 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
         Method::SetCallAppDataEx => {
             let req = SetCallDataRequest::parse(&body)?;
             let id = parse_call_id(&req.call_id)?;
-            done(gw.update(vdn, |s, _| s.set_call_data(agent, id, req.data)))
+            done(gw.run(vdn, cmd::SetCallData { agent, call: Some(id), data: req.data }))
         }
         Method::QueryCallNumsOnAgent => {
             let n = gw.read(vdn, |s| s.call_ids_of(agent).len()).map_err(e)?;
@@ -133,13 +133,8 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
                 return Err(PARAMETER_INVALID);
             }
             let id = query_param(query, "callid").filter(|c| !c.is_empty()).map(|c| parse_call_id(&c)).transpose()?;
-            done(gw.update(vdn, |s, _| {
-                let id = match id {
-                    Some(id) => id,
-                    None => s.current_call(agent, false).map(|c| c.id).ok_or(DomainError::NoCall)?,
-                };
-                s.set_call_data(agent, id, data)
-            }))
+            // No call id: the agent's current call, chosen where the command applies.
+            done(gw.run(vdn, cmd::SetCallData { agent, call: id, data }))
         }
         Method::QueryAgentHoldNum => {
             let target = parse_agent(param(0), gw.config.auth.max_workno()).ok_or(PARAMETER_INVALID)?;
@@ -204,7 +199,7 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             let req = AssignInQueueRequest::parse(&body)?;
             let id = parse_call_id(&req.call_id)?;
             let skill = skill_in_vdn(gw, vdn, req.skill)?;
-            done(gw.update(vdn, |s, ctx| s.assign_in_queue(ctx, agent, id, skill)))
+            done(gw.run(vdn, cmd::AssignInQueue { agent, call: id, skill }))
         }
         _ => Err(e(DomainError::Internal)),
     }

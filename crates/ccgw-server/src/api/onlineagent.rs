@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ccgw_domain::agent::{MAX_PRIVATE_CONFIG, Pending};
-use ccgw_domain::{AgentId, AgentStateCode, DomainError, PartyState, SkillId, VdnState};
+use ccgw_domain::{AgentId, AgentStateCode, DomainError, PartyState, SkillId, VdnState, cmd};
 use ccgw_store::Store;
 use ccgw_wire::Method;
 use ccgw_wire::request::{BindPhoneRequest, BulletinRequest, BulletinTarget, MAX_NOTE, ModifyPasswordRequest};
@@ -24,16 +24,14 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
     let e = fail(method);
     let param = |i: usize| params.get(i).copied().unwrap_or("");
     match method {
-        Method::Logout => gw.update(vdn, |s, ctx| s.sign_out(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
-        Method::ForceLogout => {
-            gw.update(vdn, |s, ctx| s.force_sign_out(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
-        }
+        Method::Logout => gw.run(vdn, cmd::SignOut { agent }).map_err(e).and_then(|_| ok_empty(method)),
+        Method::ForceLogout => gw.run(vdn, cmd::ForceSignOut { agent }).map_err(e).and_then(|_| ok_empty(method)),
         Method::ForceLogoutWithReason => {
             let reason: u8 = param(0).parse().map_err(|_| LOGOUT_PARAMETER)?;
             if reason == 0 {
                 return Err(LOGOUT_PARAMETER);
             }
-            gw.update(vdn, |s, ctx| s.force_sign_out(ctx, agent)).map_err(e)?;
+            gw.run(vdn, cmd::ForceSignOut { agent }).map_err(e)?;
             Ok(Reply::new(response::ok_bare("success")))
         }
         Method::HandShake => {
@@ -53,25 +51,19 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
                 return Err(PARAMETER_INVALID);
             }
             let prolong = query_flag(query, "prolong")?.unwrap_or(false);
-            gw.update(vdn, |s, ctx| s.say_busy(ctx, agent, reason, prolong)).map_err(e).and_then(|_| ok_empty(method))
+            gw.run(vdn, cmd::SayBusy { agent, reason, prolong }).map_err(e).and_then(|_| ok_empty(method))
         }
-        Method::CancelBusy => {
-            gw.update(vdn, |s, ctx| s.cancel_busy(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::SayFree => gw.update(vdn, |s, ctx| s.say_free(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
+        Method::CancelBusy => gw.run(vdn, cmd::CancelBusy { agent }).map_err(e).and_then(|_| ok_empty(method)),
+        Method::SayFree => gw.run(vdn, cmd::SayFree { agent }).map_err(e).and_then(|_| ok_empty(method)),
         Method::Rest => {
             let secs: u32 = param(0).parse().map_err(|_| PARAMETER_INVALID)?;
             let cause: u8 = param(1).parse().map_err(|_| PARAMETER_INVALID)?;
             let prolong = query_flag(query, "prolong")?.unwrap_or(false);
-            gw.update(vdn, |s, ctx| s.rest(ctx, agent, secs, cause, prolong)).map_err(e).and_then(|_| ok_empty(method))
+            gw.run(vdn, cmd::Rest { agent, secs, cause, prolong }).map_err(e).and_then(|_| ok_empty(method))
         }
-        Method::CancelRest => {
-            gw.update(vdn, |s, ctx| s.cancel_rest(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
-        }
-        Method::SayWork => gw.update(vdn, |s, ctx| s.work(ctx, agent)).map_err(e).and_then(|_| ok_empty(method)),
-        Method::CancelWork => {
-            gw.update(vdn, |s, ctx| s.cancel_work(ctx, agent)).map_err(e).and_then(|_| ok_empty(method))
-        }
+        Method::CancelRest => gw.run(vdn, cmd::CancelRest { agent }).map_err(e).and_then(|_| ok_empty(method)),
+        Method::SayWork => gw.run(vdn, cmd::Work { agent }).map_err(e).and_then(|_| ok_empty(method)),
+        Method::CancelWork => gw.run(vdn, cmd::CancelWork { agent }).map_err(e).and_then(|_| ok_empty(method)),
         Method::SetAgentAutoEnterIdle => {
             // "true" = go idle after a call; any other 1–5 character flag = wrap-up.
             let flag = param(0);
@@ -79,7 +71,7 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
                 return Err(PARAMETER_INVALID);
             }
             let on = flag == "true";
-            gw.update(vdn, |s, _| s.set_auto_enter_idle(agent, on)).map_err(e).and_then(|_| ok_empty(method))
+            gw.run(vdn, cmd::SetAutoEnterIdle { agent, on }).map_err(e).and_then(|_| ok_empty(method))
         }
         Method::SetAgentAutoAnswer => {
             // "true" = answer automatically; any other 1–5 character flag = answer by hand.
@@ -88,7 +80,7 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
                 return Err(PARAMETER_INVALID);
             }
             let on = flag == "true";
-            gw.update(vdn, |s, _| s.set_auto_answer(agent, on)).map_err(e).and_then(|_| ok_empty(method))
+            gw.run(vdn, cmd::SetAutoAnswer { agent, on }).map_err(e).and_then(|_| ok_empty(method))
         }
         Method::GetAgentStatus => {
             let code = gw.read(vdn, |s| s.agent(agent).map(|a| a.state_code())).map_err(e)?.map_err(e)?;
@@ -110,7 +102,7 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
                         .collect::<Result<Vec<_>, _>>()?,
                 ),
             };
-            gw.update(vdn, |s, ctx| s.reset_skills(ctx, agent, skills)).map_err(e).and_then(|_| ok_empty(method))
+            gw.run(vdn, cmd::ResetSkills { agent, skills }).map_err(e).and_then(|_| ok_empty(method))
         }
         Method::QueryAgentSkills => {
             let list = gw
@@ -144,7 +136,7 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
                 .and_then(|v| v.parse().ok())
                 .filter(|v| *v <= 65534)
                 .ok_or(PARAMETER_INVALID)?;
-            gw.update(vdn, |s, _| s.set_settings(agent, |t| t.custom_state = Some(state))).map_err(e)?;
+            gw.run(vdn, cmd::SetCustomState { agent, state }).map_err(e)?;
             ok_empty(method)
         }
         Method::QueryCustomState => {
@@ -161,12 +153,12 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             if config.len() > MAX_PRIVATE_CONFIG {
                 return Err(PARAMETER_INVALID);
             }
-            gw.update(vdn, |s, _| s.set_settings(agent, |t| t.private_config = config)).map_err(e)?;
+            gw.run(vdn, cmd::SetPrivateConfig { agent, config }).map_err(e)?;
             ok_empty(method)
         }
         Method::SetTalkRight => {
             let on = query_flag(query, "flag")?.ok_or(PARAMETER_INVALID)?;
-            gw.update(vdn, |s, _| s.set_settings(agent, |t| t.talk_right = on)).map_err(e)?;
+            gw.run(vdn, cmd::SetTalkRight { agent, on }).map_err(e)?;
             ok_empty(method)
         }
         Method::SetAgentSelfRecord => {
@@ -176,18 +168,12 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
                 _ => Err(PARAMETER_INVALID),
             };
             let (record, before) = (flag(0)?, flag(1)?);
-            gw.update(vdn, |s, _| {
-                s.set_settings(agent, |t| {
-                    t.self_record = record;
-                    t.record_before_talking = before;
-                })
-            })
-            .map_err(e)?;
+            gw.run(vdn, cmd::SetSelfRecord { agent, record, before_talking: before }).map_err(e)?;
             ok_empty(method)
         }
         Method::BindAgentPhone => {
             let req = BindPhoneRequest::parse(&body)?;
-            gw.update(vdn, |s, _| s.bind_phone(agent, &req.phone)).map_err(e)?;
+            gw.run(vdn, cmd::BindPhone { agent, phone: req.phone }).map_err(e)?;
             ok_empty(method)
         }
         Method::SendNotelet => {
@@ -197,7 +183,7 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             if content.is_empty() || content.len() > MAX_NOTE {
                 return Err(PARAMETER_INVALID);
             }
-            gw.update(vdn, |s, ctx| s.send_note(ctx, agent, receiver)).map_err(e)?;
+            gw.run(vdn, cmd::SendNote { from: agent, to: receiver }).map_err(e)?;
             ok_empty(method)
         }
         Method::NotifyBulletin => {
@@ -214,7 +200,7 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
                         .collect::<Result<Vec<AgentId>, Retcode>>()?,
                 ),
             };
-            gw.update(vdn, |s, ctx| s.send_bulletin(ctx, agent, to.as_deref(), &req.data)).map_err(e)?;
+            gw.run(vdn, cmd::SendBulletin { from: agent, to, data: req.data }).map_err(e)?;
             ok_empty(method)
         }
         Method::SyncAgentInfo => {

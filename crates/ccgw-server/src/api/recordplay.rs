@@ -2,7 +2,7 @@
 //! record files. The state machines are the engine's (`ccgw_domain::engine`, media); the
 //! simulated telephony records and plays nothing (docs/compat.md, "Recording and playback").
 
-use ccgw_domain::{AgentId, DomainError, RecordFile, RecordFilter, VdnId};
+use ccgw_domain::{AgentId, DomainError, RecordFile, RecordFilter, VdnId, cmd};
 use ccgw_store::Store;
 use ccgw_wire::Method;
 use ccgw_wire::request::{PlayRequest, parse_datetime};
@@ -33,26 +33,26 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             if name.is_empty() || name.chars().count() > MAX_FILE_NAME || name.chars().any(char::is_control) {
                 return Err(PARAMETER_INVALID);
             }
-            done(gw.update(vdn, |s, c| s.begin_record(c, agent, Some(name)).map(drop)))
+            done(gw.run(vdn, cmd::BeginRecord { agent, file_name: Some(name) }).map(drop))
         }
-        Method::BeginRecordWithoutFilename => done(gw.update(vdn, |s, c| s.begin_record(c, agent, None).map(drop))),
-        Method::PauseRecord => done(gw.update(vdn, |s, c| s.pause_record(c, agent, true))),
-        Method::ResumeRecord => done(gw.update(vdn, |s, c| s.pause_record(c, agent, false))),
-        Method::StopRecord => done(gw.update(vdn, |s, c| s.stop_record(c, agent))),
+        Method::BeginRecordWithoutFilename => done(gw.run(vdn, cmd::BeginRecord { agent, file_name: None }).map(drop)),
+        Method::PauseRecord => done(gw.run(vdn, cmd::PauseRecord { agent, pause: true })),
+        Method::ResumeRecord => done(gw.run(vdn, cmd::PauseRecord { agent, pause: false })),
+        Method::StopRecord => done(gw.run(vdn, cmd::StopRecord { agent })),
         Method::BeginPlay => {
             let req = PlayRequest::parse(&body)?;
             let length = gw.config.recording.play_length_ms;
             let from_ms = u64::from(req.start_secs) * 1000;
-            done(gw.update(vdn, |s, c| s.begin_play(c, agent, req.voice_path, from_ms, length)))
+            done(gw.run(vdn, cmd::BeginPlay { agent, file: req.voice_path, from_ms, length_ms: length }))
         }
-        Method::PausePlay => done(gw.update(vdn, |s, c| s.pause_play(c, agent, true))),
-        Method::ResumePlay => done(gw.update(vdn, |s, c| s.pause_play(c, agent, false))),
+        Method::PausePlay => done(gw.run(vdn, cmd::PausePlay { agent, pause: true })),
+        Method::ResumePlay => done(gw.run(vdn, cmd::PausePlay { agent, pause: false })),
         Method::ForeFastPlay | Method::BackFastPlay => {
             let secs = seconds(params.first().copied().unwrap_or(""))?;
             let forward = method == Method::ForeFastPlay;
-            done(gw.update(vdn, |s, c| s.seek_play(c, agent, forward, secs)))
+            done(gw.run(vdn, cmd::SeekPlay { agent, forward, secs }))
         }
-        Method::StopPlay => done(gw.update(vdn, |s, c| s.stop_play(c, agent))),
+        Method::StopPlay => done(gw.run(vdn, cmd::StopPlay { agent })),
         Method::QueryRecordFile | Method::QuerySelfRecordFile => {
             let target = match method {
                 Method::QuerySelfRecordFile => Some(agent),

@@ -2,7 +2,7 @@
 //! conference, transfer, mute.
 
 use ccgw_domain::engine::valid_number;
-use ccgw_domain::{DomainError, HelpMode, HelpTarget};
+use ccgw_domain::{DomainError, HelpMode, HelpTarget, cmd};
 use ccgw_store::Store;
 use ccgw_wire::request::{CallInnerRequest, CallInnerSkillRequest, CalloutRequest, InnerHelpRequest, TransferRequest};
 use ccgw_wire::retcode::PARAMETER_INVALID;
@@ -23,44 +23,44 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
         Method::Callout | Method::PreviewCallout => {
             let req = CalloutRequest::parse(&body)?;
             let id = gw
-                .update(vdn, |s, ctx| s.call_out(ctx, agent, &req.called, req.caller.as_deref(), req.data))
+                .run(vdn, cmd::CallOut { agent, called: req.called, caller: req.caller, data: req.data })
                 .map_err(e)?;
             Ok(Reply::new(response::ok("success", id.to_string())))
         }
         Method::CallInner => {
             let req = CallInnerRequest::parse(&body)?;
             let target = peer_in_vdn(gw, vdn, req.called).map_err(e)?;
-            let id = gw.update(vdn, |s, ctx| s.call_inner(ctx, agent, target, req.data)).map_err(e)?;
+            let id = gw.run(vdn, cmd::CallInner { agent, target, data: req.data }).map_err(e)?;
             Ok(Reply::new(response::ok("success", id.to_string())))
         }
         Method::Answer => {
             let call = query_param(query, "callid").filter(|c| !c.is_empty()).map(|c| parse_call_id(&c)).transpose()?;
-            done(gw.update(vdn, |s, ctx| s.answer(ctx, agent, call).map(drop)))
+            done(gw.run(vdn, cmd::Answer { agent, call }).map(drop))
         }
-        Method::ReleasePhone => done(gw.update(vdn, |s, ctx| s.release_phone(ctx, agent))),
+        Method::ReleasePhone => done(gw.run(vdn, cmd::ReleasePhone { agent })),
         // Phone linkage: the phone's hang-up key rejects a ringing call or leaves the active one.
         Method::Release | Method::ReleaseEx | Method::PhoneHangUp => {
-            done(gw.update(vdn, |s, ctx| s.release(ctx, agent).map(drop)))
+            done(gw.run(vdn, cmd::Release { agent }).map(drop))
         }
         Method::DropCall => {
             let call = parse_call_id(param(0))?;
-            done(gw.update(vdn, |s, ctx| s.drop_call(ctx, agent, call)))
+            done(gw.run(vdn, cmd::DropCall { agent, call }))
         }
         Method::Disconnect => {
             let number = param(0);
             if !valid_number(number) {
                 return Err(PARAMETER_INVALID);
             }
-            done(gw.update(vdn, |s, ctx| s.disconnect(ctx, agent, number)))
+            done(gw.run(vdn, cmd::Disconnect { agent, number: number.to_owned() }))
         }
-        Method::Hold => done(gw.update(vdn, |s, ctx| s.hold(ctx, agent).map(drop))),
+        Method::Hold => done(gw.run(vdn, cmd::Hold { agent }).map(drop)),
         Method::GetHold => {
             let call = query_param(query, "callid").filter(|c| !c.is_empty()).map(|c| parse_call_id(&c)).transpose()?;
-            done(gw.update(vdn, |s, ctx| s.unhold(ctx, agent, call).map(drop)))
+            done(gw.run(vdn, cmd::Unhold { agent, call }).map(drop))
         }
         Method::ConnectHold => {
             let call = parse_call_id(param(0))?;
-            done(gw.update(vdn, |s, ctx| s.connect_held(ctx, agent, call)))
+            done(gw.run(vdn, cmd::ConnectHeld { agent, held: call }))
         }
         Method::InnerHelp => {
             let req = InnerHelpRequest::parse(&body)?;
@@ -69,28 +69,28 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
                 _ => HelpTarget::Agent(peer_in_vdn(gw, vdn, req.dst).map_err(e)?),
             };
             let mode = if req.mode == 2 { HelpMode::ThreeParty } else { HelpMode::TwoParty };
-            let id = gw.update(vdn, |s, ctx| s.inner_help(ctx, agent, target, mode, req.data)).map_err(e)?;
+            let id = gw.run(vdn, cmd::InnerHelp { agent, target, mode, data: req.data }).map_err(e)?;
             Ok(Reply::new(response::ok("success", id.to_string())))
         }
         Method::Transfer => {
             let req = TransferRequest::parse(&body)?;
             let (target, mode) = transfer_target(gw, vdn, &req)
                 .map_err(|r| if r == PARAMETER_INVALID { r } else { e(DomainError::InvalidParameter) })?;
-            done(gw.update(vdn, |s, ctx| s.transfer(ctx, agent, target, mode)))
+            done(gw.run(vdn, cmd::Transfer { agent, target, mode }))
         }
-        Method::ConfJoin => done(gw.update(vdn, |s, ctx| s.conference(ctx, agent).map(drop))),
-        Method::BeginMute => done(gw.update(vdn, |s, _| s.mute(agent, true))),
-        Method::EndMute => done(gw.update(vdn, |s, _| s.mute(agent, false))),
+        Method::ConfJoin => done(gw.run(vdn, cmd::Conference { agent }).map(drop)),
+        Method::BeginMute => done(gw.run(vdn, cmd::Mute { agent, on: true })),
+        Method::EndMute => done(gw.run(vdn, cmd::Mute { agent, on: false })),
         // --- issue 8 ---
         Method::CallInnerSkill => {
             let req = CallInnerSkillRequest::parse(&body)?;
             let skill = skill_in_vdn(gw, vdn, req.skill)?;
-            let id = gw.update(vdn, |s, ctx| s.call_inner_skill(ctx, agent, skill, req.data)).map_err(e)?;
+            let id = gw.run(vdn, cmd::CallInnerSkill { agent, skill, data: req.data }).map_err(e)?;
             Ok(Reply::new(response::ok("success", id.to_string())))
         }
-        Method::CancelTransfer => done(gw.update(vdn, |s, ctx| s.cancel_transfer(ctx, agent).map(drop))),
+        Method::CancelTransfer => done(gw.run(vdn, cmd::CancelTransfer { agent }).map(drop)),
         // Phone linkage: lifting the handset answers the ringing call.
-        Method::PhonePickup => done(gw.update(vdn, |s, ctx| s.answer(ctx, agent, None).map(drop))),
+        Method::PhonePickup => done(gw.run(vdn, cmd::Answer { agent, call: None }).map(drop)),
         Method::SecondDial | Method::SecondDialEx => {
             let digits = match method {
                 Method::SecondDial => param(0).to_owned(),
@@ -99,7 +99,7 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             if !valid_number(&digits) {
                 return Err(PARAMETER_INVALID);
             }
-            done(gw.update(vdn, |s, ctx| s.send_digits(ctx, agent, &digits).map(drop)))
+            done(gw.run(vdn, cmd::SendDigits { agent, digits }).map(drop))
         }
         Method::RequestAppointedCall => {
             let call = parse_call_id(param(0))?;
@@ -109,18 +109,18 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             }
             let raw = query_param(query, "skillId").or_else(|| query_param(query, "skillid")).unwrap_or_default();
             let skill = skill_in_vdn(gw, vdn, parse_id(&raw)?)?;
-            done(gw.update(vdn, |s, ctx| s.request_call(ctx, agent, call, skill)))
+            done(gw.run(vdn, cmd::RequestCall { agent, call, skill }))
         }
         // The vendor's sample answers with an empty message.
         Method::ThirdPartyConfTransmitNum => {
-            gw.update(vdn, |s, ctx| s.relay_conference_digits(ctx, agent)).map_err(e)?;
+            gw.run(vdn, cmd::RelayConferenceDigits { agent }).map_err(e)?;
             Ok(Reply::new(response::ok("", response::empty_object())))
         }
         Method::SnatchPickup => {
             let raw = query_param(query, "destWorkNo").unwrap_or_default();
             let target = parse_agent(&raw, gw.config.auth.max_workno()).ok_or(PARAMETER_INVALID)?;
             let target = peer_in_vdn(gw, vdn, target.0).map_err(e)?;
-            done(gw.update(vdn, |s, ctx| s.snatch_pickup(ctx, agent, target).map(drop)))
+            done(gw.run(vdn, cmd::SnatchPickup { agent, target }).map(drop))
         }
         _ => Err(e(DomainError::Internal)),
     }
