@@ -13,13 +13,13 @@ pub mod ids;
 pub mod media;
 
 pub use agent::{AgentStateCode, InitialState, SignInOptions};
-pub use call::{Call, CallFeature, Endpoint, Leg, PartyState};
-pub use directory::{AgentProfile, AgentRights, Directory, Group, Ivr, RestReason, Skill};
+pub use call::{Call, CallFeature, Endpoint, Leg, PartyState, Qc, QcMode};
+pub use directory::{AgentProfile, AgentRights, Directory, Group, Ivr, RestReason, Skill, Supervision};
 pub use engine::{
-    CallRecord, Ctx, HelpMode, HelpTarget, PlayOp, Policy, RecordOp, TelephonyCommand, TransferMode, TransferTarget,
-    VdnState,
+    CallRecord, Ctx, HelpMode, HelpTarget, MAX_MONITORED, PlayOp, Policy, QcRight, RecordOp, TelephonyCommand,
+    TransferMode, TransferTarget, VdnState,
 };
 pub use error::DomainError;
-pub use event::{Event, EventKind, HungUpBy, Offer, PhoneCall};
+pub use event::{Event, EventKind, HungUpBy, Offer, PhoneCall, QcSubtype};
 pub use ids::{AgentId, CallId, SkillId, VdnId};
 pub use media::{MediaState, Playback, RecordFile, RecordFilter, Recording};

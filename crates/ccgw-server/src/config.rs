@@ -91,6 +91,9 @@ pub struct Config {
     /// `[[rest_reason]]` tables.
     #[serde(rename = "rest_reason")]
     pub rest_reasons: Vec<RestReasonConfig>,
+    /// `[[supervisor]]` tables (quality control: who supervises whom).
+    #[serde(rename = "supervisor")]
+    pub supervisors: Vec<SupervisorConfig>,
 }
 
 /// `[server]`: the agent-facing HTTPS listener.
@@ -601,6 +604,17 @@ pub struct GroupConfig {
     pub members: Vec<u32>,
 }
 
+/// `[[supervisor]]`: a provisioned agent that supervises agents of its own VDN (quality
+/// control, monitoring): those of `groups` and those with one of `skills`; both empty = every
+/// agent of the VDN. What it may do to them is its `rights` (docs/compat.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupervisorConfig {
+    pub workno: u32,
+    pub groups: Vec<u32>,
+    pub skills: Vec<u32>,
+}
+
 /// `[[rest_reason]]`: a rest reason of a VDN (the `restcause` of `rest/{time}/{restcause}`),
 /// listed by agentgroup `restreason`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -710,6 +724,16 @@ impl Config {
         vec![group(1, 1, 101..=110), group(2, 1, 111..=120), group(3, 2, 601..=610)]
     }
 
+    /// Demo supervisors: 591–600 supervise all of VDN 1, 101 supervises its group 1 ("Team 1")
+    /// and 601 its group 3 ("Team 3", VDN 2).
+    pub fn demo_supervisors() -> Vec<SupervisorConfig> {
+        let whole = |workno| SupervisorConfig { workno, ..SupervisorConfig::default() };
+        let mut v: Vec<_> = (591..=600).map(whole).collect();
+        v.push(SupervisorConfig { workno: 101, groups: vec![1], skills: vec![] });
+        v.push(SupervisorConfig { workno: 601, groups: vec![3], skills: vec![] });
+        v
+    }
+
     /// Demo rest reasons: 1 "Lunch" and 2 "Training" in VDN 1, 1 "Break" in VDN 2.
     pub fn demo_rest_reasons() -> Vec<RestReasonConfig> {
         let reason = |vdn: u32, code: u8, name: &str| RestReasonConfig { vdn, code, name: name.into() };
@@ -737,8 +761,9 @@ impl Config {
         self.validate_telephony().context("[telephony]")?;
         self.validate_log().context("[log]")?;
         self.validate_recording().context("[recording]")?;
-        self.validate_provisioning()
-            .context("provisioning ([[vdn]], [[skill]], [[ivr]], [[agent]], [[group]], [[rest_reason]])")?;
+        self.validate_provisioning().context(
+            "provisioning ([[vdn]], [[skill]], [[ivr]], [[agent]], [[group]], [[rest_reason]], [[supervisor]])",
+        )?;
         Ok(())
     }
 
@@ -929,7 +954,37 @@ impl Config {
             }
         }
         self.validate_groups()?;
-        self.validate_rest_reasons()
+        self.validate_rest_reasons()?;
+        self.validate_supervisors()
+    }
+
+    /// `[[supervisor]]`: a provisioned agent, listed once, whose groups and skills are of its VDN.
+    fn validate_supervisors(&self) -> anyhow::Result<()> {
+        let agent_vdn: HashMap<u32, u32> = self.agents.iter().map(|a| (a.workno, a.vdn)).collect();
+        let group_vdn: HashMap<u32, u32> = self.groups.iter().map(|g| (g.id, g.vdn)).collect();
+        let skill_vdn: HashMap<u32, u32> = self.skills.iter().map(|s| (s.id, s.vdn)).collect();
+        let mut seen = HashSet::new();
+        for s in &self.supervisors {
+            let Some(&vdn) = agent_vdn.get(&s.workno) else {
+                bail!("supervisor {} is not a provisioned agent", s.workno)
+            };
+            ensure!(seen.insert(s.workno), "supervisor {} is listed twice", s.workno);
+            for g in &s.groups {
+                match group_vdn.get(g) {
+                    None => bail!("supervisor {}: unknown group {g}", s.workno),
+                    Some(&v) if v != vdn => bail!("supervisor {} (vdn {vdn}): group {g} is of vdn {v}", s.workno),
+                    Some(_) => {}
+                }
+            }
+            for k in &s.skills {
+                match skill_vdn.get(k) {
+                    None => bail!("supervisor {}: unknown skill {k}", s.workno),
+                    Some(&v) if v != vdn => bail!("supervisor {} (vdn {vdn}): skill {k} is of vdn {v}", s.workno),
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `[[group]]`: unique ids, a known VDN, members that are provisioned agents of that VDN and
@@ -979,10 +1034,10 @@ impl Config {
     }
 }
 
-/// Demo rights: 101 (VDN 1) and 601 (VDN 2) are supervisors (monitor, spy-monitor, inspect,
-/// reports); every other demo agent is an ordinary agent.
+/// Demo rights: 101 and 591–600 (VDN 1) and 601 (VDN 2) are supervisors (monitor, spy-monitor,
+/// inspect, reports; see `demo_supervisors`); every other demo agent is an ordinary agent.
 fn demo_rights(workno: u32) -> AgentRightsConfig {
-    let supervisor = matches!(workno, 101 | 601);
+    let supervisor = matches!(workno, 101 | 601 | 591..=600);
     AgentRightsConfig {
         censor: supervisor,
         spy_monitor: supervisor,

@@ -136,6 +136,8 @@ impl Store for MemoryStore {
         let mut state = lock.write();
         let mut ctx = Ctx::new(now_ms, &mut next_id);
         let value = op(&mut state, &mut ctx)?;
+        // Monitoring supervisors get their copies of the operation's events (quality control).
+        state.notify_monitors(&mut ctx);
         let telephony = std::mem::take(&mut ctx.telephony);
         // Deliver while still holding the VDN lock, so mailboxes see events in commit order.
         self.deliver(ctx);

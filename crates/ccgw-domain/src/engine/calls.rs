@@ -52,6 +52,11 @@ impl VdnState {
     /// settles (ends if fewer than two parties remain) and, after its last call, the agent's phone
     /// is hung up (`by` says who did it) and its after-call state applies.
     pub(super) fn leave(&mut self, ctx: &mut Ctx, call: CallId, agent: AgentId, announce: bool, by: HungUpBy) {
+        // A supervisor inspecting the agent in this call leaves with it (quality control).
+        let inspector = self.calls.get(&call).and_then(|c| c.qc_party_of(agent)).and_then(|p| p.agent());
+        if let Some(sup) = inspector {
+            self.end_inspection(ctx, call, sup, agent);
+        }
         if let Some(c) = self.calls.get_mut(&call) {
             c.parties.retain(|p| p.who != Endpoint::Agent(agent));
             if c.transfer.is_some_and(|t| t.from == agent) {
@@ -160,7 +165,9 @@ impl VdnState {
     /// End the call if it can no longer stand: fewer than two parties and not waiting in a queue.
     pub(super) fn settle(&mut self, ctx: &mut Ctx, call: CallId) {
         let Some(c) = self.calls.get(&call) else { return };
-        if c.parties.len() >= 2 || (c.queued_since_ms.is_some() && !c.parties.is_empty()) {
+        // A supervisor's party (quality control) does not keep a call up.
+        let parties = c.parties.iter().filter(|p| p.qc.is_none()).count();
+        if parties >= 2 || (c.queued_since_ms.is_some() && parties > 0) {
             return;
         }
         self.end_call(ctx, call);
@@ -236,6 +243,7 @@ impl VdnState {
             leg,
             muted: false,
             connected: false,
+            qc: None,
         });
         let offer = Offer {
             call,

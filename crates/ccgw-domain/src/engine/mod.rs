@@ -4,10 +4,10 @@
 //! events for agents and commands for the telephony). An operation that returns `Err` has changed
 //! nothing: each validates first and mutates after. The property tests hold us to that.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::agent::{Agent, Credential, InitialState, Pending, Ready, Session, SignInOptions};
-use crate::call::{Call, CallFeature, Endpoint, Leg, Party, PartyState, PendingTransfer};
+use crate::call::{Call, CallFeature, Endpoint, Leg, Party, PartyState, PendingTransfer, Qc, QcMode};
 use crate::directory::{Directory, Skill};
 use crate::error::DomainError;
 use crate::event::{Event, EventKind, HungUpBy, Offer, PhoneCall};
@@ -19,6 +19,8 @@ mod control;
 mod index;
 pub use index::AcdFault;
 mod media;
+mod quality;
+pub use quality::{MAX_MONITORED, QcRight};
 mod queues;
 pub use queues::QueueStats;
 mod sessions;
@@ -58,6 +60,10 @@ pub enum TelephonyCommand {
     /// In this conference of the agent, a customer and an outside IVR, pass the customer's key
     /// presses to the IVR (`thirdPartyConfTransmitNum`).
     RelayDigits { call: CallId },
+    // --- quality control ---
+    /// Bridge the supervisor's phone into the call in this mode (who hears whom: `Call::hears`),
+    /// or change its mode; `None`: take it out again.
+    Supervise { call: CallId, supervisor: AgentId, mode: Option<QcMode> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,6 +154,10 @@ pub struct VdnState {
     pub records: RecordLog,
     /// Finished call legs of this VDN's agents, oldest first, at most [`MAX_CALL_RECORDS`].
     pub call_records: VecDeque<CallRecord>,
+    /// Monitoring subscriptions (`beginmonitor`): supervisor → the agents it monitors, and the
+    /// reverse index, monitored agent → its supervisors (kept in step; ended by sign-out).
+    pub monitors: BTreeMap<AgentId, BTreeSet<AgentId>>,
+    pub watchers: BTreeMap<AgentId, BTreeSet<AgentId>>,
     /// The ACD's idle index and the housekeeping timers (caches; ignored by `==`).
     derived: index::Derived,
 }
@@ -191,6 +201,8 @@ impl VdnState {
             queues,
             records: RecordLog::default(),
             call_records: VecDeque::new(),
+            monitors: BTreeMap::new(),
+            watchers: BTreeMap::new(),
             derived: Default::default(),
         }
     }
@@ -322,11 +334,11 @@ fn drop_failed_transfer(c: &mut Call) {
 }
 
 fn remote(number: &str, state: PartyState) -> Party {
-    Party { who: Endpoint::Remote(number.to_owned()), state, leg: Leg::Main, muted: false, connected: false }
+    Party { who: Endpoint::Remote(number.to_owned()), state, leg: Leg::Main, muted: false, connected: false, qc: None }
 }
 
 fn agent_party(agent: AgentId, state: PartyState, leg: Leg) -> Party {
-    Party { who: Endpoint::Agent(agent), state, leg, muted: false, connected: false }
+    Party { who: Endpoint::Agent(agent), state, leg, muted: false, connected: false, qc: None }
 }
 
 fn new_call(

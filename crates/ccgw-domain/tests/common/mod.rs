@@ -43,6 +43,7 @@ pub fn directory() -> Directory {
                 rights: Default::default(),
                 attributes: Vec::new(),
                 group: None,
+                supervises: None,
             }),
         );
     };

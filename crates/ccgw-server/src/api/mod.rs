@@ -28,6 +28,7 @@ mod agentevent;
 mod agentgroup;
 mod calldata;
 mod onlineagent;
+mod qualitycontrol;
 mod queuedevice;
 mod recordplay;
 mod voicecall;
@@ -444,6 +445,7 @@ fn authenticated<S: Store>(
         Some(Family::AgentGroup) => agentgroup::dispatch(ctx, method),
         Some(Family::QueueDevice) => queuedevice::dispatch(ctx, method),
         Some(Family::RecordPlay) => recordplay::dispatch(ctx, method),
+        Some(Family::QualityControl) => qualitycontrol::dispatch(ctx, method),
         _ => Err(INTERNAL),
     }
 }

@@ -11,6 +11,7 @@ mod jsapi;
 mod onlineagent;
 mod onlineagent2;
 mod polls;
+mod qualitycontrol;
 mod queuerec;
 mod recordplay;
 mod routing;
