@@ -161,6 +161,9 @@ pub enum Body {
     AssignInQueue,
     /// [`crate::request::CallInnerSkillRequest`].
     CallInnerSkill,
+    // --- thirdcontrol (issue 12) ---
+    /// [`crate::request::SetStatusRequest`].
+    SetStatus,
 }
 
 /// The type of a query parameter.
@@ -264,6 +267,11 @@ pub enum ResultKind {
     AcdStats,
     /// calldata call records: an array of [`crate::response::CallRecordInfo`].
     CallRecords,
+    // --- querymonitor (issue 12) ---
+    /// A string (`systemversion`).
+    Text,
+    /// A time in milliseconds since the epoch (`servertime`).
+    TimeMs,
 }
 
 /// How the caller proves who it is.
@@ -324,9 +332,9 @@ pub struct Interface {
 pub const NOT_YET: &str = "not implemented yet";
 const NO_MULTIMEDIA: &str = "multimedia (text chat, conference): ccgw has voice only";
 const NO_VIDEO: &str = "video: ccgw has voice only";
-const UNDOCUMENTED: &str = "undocumented: seen only in one sample client (R5)";
 const OTHER_TRANSPORT: &str = "another event transport of the multimedia build";
 const UNDOCUMENTED_BODY: &str = "undocumented: no doc page and no client shows the body's fields";
+const INFERRED_ONLY: &str = "only the JS API name is known: acknowledged, no effect";
 const QC_TASKS: &str = "quality-control tasks: undocumented, ccgw has no QC task store";
 const UNDOCUMENTED_RESULT: &str = "undocumented: no doc page and no client shows the result's fields";
 const MULTIMEDIA_CRM: &str = "record/CRM query of the multimedia build: undocumented, no CRM data in ccgw";
@@ -2354,7 +2362,9 @@ pub static INTERFACES: &[Interface] = &[
     .served(),
     e(M::QueryServerTime, F::QueryMonitor, GET, "/querymonitor/{agentid}/servertime", "queryServerTime", Named::JsApi)
         .js("QueryMonitor", "queryServerTime")
-        .summary("server time"),
+        .summary("server time")
+        .result(R::TimeMs)
+        .served(),
     e(
         M::QuerySysVersion,
         F::QueryMonitor,
@@ -2364,7 +2374,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "querySysVersion")
-    .summary("version"),
+    .summary("version")
+    .result(R::Text)
+    .served(),
     e(
         M::QuerySystemStateInfo,
         F::QueryMonitor,
@@ -2374,7 +2386,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "querySystemStateInfo")
-    .summary("system state"),
+    .summary("system state")
+    .not_yet(UNDOCUMENTED_RESULT),
     e(
         M::QueryClusterInfo,
         F::QueryMonitor,
@@ -2384,7 +2397,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "queryClusterInfo")
-    .summary("cluster info"),
+    .summary("cluster info")
+    .not_yet(UNDOCUMENTED_RESULT),
     e(
         M::QueryAgentClusterInfo,
         F::QueryMonitor,
@@ -2394,7 +2408,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "queryAgentClusterInfo")
-    .summary("which cluster/node an agent is on [I]"),
+    .summary("which cluster/node an agent is on [I]")
+    .not_yet(UNDOCUMENTED_RESULT),
     e(
         M::QueryAllAgentClusterInfo,
         F::QueryMonitor,
@@ -2404,7 +2419,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "queryAllAgentClusterInfo")
-    .summary("cluster info of all agents"),
+    .summary("cluster info of all agents")
+    .not_yet(UNDOCUMENTED_RESULT),
     e(
         M::QueryClusterInfoByName,
         F::QueryMonitor,
@@ -2414,7 +2430,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "queryClusterInfoByName")
-    .summary("cluster info by name"),
+    .summary("cluster info by name")
+    .not_yet(UNDOCUMENTED_RESULT),
     e(
         M::QuerySkillsStatisticInfo,
         F::QueryMonitor,
@@ -2424,7 +2441,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "querySkillsStatisticInfo")
-    .summary("skill statistics"),
+    .summary("skill statistics")
+    .not_yet(UNDOCUMENTED_RESULT),
     e(
         M::SetAgentTimeOut,
         F::QueryMonitor,
@@ -2434,7 +2452,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "setAgentTimeOut")
-    .summary("toggle agent time-out supervision [I]"),
+    .summary("toggle agent time-out supervision [I]")
+    .result(R::Empty)
+    .stub(INFERRED_ONLY),
     e(
         M::SetMaxChatNum,
         F::QueryMonitor,
@@ -2554,7 +2574,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("answer on behalf of a monitored agent")
     .clients("R5")
-    .not_yet(UNDOCUMENTED),
+    .result(R::Empty)
+    .served(),
     e(
         M::ThirdControlCallout,
         F::ThirdControl,
@@ -2565,8 +2586,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("call out on behalf (body = callout params)")
     .clients("R5")
-    .body(Body::Json)
-    .not_yet(UNDOCUMENTED),
+    .body(Body::Callout)
+    .result(R::CallId)
+    .served(),
     e(
         M::ThirdControlSetStatus,
         F::ThirdControl,
@@ -2577,8 +2599,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("set status; body {\"agentStatus\": \"AgentState_Idle\" or \"AgentState_Busy\"}")
     .clients("R5")
-    .body(Body::Json)
-    .not_yet(UNDOCUMENTED),
+    .body(Body::SetStatus)
+    .result(R::Empty)
+    .served(),
 ];
 
 // The table and `Method` agree: entry i describes variant i, and every interface variant has an entry.

@@ -67,6 +67,8 @@ fn result_schema(r: ResultKind) -> Option<(&'static str, Value)> {
         ResultKind::RecordFiles => json!({"type": "array", "items": schema_ref("RecordFile")}),
         ResultKind::RecordFile => schema_ref("RecordFile"),
         ResultKind::Url => json!({"type": "string"}),
+        ResultKind::Text => json!({"type": "string"}),
+        ResultKind::TimeMs => json!({"type": "integer", "minimum": 0}),
         ResultKind::RecordScores => json!({"type": "array", "items": {"type": "object"}}),
         ResultKind::Event => return Some(("event", schema_ref("Event"))),
         ResultKind::EventList => return Some(("event", json!({"type": "array", "items": schema_ref("Event")}))),
@@ -112,6 +114,7 @@ fn body_schema(b: Body) -> Option<&'static str> {
         Body::AcdStat => Some("AcdStatRequest"),
         Body::AssignInQueue => Some("AssignInQueueRequest"),
         Body::CallInnerSkill => Some("CallInnerSkillRequest"),
+        Body::SetStatus => Some("SetStatusRequest"),
     }
 }
 
@@ -307,6 +310,11 @@ fn base_components() -> Value {
                     "recordID": string, "fileName": string, "callId": string, "workNo": string, "skillId": int,
                     "caller": string, "called": string, "beginTime": int, "endTime": int,
                 },
+            },
+            "SetStatusRequest": {
+                "type": "object",
+                "required": ["agentStatus"],
+                "properties": {"agentStatus": {"type": "string", "enum": ["AgentState_Idle", "AgentState_Busy"]}},
             },
             "BindPhoneRequest": {
                 "type": "object",

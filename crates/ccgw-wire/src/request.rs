@@ -336,6 +336,24 @@ pub const MAX_BULLETIN: usize = 4096;
 pub const MAX_NOTE: usize = 1024;
 
 /// `bindphone`: `{"phonenum":"<number>"}` (the sign-in body's field name).
+/// thirdcontrol `setstatus` (the R5 sample's body): `{"agentStatus":"AgentState_Idle"}` or
+/// `"AgentState_Busy"`; `idle` says which.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetStatusRequest {
+    pub idle: bool,
+}
+
+impl SetStatusRequest {
+    pub fn parse(bytes: &[u8]) -> Result<Self, Retcode> {
+        let b = Body::parse(bytes)?;
+        match b.string("agentStatus").map_err(|_| BODY_INVALID)?.as_deref() {
+            Some("AgentState_Idle") => Ok(SetStatusRequest { idle: true }),
+            Some("AgentState_Busy") => Ok(SetStatusRequest { idle: false }),
+            _ => Err(BODY_INVALID),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindPhoneRequest {
     pub phone: String,

@@ -255,6 +255,35 @@ impl VdnState {
         Ok(())
     }
 
+    // ----- third-party control (the R5 sample's `thirdcontrol`) -----------------------------
+
+    /// Answer the call ringing at `target`, on its behalf (as `target`'s own `answer`).
+    pub fn third_answer(&mut self, ctx: &mut Ctx, supervisor: AgentId, target: AgentId) -> Result<CallId> {
+        self.check_supervisor(supervisor, target, QcRight::Censor)?;
+        self.target_session(target)?;
+        self.answer(ctx, target, None)
+    }
+
+    /// Call out from `target`'s phone, on its behalf (as `target`'s own `callout`).
+    pub fn third_call_out(
+        &mut self,
+        ctx: &mut Ctx,
+        supervisor: AgentId,
+        target: AgentId,
+        called: &str,
+        caller: Option<&str>,
+        data: String,
+    ) -> Result<CallId> {
+        self.check_supervisor(supervisor, target, QcRight::Censor)?;
+        self.target_session(target)?;
+        self.call_out(ctx, target, called, caller, data)
+    }
+
+    /// Set `target` idle (as `forceidle`) or busy (as `forcebusy`).
+    pub fn third_set_status(&mut self, ctx: &mut Ctx, supervisor: AgentId, target: AgentId, idle: bool) -> Result<()> {
+        if idle { self.force_idle(ctx, supervisor, target) } else { self.force_busy(ctx, supervisor, target) }
+    }
+
     // ----- monitoring subscriptions ----------------------------------------------------------
 
     /// Monitor `agents` (all checked first; signed in or not): their activity reaches the

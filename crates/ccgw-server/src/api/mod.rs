@@ -29,8 +29,10 @@ mod agentgroup;
 mod calldata;
 mod onlineagent;
 mod qualitycontrol;
+mod querymonitor;
 mod queuedevice;
 mod recordplay;
+mod thirdcontrol;
 mod voicecall;
 use crate::routes::{RouteError, route};
 use crate::telemetry::{self, AccessLog};
@@ -446,6 +448,8 @@ fn authenticated<S: Store>(
         Some(Family::QueueDevice) => queuedevice::dispatch(ctx, method),
         Some(Family::RecordPlay) => recordplay::dispatch(ctx, method),
         Some(Family::QualityControl) => qualitycontrol::dispatch(ctx, method),
+        Some(Family::QueryMonitor) => querymonitor::dispatch(ctx, method),
+        Some(Family::ThirdControl) => thirdcontrol::dispatch(ctx, method),
         _ => Err(INTERNAL),
     }
 }

@@ -17,5 +17,6 @@ mod recordplay;
 mod routing;
 mod signin;
 mod smoke;
+mod thirdcontrol;
 mod transport;
 mod voicefam;
