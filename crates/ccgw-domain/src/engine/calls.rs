@@ -414,12 +414,15 @@ impl VdnState {
         if c.parties.len() == before {
             return;
         }
-        let agents: Vec<AgentId> = c.agents().collect();
+        // A supervisor's party (quality control) neither keeps the call up nor dialled: it is
+        // told `Call_Release` when the call ends.
+        let agents: Vec<AgentId> = c.parties.iter().filter(|p| p.qc.is_none()).filter_map(|p| p.agent()).collect();
+        let standing = c.parties.iter().filter(|p| p.qc.is_none()).count();
         // A pending "success" transfer failed with it; the transferring agent stays, holding.
         c.transfer = None;
         // The call may still not stand (the customer hung up while the transfer rang).
-        let waiting = c.queued_since_ms.is_some() && !c.parties.is_empty();
-        let ends = c.parties.len() < 2 && !waiting;
+        let waiting = c.queued_since_ms.is_some() && standing > 0;
+        let ends = standing < 2 && !waiting;
         if ends {
             // The vendor hangs up the dialling agent's phone before it reports the failure.
             for a in &agents {

@@ -234,11 +234,18 @@ impl VdnState {
             .find(|c| c.party_of(agent).is_some_and(|p| !matches!(p.state, PartyState::Held)))
     }
 
-    /// The agent's active call in which it is talking (not ringing).
+    /// The agent's active call in which it is talking (not ringing). A supervisor's inspection
+    /// (quality control) is not one: call control on it is refused (`NoCall`).
     fn talking_call(&self, agent: AgentId) -> Option<CallId> {
         self.active_call(agent)
-            .filter(|c| c.party_of(agent).is_some_and(|p| p.state == PartyState::Talking))
+            .filter(|c| c.party_of(agent).is_some_and(|p| p.state == PartyState::Talking && p.qc.is_none()))
             .map(|c| c.id)
+    }
+
+    /// The agent's active call is a supervisor's inspection (quality control): it may release
+    /// it, nothing else.
+    fn inspecting(&self, agent: AgentId) -> bool {
+        self.active_call(agent).and_then(|c| c.party_of(agent)).is_some_and(|p| p.qc.is_some())
     }
 
     pub fn held_calls(&self, agent: AgentId) -> Vec<&Call> {
