@@ -547,8 +547,9 @@ pub struct AgentConfig {
     pub attributes: Vec<String>,
 }
 
-/// `[[agent]] rights = { … }`: the agent's rights (the agentgroup `is*` probes). Reported only;
-/// no operation is refused for want of one yet. Default: an ordinary agent (may call out and
+/// `[[agent]] rights = { … }`: the agent's rights (the agentgroup `is*` probes). A supervisor's
+/// (`[[supervisor]]`) quality-control operations need `censor`, `spy_monitor` or `monitor`
+/// (docs/compat.md); the others are reported only. Default: an ordinary agent (may call out and
 /// pick up, nothing else).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -1530,6 +1531,68 @@ mod tests {
         let c = Config::from_toml_str("[[agent]]\nworkno = 101\n").unwrap();
         assert_eq!(c.agents[0].rights, AgentRightsConfig::default());
         assert!(c.agents[0].attributes.is_empty());
+    }
+
+    #[test]
+    fn supervisor_provisioning_is_checked() {
+        let (vdns, skills, agents) = Config::demo_provisioning("$argon2id$x".into());
+        let base = Config {
+            vdns,
+            skills,
+            agents,
+            groups: Config::demo_groups(),
+            supervisors: Config::demo_supervisors(),
+            ..Config::default()
+        };
+        base.validate().unwrap();
+        let bad = |f: &dyn Fn(&mut Config)| {
+            let mut c = base.clone();
+            f(&mut c);
+            format!("{:#}", c.validate().unwrap_err())
+        };
+        let push = |workno, groups: Vec<u32>, skills: Vec<u32>| {
+            move |c: &mut Config| {
+                c.supervisors.push(SupervisorConfig { workno, groups: groups.clone(), skills: skills.clone() })
+            }
+        };
+        assert!(bad(&push(5000, vec![], vec![])).contains("supervisor 5000 is not a provisioned agent"));
+        assert!(bad(&push(591, vec![], vec![])).contains("supervisor 591 is listed twice"));
+        assert!(bad(&push(102, vec![9], vec![])).contains("supervisor 102: unknown group 9"));
+        assert!(bad(&push(102, vec![3], vec![])).contains("supervisor 102 (vdn 1): group 3 is of vdn 2"));
+        assert!(bad(&push(102, vec![], vec![7])).contains("supervisor 102: unknown skill 7"));
+        assert!(bad(&push(102, vec![], vec![3])).contains("supervisor 102 (vdn 1): skill 3 is of vdn 2"));
+        assert!(Config::from_toml_str("[[supervisor]]\nworkno = 101\nagents = [102]\n").is_err());
+        // The demo: 591–600 supervise all of VDN 1, 101 its group, 601 VDN 2's group 3; all with
+        // the supervisor rights.
+        let demo = Config::demo_supervisors();
+        assert_eq!(demo.len(), 12);
+        assert!(
+            demo[..10].iter().zip(591..=600).all(|(s, w)| s.workno == w && s.groups.is_empty() && s.skills.is_empty())
+        );
+        assert_eq!(demo[10], SupervisorConfig { workno: 101, groups: vec![1], skills: vec![] });
+        assert_eq!(demo[11], SupervisorConfig { workno: 601, groups: vec![3], skills: vec![] });
+        for s in &demo {
+            let r = &base.agents.iter().find(|a| a.workno == s.workno).unwrap().rights;
+            assert!(r.censor && r.spy_monitor && r.monitor, "{}", s.workno);
+        }
+    }
+
+    /// The configuration in the README's "Supervisors and quality control" section loads.
+    #[test]
+    fn readme_supervisor_example_loads() {
+        let readme = include_str!("../../../README.md");
+        let section = &readme[readme.find("## Supervisors and quality control").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+        let toml = &section[start..start + section[start..].find("```").unwrap()];
+        let c = Config::from_toml_str(toml).unwrap();
+        c.validate().unwrap();
+        assert_eq!(
+            c.supervisors,
+            vec![
+                SupervisorConfig { workno: 201, groups: vec![], skills: vec![] },
+                SupervisorConfig { workno: 202, groups: vec![1], skills: vec![2] },
+            ]
+        );
     }
 
     /// The configuration in the README's "Agent groups, rights and rest reasons" section loads.

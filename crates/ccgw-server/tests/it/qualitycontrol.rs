@@ -80,6 +80,11 @@ async fn listen_switch_whisper_and_stop() {
         agent.get(&gw, "onlineagent", "agentstatus").await.body,
         found(json!({"agentState":7,"isWorking":false}))
     );
+    // The agent's `syncagentinfo` names its inspector (`qcWorkNo`).
+    let sync = agent.post(&gw, "onlineagent", "syncagentinfo", None).await.body;
+    assert_eq!(sync["result"]["agentStateInfo"]["qcWorkNo"], json!("591"), "{sync}");
+    let sync = sup.post(&gw, "onlineagent", "syncagentinfo", None).await.body;
+    assert_eq!(sync["result"]["agentStateInfo"]["qcWorkNo"], json!(""), "{sync}");
 
     // A second listen by another supervisor: the agent is inspected already.
     let other = supervisor(&gw, 592).await;
