@@ -164,6 +164,8 @@ pub enum Body {
     // --- thirdcontrol (issue 12) ---
     /// [`crate::request::SetStatusRequest`].
     SetStatus,
+    /// [`crate::request::AdjustSkillRequest`].
+    AdjustSkill,
 }
 
 /// The type of a query parameter.
@@ -334,7 +336,6 @@ const NO_MULTIMEDIA: &str = "multimedia (text chat, conference): ccgw has voice 
 const NO_VIDEO: &str = "video: ccgw has voice only";
 const OTHER_TRANSPORT: &str = "another event transport of the multimedia build";
 const UNDOCUMENTED_BODY: &str = "undocumented: no doc page and no client shows the body's fields";
-const INFERRED_ONLY: &str = "only the JS API name is known: acknowledged, no effect";
 const QC_TASKS: &str = "quality-control tasks: undocumented, ccgw has no QC task store";
 const UNDOCUMENTED_RESULT: &str = "undocumented: no doc page and no client shows the result's fields";
 const MULTIMEDIA_CRM: &str = "record/CRM query of the multimedia build: undocumented, no CRM data in ccgw";
@@ -1978,8 +1979,9 @@ pub static INTERFACES: &[Interface] = &[
     .served(),
     e(M::AdjustSkill, F::QualityControl, POST, "/qualitycontrol/{agentid}/adjustskill", "adjustSkill", Named::Doc)
         .summary("adjust another agent's skills")
-        .body(Body::Undocumented)
-        .not_yet(UNDOCUMENTED_BODY),
+        .body(Body::AdjustSkill)
+        .result(R::Empty)
+        .served(),
     e(
         M::QueryAllMonitoredAgents,
         F::QualityControl,
@@ -2452,9 +2454,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "setAgentTimeOut")
-    .summary("toggle agent time-out supervision [I]")
+    .summary("toggle agent time-out supervision [I]; ccgw: acknowledged, no effect")
     .result(R::Empty)
-    .stub(INFERRED_ONLY),
+    .served(),
     e(
         M::SetMaxChatNum,
         F::QueryMonitor,

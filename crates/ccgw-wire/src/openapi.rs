@@ -115,6 +115,7 @@ fn body_schema(b: Body) -> Option<&'static str> {
         Body::AssignInQueue => Some("AssignInQueueRequest"),
         Body::CallInnerSkill => Some("CallInnerSkillRequest"),
         Body::SetStatus => Some("SetStatusRequest"),
+        Body::AdjustSkill => Some("AdjustSkillRequest"),
     }
 }
 
@@ -424,6 +425,11 @@ fn with_issue8_schemas(mut components: Value) -> Value {
             "AcdStatRequest",
             json!({"type": "object", "required": ["skills"], "properties": {
                 "skills": {"type": "array", "minItems": 1, "maxItems": crate::request::MAX_ACD_SKILLS, "items": id}}}),
+        ),
+        (
+            "AdjustSkillRequest",
+            json!({"type": "object", "required": ["workNo"], "properties": {
+                "workNo": id, "skills": {"type": "array", "maxItems": crate::request::MAX_ADJUST_SKILLS, "items": id}}}),
         ),
         (
             "AssignInQueueRequest",

@@ -50,6 +50,10 @@ pub const QC_NO_RIGHT: Retcode = rc("900-002", "no permission for this quality-c
 /// The agent named is not signed in, or not provisioned (vendor: "monitored agent has no agent info").
 pub const QC_NO_AGENT_INFO: Retcode = rc("900-004", "the agent named has no agent information (not signed in)");
 
+/// qualitycontrol `adjustskill`: a malformed body or a skill the agent is not configured with
+/// (vendor page 2409 lists 100-001).
+pub const ADJUST_SKILL_PARAMETER: Retcode = rc("100-001", "parameter empty or invalid");
+
 /// The qualitycontrol and thirdcontrol families (supervisors acting on other agents).
 fn is_quality_control(method: Method) -> bool {
     use crate::interface::Family;
@@ -74,6 +78,7 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
 
         // --- quality control (the vendor's 900-xxx inspection codes, docs/compat.md) ---
         (E::NoRight, _) => QC_NO_RIGHT,
+        (E::InvalidParameter, M::AdjustSkill) => ADJUST_SKILL_PARAMETER,
         (E::SelfTarget, _) => rc("000-005", "the agent to be inspected is the inspector himself"),
         (E::TargetNotSignedIn, _) => QC_NO_AGENT_INFO,
         (E::OtherVdn, m) if is_quality_control(m) => QC_NO_RIGHT,

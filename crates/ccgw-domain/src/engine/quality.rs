@@ -235,6 +235,20 @@ impl VdnState {
         self.force_sign_out(ctx, target)
     }
 
+    /// Sign `target` in to exactly these of its configured skill queues (as its own
+    /// `resetskill`; a skill it is not configured with: `InvalidParameter`).
+    pub fn adjust_skills(
+        &mut self,
+        ctx: &mut Ctx,
+        supervisor: AgentId,
+        target: AgentId,
+        skills: Vec<SkillId>,
+    ) -> Result<()> {
+        self.check_supervisor(supervisor, target, QcRight::Censor)?;
+        self.target_session(target)?;
+        self.reset_skills(ctx, target, Some(skills))
+    }
+
     /// Set (cancel) self-recording for each of `targets` (all checked before any is changed).
     pub fn qc_set_self_record(
         &mut self,

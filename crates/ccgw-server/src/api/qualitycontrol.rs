@@ -3,9 +3,10 @@
 //! the domain's (`VdnState::check_supervisor`); here the request's parameters are parsed and the
 //! agents it names are placed (another VDN's agent is refused before the VDN's state is read).
 
-use ccgw_domain::{AgentId, QcMode};
+use ccgw_domain::{AgentId, QcMode, SkillId};
 use ccgw_store::Store;
 use ccgw_wire::Method;
+use ccgw_wire::request::AdjustSkillRequest;
 use ccgw_wire::response::{self, AgentStateItem};
 use ccgw_wire::retcode::{PARAMETER_INVALID, Retcode};
 
@@ -17,7 +18,7 @@ use crate::gateway::Gateway;
 pub const MAX_AGENTS_PER_CALL: usize = 500;
 
 pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
-    let Ctx { gw, vdn, agent, params, query, .. } = ctx;
+    let Ctx { gw, vdn, agent, params, query, body } = ctx;
     let e = fail(method);
     let param = |i: usize| params.get(i).copied().unwrap_or("");
     // The agent a path parameter or a query parameter names: well-formed, of the caller's VDN.
@@ -120,6 +121,14 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
                 .map_err(e)?;
             // A query: `"message":""`, as the agentgroup state lists.
             Ok(Reply::new(response::ok("", list)))
+        }
+        Method::AdjustSkill => {
+            let req = AdjustSkillRequest::parse(&body)?;
+            let target = named(&req.workno.to_string())?;
+            let skills = req.skills.into_iter().map(SkillId).collect();
+            gw.update(vdn, |s, ctx| s.adjust_skills(ctx, agent, target, skills)).map_err(e)?;
+            // Vendor page 2409's sample: `"message":""`.
+            Ok(Reply::new(response::ok("", response::empty_object())))
         }
         Method::QcSetAgentSelfRecord | Method::QcCancelAgentSelfRecord => {
             let record = match method {

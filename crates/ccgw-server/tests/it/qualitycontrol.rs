@@ -417,13 +417,48 @@ async fn monitoring_subscription_delivers_qc_events() {
     gw.stop().await;
 }
 
+/// Vendor page 2409: `{"workNo","skills"}`; the agent's signed-in skill queues become those.
+#[tokio::test]
+async fn adjust_skill_changes_the_queues_an_agent_takes_calls_from() {
+    let gw = start().await;
+    let agent = ready(&gw, 120).await;
+    let sup = supervisor(&gw, 591).await;
+    let adjust = |body: Value| sup.post(&gw, "qualitycontrol", "adjustskill", Some(body));
+    let done = json!({"message":"","retcode":"0","result":{}});
+    let bad = err("100-001", "parameter empty or invalid");
+    for body in [
+        json!({}),
+        json!({"workNo": "abc", "skills": [1]}),
+        json!({"workNo": "120", "skills": "1"}),
+        json!({"workNo": "120", "skills": [1, "x"]}),
+        json!({"workNo": "120", "skills": (0..1001).collect::<Vec<u32>>()}),
+        // Skill 3 is VDN 2's; 120 is not configured with it.
+        json!({"workNo": "120", "skills": [3]}),
+    ] {
+        assert_eq!(adjust(body.clone()).await.body, bad, "{body}");
+    }
+    assert_eq!(sup.post(&gw, "qualitycontrol", "adjustskill", None).await.body, bad);
+    assert_eq!(adjust(json!({"workNo": "602", "skills": []})).await.body, no_right());
+    assert_eq!(adjust(json!({"workNo": "121", "skills": [1]})).await.body, no_agent_info());
+    let ordinary = supervisor(&gw, 152).await;
+    let r = ordinary.post(&gw, "qualitycontrol", "adjustskill", Some(json!({"workNo": "120", "skills": [2]}))).await;
+    assert_eq!(r.body, no_right());
+
+    // Only skill 2: a call for skill 1 waits; with skill 1 back it is offered at once.
+    assert_eq!(adjust(json!({"workNo": 120, "skills": ["2"]})).await.body, done);
+    gw.inject_call(CUSTOMER, ACCESS, "").await;
+    assert_eq!(agent.drain(&gw).await, Vec::<Value>::new());
+    assert_eq!(adjust(json!({"workNo": "120", "skills": [1, 2]})).await.body, done);
+    expect(&gw, &agent, &crate::voicefam::OFFERED).await;
+    gw.stop().await;
+}
+
 #[tokio::test]
 async fn undocumented_qualitycontrol_interfaces_are_not_served() {
     let gw = start().await;
     let sup = supervisor(&gw, 591).await;
     let not_implemented = err("404", "interface not implemented");
     for (m, path) in [
-        (Method::POST, "adjustskill"),
         (Method::POST, "forcerecord"),
         (Method::POST, "forcestoprecord?agents=151"),
         (Method::GET, "queryqctasks"),
