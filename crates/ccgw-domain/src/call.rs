@@ -56,6 +56,26 @@ pub enum PartyState {
     Held,
 }
 
+/// How a supervisor takes part in an agent's call (quality control): who hears whom.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum QcMode {
+    /// Silent monitoring: the supervisor hears every party; nobody hears the supervisor.
+    Listen,
+    /// The supervisor hears every party; only the inspected agent hears the supervisor.
+    Whisper,
+    /// Barge-in: everyone hears everyone.
+    Insert,
+}
+
+/// A supervisor's party: its mode and the agent it inspects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Qc {
+    pub mode: QcMode,
+    pub target: AgentId,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Party {
@@ -65,6 +85,9 @@ pub struct Party {
     pub muted: bool,
     /// Whether this agent has been told the call is connected (`Talking` sent).
     pub connected: bool,
+    /// A supervisor inspecting an agent of the call (quality control); `None` for every other
+    /// party. Such a party does not keep a call up and leaves with the agent it inspects.
+    pub qc: Option<Qc>,
 }
 
 impl Party {
@@ -118,6 +141,27 @@ impl Call {
 
     pub fn agents(&self) -> impl Iterator<Item = AgentId> + '_ {
         self.parties.iter().filter_map(Party::agent)
+    }
+
+    /// The supervisor's party inspecting `target`, if any.
+    pub fn qc_party_of(&self, target: AgentId) -> Option<&Party> {
+        self.parties.iter().find(|p| p.qc.is_some_and(|q| q.target == target))
+    }
+
+    /// Whether `listener` hears `speaker` in this call, with the quality-control modes applied
+    /// (both parties of the call; a held party hears nobody and is heard by nobody).
+    pub fn hears(&self, listener: &Endpoint, speaker: &Endpoint) -> bool {
+        let find = |e: &Endpoint| self.parties.iter().find(|p| &p.who == e);
+        let (Some(l), Some(s)) = (find(listener), find(speaker)) else { return false };
+        if l.who == s.who || l.state != PartyState::Talking || s.state != PartyState::Talking {
+            return false;
+        }
+        match s.qc {
+            None => true,
+            Some(Qc { mode: QcMode::Listen, .. }) => false,
+            Some(Qc { mode: QcMode::Whisper, target }) => l.who == Endpoint::Agent(target),
+            Some(Qc { mode: QcMode::Insert, .. }) => true,
+        }
     }
 
     pub fn remotes(&self) -> impl Iterator<Item = &str> + '_ {

@@ -31,10 +31,32 @@ pub struct AgentProfile {
     pub attributes: Vec<String>,
     /// The agent group (`[[group]]`) the agent is a member of, if any (at most one).
     pub group: Option<u32>,
+    /// Whom the agent supervises (`[[supervisor]]`): `None` for an ordinary agent.
+    pub supervises: Option<Supervision>,
+}
+
+/// A supervisor's scope within its VDN: the agents of these groups and the agents with these
+/// skills; both empty = every agent of the VDN.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Supervision {
+    pub groups: Vec<u32>,
+    pub skills: Vec<SkillId>,
+}
+
+impl Supervision {
+    /// Whether `target` (an agent of the supervisor's VDN) is in this scope.
+    pub fn covers(&self, target: &AgentProfile) -> bool {
+        (self.groups.is_empty() && self.skills.is_empty())
+            || target.group.is_some_and(|g| self.groups.contains(&g))
+            || target.skills.iter().any(|s| self.skills.contains(s))
+    }
 }
 
 /// An agent's rights, as the agentgroup permission probes (`iscallout`, `iscensor`, …) report
-/// them. Reported only: ccgw does not yet refuse an operation for want of a right.
+/// them. The quality-control family enforces three (docs/compat.md): `censor` (forced states,
+/// sign-out, skills, recording), `spy_monitor` (listen, whisper, insert, intercept, forced
+/// release) and `monitor` (monitoring subscriptions); the others are reported only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AgentRights {
@@ -172,6 +194,7 @@ impl Directory {
                         rights: AgentRights::default(),
                         attributes: Vec::new(),
                         group: None,
+                        supervises: None,
                     }),
                 );
             }

@@ -48,6 +48,13 @@ pub enum DomainError {
     NoMedia,
     #[error("the recording (or playback) is not in a state that allows this")]
     MediaState,
+    // --- quality control ---
+    #[error("no right: not a supervisor of this agent, or without the right for this operation")]
+    NoRight,
+    #[error("a supervisor cannot inspect itself")]
+    SelfTarget,
+    #[error("the agent named is not signed in")]
+    TargetNotSignedIn,
     #[error("internal error")]
     Internal,
 }

@@ -149,4 +149,62 @@ pub enum EventKind {
         from: AgentId,
         data: String,
     },
+    // --- quality control ---
+    /// To a supervisor monitoring `monitored` (`beginmonitor`): what that agent did.
+    QcNotify {
+        subtype: QcSubtype,
+        monitored: AgentId,
+    },
+}
+
+/// What a monitored agent did, as the supervisor's `QC_AgentState_Notify` says it (`subtype`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QcSubtype {
+    Login,
+    Logout,
+    Idle,
+    Busy,
+    Rest,
+    Work,
+    /// Talking in a call.
+    Active,
+    /// A call is offered (ringing).
+    WaitAnswer,
+    /// The other side of the agent's own call is ringing.
+    WaitAlerting,
+    ThreeParty,
+    HungUp,
+    /// A supervisor started (stopped) listening to the agent's call.
+    Monitor,
+    StopMonitor,
+    /// A supervisor started (stopped) whispering to, or barging into, the agent's call.
+    SuperviseInsert,
+    StopSuperviseInsert,
+    RecordBegin,
+    RecordStop,
+    PlayVoice,
+}
+
+impl QcSubtype {
+    /// The subtype a monitoring supervisor is told for this event of the monitored agent, if any.
+    pub fn of(kind: &EventKind) -> Option<QcSubtype> {
+        use EventKind as K;
+        Some(match kind {
+            K::InService => QcSubtype::Login,
+            K::ShutdownService { .. } => QcSubtype::Logout,
+            K::Ready => QcSubtype::Idle,
+            K::SetNotReadySuccess { .. } => QcSubtype::Busy,
+            K::SetRestSuccess => QcSubtype::Rest,
+            K::Work => QcSubtype::Work,
+            K::Talking { .. } => QcSubtype::Active,
+            K::Ringing(_) | K::AutoAnswer(_) => QcSubtype::WaitAnswer,
+            K::CustomerAlerting { .. } => QcSubtype::WaitAlerting,
+            K::Conference { .. } => QcSubtype::ThreeParty,
+            K::CallRelease(_) => QcSubtype::HungUp,
+            K::RecordStarted { .. } => QcSubtype::RecordBegin,
+            K::RecordStopped { .. } => QcSubtype::RecordStop,
+            K::PlayStarted => QcSubtype::PlayVoice,
+            _ => return None,
+        })
+    }
 }

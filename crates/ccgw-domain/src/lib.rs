@@ -13,13 +13,13 @@ pub mod ids;
 pub mod media;
 
 pub use agent::{AgentStateCode, InitialState, SignInOptions};
-pub use call::{Call, CallFeature, Endpoint, Leg, PartyState};
-pub use directory::{AgentProfile, AgentRights, Directory, Group, Ivr, RestReason, Skill};
+pub use call::{Call, CallFeature, Endpoint, Leg, PartyState, Qc, QcMode};
+pub use directory::{AgentProfile, AgentRights, Directory, Group, Ivr, RestReason, Skill, Supervision};
 pub use engine::{
-    Board, CallIdCounter, CallRecord, Command, Counters, Ctx, HelpMode, HelpTarget, Op, Outcome, PlayOp, Policy, RecordOp,
-    TelephonyCommand, TrafficPolicy, TransferMode, TransferTarget, VdnState, cmd,
+    Board, CallIdCounter, CallRecord, Command, Counters, Ctx, HelpMode, HelpTarget, MAX_MONITORED, Op, Outcome, PlayOp,
+    Policy, QcRight, RecordOp, TelephonyCommand, TrafficPolicy, TransferMode, TransferTarget, VdnState, cmd,
 };
 pub use error::DomainError;
-pub use event::{Event, EventKind, HungUpBy, Offer, PhoneCall};
+pub use event::{Event, EventKind, HungUpBy, Offer, PhoneCall, QcSubtype};
 pub use ids::{AgentId, CallId, SkillId, VdnId};
 pub use media::{MediaState, Playback, RecordFile, RecordFilter, Recording};

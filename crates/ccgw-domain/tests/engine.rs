@@ -1213,3 +1213,42 @@ fn the_new_call_operations_fail_without_changing_anything() {
     let (_, out) = h.ok(|st, ctx| st.send_digits(ctx, a(102), "12#"));
     assert_eq!(out.telephony, vec![T::SendDigits { call: c, digits: "12#".into() }]);
 }
+
+// --- quality control ---
+
+/// Who hears whom in each supervisor mode (`Call::hears`), and the supervisor's party leaving
+/// with the agent it inspects.
+#[test]
+fn supervisor_modes_decide_who_hears_whom() {
+    use ccgw_domain::{DomainError, Endpoint, EventKind, QcMode};
+    let mut h = Harness::new();
+    for id in [101, 106] {
+        h.ok(|s, c| s.sign_in(c, a(id), options(false, true, InitialState::Idle), format!("g{id}"), false));
+    }
+    let (call, _) = h.ok(|s, c| s.customer_call(c, "13900000001", "5000", SKILL, String::new()));
+    h.ok(|s, c| s.answer(c, a(101), Some(call)));
+    let (agent, sup, customer) =
+        (Endpoint::Agent(a(101)), Endpoint::Agent(a(106)), Endpoint::Remote("13900000001".into()));
+    // Supervisor 106 (whole VDN) inspects 101; each mode in turn.
+    h.ok(|s, c| s.supervise(c, a(106), a(101), QcMode::Listen));
+    let hears = |h: &Harness, l: &Endpoint, sp: &Endpoint| h.st.calls[&call].hears(l, sp);
+    let all = [&agent, &sup, &customer];
+    let matrix =
+        |h: &Harness| all.iter().map(|l| all.iter().map(|sp| hears(h, l, sp)).collect::<Vec<_>>()).collect::<Vec<_>>();
+    // Rows: listener agent, supervisor, customer; columns: speaker in the same order.
+    assert_eq!(matrix(&h), [[false, false, true], [true, false, true], [true, false, false]]);
+    h.ok(|s, c| s.switch_supervise(c, a(106), a(101), Some(QcMode::Whisper)));
+    assert_eq!(matrix(&h), [[false, true, true], [true, false, true], [true, false, false]]);
+    h.ok(|s, c| s.switch_supervise(c, a(106), a(101), Some(QcMode::Insert)));
+    assert_eq!(matrix(&h), [[false, true, true], [true, false, true], [true, true, false]]);
+    // The supervisor cannot hold or transfer its inspection; the agent's hold silences it.
+    h.err(DomainError::WrongState, |s, c| s.hold(c, a(106)));
+    h.ok(|s, c| s.hold(c, a(101)));
+    assert_eq!(matrix(&h), [[false, false, false], [false, false, true], [false, true, false]]);
+    h.ok(|s, c| s.unhold(c, a(101), None));
+    // The customer hangs up: the call ends, the supervisor's part with it.
+    let (_, out) = h.run(|s, c| s.remote_hung_up(c, call, "13900000001"));
+    assert!(h.st.calls.is_empty());
+    assert!(out.events.iter().any(|e| e.agent == a(106) && e.kind == EventKind::CallRelease(call)), "{out:?}");
+    assert!(h.st.session(a(106)).unwrap().calls.is_empty());
+}

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use ccgw_domain::agent::{Pending, Ready};
 use ccgw_domain::call::PartyState;
 use ccgw_domain::{
-    AgentId, AgentStateCode, CallId, Ctx, DomainError, Endpoint, EventKind, HelpMode, HelpTarget, InitialState,
+    AgentId, AgentStateCode, CallId, Ctx, DomainError, Endpoint, EventKind, HelpMode, HelpTarget, InitialState, QcMode,
     SignInOptions, SkillId, TransferMode, TransferTarget, VdnState,
 };
 use common::*;
@@ -145,6 +145,43 @@ enum Op {
         op: u8,
         secs: u32,
     },
+    // --- quality control (`s`: the supervisor 106 mostly, another agent sometimes) ---
+    /// 0 listen, 1 whisper, 2 insert.
+    Supervise {
+        s: usize,
+        b: usize,
+        mode: u8,
+    },
+    /// `None`: toggle.
+    SwitchQc {
+        s: usize,
+        b: usize,
+        mode: Option<u8>,
+    },
+    StopQc {
+        s: usize,
+        b: usize,
+        whisper_only: bool,
+    },
+    Intercept {
+        s: usize,
+        b: usize,
+    },
+    ForceDrop {
+        s: usize,
+        pick: usize,
+    },
+    /// 0 busy, 1 idle, 2 rest, 3 sign-out.
+    Force {
+        s: usize,
+        b: usize,
+        kind: u8,
+    },
+    Monitor {
+        s: usize,
+        b: usize,
+        begin: bool,
+    },
 }
 
 /// 0..8 names an entry of `AGENTS`; from 8 on it picks among the agents an operation suits
@@ -232,6 +269,13 @@ fn op(heavy: bool) -> impl Strategy<Value = Op> {
         w(3, 1) => prop_oneof![Just(0u64), 0u64..5_000, 15_000u64..25_000, 30_000u64..90_000].prop_map(|ms| Op::Tick { ms }),
         w(2, 2) => (a(), 0u8..5).prop_map(|(a, op)| Op::Record { a, op }),
         w(2, 1) => (a(), 0u8..6, 0u32..90).prop_map(|(a, op, secs)| Op::Play { a, op, secs }),
+        w(2, 3) => (0usize..8, a(), 0u8..3).prop_map(|(s, b, mode)| Op::Supervise { s, b, mode }),
+        w(1, 2) => (0usize..8, a(), prop::option::of(0u8..3)).prop_map(|(s, b, mode)| Op::SwitchQc { s, b, mode }),
+        w(1, 1) => (0usize..8, a(), any::<bool>()).prop_map(|(s, b, whisper_only)| Op::StopQc { s, b, whisper_only }),
+        w(1, 1) => (0usize..8, a()).prop_map(|(s, b)| Op::Intercept { s, b }),
+        w(1, 1) => (0usize..8, 0usize..4).prop_map(|(s, pick)| Op::ForceDrop { s, pick }),
+        w(2, 1) => (0usize..8, a(), 0u8..4).prop_map(|(s, b, kind)| Op::Force { s, b, kind }),
+        w(2, 1) => (0usize..8, a(), any::<bool>()).prop_map(|(s, b, begin)| Op::Monitor { s, b, begin }),
     ]
 }
 
@@ -301,6 +345,12 @@ fn apply(st: &mut VdnState, ctx: &mut Ctx, op: &Op, now: u64) -> Outcome {
     let ag = |i: usize| who(i, Suits::SignedIn);
     let on_call = |i: usize| who(i, Suits::InCall);
     let free = |i: usize| who(i, Suits::Available);
+    // An agent some supervisor inspects (quality control), else as `ag`.
+    let inspected = |i: usize| {
+        let targets: Vec<AgentId> =
+            snapshot.calls.values().flat_map(|c| c.parties.iter().filter_map(|p| p.qc.map(|q| q.target))).collect();
+        if i >= AGENTS.len() { pick(&targets, i).unwrap_or_else(|| ag(i)) } else { ag(i) }
+    };
     match *op {
         Op::SignIn { a, force, auto_answer, auto_idle, initial, password_ok, release_phone } => {
             // A wrong password never reaches the engine: the gateway answers it.
@@ -421,6 +471,44 @@ fn apply(st: &mut VdnState, ctx: &mut Ctx, op: &Op, now: u64) -> Outcome {
             st.tick(ctx);
             Unchecked
         }
+        // --- quality control ---
+        Op::Supervise { s, b, mode } => ok(st.supervise(ctx, sup(s), who(b, Suits::Talking), qc_mode(mode))),
+        Op::SwitchQc { s, b, mode } => ok(st.switch_supervise(ctx, sup(s), inspected(b), mode.map(qc_mode))),
+        Op::StopQc { s, b, whisper_only } => {
+            ok(st.stop_supervise(ctx, sup(s), inspected(b), whisper_only.then_some(QcMode::Whisper)))
+        }
+        Op::Intercept { s, b } => ok(st.intercept(ctx, sup(s), inspected(b), None)),
+        Op::ForceDrop { s, pick: i } => {
+            let calls: Vec<CallId> = snapshot.calls.keys().copied().collect();
+            let call = pick(&calls, i).unwrap_or(CallId { secs: 1, seq: 1 });
+            ok(st.force_drop_call(ctx, sup(s), call))
+        }
+        Op::Force { s, b, kind } => {
+            let (sup, target) = (sup(s), ag(b));
+            ok(match kind {
+                0 => st.force_busy(ctx, sup, target),
+                1 => st.force_idle(ctx, sup, target),
+                2 => st.force_rest(ctx, sup, target, 30, 1),
+                _ => st.force_sign_out_agent(ctx, sup, target),
+            })
+        }
+        Op::Monitor { s, b, begin } => {
+            let target = raw(b);
+            if begin { ok(st.begin_monitor(sup(s), &[target])) } else { ok(st.end_monitor(sup(s), Some(&[target]))) }
+        }
+    }
+}
+
+/// The supervisor of an operation: 106 (VDN 1's supervisor) for most, another agent sometimes.
+fn sup(i: usize) -> AgentId {
+    if i < 6 { AgentId(106) } else { AgentId(AGENTS[i % AGENTS.len()]) }
+}
+
+fn qc_mode(m: u8) -> QcMode {
+    match m % 3 {
+        0 => QcMode::Listen,
+        1 => QcMode::Whisper,
+        _ => QcMode::Insert,
     }
 }
 
@@ -639,13 +727,46 @@ fn check(before: &VdnState, st: &VdnState, track: &mut Track, events: &[ccgw_dom
         if call.queued_since_ms.is_some() {
             assert!(unique.contains(cid), "{step}: {cid} marked queued but in no queue");
         }
-        // A call stands with two parties, or while it waits in a queue.
-        assert!(
-            call.parties.len() >= 2 || (call.queued_since_ms.is_some() && !call.parties.is_empty()),
-            "{step}: {cid} {call:?}"
-        );
+        // A call stands with two parties, or while it waits in a queue; a supervisor's party
+        // (quality control) does not count.
+        let parties = call.parties.iter().filter(|p| p.qc.is_none()).count();
+        assert!(parties >= 2 || (call.queued_since_ms.is_some() && parties > 0), "{step}: {cid} {call:?}");
+        // A supervisor inspects an agent that is an ordinary party of the same call; at most one
+        // supervisor per agent, and it talks (its phone is off the hook).
+        for p in call.parties.iter().filter(|p| p.qc.is_some()) {
+            let q = p.qc.unwrap();
+            let target = call.party_of(q.target).unwrap_or_else(|| panic!("{step}: {cid} inspects an absent agent"));
+            assert!(target.qc.is_none(), "{step}: {cid} a supervisor inspects a supervisor");
+            assert_eq!(call.parties.iter().filter(|x| x.qc.is_some_and(|y| y.target == q.target)).count(), 1, "{step}");
+            assert_eq!(p.state, PartyState::Talking, "{step}: {cid}");
+        }
         if let Some(t) = call.transfer {
             assert!(call.party_of(t.from).is_some(), "{step}: transfer from an agent not in {cid}");
+        }
+    }
+    // Monitoring subscriptions: the reverse index in step, only signed-in supervisors.
+    for (s, list) in &st.monitors {
+        assert!(st.session(*s).is_ok(), "{step}: {s:?} monitors while signed out");
+        assert!(!list.is_empty(), "{step}: an empty subscription is kept for {s:?}");
+        for a in list {
+            assert!(st.watchers.get(a).is_some_and(|w| w.contains(s)), "{step}: watchers miss {s:?} → {a:?}");
+        }
+    }
+    for (a, w) in &st.watchers {
+        assert!(!w.is_empty(), "{step}");
+        for s in w {
+            assert!(st.monitors.get(s).is_some_and(|m| m.contains(a)), "{step}: monitors miss {s:?} → {a:?}");
+        }
+    }
+    // Every QC event goes to a supervisor that monitors the agent it names.
+    for e in events {
+        if let EventKind::QcNotify { monitored, .. } = &e.kind {
+            let before_or_now = |x: &VdnState| x.monitors.get(&e.agent).is_some_and(|m| m.contains(monitored));
+            assert!(
+                before_or_now(st) || before_or_now(before),
+                "{step}: QC event to {:?} about {monitored:?}",
+                e.agent
+            );
         }
     }
 }

@@ -94,6 +94,9 @@ pub struct Config {
     /// `[[rest_reason]]` tables.
     #[serde(rename = "rest_reason")]
     pub rest_reasons: Vec<RestReasonConfig>,
+    /// `[[supervisor]]` tables (quality control: who supervises whom).
+    #[serde(rename = "supervisor")]
+    pub supervisors: Vec<SupervisorConfig>,
 }
 
 /// `[server]`: the agent-facing HTTPS listener.
@@ -666,8 +669,9 @@ pub struct AgentConfig {
     pub attributes: Vec<String>,
 }
 
-/// `[[agent]] rights = { … }`: the agent's rights (the agentgroup `is*` probes). Reported only;
-/// no operation is refused for want of one yet. Default: an ordinary agent (may call out and
+/// `[[agent]] rights = { … }`: the agent's rights (the agentgroup `is*` probes). A supervisor's
+/// (`[[supervisor]]`) quality-control operations need `censor`, `spy_monitor` or `monitor`
+/// (docs/compat.md); the others are reported only. Default: an ordinary agent (may call out and
 /// pick up, nothing else).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -721,6 +725,17 @@ pub struct GroupConfig {
     pub name: String,
     /// Work numbers of the members (provisioned agents of the same VDN).
     pub members: Vec<u32>,
+}
+
+/// `[[supervisor]]`: a provisioned agent that supervises agents of its own VDN (quality
+/// control, monitoring): those of `groups` and those with one of `skills`; both empty = every
+/// agent of the VDN. What it may do to them is its `rights` (docs/compat.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupervisorConfig {
+    pub workno: u32,
+    pub groups: Vec<u32>,
+    pub skills: Vec<u32>,
 }
 
 /// `[[rest_reason]]`: a rest reason of a VDN (the `restcause` of `rest/{time}/{restcause}`),
@@ -832,6 +847,16 @@ impl Config {
         vec![group(1, 1, 101..=110), group(2, 1, 111..=120), group(3, 2, 601..=610)]
     }
 
+    /// Demo supervisors: 591–600 supervise all of VDN 1, 101 supervises its group 1 ("Team 1")
+    /// and 601 its group 3 ("Team 3", VDN 2).
+    pub fn demo_supervisors() -> Vec<SupervisorConfig> {
+        let whole = |workno| SupervisorConfig { workno, ..SupervisorConfig::default() };
+        let mut v: Vec<_> = (591..=600).map(whole).collect();
+        v.push(SupervisorConfig { workno: 101, groups: vec![1], skills: vec![] });
+        v.push(SupervisorConfig { workno: 601, groups: vec![3], skills: vec![] });
+        v
+    }
+
     /// Demo rest reasons: 1 "Lunch" and 2 "Training" in VDN 1, 1 "Break" in VDN 2.
     pub fn demo_rest_reasons() -> Vec<RestReasonConfig> {
         let reason = |vdn: u32, code: u8, name: &str| RestReasonConfig { vdn, code, name: name.into() };
@@ -862,8 +887,9 @@ impl Config {
         self.validate_stats().context("[stats]")?;
         self.validate_push().context("[push]")?;
         self.validate_store().context("[store]")?;
-        self.validate_provisioning()
-            .context("provisioning ([[vdn]], [[skill]], [[ivr]], [[agent]], [[group]], [[rest_reason]])")?;
+        self.validate_provisioning().context(
+            "provisioning ([[vdn]], [[skill]], [[ivr]], [[agent]], [[group]], [[rest_reason]], [[supervisor]])",
+        )?;
         Ok(())
     }
 
@@ -1098,7 +1124,37 @@ impl Config {
             }
         }
         self.validate_groups()?;
-        self.validate_rest_reasons()
+        self.validate_rest_reasons()?;
+        self.validate_supervisors()
+    }
+
+    /// `[[supervisor]]`: a provisioned agent, listed once, whose groups and skills are of its VDN.
+    fn validate_supervisors(&self) -> anyhow::Result<()> {
+        let agent_vdn: HashMap<u32, u32> = self.agents.iter().map(|a| (a.workno, a.vdn)).collect();
+        let group_vdn: HashMap<u32, u32> = self.groups.iter().map(|g| (g.id, g.vdn)).collect();
+        let skill_vdn: HashMap<u32, u32> = self.skills.iter().map(|s| (s.id, s.vdn)).collect();
+        let mut seen = HashSet::new();
+        for s in &self.supervisors {
+            let Some(&vdn) = agent_vdn.get(&s.workno) else {
+                bail!("supervisor {} is not a provisioned agent", s.workno)
+            };
+            ensure!(seen.insert(s.workno), "supervisor {} is listed twice", s.workno);
+            for g in &s.groups {
+                match group_vdn.get(g) {
+                    None => bail!("supervisor {}: unknown group {g}", s.workno),
+                    Some(&v) if v != vdn => bail!("supervisor {} (vdn {vdn}): group {g} is of vdn {v}", s.workno),
+                    Some(_) => {}
+                }
+            }
+            for k in &s.skills {
+                match skill_vdn.get(k) {
+                    None => bail!("supervisor {}: unknown skill {k}", s.workno),
+                    Some(&v) if v != vdn => bail!("supervisor {} (vdn {vdn}): skill {k} is of vdn {v}", s.workno),
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `[[group]]`: unique ids, a known VDN, members that are provisioned agents of that VDN and
@@ -1148,10 +1204,10 @@ impl Config {
     }
 }
 
-/// Demo rights: 101 (VDN 1) and 601 (VDN 2) are supervisors (monitor, spy-monitor, inspect,
-/// reports); every other demo agent is an ordinary agent.
+/// Demo rights: 101 and 591–600 (VDN 1) and 601 (VDN 2) are supervisors (monitor, spy-monitor,
+/// inspect, reports; see `demo_supervisors`); every other demo agent is an ordinary agent.
 fn demo_rights(workno: u32) -> AgentRightsConfig {
-    let supervisor = matches!(workno, 101 | 601);
+    let supervisor = matches!(workno, 101 | 601 | 591..=600);
     AgentRightsConfig {
         censor: supervisor,
         spy_monitor: supervisor,
@@ -1711,6 +1767,68 @@ mod tests {
         let c = Config::from_toml_str("[[agent]]\nworkno = 101\n").unwrap();
         assert_eq!(c.agents[0].rights, AgentRightsConfig::default());
         assert!(c.agents[0].attributes.is_empty());
+    }
+
+    #[test]
+    fn supervisor_provisioning_is_checked() {
+        let (vdns, skills, agents) = Config::demo_provisioning("$argon2id$x".into());
+        let base = Config {
+            vdns,
+            skills,
+            agents,
+            groups: Config::demo_groups(),
+            supervisors: Config::demo_supervisors(),
+            ..Config::default()
+        };
+        base.validate().unwrap();
+        let bad = |f: &dyn Fn(&mut Config)| {
+            let mut c = base.clone();
+            f(&mut c);
+            format!("{:#}", c.validate().unwrap_err())
+        };
+        let push = |workno, groups: Vec<u32>, skills: Vec<u32>| {
+            move |c: &mut Config| {
+                c.supervisors.push(SupervisorConfig { workno, groups: groups.clone(), skills: skills.clone() })
+            }
+        };
+        assert!(bad(&push(5000, vec![], vec![])).contains("supervisor 5000 is not a provisioned agent"));
+        assert!(bad(&push(591, vec![], vec![])).contains("supervisor 591 is listed twice"));
+        assert!(bad(&push(102, vec![9], vec![])).contains("supervisor 102: unknown group 9"));
+        assert!(bad(&push(102, vec![3], vec![])).contains("supervisor 102 (vdn 1): group 3 is of vdn 2"));
+        assert!(bad(&push(102, vec![], vec![7])).contains("supervisor 102: unknown skill 7"));
+        assert!(bad(&push(102, vec![], vec![3])).contains("supervisor 102 (vdn 1): skill 3 is of vdn 2"));
+        assert!(Config::from_toml_str("[[supervisor]]\nworkno = 101\nagents = [102]\n").is_err());
+        // The demo: 591–600 supervise all of VDN 1, 101 its group, 601 VDN 2's group 3; all with
+        // the supervisor rights.
+        let demo = Config::demo_supervisors();
+        assert_eq!(demo.len(), 12);
+        assert!(
+            demo[..10].iter().zip(591..=600).all(|(s, w)| s.workno == w && s.groups.is_empty() && s.skills.is_empty())
+        );
+        assert_eq!(demo[10], SupervisorConfig { workno: 101, groups: vec![1], skills: vec![] });
+        assert_eq!(demo[11], SupervisorConfig { workno: 601, groups: vec![3], skills: vec![] });
+        for s in &demo {
+            let r = &base.agents.iter().find(|a| a.workno == s.workno).unwrap().rights;
+            assert!(r.censor && r.spy_monitor && r.monitor, "{}", s.workno);
+        }
+    }
+
+    /// The configuration in the README's "Supervisors and quality control" section loads.
+    #[test]
+    fn readme_supervisor_example_loads() {
+        let readme = include_str!("../../../README.md");
+        let section = &readme[readme.find("## Supervisors and quality control").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+        let toml = &section[start..start + section[start..].find("```").unwrap()];
+        let c = Config::from_toml_str(toml).unwrap();
+        c.validate().unwrap();
+        assert_eq!(
+            c.supervisors,
+            vec![
+                SupervisorConfig { workno: 201, groups: vec![], skills: vec![] },
+                SupervisorConfig { workno: 202, groups: vec![1], skills: vec![2] },
+            ]
+        );
     }
 
     /// The configuration in the README's "Agent groups, rights and rest reasons" section loads.

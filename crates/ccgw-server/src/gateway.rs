@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use argon2::{Argon2, PasswordHasher};
 use ccgw_domain::{
     AgentId, AgentProfile, AgentRights, Directory, DomainError, Group, Ivr, Op, Policy, RestReason, SignInOptions,
-    Skill, SkillId, VdnId, VdnState, cmd,
+    Skill, SkillId, Supervision, VdnId, VdnState, cmd,
 };
 use ccgw_store::{Delivery, MemoryStore, Store};
 use parking_lot::Mutex;
@@ -138,11 +138,19 @@ pub fn provision(config: &Config) -> anyhow::Result<(Directory, HashMap<AgentId,
         let ivr = Ivr { id: i.id, vdn: VdnId(i.vdn), access_code: i.access_code, description: i.description };
         dir.ivrs.insert(i.id, ivr);
     }
-    let (groups, rest_reasons) = if config.is_demo() {
-        (Config::demo_groups(), Config::demo_rest_reasons())
+    let (groups, rest_reasons, supervisors) = if config.is_demo() {
+        (Config::demo_groups(), Config::demo_rest_reasons(), Config::demo_supervisors())
     } else {
-        (config.groups.clone(), config.rest_reasons.clone())
+        (config.groups.clone(), config.rest_reasons.clone(), config.supervisors.clone())
     };
+    let supervision: HashMap<AgentId, Supervision> = supervisors
+        .iter()
+        .map(|s| {
+            let scope =
+                Supervision { groups: s.groups.clone(), skills: s.skills.iter().map(|k| SkillId(*k)).collect() };
+            (AgentId(s.workno), scope)
+        })
+        .collect();
     let mut group_of = HashMap::new();
     for g in groups {
         let mut members: Vec<AgentId> = g.members.iter().map(|m| AgentId(*m)).collect();
@@ -170,6 +178,7 @@ pub fn provision(config: &Config) -> anyhow::Result<(Directory, HashMap<AgentId,
                 rights: AgentRights::from(&a.rights),
                 attributes: a.attributes.clone(),
                 group: group_of.get(&id).copied(),
+                supervises: supervision.get(&id).cloned(),
             }),
         );
         let hash = a.password_hash.expose();

@@ -68,6 +68,12 @@ struct Template {
 }
 
 impl Template {
+    /// Literals and parameters at the same places (equally specific).
+    fn same_shape(&self, other: &Template) -> bool {
+        self.segs.len() == other.segs.len()
+            && self.segs.iter().zip(&other.segs).all(|(a, b)| matches!(a, Seg::Param) == matches!(b, Seg::Param))
+    }
+
     fn matches(&self, rest: &[&str]) -> bool {
         self.segs.iter().zip(rest).all(|(s, r)| match s {
             Seg::Lit(l) => l == r,
@@ -178,15 +184,21 @@ pub fn route<'a>(http: &Http, path: &'a str) -> Result<Route<'a>, RouteError> {
     let family = ROUTER.families.iter().find(|f| f.name == *name).ok_or(RouteError::NotFound)?;
     let bucket = family.by_len.get(rest.len()).ok_or(RouteError::NotFound)?;
     let verb = verb_bit(http);
-    let mut matched = None;
+    let mut matched: Option<&Template> = None;
     let mut allow = 0;
     for t in bucket.iter().filter(|t| t.matches(rest)) {
+        // JAX-RS: the most specific matching template decides the path; a less specific one (a
+        // parameter where it has a literal) is no fallback for another HTTP method.
+        if matched.is_some_and(|m| !m.same_shape(t)) {
+            break;
+        }
         if t.verbs & verb != 0 {
             return Ok(bind(t, rest));
         }
-        matched.get_or_insert(t.method);
+        matched.get_or_insert(t);
         allow |= t.verbs;
     }
+    let matched = matched.map(|t| t.method);
     match matched {
         Some(method) => Err(RouteError::MethodNotAllowed { method, allow: ALLOW[allow as usize] }),
         None => Err(RouteError::NotFound),
@@ -260,14 +272,19 @@ mod tests {
             route(&Http::DELETE, "/agentgateway/resource/agentevent/allagentevent"),
             Err(RouteError::MethodNotAllowed { method: Method::GetAllAgentEvent, allow: "GET" })
         );
-        // …but a method only the parameter's template allows takes it.
+        // …not even a method only the parameter's template allows (JAX-RS: the path decides
+        // first, then the method).
         assert_eq!(
-            ok(Http::DELETE, "/agentgateway/resource/qualitycontrol/101/allagent"),
-            (Method::StopSuperviseOrInsert, Some("101"), vec!["allagent"])
+            route(&Http::DELETE, "/agentgateway/resource/qualitycontrol/101/allagent"),
+            Err(RouteError::MethodNotAllowed { method: Method::QueryAllMonitoredAgents, allow: "GET" })
         );
         assert_eq!(
             route(&Http::PUT, "/agentgateway/resource/qualitycontrol/101/allagent"),
-            Err(RouteError::MethodNotAllowed { method: Method::QueryAllMonitoredAgents, allow: "GET, DELETE" })
+            Err(RouteError::MethodNotAllowed { method: Method::QueryAllMonitoredAgents, allow: "GET" })
+        );
+        assert_eq!(
+            ok(Http::DELETE, "/agentgateway/resource/qualitycontrol/101/151"),
+            (Method::StopSuperviseOrInsert, Some("101"), vec!["151"])
         );
     }
 

@@ -85,6 +85,9 @@ impl Telephony for SimulatedTelephony {
             TelephonyCommand::Record { .. } | TelephonyCommand::Play { .. } => {}
             // The simulated phones have no IVR listening for digits: nothing to report.
             TelephonyCommand::SendDigits { .. } | TelephonyCommand::RelayDigits { .. } => {}
+            // Quality control: the simulated media mixes nothing; who hears whom is the engine's
+            // (`Call::hears`). A SIP telephony would bridge the supervisor's leg in that mode.
+            TelephonyCommand::Supervise { .. } => {}
         }
     }
 }

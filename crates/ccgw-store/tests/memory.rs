@@ -32,6 +32,7 @@ fn directory() -> Directory {
                 rights: Default::default(),
                 attributes: Vec::new(),
                 group: None,
+                supervises: None,
             }),
         );
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use ccgw_domain::call::PartyState;
 use ccgw_domain::{
     AgentId, AgentProfile, CallId, Command, Directory, Endpoint, Event, HelpMode, HelpTarget, InitialState, Outcome,
-    Policy, SignInOptions, Skill, SkillId, TelephonyCommand, TransferMode, TransferTarget, VdnId, VdnState, cmd,
+    Policy, QcMode, SignInOptions, Skill, SkillId, Supervision, TelephonyCommand, TransferMode, TransferTarget, VdnId, VdnState, cmd,
 };
 use ccgw_store::log::{Entry, MemoryLog, Replica};
 use ccgw_store::{MemoryStore, Store};
@@ -38,6 +38,7 @@ fn directory() -> Directory {
             rights: Default::default(),
             attributes: Vec::new(),
             group: None,
+            supervises: None,
         };
         d.agents.insert(AgentId(id), Arc::new(profile));
     };
@@ -47,6 +48,13 @@ fn directory() -> Directory {
     add(105, 1, vec![SKILL]);
     add(106, 1, vec![]);
     add(201, 2, vec![]);
+    // 104 supervises the whole VDN (quality control), with the rights that gate it.
+    let mut sup = (*d.agents[&AgentId(104)]).clone();
+    sup.supervises = Some(Supervision::default());
+    sup.rights.censor = true;
+    sup.rights.spy_monitor = true;
+    sup.rights.monitor = true;
+    d.agents.insert(AgentId(104), Arc::new(sup));
     d.access_codes.insert("5000".into(), SKILL);
     d
 }
@@ -115,7 +123,7 @@ fn remotes(st: &VdnState, alerting_only: bool) -> Vec<(CallId, String)> {
         .collect()
 }
 
-const KINDS: u8 = 40;
+const KINDS: u8 = 44;
 
 fn propose(st: &VdnState, it: &Intent, now: u64) -> Command {
     let any = |i| who(st, i, |_, _| true);
@@ -216,6 +224,56 @@ fn propose(st: &VdnState, it: &Intent, now: u64) -> Command {
         }
         35 => cmd::SendBulletin { from: any(a), to: flag.then(|| vec![any(b)]), data: text }.into(),
         36 => cmd::RotateGuid { agent: any(a), interval_ms: 5_000, timeout_ms: 2_000, guid: format!("r{now}") }.into(),
+        // Quality control: mostly the supervisor 104, sometimes an agent without the role.
+        37 => {
+            let supervisor = if flag { AgentId(104) } else { any(a) };
+            let target = talk(b);
+            match n % 4 {
+                0 => cmd::Supervise { supervisor, target, mode: [QcMode::Listen, QcMode::Whisper, QcMode::Insert][b % 3] }
+                    .into(),
+                1 => cmd::SwitchSupervise { supervisor, target, mode: None }.into(),
+                2 => cmd::StopSupervise { supervisor, target, only: None }.into(),
+                _ => cmd::Intercept { supervisor, target, call: None }.into(),
+            }
+        }
+        38 => {
+            let supervisor = if flag { AgentId(104) } else { any(a) };
+            let target = any(b);
+            match n % 5 {
+                0 => cmd::ForceBusy { supervisor, target }.into(),
+                1 => cmd::ForceIdle { supervisor, target }.into(),
+                2 => cmd::ForceRest { supervisor, target, secs: 30, cause: 1 }.into(),
+                3 => cmd::ForceSignOutAgent { supervisor, target }.into(),
+                _ => cmd::AdjustSkills { supervisor, target, skills: vec![SKILL] }.into(),
+            }
+        }
+        39 => {
+            let supervisor = if flag { AgentId(104) } else { any(a) };
+            match n % 3 {
+                0 => cmd::BeginMonitor { supervisor, agents: vec![any(b), AgentId(101)] }.into(),
+                1 => cmd::EndMonitor { supervisor, agents: None }.into(),
+                _ => cmd::QcSetSelfRecord { supervisor, targets: vec![any(b)], record: Some((true, false)) }.into(),
+            }
+        }
+        40 => {
+            let supervisor = AgentId(104);
+            match n % 4 {
+                0 => cmd::ThirdAnswer { supervisor, target: ringing(b) }.into(),
+                1 => cmd::ThirdCallOut {
+                    supervisor,
+                    target: free(b),
+                    called: format!("7700{n}"),
+                    caller: None,
+                    data: text,
+                }
+                .into(),
+                2 => cmd::ThirdSetStatus { supervisor, target: any(b), idle: flag }.into(),
+                _ => {
+                    let target = in_call(b);
+                    cmd::ForceDropCall { supervisor, call: call_of(target, a) }.into()
+                }
+            }
+        }
         // The heartbeat timers' verdicts: sometimes the session they saw, sometimes an older one.
         _ => {
             let expire = match st.session(any(a)) {
@@ -430,6 +488,22 @@ fn samples() -> Vec<Command> {
         cmd::RemoteFailed { call, number: s("7700") }.into(),
         cmd::RemoteHungUp { call, number: s("139") }.into(),
         cmd::Tick { expire: vec![(a, 5), (b, 6)] }.into(),
+        cmd::Supervise { supervisor: a, target: b, mode: QcMode::Whisper }.into(),
+        cmd::SwitchSupervise { supervisor: a, target: b, mode: Some(QcMode::Insert) }.into(),
+        cmd::StopSupervise { supervisor: a, target: b, only: Some(QcMode::Listen) }.into(),
+        cmd::Intercept { supervisor: a, target: b, call: Some(call) }.into(),
+        cmd::ForceDropCall { supervisor: a, call }.into(),
+        cmd::ForceBusy { supervisor: a, target: b }.into(),
+        cmd::ForceIdle { supervisor: a, target: b }.into(),
+        cmd::ForceRest { supervisor: a, target: b, secs: 60, cause: 3 }.into(),
+        cmd::ForceSignOutAgent { supervisor: a, target: b }.into(),
+        cmd::AdjustSkills { supervisor: a, target: b, skills: vec![SkillId(1), SkillId(2)] }.into(),
+        cmd::QcSetSelfRecord { supervisor: a, targets: vec![b], record: Some((true, true)) }.into(),
+        cmd::BeginMonitor { supervisor: a, agents: vec![b] }.into(),
+        cmd::EndMonitor { supervisor: a, agents: Some(vec![b]) }.into(),
+        cmd::ThirdAnswer { supervisor: a, target: b }.into(),
+        cmd::ThirdCallOut { supervisor: a, target: b, called: s("7701"), caller: Some(s("100")), data: s("d") }.into(),
+        cmd::ThirdSetStatus { supervisor: a, target: b, idle: true }.into(),
     ]
 }
 

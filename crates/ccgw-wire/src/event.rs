@@ -1,7 +1,7 @@
 //! Events as the poll delivers them: `{"eventType","workNo","content","eventGenTime"}`. The
 //! content is an object, a bare call-id string, or null, depending on the event type.
 
-use ccgw_domain::{Event, EventKind, HungUpBy, Leg, Offer};
+use ccgw_domain::{Event, EventKind, HungUpBy, Leg, Offer, QcSubtype};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -101,6 +101,8 @@ pub fn event_type(kind: &EventKind) -> &'static str {
         Note { .. } => "AgentOther_Note",
         // ccgw's name: the vendor documents no bulletin event (docs/compat.md).
         Bulletin { .. } => "AgentOther_Bulletin",
+        // --- quality control --- (vendor page 1393)
+        QcNotify { .. } => "QC_AgentState_Notify",
     }
 }
 
@@ -174,6 +176,42 @@ pub fn content(kind: &EventKind) -> Value {
             "fileMediaType": FILE_MEDIA_AUDIO,
             "taskId": task_id,
         }),
+        // Vendor page 1393: `agentname` is the agent's work number in its sample; `mediaserver`
+        // names the platform (the sample's `CtiServer`).
+        QcNotify { subtype, monitored } => json!({
+            "subtype": qc_subtype(*subtype),
+            "monitoredagent": monitored.to_string(),
+            "agentname": monitored.to_string(),
+            "mediaserver": QC_MEDIA_SERVER,
+        }),
+    }
+}
+
+/// `mediaserver` of `QC_AgentState_Notify` (the vendor sample's value).
+const QC_MEDIA_SERVER: &str = "CtiServer";
+
+/// The `subtype` of `QC_AgentState_Notify` (the names a vendor sample client knows).
+pub fn qc_subtype(s: QcSubtype) -> &'static str {
+    use QcSubtype::*;
+    match s {
+        Login => "QC_AgentState_Login",
+        Logout => "QC_AgentState_Logout",
+        Idle => "QC_AgentState_Idle",
+        Busy => "QC_AgentState_Busy",
+        Rest => "QC_AgentState_Rest",
+        Work => "QC_AgentState_Work",
+        Active => "QC_AgentState_Active",
+        WaitAnswer => "QC_AgentState_WaitAnswer",
+        WaitAlerting => "QC_AgentState_WaitAlerting",
+        ThreeParty => "QC_AgentState_ThreeParty",
+        HungUp => "QC_AgentState_HungUp",
+        Monitor => "QC_AgentState_Monitor",
+        StopMonitor => "QC_AgentState_StopMonitor",
+        SuperviseInsert => "QC_AgentState_SuperviseInsert",
+        StopSuperviseInsert => "QC_AgentState_StopSuperviseInsert",
+        RecordBegin => "QC_AgentState_RecordBegin",
+        RecordStop => "QC_AgentState_RecordStop",
+        PlayVoice => "QC_AgentState_PlayVoice",
     }
 }
 

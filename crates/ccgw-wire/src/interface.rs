@@ -161,6 +161,11 @@ pub enum Body {
     AssignInQueue,
     /// [`crate::request::CallInnerSkillRequest`].
     CallInnerSkill,
+    // --- thirdcontrol (issue 12) ---
+    /// [`crate::request::SetStatusRequest`].
+    SetStatus,
+    /// [`crate::request::AdjustSkillRequest`].
+    AdjustSkill,
 }
 
 /// The type of a query parameter.
@@ -264,6 +269,11 @@ pub enum ResultKind {
     AcdStats,
     /// calldata call records: an array of [`crate::response::CallRecordInfo`].
     CallRecords,
+    // --- querymonitor (issue 12) ---
+    /// A string (`systemversion`).
+    Text,
+    /// A time in milliseconds since the epoch (`servertime`).
+    TimeMs,
 }
 
 /// How the caller proves who it is.
@@ -324,9 +334,10 @@ pub struct Interface {
 pub const NOT_YET: &str = "not implemented yet";
 const NO_MULTIMEDIA: &str = "multimedia (text chat, conference): ccgw has voice only";
 const NO_VIDEO: &str = "video: ccgw has voice only";
-const UNDOCUMENTED: &str = "undocumented: seen only in one sample client (R5)";
 const OTHER_TRANSPORT: &str = "another event transport of the multimedia build";
 const UNDOCUMENTED_BODY: &str = "undocumented: no doc page and no client shows the body's fields";
+const QC_TASKS: &str = "quality-control tasks: undocumented, ccgw has no QC task store";
+const UNDOCUMENTED_RESULT: &str = "undocumented: no doc page and no client shows the result's fields";
 const MULTIMEDIA_CRM: &str = "record/CRM query of the multimedia build: undocumented, no CRM data in ccgw";
 
 const fn e(
@@ -1853,12 +1864,16 @@ pub static INTERFACES: &[Interface] = &[
         .js("QualityControl", "beginMonitor")
         .summary("subscribe to monitored agents' QC events (≤500 per call in R5)")
         .clients("R5")
-        .query(&[Q("agents", Str)]),
+        .query(&[Q("agents", Str)])
+        .result(R::Empty)
+        .served(),
     e(M::EndMonitor, F::QualityControl, POST, "/qualitycontrol/{agentid}/endmonitor", "endMonitor", Named::JsApi)
         .js("QualityControl", "endMonitor")
         .summary("end monitoring")
         .clients("R5")
-        .query(&[Q("agents", Str)]),
+        .query(&[Q("agents", Str)])
+        .result(R::Empty)
+        .served(),
     e(
         M::AddSupervise,
         F::QualityControl,
@@ -1868,10 +1883,14 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QualityControl", "addSupervise")
-    .summary("listen"),
+    .summary("listen")
+    .result(R::Empty)
+    .served(),
     e(M::AddInsert, F::QualityControl, PUT, "/qualitycontrol/{agentid}/addinsert/{workNo}", "addInsert", Named::JsApi)
         .js("QualityControl", "addInsert")
-        .summary("barge-in"),
+        .summary("barge-in")
+        .result(R::Empty)
+        .served(),
     e(
         M::SwitchSuperviseOrInsert,
         F::QualityControl,
@@ -1881,7 +1900,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QualityControl", "switchSuperviseOrInsert")
-    .summary("switch listen/insert"),
+    .summary("switch listen/insert")
+    .result(R::Empty)
+    .served(),
     e(
         M::StopSuperviseOrInsert,
         F::QualityControl,
@@ -1891,10 +1912,14 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QualityControl", "stopSuperviseOrInsert")
-    .summary("stop listen/insert"),
+    .summary("stop listen/insert")
+    .result(R::Empty)
+    .served(),
     e(M::Intercept, F::QualityControl, PUT, "/qualitycontrol/{agentid}/intercept/{workNo}", "intercept", Named::JsApi)
         .js("QualityControl", "intercept")
-        .summary("intercept"),
+        .summary("intercept")
+        .result(R::Empty)
+        .served(),
     e(
         M::InterceptCall,
         F::QualityControl,
@@ -1903,14 +1928,19 @@ pub static INTERFACES: &[Interface] = &[
         "interceptCall",
         Named::Ccgw,
     )
-    .summary("intercept a specified call")
-    .body(Body::Undocumented),
+    .summary("intercept a specified call (vendor page 0437 logs it as `intercept` too)")
+    .result(R::Empty)
+    .served(),
     e(M::ForceBusy, F::QualityControl, POST, "/qualitycontrol/{agentid}/forcebusy/{workNo}", "forceBusy", Named::JsApi)
         .js("QualityControl", "forceBusy")
-        .summary("force busy"),
+        .summary("force busy")
+        .result(R::Empty)
+        .served(),
     e(M::ForceIdle, F::QualityControl, POST, "/qualitycontrol/{agentid}/forceidle/{workNo}", "forceIdle", Named::Doc)
         .js("QualityControl", "forceIdle")
-        .summary("force idle"),
+        .summary("force idle")
+        .result(R::Empty)
+        .served(),
     e(
         M::ForceRest,
         F::QualityControl,
@@ -1920,7 +1950,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QualityControl", "forceRest")
-    .summary("force rest"),
+    .summary("force rest")
+    .result(R::Empty)
+    .served(),
     e(
         M::ForceLogOutAgent,
         F::QualityControl,
@@ -1930,7 +1962,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::Doc,
     )
     .js("QualityControl", "forceLogOutAgent")
-    .summary("force sign-out other agent"),
+    .summary("force sign-out other agent")
+    .result(R::Empty)
+    .served(),
     e(
         M::ForceDropCall,
         F::QualityControl,
@@ -1940,10 +1974,14 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QualityControl", "forceDropCall")
-    .summary("force release call"),
+    .summary("force release call")
+    .result(R::Empty)
+    .served(),
     e(M::AdjustSkill, F::QualityControl, POST, "/qualitycontrol/{agentid}/adjustskill", "adjustSkill", Named::Doc)
         .summary("adjust another agent's skills")
-        .body(Body::Undocumented),
+        .body(Body::AdjustSkill)
+        .result(R::Empty)
+        .served(),
     e(
         M::QueryAllMonitoredAgents,
         F::QualityControl,
@@ -1953,7 +1991,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QualityControl", "queryAllMonitoredAgents")
-    .summary("monitored agents"),
+    .summary("monitored agents")
+    .result(R::AgentStates)
+    .served(),
     e(
         M::QcSetAgentSelfRecord,
         F::QualityControl,
@@ -1964,7 +2004,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("QualityControl", "qcSetAgentSelfRecord")
     .summary("set agents' self-recording")
-    .query(&[Q("agents", Str)]),
+    .query(&[Q("agents", Str)])
+    .result(R::Empty)
+    .served(),
     e(
         M::QcCancelAgentSelfRecord,
         F::QualityControl,
@@ -1975,11 +2017,14 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("QualityControl", "qcCancelAgentSelfRecord")
     .summary("cancel self-recording")
-    .query(&[Q("agents", Str)]),
+    .query(&[Q("agents", Str)])
+    .result(R::Empty)
+    .served(),
     e(M::ForceRecord, F::QualityControl, POST, "/qualitycontrol/{agentid}/forcerecord", "forceRecord", Named::JsApi)
         .jb("QualityControl", "forceRecord")
         .summary("force recording")
-        .body(Body::Undocumented),
+        .body(Body::Undocumented)
+        .not_yet(UNDOCUMENTED_BODY),
     e(
         M::ForceStopRecord,
         F::QualityControl,
@@ -1991,7 +2036,8 @@ pub static INTERFACES: &[Interface] = &[
     .jb("QualityControl", "forceStopRecord")
     .summary("force stop recording")
     .query(&[Q("agents", Str)])
-    .body(Body::Undocumented),
+    .body(Body::Undocumented)
+    .not_yet(UNDOCUMENTED_BODY),
     e(
         M::RequestWhisperAgent,
         F::QualityControl,
@@ -2002,7 +2048,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("QualityControl", "requestWhisperAgent")
     .summary("whisper")
-    .query(&[Q("whisperagentid", Str)]),
+    .query(&[Q("whisperagentid", Str)])
+    .result(R::Empty)
+    .served(),
     e(
         M::RequestStopWhisperAgent,
         F::QualityControl,
@@ -2013,7 +2061,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("QualityControl", "requestStopWhisperAgent")
     .summary("stop whisper")
-    .query(&[Q("whisperagentid", Str)]),
+    .query(&[Q("whisperagentid", Str)])
+    .result(R::Empty)
+    .served(),
     e(
         M::RequestSwitchInsertWhisperAgent,
         F::QualityControl,
@@ -2024,10 +2074,13 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("QualityControl", "requestSwitchInsertWhisperAgent")
     .summary("switch whisper/listen/barge")
-    .query(&[Q("whisperagentid", Str), Q("switchtype", Str)]),
+    .query(&[Q("whisperagentid", Str), Q("switchtype", Str)])
+    .result(R::Empty)
+    .served(),
     e(M::QueryQcTasks, F::QualityControl, GET, "/qualitycontrol/{agentid}/queryqctasks", "queryQcTasks", Named::JsApi)
         .js("QualityControl", "queryQcTasks")
-        .summary("QC tasks"),
+        .summary("QC tasks")
+        .not_yet(QC_TASKS),
     e(
         M::DeleteQcTask,
         F::QualityControl,
@@ -2038,11 +2091,13 @@ pub static INTERFACES: &[Interface] = &[
     )
     .js("QualityControl", "deleteQcTask")
     .summary("delete QC task")
-    .query(&[Q("taskdsn", Str), Q("begintime", Str)]),
+    .query(&[Q("taskdsn", Str), Q("begintime", Str)])
+    .not_yet(QC_TASKS),
     e(M::QueryUrlInfo, F::QualityControl, GET, "/qualitycontrol/{agentid}/queryurlinfo", "queryUrlInfo", Named::JsApi)
         .js("QualityControl", "queryUrlInfo")
         .summary("URL config lookup")
-        .query(&[Q("urlname", Str)]),
+        .query(&[Q("urlname", Str)])
+        .not_yet(UNDOCUMENTED_RESULT),
     e(
         M::RegisterDataToServer,
         F::QualityControl,
@@ -2309,7 +2364,9 @@ pub static INTERFACES: &[Interface] = &[
     .served(),
     e(M::QueryServerTime, F::QueryMonitor, GET, "/querymonitor/{agentid}/servertime", "queryServerTime", Named::JsApi)
         .js("QueryMonitor", "queryServerTime")
-        .summary("server time"),
+        .summary("server time")
+        .result(R::TimeMs)
+        .served(),
     e(
         M::QuerySysVersion,
         F::QueryMonitor,
@@ -2319,7 +2376,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "querySysVersion")
-    .summary("version"),
+    .summary("version")
+    .result(R::Text)
+    .served(),
     e(
         M::QuerySystemStateInfo,
         F::QueryMonitor,
@@ -2329,7 +2388,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "querySystemStateInfo")
-    .summary("system state"),
+    .summary("system state")
+    .not_yet(UNDOCUMENTED_RESULT),
     e(
         M::QueryClusterInfo,
         F::QueryMonitor,
@@ -2339,7 +2399,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "queryClusterInfo")
-    .summary("cluster info"),
+    .summary("cluster info")
+    .not_yet(UNDOCUMENTED_RESULT),
     e(
         M::QueryAgentClusterInfo,
         F::QueryMonitor,
@@ -2349,7 +2410,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "queryAgentClusterInfo")
-    .summary("which cluster/node an agent is on [I]"),
+    .summary("which cluster/node an agent is on [I]")
+    .not_yet(UNDOCUMENTED_RESULT),
     e(
         M::QueryAllAgentClusterInfo,
         F::QueryMonitor,
@@ -2359,7 +2421,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "queryAllAgentClusterInfo")
-    .summary("cluster info of all agents"),
+    .summary("cluster info of all agents")
+    .not_yet(UNDOCUMENTED_RESULT),
     e(
         M::QueryClusterInfoByName,
         F::QueryMonitor,
@@ -2369,7 +2432,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "queryClusterInfoByName")
-    .summary("cluster info by name"),
+    .summary("cluster info by name")
+    .not_yet(UNDOCUMENTED_RESULT),
     e(
         M::QuerySkillsStatisticInfo,
         F::QueryMonitor,
@@ -2379,7 +2443,8 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "querySkillsStatisticInfo")
-    .summary("skill statistics"),
+    .summary("skill statistics")
+    .not_yet(UNDOCUMENTED_RESULT),
     e(
         M::SetAgentTimeOut,
         F::QueryMonitor,
@@ -2389,7 +2454,9 @@ pub static INTERFACES: &[Interface] = &[
         Named::JsApi,
     )
     .js("QueryMonitor", "setAgentTimeOut")
-    .summary("toggle agent time-out supervision [I]"),
+    .summary("toggle agent time-out supervision [I]; ccgw: acknowledged, no effect")
+    .result(R::Empty)
+    .served(),
     e(
         M::SetMaxChatNum,
         F::QueryMonitor,
@@ -2509,7 +2576,8 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("answer on behalf of a monitored agent")
     .clients("R5")
-    .not_yet(UNDOCUMENTED),
+    .result(R::Empty)
+    .served(),
     e(
         M::ThirdControlCallout,
         F::ThirdControl,
@@ -2520,8 +2588,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("call out on behalf (body = callout params)")
     .clients("R5")
-    .body(Body::Json)
-    .not_yet(UNDOCUMENTED),
+    .body(Body::Callout)
+    .result(R::CallId)
+    .served(),
     e(
         M::ThirdControlSetStatus,
         F::ThirdControl,
@@ -2532,8 +2601,9 @@ pub static INTERFACES: &[Interface] = &[
     )
     .summary("set status; body {\"agentStatus\": \"AgentState_Idle\" or \"AgentState_Busy\"}")
     .clients("R5")
-    .body(Body::Json)
-    .not_yet(UNDOCUMENTED),
+    .body(Body::SetStatus)
+    .result(R::Empty)
+    .served(),
 ];
 
 // The table and `Method` agree: entry i describes variant i, and every interface variant has an entry.

@@ -67,6 +67,8 @@ fn result_schema(r: ResultKind) -> Option<(&'static str, Value)> {
         ResultKind::RecordFiles => json!({"type": "array", "items": schema_ref("RecordFile")}),
         ResultKind::RecordFile => schema_ref("RecordFile"),
         ResultKind::Url => json!({"type": "string"}),
+        ResultKind::Text => json!({"type": "string"}),
+        ResultKind::TimeMs => json!({"type": "integer", "minimum": 0}),
         ResultKind::RecordScores => json!({"type": "array", "items": {"type": "object"}}),
         ResultKind::Event => return Some(("event", schema_ref("Event"))),
         ResultKind::EventList => return Some(("event", json!({"type": "array", "items": schema_ref("Event")}))),
@@ -112,6 +114,8 @@ fn body_schema(b: Body) -> Option<&'static str> {
         Body::AcdStat => Some("AcdStatRequest"),
         Body::AssignInQueue => Some("AssignInQueueRequest"),
         Body::CallInnerSkill => Some("CallInnerSkillRequest"),
+        Body::SetStatus => Some("SetStatusRequest"),
+        Body::AdjustSkill => Some("AdjustSkillRequest"),
     }
 }
 
@@ -308,6 +312,11 @@ fn base_components() -> Value {
                     "caller": string, "called": string, "beginTime": int, "endTime": int,
                 },
             },
+            "SetStatusRequest": {
+                "type": "object",
+                "required": ["agentStatus"],
+                "properties": {"agentStatus": {"type": "string", "enum": ["AgentState_Idle", "AgentState_Busy"]}},
+            },
             "BindPhoneRequest": {
                 "type": "object",
                 "required": ["phonenum"],
@@ -416,6 +425,11 @@ fn with_issue8_schemas(mut components: Value) -> Value {
             "AcdStatRequest",
             json!({"type": "object", "required": ["skills"], "properties": {
                 "skills": {"type": "array", "minItems": 1, "maxItems": crate::request::MAX_ACD_SKILLS, "items": id}}}),
+        ),
+        (
+            "AdjustSkillRequest",
+            json!({"type": "object", "required": ["workNo"], "properties": {
+                "workNo": id, "skills": {"type": "array", "maxItems": crate::request::MAX_ADJUST_SKILLS, "items": id}}}),
         ),
         (
             "AssignInQueueRequest",

@@ -399,6 +399,24 @@ pub const MAX_BULLETIN: usize = 4096;
 pub const MAX_NOTE: usize = 1024;
 
 /// `bindphone`: `{"phonenum":"<number>"}` (the sign-in body's field name).
+/// thirdcontrol `setstatus` (the R5 sample's body): `{"agentStatus":"AgentState_Idle"}` or
+/// `"AgentState_Busy"`; `idle` says which.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetStatusRequest {
+    pub idle: bool,
+}
+
+impl SetStatusRequest {
+    pub fn parse(bytes: &[u8]) -> Result<Self, Retcode> {
+        let b = Body::parse(bytes)?;
+        match b.string("agentStatus").map_err(|_| BODY_INVALID)?.as_deref() {
+            Some("AgentState_Idle") => Ok(SetStatusRequest { idle: true }),
+            Some("AgentState_Busy") => Ok(SetStatusRequest { idle: false }),
+            _ => Err(BODY_INVALID),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindPhoneRequest {
     pub phone: String,
@@ -506,6 +524,40 @@ impl AcdStatRequest {
             .collect::<Option<Vec<u32>>>()
             .ok_or(PARAMETER_INVALID)?;
         Ok(AcdStatRequest { skills })
+    }
+}
+
+/// Largest `skills` list of qualitycontrol `adjustskill` (vendor page 2409: at most 1000).
+pub const MAX_ADJUST_SKILLS: usize = 1000;
+
+/// qualitycontrol `adjustskill`: `{"workNo":"49999","skills":[10,25]}` (vendor page 2409; the
+/// work number a string or a number, skill ids numbers or numeric strings; `skills` absent =
+/// none). Anything else: `100-001`, the page's parameter error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdjustSkillRequest {
+    pub workno: u32,
+    pub skills: Vec<u32>,
+}
+
+impl AdjustSkillRequest {
+    pub fn parse(bytes: &[u8]) -> Result<Self, Retcode> {
+        let bad = crate::retcode::ADJUST_SKILL_PARAMETER;
+        let b = Body::parse(bytes).map_err(|_| bad)?;
+        let workno = b.number("workNo").map_err(|_| bad)?.ok_or(bad)?;
+        let skills = match b.get("skills") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) if items.len() <= MAX_ADJUST_SKILLS => items
+                .iter()
+                .map(|v| match v {
+                    Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+                    Value::String(s) if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) => s.parse().ok(),
+                    _ => None,
+                })
+                .collect::<Option<Vec<u32>>>()
+                .ok_or(bad)?,
+            Some(_) => return Err(bad),
+        };
+        Ok(AdjustSkillRequest { workno, skills })
     }
 }
 

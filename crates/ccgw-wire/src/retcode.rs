@@ -45,6 +45,23 @@ pub const RECORD_FILE_NAME_INVALID: Retcode = rc("104-003", "invalid record file
 /// A record file (or record id) the VDN has no recording of.
 pub const RECORD_FILE_MISSING: Retcode = rc("104-005", "the record file does not exist");
 
+// --- quality control ---
+/// Not a supervisor of the agent named, without the right for the operation, or the agent is in
+/// another VDN (vendor: "no permission for the quality-control operation").
+pub const QC_NO_RIGHT: Retcode = rc("900-002", "no permission for this quality-control operation");
+/// The agent named is not signed in, or not provisioned (vendor: "monitored agent has no agent info").
+pub const QC_NO_AGENT_INFO: Retcode = rc("900-004", "the agent named has no agent information (not signed in)");
+
+/// qualitycontrol `adjustskill`: a malformed body or a skill the agent is not configured with
+/// (vendor page 2409 lists 100-001).
+pub const ADJUST_SKILL_PARAMETER: Retcode = rc("100-001", "parameter empty or invalid");
+
+/// The qualitycontrol and thirdcontrol families (supervisors acting on other agents).
+fn is_quality_control(method: Method) -> bool {
+    use crate::interface::Family;
+    method.interface().is_some_and(|i| matches!(i.family, Family::QualityControl | Family::ThirdControl))
+}
+
 /// The retcode for `err` returned by `method`.
 pub fn retcode(method: Method, err: DomainError) -> Retcode {
     use DomainError as E;
@@ -60,6 +77,17 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::WrongPassword, _) => WRONG_PASSWORD,
         (E::AccountLocked, _) => rc("110-016", "account locked"),
         (E::LockedNow, _) => rc("110-021", "account locked after too many failed sign-ins"),
+
+        // --- quality control (the vendor's 900-xxx inspection codes, docs/compat.md) ---
+        (E::NoRight, _) => QC_NO_RIGHT,
+        (E::InvalidParameter, M::AdjustSkill) => ADJUST_SKILL_PARAMETER,
+        (E::SelfTarget, _) => rc("000-005", "the agent to be inspected is the inspector himself"),
+        (E::TargetNotSignedIn, _) => QC_NO_AGENT_INFO,
+        (E::OtherVdn, m) if is_quality_control(m) => QC_NO_RIGHT,
+        (E::UnknownAgent, m) if is_quality_control(m) => QC_NO_AGENT_INFO,
+        (E::InCall | E::WrongState | E::NoCall, m) if is_quality_control(m) => {
+            rc("900-005", "the agents' states do not allow this quality-control operation")
+        }
 
         // --- recordplay --- (ccgw's numbering of the vendor's 500-xxx family, docs/compat.md)
         (E::MediaBusy, M::BeginRecord | M::BeginRecordWithoutFilename) => {

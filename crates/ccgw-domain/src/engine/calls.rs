@@ -52,6 +52,11 @@ impl VdnState {
     /// settles (ends if fewer than two parties remain) and, after its last call, the agent's phone
     /// is hung up (`by` says who did it) and its after-call state applies.
     pub(super) fn leave(&mut self, ctx: &mut Ctx, call: CallId, agent: AgentId, announce: bool, by: HungUpBy) {
+        // A supervisor inspecting the agent in this call leaves with it (quality control).
+        let inspector = self.calls.get(&call).and_then(|c| c.qc_party_of(agent)).and_then(|p| p.agent());
+        if let Some(sup) = inspector {
+            self.end_inspection(ctx, call, sup, agent);
+        }
         if let Some(c) = self.calls.get_mut(&call) {
             c.parties.retain(|p| p.who != Endpoint::Agent(agent));
             if c.transfer.is_some_and(|t| t.from == agent) {
@@ -160,7 +165,9 @@ impl VdnState {
     /// End the call if it can no longer stand: fewer than two parties and not waiting in a queue.
     pub(super) fn settle(&mut self, ctx: &mut Ctx, call: CallId) {
         let Some(c) = self.calls.get(&call) else { return };
-        if c.parties.len() >= 2 || (c.queued_since_ms.is_some() && !c.parties.is_empty()) {
+        // A supervisor's party (quality control) does not keep a call up.
+        let parties = c.parties.iter().filter(|p| p.qc.is_none()).count();
+        if parties >= 2 || (c.queued_since_ms.is_some() && parties > 0) {
             return;
         }
         self.end_call(ctx, call);
@@ -248,6 +255,7 @@ impl VdnState {
             leg,
             muted: false,
             connected: false,
+            qc: None,
         });
         let offer = Offer {
             call,
@@ -419,12 +427,15 @@ impl VdnState {
         if c.parties.len() == before {
             return;
         }
-        let agents: Vec<AgentId> = c.agents().collect();
+        // A supervisor's party (quality control) neither keeps the call up nor dialled: it is
+        // told `Call_Release` when the call ends.
+        let agents: Vec<AgentId> = c.parties.iter().filter(|p| p.qc.is_none()).filter_map(|p| p.agent()).collect();
+        let standing = c.parties.iter().filter(|p| p.qc.is_none()).count();
         // A pending "success" transfer failed with it; the transferring agent stays, holding.
         c.transfer = None;
         // The call may still not stand (the customer hung up while the transfer rang).
-        let waiting = c.queued_since_ms.is_some() && !c.parties.is_empty();
-        let ends = c.parties.len() < 2 && !waiting;
+        let waiting = c.queued_since_ms.is_some() && standing > 0;
+        let ends = standing < 2 && !waiting;
         if ends {
             // The vendor hangs up the dialling agent's phone before it reports the failure.
             for a in &agents {

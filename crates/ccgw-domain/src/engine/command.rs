@@ -182,6 +182,43 @@ commands! {
         |s, ctx, c| s.seek_play(ctx, c.agent, c.forward, c.secs);
     StopPlay { agent: AgentId } -> () = |s, ctx, c| s.stop_play(ctx, c.agent);
 
+    // --- quality control (supervisors) ---
+    /// Listen, whisper or insert into the target's call; outputs the call.
+    Supervise { supervisor: AgentId, target: AgentId, mode: QcMode } -> CallId =
+        |s, ctx, c| s.supervise(ctx, c.supervisor, c.target, c.mode);
+    /// `mode: None`: toggle listen ↔ insert.
+    SwitchSupervise { supervisor: AgentId, target: AgentId, mode: Option<QcMode> } -> CallId =
+        |s, ctx, c| s.switch_supervise(ctx, c.supervisor, c.target, c.mode);
+    /// `only: Some(mode)`: stop only an inspection in that mode.
+    StopSupervise { supervisor: AgentId, target: AgentId, only: Option<QcMode> } -> CallId =
+        |s, ctx, c| s.stop_supervise(ctx, c.supervisor, c.target, c.only);
+    Intercept { supervisor: AgentId, target: AgentId, call: Option<CallId> } -> CallId =
+        |s, ctx, c| s.intercept(ctx, c.supervisor, c.target, c.call);
+    ForceDropCall { supervisor: AgentId, call: CallId } -> () =
+        |s, ctx, c| s.force_drop_call(ctx, c.supervisor, c.call);
+    ForceBusy { supervisor: AgentId, target: AgentId } -> () = |s, ctx, c| s.force_busy(ctx, c.supervisor, c.target);
+    ForceIdle { supervisor: AgentId, target: AgentId } -> () = |s, ctx, c| s.force_idle(ctx, c.supervisor, c.target);
+    ForceRest { supervisor: AgentId, target: AgentId, secs: u32, cause: u8 } -> () =
+        |s, ctx, c| s.force_rest(ctx, c.supervisor, c.target, c.secs, c.cause);
+    ForceSignOutAgent { supervisor: AgentId, target: AgentId } -> () =
+        |s, ctx, c| s.force_sign_out_agent(ctx, c.supervisor, c.target);
+    AdjustSkills { supervisor: AgentId, target: AgentId, skills: Vec<SkillId> } -> () =
+        |s, ctx, c| s.adjust_skills(ctx, c.supervisor, c.target, c.skills);
+    /// `record: None`: cancel the agents' self-recording.
+    QcSetSelfRecord { supervisor: AgentId, targets: Vec<AgentId>, record: Option<(bool, bool)> } -> () =
+        |s, _ctx, c| s.qc_set_self_record(c.supervisor, &c.targets, c.record);
+    BeginMonitor { supervisor: AgentId, agents: Vec<AgentId> } -> () =
+        |s, _ctx, c| s.begin_monitor(c.supervisor, &c.agents);
+    /// `agents: None`: end every subscription of the supervisor.
+    EndMonitor { supervisor: AgentId, agents: Option<Vec<AgentId>> } -> () =
+        |s, _ctx, c| s.end_monitor(c.supervisor, c.agents.as_deref());
+    ThirdAnswer { supervisor: AgentId, target: AgentId } -> CallId =
+        |s, ctx, c| s.third_answer(ctx, c.supervisor, c.target);
+    ThirdCallOut { supervisor: AgentId, target: AgentId, called: String, caller: Option<String>, data: String } -> CallId =
+        |s, ctx, c| s.third_call_out(ctx, c.supervisor, c.target, &c.called, c.caller.as_deref(), c.data);
+    ThirdSetStatus { supervisor: AgentId, target: AgentId, idle: bool } -> () =
+        |s, ctx, c| s.third_set_status(ctx, c.supervisor, c.target, c.idle);
+
     // --- the telephony and the operator ---
     /// A customer's call comes in (the operator's `/admin/calls`, the simulation).
     CustomerCall { caller: String, called: String, skill: SkillId, data: String } -> CallId =
@@ -221,6 +258,8 @@ impl VdnState {
     pub fn apply(&mut self, command: Command, ctx: &mut Ctx) -> Result<Outcome> {
         ctx.ids = CallIds::Replicated(self.call_ids);
         let outcome = command.run(self, ctx)?;
+        // Monitoring supervisors get their copies of the command's events (quality control).
+        self.notify_monitors(ctx);
         if let CallIds::Replicated(counter) = ctx.ids {
             self.call_ids = counter;
         }

@@ -139,6 +139,9 @@ impl VdnState {
     /// Release one party of the agent's active call by its number (agent work number or phone).
     pub fn disconnect(&mut self, ctx: &mut Ctx, agent: AgentId, number: &str) -> Result<()> {
         self.session(agent)?;
+        if self.inspecting(agent) {
+            return Err(DomainError::WrongState);
+        }
         let call = self.active_call(agent).ok_or(DomainError::NoCall)?;
         let id = call.id;
         let who = call
@@ -166,6 +169,9 @@ impl VdnState {
 
     pub fn hold(&mut self, ctx: &mut Ctx, agent: AgentId) -> Result<CallId> {
         self.session(agent)?;
+        if self.inspecting(agent) {
+            return Err(DomainError::WrongState);
+        }
         let call = self.active_call(agent).ok_or(DomainError::NoCall)?;
         let id = call.id;
         if call.party_of(agent).is_none_or(|p| p.state != PartyState::Talking) {

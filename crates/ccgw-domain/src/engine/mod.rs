@@ -4,10 +4,10 @@
 //! events for agents and commands for the telephony). An operation that returns `Err` has changed
 //! nothing: each validates first and mutates after. The property tests hold us to that.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::agent::{Agent, Credential, InitialState, Pending, Ready, Session, SignInOptions};
-use crate::call::{Call, CallFeature, Endpoint, Leg, Party, PartyState, PendingTransfer};
+use crate::call::{Call, CallFeature, Endpoint, Leg, Party, PartyState, PendingTransfer, Qc, QcMode};
 use crate::directory::{Directory, Skill};
 use crate::error::DomainError;
 use crate::event::{Event, EventKind, HungUpBy, Offer, PhoneCall};
@@ -21,6 +21,8 @@ mod control;
 mod index;
 pub use index::AcdFault;
 mod media;
+mod quality;
+pub use quality::{MAX_MONITORED, QcRight};
 mod queues;
 pub use queues::QueueStats;
 mod sessions;
@@ -67,6 +69,10 @@ pub enum TelephonyCommand {
     /// In this conference of the agent, a customer and an outside IVR, pass the customer's key
     /// presses to the IVR (`thirdPartyConfTransmitNum`).
     RelayDigits { call: CallId },
+    // --- quality control ---
+    /// Bridge the supervisor's phone into the call in this mode (who hears whom: `Call::hears`),
+    /// or change its mode; `None`: take it out again.
+    Supervise { call: CallId, supervisor: AgentId, mode: Option<QcMode> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,6 +229,10 @@ pub struct VdnState {
     pub traffic: Traffic,
     /// Where this VDN's call ids come from (see [`CallIdCounter`]).
     pub call_ids: CallIdCounter,
+    /// Monitoring subscriptions (`beginmonitor`): supervisor â the agents it monitors, and the
+    /// reverse index, monitored agent â its supervisors (kept in step; ended by sign-out).
+    pub monitors: BTreeMap<AgentId, BTreeSet<AgentId>>,
+    pub watchers: BTreeMap<AgentId, BTreeSet<AgentId>>,
     /// The ACD's idle index and the housekeeping timers (caches; ignored by `==`, not
     /// serialized: [`VdnState::restore_caches`] rebuilds them after a snapshot is loaded).
     #[cfg_attr(feature = "serde", serde(skip))]
@@ -277,6 +287,8 @@ impl VdnState {
             records: RecordLog::default(),
             call_records: VecDeque::new(),
             call_ids,
+            monitors: BTreeMap::new(),
+            watchers: BTreeMap::new(),
             derived: Default::default(),
         }
     }
@@ -308,11 +320,18 @@ impl VdnState {
             .find(|c| c.party_of(agent).is_some_and(|p| !matches!(p.state, PartyState::Held)))
     }
 
-    /// The agent's active call in which it is talking (not ringing).
+    /// The agent's active call in which it is talking (not ringing). A supervisor's inspection
+    /// (quality control) is not one: call control on it is refused (`NoCall`).
     fn talking_call(&self, agent: AgentId) -> Option<CallId> {
         self.active_call(agent)
-            .filter(|c| c.party_of(agent).is_some_and(|p| p.state == PartyState::Talking))
+            .filter(|c| c.party_of(agent).is_some_and(|p| p.state == PartyState::Talking && p.qc.is_none()))
             .map(|c| c.id)
+    }
+
+    /// The agent's active call is a supervisor's inspection (quality control): it may release
+    /// it, nothing else.
+    fn inspecting(&self, agent: AgentId) -> bool {
+        self.active_call(agent).and_then(|c| c.party_of(agent)).is_some_and(|p| p.qc.is_some())
     }
 
     pub fn held_calls(&self, agent: AgentId) -> Vec<&Call> {
@@ -408,11 +427,11 @@ fn drop_failed_transfer(c: &mut Call) {
 }
 
 fn remote(number: &str, state: PartyState) -> Party {
-    Party { who: Endpoint::Remote(number.to_owned()), state, leg: Leg::Main, muted: false, connected: false }
+    Party { who: Endpoint::Remote(number.to_owned()), state, leg: Leg::Main, muted: false, connected: false, qc: None }
 }
 
 fn agent_party(agent: AgentId, state: PartyState, leg: Leg) -> Party {
-    Party { who: Endpoint::Agent(agent), state, leg, muted: false, connected: false }
+    Party { who: Endpoint::Agent(agent), state, leg, muted: false, connected: false, qc: None }
 }
 
 fn new_call(

@@ -85,6 +85,8 @@ impl VdnState {
         // not offer a queued call to the agent on its way out (that call would keep a party with
         // no session).
         self.mark_dirty(agent);
+        // Its monitoring subscriptions end with the session (quality control).
+        self.drop_monitoring(agent);
         let Some(mut s) = self.agents.get_mut(&agent).and_then(|a| a.session.take()) else { return };
         self.end_media(ctx, agent, &mut s);
         for call in s.calls {

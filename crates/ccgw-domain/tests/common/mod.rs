@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ccgw_domain::{
-    AgentId, AgentProfile, CallId, Ctx, Directory, DomainError, Event, EventKind, InitialState, Policy, SignInOptions,
-    Skill, SkillId, TelephonyCommand, VdnId, VdnState,
+    AgentId, AgentProfile, AgentRights, CallId, Ctx, Directory, DomainError, Event, EventKind, InitialState, Policy,
+    SignInOptions, Skill, SkillId, Supervision, TelephonyCommand, VdnId, VdnState,
 };
 
 pub const VDN: VdnId = VdnId(1);
@@ -43,6 +43,7 @@ pub fn directory() -> Directory {
                 rights: Default::default(),
                 attributes: Vec::new(),
                 group: None,
+                supervises: None,
             }),
         );
     };
@@ -51,6 +52,12 @@ pub fn directory() -> Directory {
     }
     add(106, 1, vec![]);
     add(201, 2, vec![OTHER_SKILL]);
+    // 106 (no skills: the ACD never offers it a call) supervises all of VDN 1 (quality control).
+    let sup = d.agents.get_mut(&AgentId(106)).map(Arc::make_mut);
+    if let Some(p) = sup {
+        p.supervises = Some(Supervision::default());
+        p.rights = AgentRights { censor: true, spy_monitor: true, monitor: true, ..AgentRights::default() };
+    }
     d.access_codes.insert("5000".into(), SKILL);
     d
 }
@@ -108,6 +115,8 @@ impl Harness {
         };
         let mut ctx = Ctx::new(self.now, &mut next);
         let r = f(&mut self.st, &mut ctx);
+        // As the store does after every operation: monitoring supervisors get their copies.
+        self.st.notify_monitors(&mut ctx);
         let out = Out { events: ctx.events, telephony: ctx.telephony, new_sessions: ctx.new_sessions };
         (r, out)
     }

@@ -29,8 +29,11 @@ mod agentgroup;
 mod calldata;
 mod desk;
 mod onlineagent;
+mod qualitycontrol;
+mod querymonitor;
 mod queuedevice;
 mod recordplay;
+mod thirdcontrol;
 mod voicecall;
 use crate::routes::{RouteError, route};
 use crate::telemetry::{self, AccessLog};
@@ -451,6 +454,9 @@ fn authenticated<S: Store>(
         Some(Family::AgentGroup) => agentgroup::dispatch(ctx, method),
         Some(Family::QueueDevice) => queuedevice::dispatch(ctx, method),
         Some(Family::RecordPlay) => recordplay::dispatch(ctx, method),
+        Some(Family::QualityControl) => qualitycontrol::dispatch(ctx, method),
+        Some(Family::QueryMonitor) => querymonitor::dispatch(ctx, method),
+        Some(Family::ThirdControl) => thirdcontrol::dispatch(ctx, method),
         _ => Err(INTERNAL),
     }
 }

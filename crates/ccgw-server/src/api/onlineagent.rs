@@ -251,6 +251,12 @@ fn sync_info(s: &VdnState, agent: AgentId, now: u64) -> Result<SyncAgentInfo, Do
         hold_call_id: held.map(|c| c.id.to_string()).unwrap_or_default(),
         agent_state_begin_time: session.state_since_ms.to_string(),
         cur_call_id: active.map(|c| c.id.to_string()).unwrap_or_default(),
+        // The supervisor inspecting the agent's active call (quality control), if any.
+        qc_work_no: active
+            .and_then(|c| c.qc_party_of(agent))
+            .and_then(|p| p.agent())
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
         ..Default::default()
     };
     Ok(SyncAgentInfo { callinfo, agent_state_info })

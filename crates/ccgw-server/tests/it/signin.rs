@@ -126,12 +126,14 @@ async fn wrong_force_logins_neither_end_the_session_nor_lock_the_agent_out() {
 async fn failures_age_out() {
     let gw = start_with(|c| {
         c.auth.max_failed_logins = 3;
-        c.auth.failure_window_ms = 600;
+        // Wide enough that three argon2 verifications fit in it on a loaded box (the whole
+        // suite runs in parallel); 600 ms was not.
+        c.auth.failure_window_ms = 2000;
     })
     .await;
     let client = Peer::new(&gw, 4);
     assert_eq!(client.codes(101, "typo", 2).await, codes(&["100-004", "100-004"]));
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     // The two earlier failures are forgotten: two more are not yet three.
     assert_eq!(client.codes(101, "typo", 2).await, codes(&["100-004", "100-004"]));
     assert_eq!(client.codes(101, "typo", 1).await, codes(&["110-021"]));
