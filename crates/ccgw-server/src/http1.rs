@@ -157,12 +157,14 @@ impl Response {
     }
 }
 
-/// Headers kept inline.
-const INLINE_HEADERS: usize = 8;
+/// Headers kept inline: `Content-Type` and `Set-GUID` (or `Allow`). Few, because a response is
+/// moved several times on its way out and every inline entry is 80 bytes to copy; more spill into
+/// a `Vec` (CORS, `HEAD`).
+const INLINE_HEADERS: usize = 2;
 
 /// A response's headers, with `http::HeaderMap`'s semantics (`insert` replaces every value of the
 /// name in place, `append` adds one, the values of one name are written together in the
-/// position of its first) without its allocations: up to 8 inline, more in a `Vec`.
+/// position of its first) without its allocations: up to 2 inline, more in a `Vec`.
 #[derive(Default)]
 pub struct Headers {
     inline: [Option<(HeaderName, HeaderValue)>; INLINE_HEADERS],
@@ -417,6 +419,9 @@ enum Framing {
 struct Head<'b> {
     method: Method,
     target: &'b str,
+    /// The target split into path and query, when it is a plain origin-form one (the common
+    /// case); otherwise `http::Uri` splits it when the app is called.
+    origin_form: Option<(&'b str, Option<&'b str>)>,
     version: Version,
     fields: &'b [httparse::Header<'b>],
     framing: Framing,
@@ -447,7 +452,7 @@ impl Head<'_> {
             body,
             peer,
         };
-        Ok(match split_origin_form(self.target) {
+        Ok(match self.origin_form {
             Some((path, query)) => app.call(req(path, query)),
             // Any other form (absolute, authority, `*`, unusual bytes): as `http::Uri` reads it.
             None => {
@@ -462,17 +467,47 @@ impl Head<'_> {
 /// `Uri::path` and `Uri::query` would: `None` for anything else, which goes through `Uri`.
 fn split_origin_form(target: &str) -> Option<(&str, Option<&str>)> {
     let b = target.as_bytes();
-    let plain = |c: u8| c.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@%".contains(&c);
     if b.len() < 2 || b[0] != b'/' || b.len() > u16::MAX as usize - 1 {
         return None;
     }
-    match target.split_once('?') {
-        None => b.iter().all(|&c| plain(c)).then_some((target, None)),
-        Some((path, query)) => {
-            (path.bytes().all(plain) && query.bytes().all(|c| plain(c) || c == b'?')).then_some((path, Some(query)))
+    let mut query = None;
+    for (i, &c) in b.iter().enumerate() {
+        match PLAIN_TARGET[c as usize] {
+            PLAIN => {}
+            QUESTION if query.is_none() => query = Some(i),
+            QUESTION => {}
+            _ => return None,
         }
     }
+    Some(match query {
+        None => (target, None),
+        Some(i) => (&target[..i], Some(&target[i + 1..])),
+    })
 }
+
+const NOT_PLAIN: u8 = 0;
+const PLAIN: u8 = 1;
+const QUESTION: u8 = 2;
+
+/// The bytes [`split_origin_form`] takes as they are: unreserved, sub-delims, `/ : @ %`, and `?`.
+static PLAIN_TARGET: [u8; 256] = {
+    let mut t = [NOT_PLAIN; 256];
+    let mut c = 0;
+    while c < 256 {
+        if (c as u8).is_ascii_alphanumeric() {
+            t[c] = PLAIN;
+        }
+        c += 1;
+    }
+    let extra = b"/-._~!$&'()*+,;=:@%";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = PLAIN;
+        i += 1;
+    }
+    t[b'?' as usize] = QUESTION;
+    t
+};
 
 impl<I, A> Conn<'_, I, A>
 where
@@ -721,7 +756,7 @@ where
     /// Parses the head at the start of the buffer. `Ok(None)`: incomplete. A head without a
     /// body is handed to the app right here, borrowed from the buffer, and then consumed.
     fn take_head(&mut self, max: usize, ex: &mut Exchange) -> Result<Option<HeadStep>, StatusCode> {
-        let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut fields = no_fields();
         let Some((head, len)) = parse_request_head(&self.buf, &mut fields)? else { return Ok(None) };
         if len > max {
             return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
@@ -743,7 +778,7 @@ where
     /// start of the buffer, `len` bytes) so that the request can borrow it: only requests with a
     /// body pay for that. Then the head is consumed.
     fn call_with_body(&mut self, len: usize, body: RequestBody) -> Result<Answer, StatusCode> {
-        let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut fields = no_fields();
         let answer = match parse_request_head(&self.buf[..len], &mut fields) {
             Ok(Some((head, _))) => head.call(&self.app, body, self.peer),
             _ => Err(StatusCode::BAD_REQUEST),
@@ -870,13 +905,10 @@ impl hyper::body::Body for Rejected {
 /// `Ok(Some((head, len)))`: the head and its length in bytes. Names and values are checked as
 /// `http`'s `HeaderName` and `HeaderValue` would, and the target as `http::Uri` would (parsed only
 /// when it is not a plain origin-form path), without building either.
-fn parse_request_head<'b>(
-    buf: &'b [u8],
-    fields: &'b mut [httparse::Header<'b>; MAX_HEADERS],
-) -> Result<Option<(Head<'b>, usize)>, StatusCode> {
+fn parse_request_head<'b>(buf: &'b [u8], fields: &'b mut Fields0<'b>) -> Result<Option<(Head<'b>, usize)>, StatusCode> {
     let bad = StatusCode::BAD_REQUEST;
-    let mut req = httparse::Request::new(fields);
-    let len = match req.parse(buf) {
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
@@ -888,7 +920,8 @@ fn parse_request_head<'b>(
         return Err(bad);
     };
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| StatusCode::BAD_REQUEST)?;
-    if split_origin_form(target).is_none() {
+    let origin_form = split_origin_form(target);
+    if origin_form.is_none() {
         target.parse::<Uri>().map_err(|_| StatusCode::BAD_REQUEST)?;
     }
     let http11 = minor == 1;
@@ -903,11 +936,10 @@ fn parse_request_head<'b>(
     let mut hosts = 0u32;
     let fields: &'b [httparse::Header<'b>] = req.headers;
     for field in fields {
+        // httparse takes exactly the names and values `http` does (checked by a test), so they
+        // are not checked again here.
         let name = field.name.as_bytes();
         let value = field.value;
-        if !valid_name(name) || !value.iter().all(|&b| valid_value_byte(b)) {
-            return Err(bad);
-        }
         if name.eq_ignore_ascii_case(b"content-length") {
             let n = parse_content_length(value).ok_or(StatusCode::BAD_REQUEST)?;
             if content_length.is_some_and(|prev| prev != n) {
@@ -953,17 +985,14 @@ fn parse_request_head<'b>(
     };
     let keep_alive = !close && (http11 || keep_alive_token);
     let expect_continue = expect_continue && http11;
-    Ok(Some((Head { method, target, version, fields, framing, keep_alive, expect_continue }, len)))
+    Ok(Some((Head { method, target, origin_form, version, fields, framing, keep_alive, expect_continue }, len)))
 }
 
-/// A header name `http::HeaderName::from_bytes` takes: a token (RFC 9110 §5.6.2), not empty.
-fn valid_name(name: &[u8]) -> bool {
-    !name.is_empty() && name.iter().all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
+/// Room for the header fields of one head, left uninitialised until httparse fills it.
+type Fields0<'b> = [std::mem::MaybeUninit<httparse::Header<'b>>; MAX_HEADERS];
 
-/// A byte `http::HeaderValue::from_bytes` takes.
-fn valid_value_byte(b: u8) -> bool {
-    (b >= 32 && b != 127) || b == b'\t'
+fn no_fields<'b>() -> Fields0<'b> {
+    [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS]
 }
 
 /// A `Host` field value: `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2). The empty
@@ -1031,8 +1060,8 @@ fn parse_content_length(v: &[u8]) -> Option<u64> {
 /// Whether any `Connection` header of `headers` has `token`.
 fn has_token(headers: &Headers, token: &str) -> bool {
     headers
-        .iter()
-        .filter(|(name, _)| **name == header::CONNECTION)
+        .entries()
+        .filter(|(name, _)| *name == header::CONNECTION)
         .any(|(_, v)| v.as_bytes().split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes())))
 }
 
@@ -1325,7 +1354,7 @@ impl App for Router {
 /// [`parse_request_head`]'s length, for the tests.
 #[cfg(test)]
 fn parse_head(buf: &[u8]) -> Result<Option<usize>, StatusCode> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut fields = no_fields();
     parse_request_head(buf, &mut fields).map(|h| h.map(|(_, len)| len))
 }
 
@@ -1990,5 +2019,64 @@ mod tests {
         assert_eq!(itoa_buf(0).as_bytes(), b"0");
         assert_eq!(itoa_buf(1234567).as_bytes(), b"1234567");
         with_date(|d| assert!(d.ends_with(b" GMT") && d.len() == 29, "{}", String::from_utf8_lossy(d)));
+    }
+
+    /// The header checks this loop leaves to httparse: it takes exactly the names and values
+    /// `http::HeaderName` and `http::HeaderValue` take (every byte, in a name and in a value).
+    #[test]
+    fn httparse_takes_the_names_and_values_http_takes() {
+        for b in 0..=255u8 {
+            if b == b'\r' || b == b'\n' || b == b':' {
+                continue;
+            }
+            let mut req = b"GET / HTTP/1.1\r\nHost: x\r\nAb".to_vec();
+            req.push(b);
+            req.extend_from_slice(b"c: v\r\n\r\n");
+            let parsed = parse_head(&req).map(|h| h.is_some());
+            assert_eq!(parsed.is_ok(), HeaderName::from_bytes(&[b'A', b'b', b, b'c']).is_ok(), "name byte {b:#x}");
+            let mut req = b"GET / HTTP/1.1\r\nHost: x\r\nX: a".to_vec();
+            req.push(b);
+            req.extend_from_slice(b"c\r\n\r\n");
+            let parsed = parse_head(&req);
+            assert_eq!(parsed.is_ok(), HeaderValue::from_bytes(&[b'a', b, b'c']).is_ok(), "value byte {b:#x}");
+        }
+    }
+
+    /// The origin-form fast path splits as `http::Uri` does, and passes anything unusual to it.
+    #[test]
+    fn origin_form_targets_split_as_uri_does() {
+        let targets = [
+            "/a",
+            "/a/b?c=d",
+            "/a?",
+            "/a?b?c",
+            "/a//b/",
+            "/%41?x=%20",
+            "/a?b=c&d=e;f",
+            "/~a-b_c.d!$&'()*+,;=:@",
+            "/",
+            "*",
+            "a",
+            "/a#f",
+            "/a?b#f",
+            "/a\"b",
+            "/a{b}",
+            "/a?b=|",
+            "http://x/y?z",
+            "/\u{e9}",
+        ];
+        for t in targets {
+            let uri = t.parse::<Uri>().ok();
+            match split_origin_form(t) {
+                Some((path, query)) => {
+                    let uri = uri.unwrap_or_else(|| panic!("{t:?}: taken, but Uri refuses it"));
+                    assert_eq!((path, query), (uri.path(), uri.query()), "{t:?}");
+                }
+                None => assert!(
+                    !t.starts_with('/') || t.len() < 2 || t.bytes().any(|b| b"#\"{}|".contains(&b) || b > 127),
+                    "{t:?}"
+                ),
+            }
+        }
     }
 }
