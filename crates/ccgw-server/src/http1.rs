@@ -73,6 +73,8 @@ impl<T: App> App for Arc<T> {
 }
 
 /// An app's answer: at once, or a future (the long poll, a sign-in's password check).
+// Boxing the response would cost the common case an allocation; it is moved a few times instead.
+#[allow(clippy::large_enum_variant)]
 pub enum Answer {
     Ready(Response),
     Pending(Pin<Box<dyn Future<Output = Response> + Send>>),
