@@ -25,6 +25,9 @@ mod stats;
 mod sys;
 mod workload;
 
+/// The bench's bare TLS server, for `examples/bare_server.rs`.
+#[doc(hidden)]
+pub use bare::{BareServer, response as bare_response};
 pub use bench::{AgentRange, BenchOpts, Scenario, run_bench};
 pub use report::{BenchReport, PollsMemory, ScenarioReport, format_report, print_report};
 pub use simulate::{SimulateOpts, run_simulate};

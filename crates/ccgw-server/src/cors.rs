@@ -8,12 +8,10 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 
+use crate::http1::{Answer, Request, Response};
 use crate::routes::PREFIX;
 
 pub const ALLOW_METHODS: &str = "GET, PUT, POST, DELETE";
@@ -34,41 +32,41 @@ impl Cors {
         (!origins.is_empty()).then(|| Self { origins: origins.iter().cloned().collect() })
     }
 
-    fn allows(&self, origin: &HeaderValue) -> bool {
-        self.origins.iter().any(|o| o.as_bytes().eq_ignore_ascii_case(origin.as_bytes()))
+    fn allows(&self, origin: &[u8]) -> bool {
+        self.origins.iter().any(|o| o.as_bytes().eq_ignore_ascii_case(origin))
     }
-}
 
-/// The layer (`axum::middleware::from_fn_with_state`).
-pub async fn layer(State(cors): State<Cors>, req: Request, next: Next) -> Response {
-    // Requests without `Origin` (every desktop that is not a browser page) pass untouched.
-    let Some(origin) = req.headers().get(header::ORIGIN).cloned() else { return next.run(req).await };
-    if !cors.allows(&origin) {
-        // As without CORS; the answer depends on `Origin`, so say so to caches.
-        let mut r = next.run(req).await;
-        r.headers_mut().append(header::VARY, HeaderValue::from_static("Origin"));
-        return r;
+    /// The layer around the agent interface's entry (`next`): answers the preflight, adds the
+    /// CORS headers to the answer (now or when its future completes).
+    pub(crate) fn wrap<'a>(&self, req: Request<'a>, next: impl FnOnce(Request<'a>) -> Answer) -> Answer {
+        // Requests without `Origin` (every desktop that is not a browser page) pass untouched.
+        let Some(origin) = req.headers.get("origin") else { return next(req) };
+        if !self.allows(origin) {
+            // As without CORS; the answer depends on `Origin`, so say so to caches.
+            return next(req).map(|r| r.headers.append(header::VARY, HeaderValue::from_static("Origin")));
+        }
+        // Checked as a header value when the head was parsed.
+        let Ok(origin) = HeaderValue::from_bytes(origin) else { return next(req) };
+        if req.method == Method::OPTIONS
+            && req.headers.contains("access-control-request-method")
+            && req.path.starts_with(PREFIX)
+        {
+            return Answer::Ready(preflight(origin));
+        }
+        next(req).map(move |r| {
+            let h = &mut r.headers;
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
+            h.append(header::VARY, HeaderValue::from_static("Origin"));
+        })
     }
-    if req.method() == Method::OPTIONS
-        && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-        && req.uri().path().starts_with(PREFIX)
-    {
-        return preflight(origin);
-    }
-    let mut r = next.run(req).await;
-    let h = r.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
-    h.append(header::VARY, HeaderValue::from_static("Origin"));
-    r
 }
 
 /// 200, no body. The allowed methods and headers are the same for every path and request: the
 /// browser checks the requested ones against them.
 fn preflight(origin: HeaderValue) -> Response {
-    let mut r = Response::new(axum::body::Body::empty());
-    *r.status_mut() = StatusCode::OK;
-    let h = r.headers_mut();
+    let mut r = Response::new(StatusCode::OK, bytes::Bytes::new());
+    let h = &mut r.headers;
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOW_METHODS));
     h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOW_HEADERS));

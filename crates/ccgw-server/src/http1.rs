@@ -4,8 +4,14 @@
 //! which dominated the memory of a connection waiting in a long poll. This loop keeps one read
 //! buffer of 1 KiB (grown only for a large request head, up to `max_header_bytes`, and shrunk
 //! back afterwards), reads each request's body in full before calling the app, and writes each
-//! response with one buffer allocated for that write. While the app's future is pending (the
-//! long poll), the connection holds only the stream, the empty 1 KiB buffer and that future.
+//! response (head and body) with one write from a per-connection buffer that is reused between
+//! responses. While the app's future is pending (the long poll), the connection holds only the
+//! stream, the two empty (released) buffers and that future.
+//!
+//! The app is called directly ([`App`]), with the request borrowed from the read buffer
+//! ([`Request`]: method, path, query, the header fields as httparse found them, the body) and no
+//! `http::Request`, header map or extensions built; an app that answers at once returns
+//! [`Answer::Ready`] and costs no future at all. [`Response`] keeps a few headers inline.
 //!
 //! What it speaks: HTTP/1.0 and 1.1 with keep-alive and pipelining (answers in order), request
 //! bodies with `Content-Length` or `Transfer-Encoding: chunked` (bounded by `max_body_bytes`),
@@ -22,20 +28,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::ConnectInfo;
 use bytes::{BufMut, Bytes};
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Method, Request, Response, StatusCode, Uri, Version};
-use http_body_util::BodyExt;
-use hyper::body::Frame;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Method, StatusCode, Uri, Version};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::{Instant, timeout_at};
-use tower::{Service, ServiceExt};
 
 use crate::listener::{ListenerLimits, Phase};
+
+// What only the tests' axum adapter (and the tests, through `super::*`) use.
+#[cfg(test)]
+use axum::{Router, body::Body, extract::ConnectInfo};
+#[cfg(test)]
+use hyper::body::Frame;
 
 /// Initial (and resting) capacity of the per-connection read buffer.
 const INIT_BUF: usize = 1024;
@@ -43,6 +49,9 @@ const INIT_BUF: usize = 1024;
 const MAX_HEADERS: usize = 100;
 /// Longest chunk-size line (with extensions) or trailer line of a chunked body.
 const MAX_CHUNK_LINE: usize = 1024;
+/// A write buffer that grew beyond this for one large answer (the JS API, the OpenAPI document)
+/// is given back after it.
+const MAX_KEPT_WRITE_BUF: usize = 16 * 1024;
 /// After an answer that leaves unread input (a rejected body, a malformed head), how much more
 /// of it is read and thrown away, and for how long, before closing, so that the client gets to
 /// read the answer instead of a reset.
@@ -51,20 +60,211 @@ const LINGER_TIME: Duration = Duration::from_secs(2);
 /// Bound on the TLS close_notify + FIN at the end of a connection.
 const SHUTDOWN_TIME: Duration = Duration::from_secs(1);
 
+/// What the connection calls for each request. Called synchronously with the request borrowed
+/// from the connection's buffer; what the answer needs later it must copy into its future.
+pub trait App: Send + Sync + 'static {
+    fn call(&self, req: Request<'_>) -> Answer;
+}
+
+impl<T: App> App for Arc<T> {
+    fn call(&self, req: Request<'_>) -> Answer {
+        (**self).call(req)
+    }
+}
+
+/// An app's answer: at once, or a future (the long poll, a sign-in's password check).
+// Boxing the response would cost the common case an allocation; it is moved a few times instead.
+#[allow(clippy::large_enum_variant)]
+pub enum Answer {
+    Ready(Response),
+    Pending(Pin<Box<dyn Future<Output = Response> + Send>>),
+}
+
+impl Answer {
+    /// Applies `f` to the response, now or when the future completes.
+    pub fn map(self, f: impl FnOnce(&mut Response) + Send + 'static) -> Answer {
+        match self {
+            Answer::Ready(mut r) => {
+                f(&mut r);
+                Answer::Ready(r)
+            }
+            Answer::Pending(fut) => Answer::Pending(Box::pin(async move {
+                let mut r = fut.await;
+                f(&mut r);
+                r
+            })),
+        }
+    }
+}
+
+/// A request, borrowed from the connection's read buffer (valid during [`App::call`] only).
+pub struct Request<'a> {
+    pub method: Method,
+    /// The target's path (origin form as sent; for another form, `http::Uri`'s path).
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    #[allow(dead_code)] // read by the tests' axum adapter; part of the request all the same
+    pub version: Version,
+    pub headers: Fields<'a>,
+    pub body: RequestBody,
+    pub peer: SocketAddr,
+}
+
+/// The request's header fields, in order, as sent (names and values already validated as
+/// `http`'s `HeaderName` and `HeaderValue` would).
+#[derive(Clone, Copy)]
+pub struct Fields<'a>(&'a [httparse::Header<'a>]);
+
+impl<'a> Fields<'a> {
+    /// The first field named `name` (ASCII case-insensitive), like `HeaderMap::get`.
+    pub fn get(&self, name: &str) -> Option<&'a [u8]> {
+        self.0.iter().find(|f| f.name.eq_ignore_ascii_case(name)).map(|f| f.value)
+    }
+
+    /// [`Fields::get`] as text: `None` unless visible ASCII, like `HeaderValue::to_str`.
+    pub fn get_str(&self, name: &str) -> Option<&'a str> {
+        let v = self.get(name)?;
+        if v.iter().all(|&b| (32..127).contains(&b) || b == b'\t') { std::str::from_utf8(v).ok() } else { None }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    #[allow(dead_code)] // read by the tests' axum adapter
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a [u8])> + use<'a> {
+        self.0.iter().map(|f| (f.name, f.value))
+    }
+}
+
+/// A request's body, read in full before the app is called.
+pub enum RequestBody {
+    Full(Bytes),
+    /// Over `max_body_bytes` (and left unread): the app answers 413; the connection then closes.
+    TooLarge,
+}
+
+/// An app's response. The body is complete (sent with `Content-Length`).
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: Headers,
+    pub body: Bytes,
+    /// Fired if the response cannot be written (see [`OnWriteFailure`]).
+    pub on_failure: Option<OnWriteFailure>,
+}
+
+impl Response {
+    pub fn new(status: StatusCode, body: impl Into<Bytes>) -> Self {
+        Response { status, headers: Headers::default(), body: body.into(), on_failure: None }
+    }
+}
+
+/// Headers kept inline: `Content-Type` and `Set-GUID` (or `Allow`). Few, because a response is
+/// moved several times on its way out and every inline entry is 80 bytes to copy; more spill into
+/// a `Vec` (CORS, `HEAD`).
+const INLINE_HEADERS: usize = 2;
+
+/// A response's headers, with `http::HeaderMap`'s semantics (`insert` replaces every value of the
+/// name in place, `append` adds one, the values of one name are written together in the
+/// position of its first) without its allocations: up to 2 inline, more in a `Vec`.
+#[derive(Default)]
+pub struct Headers {
+    inline: [Option<(HeaderName, HeaderValue)>; INLINE_HEADERS],
+    len: usize,
+    more: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Headers {
+    fn entries(&self) -> impl Iterator<Item = &(HeaderName, HeaderValue)> + Clone {
+        self.inline[..self.len].iter().flatten().chain(&self.more)
+    }
+
+    fn push(&mut self, entry: (HeaderName, HeaderValue)) {
+        if self.len < INLINE_HEADERS {
+            self.inline[self.len] = Some(entry);
+            self.len += 1;
+        } else {
+            self.more.push(entry);
+        }
+    }
+
+    /// Sets `name` to `value` alone: the first value is replaced in place, any other removed.
+    pub fn insert(&mut self, name: HeaderName, value: HeaderValue) {
+        let mut value = Some(value);
+        for slot in &mut self.inline[..self.len] {
+            if matches!(slot, Some((n, _)) if *n == name) {
+                match value.take() {
+                    Some(v) => *slot = Some((name.clone(), v)),
+                    None => *slot = None,
+                }
+            }
+        }
+        match value {
+            None => self.more.retain(|(n, _)| *n != name),
+            Some(v) => match self.more.iter().position(|(n, _)| *n == name) {
+                Some(i) => {
+                    self.more[i].1 = v;
+                    let mut seen = 0;
+                    self.more.retain(|(n, _)| {
+                        seen += 1;
+                        seen <= i + 1 || *n != name
+                    });
+                }
+                None => self.push((name, v)),
+            },
+        }
+    }
+
+    /// Adds a value for `name` after its others.
+    pub fn append(&mut self, name: HeaderName, value: HeaderValue) {
+        self.push((name, value));
+    }
+
+    pub fn get(&self, name: &HeaderName) -> Option<&HeaderValue> {
+        self.entries().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, name: &HeaderName) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// In `HeaderMap`'s order: names by their first value, each name's values together.
+    pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        let all = self.entries();
+        all.clone()
+            .enumerate()
+            .filter(move |(i, (name, _))| !all.clone().take(*i).any(|(n, _)| n == name))
+            .flat_map(move |(i, (name, _))| self.entries().skip(i).filter(move |(n, _)| n == name).map(|(n, v)| (n, v)))
+    }
+}
+
+#[cfg(test)]
+impl From<http::HeaderMap> for Headers {
+    fn from(map: http::HeaderMap) -> Self {
+        let mut headers = Headers::default();
+        for (name, value) in &map {
+            headers.append(name.clone(), value.clone());
+        }
+        headers
+    }
+}
+
 /// Serves HTTP/1.x on one connection until it closes, honouring the shut-down phases: on
 /// `Draining` an idle connection closes at once and one in the middle of a request finishes it
 /// (with `connection: close`) and then closes; on `Abort` it is dropped.
-pub(crate) async fn serve_connection<I>(
+pub(crate) async fn serve_connection<I, A>(
     io: I,
     peer: SocketAddr,
-    app: Router,
+    app: A,
     limits: &ListenerLimits,
     phase: &mut watch::Receiver<Phase>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send,
+    A: App,
 {
     let state = ConnState { idle: AtomicBool::new(false), draining: AtomicBool::new(false), phase: phase.clone() };
-    let mut conn = Conn { io, buf: Vec::with_capacity(INIT_BUF), peer, app, limits, state: &state, fresh: true };
+    let mut conn =
+        Conn { io, buf: Vec::with_capacity(INIT_BUF), out: Vec::new(), peer, app, limits, state: &state, fresh: true };
     let mut run = std::pin::pin!(conn.run());
 
     tokio::select! {
@@ -104,8 +304,6 @@ enum ConnError {
     WriteTimeout,
     #[error("connection closed in the middle of a request")]
     Incomplete,
-    #[error("response body failed: {0}")]
-    ResponseBody(axum::Error),
     #[error("the client left while its request was pending")]
     PeerGone,
 }
@@ -187,12 +385,15 @@ impl ConnState {
     }
 }
 
-struct Conn<'a, I> {
+struct Conn<'a, I, A> {
     io: I,
     /// Bytes read but not yet consumed: a partial head, or pipelined requests.
     buf: Vec<u8>,
+    /// The response being written; kept empty between responses (and released while the app
+    /// waits), so that its allocation is reused on a busy connection.
+    out: Vec<u8>,
     peer: SocketAddr,
-    app: Router,
+    app: A,
     limits: &'a ListenerLimits,
     state: &'a ConnState,
     /// No request head has been read yet: the first must come within `head_timeout`.
@@ -208,41 +409,112 @@ struct Exchange {
     unread_input: bool,
 }
 
-impl Head {
-    fn into_request(self, body: Body, peer: SocketAddr) -> Request<Body> {
-        let mut req = Request::new(body);
-        *req.method_mut() = self.method;
-        *req.uri_mut() = self.uri;
-        *req.version_mut() = self.version;
-        *req.headers_mut() = self.headers;
-        req.extensions_mut().insert(ConnectInfo(peer));
-        req
-    }
-}
-
 /// How the request's body is delimited (RFC 9112 §6.3).
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
 enum Framing {
     None,
     Length(u64),
     Chunked,
 }
 
-/// A parsed request head, owning everything (the read buffer is consumed right after).
-#[derive(Debug)]
-struct Head {
+/// A parsed request head, borrowing the read buffer.
+struct Head<'b> {
     method: Method,
-    uri: Uri,
+    target: &'b str,
+    /// The target split into path and query, when it is a plain origin-form one (the common
+    /// case); otherwise `http::Uri` splits it when the app is called.
+    origin_form: Option<(&'b str, Option<&'b str>)>,
     version: Version,
-    headers: HeaderMap,
+    fields: &'b [httparse::Header<'b>],
     framing: Framing,
     keep_alive: bool,
     expect_continue: bool,
 }
 
-impl<I> Conn<'_, I>
+/// A complete head, taken from the buffer: answered (no body), or waiting for its body.
+enum HeadStep {
+    Answered(Answer),
+    /// The head (still at the start of the buffer, `len` bytes) has a body to read first.
+    Body {
+        len: usize,
+        framing: Framing,
+        expect_continue: bool,
+    },
+}
+
+impl Head<'_> {
+    /// Calls `app` with this request.
+    fn call<A: App>(&self, app: &A, body: RequestBody, peer: SocketAddr) -> Result<Answer, StatusCode> {
+        let req = |path, query| Request {
+            method: self.method.clone(),
+            path,
+            query,
+            version: self.version,
+            headers: Fields(self.fields),
+            body,
+            peer,
+        };
+        Ok(match self.origin_form {
+            Some((path, query)) => app.call(req(path, query)),
+            // Any other form (absolute, authority, `*`, unusual bytes): as `http::Uri` reads it.
+            None => {
+                let uri: Uri = self.target.parse().map_err(|_| StatusCode::BAD_REQUEST)?;
+                app.call(req(uri.path(), uri.query()))
+            }
+        })
+    }
+}
+
+/// An origin-form target (`/path?query`) whose bytes `http::Uri` takes as they are, split as
+/// `Uri::path` and `Uri::query` would: `None` for anything else, which goes through `Uri`.
+fn split_origin_form(target: &str) -> Option<(&str, Option<&str>)> {
+    let b = target.as_bytes();
+    if b.len() < 2 || b[0] != b'/' || b.len() > u16::MAX as usize - 1 {
+        return None;
+    }
+    let mut query = None;
+    for (i, &c) in b.iter().enumerate() {
+        match PLAIN_TARGET[c as usize] {
+            PLAIN => {}
+            QUESTION if query.is_none() => query = Some(i),
+            QUESTION => {}
+            _ => return None,
+        }
+    }
+    Some(match query {
+        None => (target, None),
+        Some(i) => (&target[..i], Some(&target[i + 1..])),
+    })
+}
+
+const NOT_PLAIN: u8 = 0;
+const PLAIN: u8 = 1;
+const QUESTION: u8 = 2;
+
+/// The bytes [`split_origin_form`] takes as they are: unreserved, sub-delims, `/ : @ %`, and `?`.
+static PLAIN_TARGET: [u8; 256] = {
+    let mut t = [NOT_PLAIN; 256];
+    let mut c = 0;
+    while c < 256 {
+        if (c as u8).is_ascii_alphanumeric() {
+            t[c] = PLAIN;
+        }
+        c += 1;
+    }
+    let extra = b"/-._~!$&'()*+,;=:@%";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = PLAIN;
+        i += 1;
+    }
+    t[b'?' as usize] = QUESTION;
+    t
+};
+
+impl<I, A> Conn<'_, I, A>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send,
+    A: App,
 {
     // The loop is split into `read_request`, the app's future and `respond`, each awaited as a
     // temporary, so that this future (which lives as long as the connection, inside its task) is
@@ -252,53 +524,26 @@ where
             if self.state.draining.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            // A `Router` is always ready; asked anyway, as `tower::Service` wants.
-            ServiceExt::<Request<Body>>::ready(&mut self.app).await.unwrap_or_else(|never| match never {});
             let mut ex = Exchange { version: Version::HTTP_11, is_head: false, keep_alive: true, unread_input: false };
-            let (out, on_failure) = {
-                let response = {
-                    let mut call = std::pin::pin!({
-                        let Some(req) = self.read_request(&mut ex).await? else { return Ok(()) };
-                        // `call` rather than `oneshot`: the future holds no copy of the request.
-                        self.app.call(req)
-                    });
-                    let buf = &mut self.buf;
-                    let io = &mut self.io;
-                    let max_pipelined = self.limits.max_header_bytes.max(INIT_BUF);
-                    let mut watch = Watch::AfterFirstPoll;
-                    std::future::poll_fn(move |cx| {
-                        // Woken again while waiting: look at the socket before the app's future
-                        // runs on, so that a request whose client has left cannot go on to take
-                        // an event (a long poll) that nobody will read.
-                        if watch == Watch::Always {
-                            watch = watch_peer(io, buf, max_pipelined, cx)?;
-                        }
-                        let r = call.as_mut().poll(cx);
-                        if r.is_pending() {
-                            // The app waits (a long poll): give the read buffer back meanwhile,
-                            // unless it holds pipelined bytes. Most requests are answered on the
-                            // first poll and keep it (and never pay for the socket watch).
-                            if buf.is_empty() && buf.capacity() > 0 {
-                                *buf = Vec::new();
-                            }
-                            if watch != Watch::Off {
-                                watch = watch_peer(io, buf, max_pipelined, cx)?;
-                            }
-                        }
-                        r.map(|r| Ok::<_, ConnError>(r.unwrap_or_else(|never| match never {})))
-                    })
-                    .await?
-                };
-                Self::respond(self.state, response, &mut ex)
+            let response = match self.read_request(&mut ex).await? {
+                None => return Ok(()),
+                Some(Answer::Ready(response)) => response,
+                Some(Answer::Pending(call)) => self.wait(call).await?,
+            };
+            let on_failure = self.respond(response, &mut ex);
+            let out = std::mem::take(&mut self.out);
+            let written = self.write(&out).await;
+            self.out = out;
+            self.out.clear();
+            if self.out.capacity() > MAX_KEPT_WRITE_BUF {
+                self.out = Vec::new();
             }
-            .await?;
-            if let Err(e) = self.write(&out).await {
+            if let Err(e) = written {
                 if let Some(hook) = on_failure {
                     hook.fire();
                 }
                 return Err(e);
             }
-            drop(out);
 
             if !ex.keep_alive {
                 if ex.unread_input {
@@ -311,53 +556,103 @@ where
         }
     }
 
-    /// The next request, with its body read in full. `None`: the connection is to close (the
-    /// client left or idled out, or sent a head that was answered with an error here).
-    async fn read_request(&mut self, ex: &mut Exchange) -> Result<Option<Request<Body>>, ConnError> {
-        let Some(head) = self.next_head().await? else { return Ok(None) };
-        ex.version = head.version;
-        ex.is_head = head.method == Method::HEAD;
-        ex.keep_alive = head.keep_alive;
-
-        let Some(body) = self.read_body(&head.framing, head.expect_continue, ex).await? else { return Ok(None) };
-        self.shrink();
-        Ok(Some(head.into_request(body, self.peer)))
+    /// Waits for the app's future, watching the socket meanwhile.
+    async fn wait(&mut self, mut call: Pin<Box<dyn Future<Output = Response> + Send>>) -> Result<Response, ConnError> {
+        let buf = &mut self.buf;
+        let out = &mut self.out;
+        let io = &mut self.io;
+        let max_pipelined = self.limits.max_header_bytes.max(INIT_BUF);
+        let mut watch = Watch::AfterFirstPoll;
+        std::future::poll_fn(move |cx| {
+            // Woken again while waiting: look at the socket before the app's future runs on, so
+            // that a request whose client has left cannot go on to take an event (a long poll)
+            // that nobody will read.
+            if watch == Watch::Always {
+                watch = watch_peer(io, buf, max_pipelined, cx)?;
+            }
+            let r = call.as_mut().poll(cx);
+            if r.is_pending() {
+                // The app waits (a long poll): give the buffers back meanwhile, unless the read
+                // buffer holds pipelined bytes. Most requests are answered on the first poll and
+                // keep them (and never pay for the socket watch).
+                if buf.is_empty() && buf.capacity() > 0 {
+                    *buf = Vec::new();
+                }
+                if out.capacity() > 0 {
+                    *out = Vec::new();
+                }
+                if watch != Watch::Off {
+                    watch = watch_peer(io, buf, max_pipelined, cx)?;
+                }
+            }
+            r.map(Ok)
+        })
+        .await
     }
 
-    /// The request's body, in full, before the app runs. A body over the limit is handed over as
-    /// a body that fails to read, which api.rs answers with 413 exactly as it did under hyper; the
-    /// connection then closes. A malformed chunked body is answered here with 400 and closes
-    /// (`None`), like a malformed head.
+    /// The next request, with its body read in full, handed to the app. `None`: the connection
+    /// is to close (the client left or idled out, or sent a head that was answered with an error
+    /// here).
+    async fn read_request(&mut self, ex: &mut Exchange) -> Result<Option<Answer>, ConnError> {
+        let step = match self.read_head(ex).await? {
+            None => return Ok(None),
+            Some(Ok(step)) => step,
+            Some(Err(status)) => {
+                self.answer_error(status).await?;
+                return Ok(None);
+            }
+        };
+        let (len, framing, expect_continue) = match step {
+            HeadStep::Answered(answer) => return Ok(Some(answer)),
+            HeadStep::Body { len, framing, expect_continue } => (len, framing, expect_continue),
+        };
+        let Some(body) = self.read_body(len, framing, expect_continue, ex).await? else { return Ok(None) };
+        match self.call_with_body(len, body) {
+            Ok(answer) => Ok(Some(answer)),
+            Err(status) => {
+                ex.keep_alive = false;
+                self.answer_error(status).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The request's body, in full, before the app runs; the body starts at `start` in the
+    /// buffer (after the head). A body over the limit is handed over as
+    /// [`RequestBody::TooLarge`], which api.rs answers with 413; the connection then closes. A
+    /// malformed chunked body is answered here with 400 and closes (`None`), like a malformed
+    /// head.
     async fn read_body(
         &mut self,
-        framing: &Framing,
+        start: usize,
+        framing: Framing,
         expect_continue: bool,
         ex: &mut Exchange,
-    ) -> Result<Option<Body>, ConnError> {
-        Ok(Some(match *framing {
-            Framing::None => Body::empty(),
+    ) -> Result<Option<RequestBody>, ConnError> {
+        Ok(Some(match framing {
+            Framing::None => RequestBody::Full(Bytes::new()),
             Framing::Length(n) if n > self.limits.max_body_bytes as u64 => {
                 ex.keep_alive = false;
                 ex.unread_input = true;
-                Body::new(Rejected)
+                RequestBody::TooLarge
             }
             Framing::Length(n) => {
                 let n = n as usize; // <= max_body_bytes
-                if expect_continue && self.buf.len() < n {
+                if expect_continue && self.buf.len() - start < n {
                     self.write(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
                 }
-                Body::from(self.read_fixed(n).await?)
+                RequestBody::Full(self.read_fixed(start, n).await?)
             }
             Framing::Chunked => {
-                if expect_continue && self.buf.is_empty() {
+                if expect_continue && self.buf.len() == start {
                     self.write(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
                 }
-                match self.read_chunked().await? {
-                    Ok(bytes) => Body::from(bytes),
+                match self.read_chunked(start).await? {
+                    Ok(bytes) => RequestBody::Full(bytes),
                     Err(ChunkError::TooLarge) => {
                         ex.keep_alive = false;
                         ex.unread_input = true;
-                        Body::new(Rejected)
+                        RequestBody::TooLarge
                     }
                     Err(ChunkError::Malformed) => {
                         self.answer_error(StatusCode::BAD_REQUEST).await?;
@@ -368,68 +663,58 @@ where
         }))
     }
 
-    /// The next request head; `None` when the connection is to close (the client left or idled
-    /// out, or the head was answered here with an error).
-    async fn next_head(&mut self) -> Result<Option<Head>, ConnError> {
-        let status = match self.read_head().await? {
-            None => return Ok(None),
-            Some(Ok(head)) => return Ok(Some(head)),
-            Some(Err(status)) => status,
-        };
-        self.answer_error(status).await?;
-        Ok(None)
-    }
-
     /// Answers a request this loop refuses itself (malformed, too large a head) with `status`,
     /// an empty body and `Connection: close`, then closes.
     async fn answer_error(&mut self, status: StatusCode) -> Result<(), ConnError> {
         let mut out = Vec::with_capacity(128);
-        encode_head(&mut out, Version::HTTP_11, status, &HeaderMap::new(), Some(0), Some("close"));
+        encode_head(&mut out, Version::HTTP_11, status, &Headers::default(), Some(0), Some("close"));
         self.write(&out).await?;
         self.linger().await;
         Ok(())
     }
 
-    /// The bytes of the app's response (its body collected) and its [`OnWriteFailure`] hook, if
-    /// any; sets whether to keep the connection.
-    async fn respond(
-        state: &ConnState,
-        response: Response<Body>,
-        ex: &mut Exchange,
-    ) -> Result<(Vec<u8>, Option<OnWriteFailure>), ConnError> {
-        let (mut parts, body) = response.into_parts();
-        let on_failure = parts.extensions.remove::<OnWriteFailure>();
-        let body = body.collect().await.map_err(ConnError::ResponseBody)?.to_bytes();
-
-        if has_token(&parts.headers, "close") || state.shutting_down() {
+    /// Writes the app's response into `self.out`, returns its [`OnWriteFailure`] hook, if any,
+    /// and sets whether to keep the connection.
+    fn respond(&mut self, mut response: Response, ex: &mut Exchange) -> Option<OnWriteFailure> {
+        let on_failure = response.on_failure.take();
+        let headers = &mut response.headers;
+        if has_token(headers, "close") || self.state.shutting_down() {
             ex.keep_alive = false;
         }
         // What to add to the app's `Connection` header, as hyper does.
         let connection = match (ex.version, ex.keep_alive) {
-            (Version::HTTP_10, true) if !has_token(&parts.headers, "keep-alive") => Some("keep-alive"),
+            (Version::HTTP_10, true) if !has_token(headers, "keep-alive") => Some("keep-alive"),
             (Version::HTTP_10, _) => None,
-            (_, false) if !has_token(&parts.headers, "close") => Some("close"),
+            (_, false) if !has_token(headers, "close") => Some("close"),
             _ => None,
         };
         let version = if ex.version == Version::HTTP_10 { Version::HTTP_10 } else { Version::HTTP_11 };
+        let status = response.status;
         let no_body = ex.is_head
-            || parts.status.is_informational()
-            || parts.status == StatusCode::NO_CONTENT
-            || parts.status == StatusCode::NOT_MODIFIED;
-        let mut out = Vec::with_capacity(160 + parts.headers.len() * 48 + if no_body { 0 } else { body.len() });
-        let body_len = if ex.is_head { None } else { Some(body.len()) };
-        encode_head(&mut out, version, parts.status, &parts.headers, body_len, connection);
-        if !no_body {
-            out.extend_from_slice(&body);
+            || status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED;
+        let body = &response.body;
+        if ex.is_head && !headers.contains_key(&header::CONTENT_LENGTH) {
+            // The length of the body a GET would get, after the app's own headers (where axum,
+            // which served this listener before, put it).
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         }
-        Ok((out, on_failure))
+        let out = &mut self.out;
+        out.reserve(160 + if no_body { 0 } else { body.len() });
+        let body_len = if ex.is_head { None } else { Some(body.len()) };
+        encode_head(out, version, status, headers, body_len, connection);
+        if !no_body {
+            out.extend_from_slice(body);
+        }
+        on_failure
     }
 
-    /// Reads until a full request head is buffered. `None`: the client closed the connection,
-    /// stayed silent for `idle_timeout` between requests, or took longer than `head_timeout` over
-    /// a head (from its first byte; from the start for a connection's first request): closed
-    /// without an answer.
-    async fn read_head(&mut self) -> Result<Option<Result<Head, StatusCode>>, ConnError> {
+    /// Reads until a full request head is buffered and takes it ([`Conn::take_head`]). `None`:
+    /// the client closed the connection, stayed silent for `idle_timeout` between requests, or
+    /// took longer than `head_timeout` over a head (from its first byte; from the start for a
+    /// connection's first request): closed without an answer.
+    async fn read_head(&mut self, ex: &mut Exchange) -> Result<Option<Result<HeadStep, StatusCode>>, ConnError> {
         let max = self.limits.max_header_bytes.max(INIT_BUF);
         let head_timeout = self.limits.head_timeout;
         let mut deadline = Instant::now() + if self.fresh { head_timeout } else { self.limits.idle_timeout };
@@ -440,15 +725,8 @@ where
                     head_started = true;
                     deadline = deadline.min(Instant::now() + head_timeout);
                 }
-                match parse_head(&self.buf) {
-                    Ok(Some((head, len))) => {
-                        if len > max {
-                            return Ok(Some(Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)));
-                        }
-                        self.buf.drain(..len);
-                        self.fresh = false;
-                        return Ok(Some(Ok(head)));
-                    }
+                match self.take_head(max, ex) {
+                    Ok(Some(step)) => return Ok(Some(Ok(step))),
                     Ok(None) => {}
                     Err(status) => return Ok(Some(Err(status))),
                 }
@@ -477,12 +755,48 @@ where
         }
     }
 
-    /// A `Content-Length` body of `n` bytes (`n` already checked against the limit).
-    async fn read_fixed(&mut self, n: usize) -> Result<Bytes, ConnError> {
+    /// Parses the head at the start of the buffer. `Ok(None)`: incomplete. A head without a
+    /// body is handed to the app right here, borrowed from the buffer, and then consumed.
+    fn take_head(&mut self, max: usize, ex: &mut Exchange) -> Result<Option<HeadStep>, StatusCode> {
+        let mut fields = no_fields();
+        let Some((head, len)) = parse_request_head(&self.buf, &mut fields)? else { return Ok(None) };
+        if len > max {
+            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        }
+        self.fresh = false;
+        ex.version = head.version;
+        ex.is_head = head.method == Method::HEAD;
+        ex.keep_alive = head.keep_alive;
+        if head.framing != Framing::None {
+            return Ok(Some(HeadStep::Body { len, framing: head.framing, expect_continue: head.expect_continue }));
+        }
+        let answer = head.call(&self.app, RequestBody::Full(Bytes::new()), self.peer);
+        self.buf.drain(..len);
+        self.shrink();
+        answer.map(|a| Some(HeadStep::Answered(a)))
+    }
+
+    /// Hands a request with a body to the app. The head is parsed again (it is still at the
+    /// start of the buffer, `len` bytes) so that the request can borrow it: only requests with a
+    /// body pay for that. Then the head is consumed.
+    fn call_with_body(&mut self, len: usize, body: RequestBody) -> Result<Answer, StatusCode> {
+        let mut fields = no_fields();
+        let answer = match parse_request_head(&self.buf[..len], &mut fields) {
+            Ok(Some((head, _))) => head.call(&self.app, body, self.peer),
+            _ => Err(StatusCode::BAD_REQUEST),
+        };
+        self.buf.drain(..len);
+        self.shrink();
+        answer
+    }
+
+    /// A `Content-Length` body of `n` bytes (`n` already checked against the limit), starting at
+    /// `start` in the buffer.
+    async fn read_fixed(&mut self, start: usize, n: usize) -> Result<Bytes, ConnError> {
         let mut body = Vec::with_capacity(n);
-        let have = n.min(self.buf.len());
-        body.extend_from_slice(&self.buf[..have]);
-        self.buf.drain(..have);
+        let have = n.min(self.buf.len() - start);
+        body.extend_from_slice(&self.buf[start..start + have]);
+        self.buf.drain(start..start + have);
         let deadline = Instant::now() + self.limits.idle_timeout;
         while body.len() < n {
             let room = n - body.len();
@@ -496,19 +810,19 @@ where
         Ok(Bytes::from(body))
     }
 
-    /// A chunked body, decoded. The inner `Err`: malformed or over the limit (the rest of the
-    /// body is left unread).
-    async fn read_chunked(&mut self) -> Result<Result<Bytes, ChunkError>, ConnError> {
+    /// A chunked body starting at `start` in the buffer, decoded. The inner `Err`: malformed or
+    /// over the limit (the rest of the body is left unread).
+    async fn read_chunked(&mut self, start: usize) -> Result<Result<Bytes, ChunkError>, ConnError> {
         let mut decoder = ChunkedDecoder::new(self.limits.max_body_bytes);
         let mut body = Vec::new();
         let deadline = Instant::now() + self.limits.idle_timeout;
         // Lines are bounded by MAX_CHUNK_LINE and data is consumed as it comes, so the buffer
-        // never needs more than this.
-        let cap = (2 * MAX_CHUNK_LINE).max(INIT_BUF);
+        // never needs more than this after the head.
+        let cap = start + (2 * MAX_CHUNK_LINE).max(INIT_BUF);
         loop {
-            match decoder.decode(&self.buf, &mut body) {
+            match decoder.decode(&self.buf[start..], &mut body) {
                 Ok((used, done)) => {
-                    self.buf.drain(..used);
+                    self.buf.drain(start..start + used);
                     if done {
                         return Ok(Ok(Bytes::from(body)));
                     }
@@ -575,9 +889,11 @@ fn is_disconnect(e: &io::Error) -> bool {
     matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof)
 }
 
-/// A request body the app must not get: reading it fails.
+/// A request body the app must not get: reading it fails (the tests' axum adapter).
+#[cfg(test)]
 struct Rejected;
 
+#[cfg(test)]
 impl hyper::body::Body for Rejected {
     type Data = Bytes;
     type Error = io::Error;
@@ -587,13 +903,14 @@ impl hyper::body::Body for Rejected {
     }
 }
 
-/// Parses a request head at the start of `buf`. `Ok(None)`: incomplete. `Ok(Some((head, len)))`:
-/// the head and its length in bytes.
-fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, StatusCode> {
+/// Parses a request head at the start of `buf`, into `fields`. `Ok(None)`: incomplete.
+/// `Ok(Some((head, len)))`: the head and its length in bytes. Names and values are checked as
+/// `http`'s `HeaderName` and `HeaderValue` would, and the target as `http::Uri` would (parsed only
+/// when it is not a plain origin-form path), without building either.
+fn parse_request_head<'b>(buf: &'b [u8], fields: &'b mut Fields0<'b>) -> Result<Option<(Head<'b>, usize)>, StatusCode> {
     let bad = StatusCode::BAD_REQUEST;
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut fields);
-    let len = match req.parse(buf) {
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
@@ -605,11 +922,13 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, StatusCode> {
         return Err(bad);
     };
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| StatusCode::BAD_REQUEST)?;
-    let uri: Uri = target.parse().map_err(|_| StatusCode::BAD_REQUEST)?;
+    let origin_form = split_origin_form(target);
+    if origin_form.is_none() {
+        target.parse::<Uri>().map_err(|_| StatusCode::BAD_REQUEST)?;
+    }
     let http11 = minor == 1;
     let version = if http11 { Version::HTTP_11 } else { Version::HTTP_10 };
 
-    let mut headers = HeaderMap::with_capacity(req.headers.len());
     let mut content_length: Option<u64> = None;
     let mut transfer_encoding = false;
     let mut chunked = false;
@@ -617,39 +936,41 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, StatusCode> {
     let mut keep_alive_token = false;
     let mut expect_continue = false;
     let mut hosts = 0u32;
-    for field in req.headers.iter() {
-        let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| StatusCode::BAD_REQUEST)?;
-        let value = HeaderValue::from_bytes(field.value).map_err(|_| StatusCode::BAD_REQUEST)?;
-        if name == header::CONTENT_LENGTH {
-            let n = parse_content_length(value.as_bytes()).ok_or(StatusCode::BAD_REQUEST)?;
+    let fields: &'b [httparse::Header<'b>] = req.headers;
+    for field in fields {
+        // httparse takes exactly the names and values `http` does (checked by a test), so they
+        // are not checked again here.
+        let name = field.name.as_bytes();
+        let value = field.value;
+        if name.eq_ignore_ascii_case(b"content-length") {
+            let n = parse_content_length(value).ok_or(StatusCode::BAD_REQUEST)?;
             if content_length.is_some_and(|prev| prev != n) {
                 return Err(bad);
             }
             content_length = Some(n);
-        } else if name == header::TRANSFER_ENCODING {
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             if !http11 {
                 return Err(bad);
             }
             transfer_encoding = true;
             // Only the last coding counts ("gzip, chunked" is chunked on the wire).
-            if let Some(last) = value.as_bytes().rsplit(|&b| b == b',').next() {
+            if let Some(last) = value.rsplit(|&b| b == b',').next() {
                 chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
             }
-        } else if name == header::CONNECTION {
-            for token in value.as_bytes().split(|&b| b == b',') {
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            for token in value.split(|&b| b == b',') {
                 let token = token.trim_ascii();
                 close |= token.eq_ignore_ascii_case(b"close");
                 keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
             }
-        } else if name == header::EXPECT {
-            expect_continue = value.as_bytes().eq_ignore_ascii_case(b"100-continue");
-        } else if name == header::HOST {
+        } else if name.eq_ignore_ascii_case(b"expect") {
+            expect_continue = value.eq_ignore_ascii_case(b"100-continue");
+        } else if name.eq_ignore_ascii_case(b"host") {
             hosts += 1;
-            if !valid_host(value.as_bytes()) {
+            if !valid_host(value) {
                 return Err(bad);
             }
         }
-        headers.append(name, value);
     }
     // RFC 9112 §3.2: 400 for an HTTP/1.1 request without `Host`, and for any request with more
     // than one `Host` field or an invalid one (HTTP/1.0 may leave it out).
@@ -666,7 +987,14 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, StatusCode> {
     };
     let keep_alive = !close && (http11 || keep_alive_token);
     let expect_continue = expect_continue && http11;
-    Ok(Some((Head { method, uri, version, headers, framing, keep_alive, expect_continue }, len)))
+    Ok(Some((Head { method, target, origin_form, version, fields, framing, keep_alive, expect_continue }, len)))
+}
+
+/// Room for the header fields of one head, left uninitialised until httparse fills it.
+type Fields0<'b> = [std::mem::MaybeUninit<httparse::Header<'b>>; MAX_HEADERS];
+
+fn no_fields<'b>() -> Fields0<'b> {
+    [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS]
 }
 
 /// A `Host` field value: `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2). The empty
@@ -732,11 +1060,11 @@ fn parse_content_length(v: &[u8]) -> Option<u64> {
 }
 
 /// Whether any `Connection` header of `headers` has `token`.
-fn has_token(headers: &HeaderMap, token: &str) -> bool {
+fn has_token(headers: &Headers, token: &str) -> bool {
     headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .any(|v| v.as_bytes().split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes())))
+        .entries()
+        .filter(|(name, _)| *name == header::CONNECTION)
+        .any(|(_, v)| v.as_bytes().split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes())))
 }
 
 /// Status line and headers: the app's headers, then `Connection` (if given), `Content-Length` and
@@ -750,7 +1078,7 @@ fn encode_head(
     out: &mut Vec<u8>,
     version: Version,
     status: StatusCode,
-    headers: &HeaderMap,
+    headers: &Headers,
     body_len: Option<usize>,
     connection: Option<&str>,
 ) {
@@ -763,7 +1091,7 @@ fn encode_head(
         out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    for (name, value) in headers {
+    for (name, value) in headers.iter() {
         if (name == header::CONTENT_LENGTH && body_len.is_some()) || name == header::TRANSFER_ENCODING {
             continue;
         }
@@ -784,7 +1112,7 @@ fn encode_head(
         out.extend_from_slice(itoa_buf(len).as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    if !headers.contains_key(header::DATE) {
+    if !headers.contains_key(&header::DATE) {
         out.extend_from_slice(b"Date: ");
         with_date(|d| out.extend_from_slice(d));
         out.extend_from_slice(b"\r\n");
@@ -986,6 +1314,50 @@ fn parse_chunk_size(line: &[u8]) -> Result<u64, ChunkError> {
         size = (size << 4) | u64::from(v);
     }
     Ok(size)
+}
+
+/// The tests' apps are axum `Router`s (as the agent listener's was): called through `http`'s
+/// types, as before.
+#[cfg(test)]
+impl App for Router {
+    fn call(&self, req: Request<'_>) -> Answer {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let body = match req.body {
+            RequestBody::Full(bytes) => Body::from(bytes),
+            RequestBody::TooLarge => Body::new(Rejected),
+        };
+        let mut r = http::Request::new(body);
+        *r.method_mut() = req.method;
+        let target = match req.query {
+            Some(q) => format!("{}?{q}", req.path),
+            None => req.path.to_owned(),
+        };
+        *r.uri_mut() = target.parse().expect("a path the server took");
+        *r.version_mut() = req.version;
+        for (name, value) in req.headers.iter() {
+            r.headers_mut().append(
+                HeaderName::from_bytes(name.as_bytes()).expect("checked"),
+                HeaderValue::from_bytes(value).expect("checked"),
+            );
+        }
+        r.extensions_mut().insert(ConnectInfo(req.peer));
+        let router = self.clone();
+        Answer::Pending(Box::pin(async move {
+            let response = router.oneshot(r).await.unwrap_or_else(|never| match never {});
+            let (mut parts, body) = response.into_parts();
+            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let on_failure = parts.extensions.remove::<OnWriteFailure>();
+            Response { status: parts.status, headers: parts.headers.into(), body, on_failure }
+        }))
+    }
+}
+
+/// [`parse_request_head`]'s length, for the tests.
+#[cfg(test)]
+fn parse_head(buf: &[u8]) -> Result<Option<usize>, StatusCode> {
+    let mut fields = no_fields();
+    parse_request_head(buf, &mut fields).map(|h| h.map(|(_, len)| len))
 }
 
 #[cfg(test)]
@@ -1649,5 +2021,64 @@ mod tests {
         assert_eq!(itoa_buf(0).as_bytes(), b"0");
         assert_eq!(itoa_buf(1234567).as_bytes(), b"1234567");
         with_date(|d| assert!(d.ends_with(b" GMT") && d.len() == 29, "{}", String::from_utf8_lossy(d)));
+    }
+
+    /// The header checks this loop leaves to httparse: it takes exactly the names and values
+    /// `http::HeaderName` and `http::HeaderValue` take (every byte, in a name and in a value).
+    #[test]
+    fn httparse_takes_the_names_and_values_http_takes() {
+        for b in 0..=255u8 {
+            if b == b'\r' || b == b'\n' || b == b':' {
+                continue;
+            }
+            let mut req = b"GET / HTTP/1.1\r\nHost: x\r\nAb".to_vec();
+            req.push(b);
+            req.extend_from_slice(b"c: v\r\n\r\n");
+            let parsed = parse_head(&req).map(|h| h.is_some());
+            assert_eq!(parsed.is_ok(), HeaderName::from_bytes(&[b'A', b'b', b, b'c']).is_ok(), "name byte {b:#x}");
+            let mut req = b"GET / HTTP/1.1\r\nHost: x\r\nX: a".to_vec();
+            req.push(b);
+            req.extend_from_slice(b"c\r\n\r\n");
+            let parsed = parse_head(&req);
+            assert_eq!(parsed.is_ok(), HeaderValue::from_bytes(&[b'a', b, b'c']).is_ok(), "value byte {b:#x}");
+        }
+    }
+
+    /// The origin-form fast path splits as `http::Uri` does, and passes anything unusual to it.
+    #[test]
+    fn origin_form_targets_split_as_uri_does() {
+        let targets = [
+            "/a",
+            "/a/b?c=d",
+            "/a?",
+            "/a?b?c",
+            "/a//b/",
+            "/%41?x=%20",
+            "/a?b=c&d=e;f",
+            "/~a-b_c.d!$&'()*+,;=:@",
+            "/",
+            "*",
+            "a",
+            "/a#f",
+            "/a?b#f",
+            "/a\"b",
+            "/a{b}",
+            "/a?b=|",
+            "http://x/y?z",
+            "/\u{e9}",
+        ];
+        for t in targets {
+            let uri = t.parse::<Uri>().ok();
+            match split_origin_form(t) {
+                Some((path, query)) => {
+                    let uri = uri.unwrap_or_else(|| panic!("{t:?}: taken, but Uri refuses it"));
+                    assert_eq!((path, query), (uri.path(), uri.query()), "{t:?}");
+                }
+                None => assert!(
+                    !t.starts_with('/') || t.len() < 2 || t.bytes().any(|b| b"#\"{}|".contains(&b) || b > 127),
+                    "{t:?}"
+                ),
+            }
+        }
     }
 }

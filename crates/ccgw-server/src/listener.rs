@@ -1,4 +1,5 @@
-//! Hand-rolled accept loop (TLS or plain) serving an axum `Router` over HTTP/1.1.
+//! Hand-rolled accept loop (TLS or plain) serving HTTP/1.1: an axum `Router` (admin) or an
+//! [`crate::http1::App`] (the agent interface).
 //!
 //! `axum::serve` has no TLS, no handshake timeout and no connection cap, so we own the loop:
 //! a semaphore caps live connections, the TLS handshake runs in the connection task under a
@@ -103,31 +104,35 @@ pub async fn serve(
     serve_with(listener, tls, app, limits, shutdown, || {}, Hyper(Arc::new(http))).await
 }
 
-/// [`serve`] with the lean HTTP/1.1 server of `crate::http1` instead of hyper's: a 1 KiB read
-/// buffer per connection, no write buffer kept between responses. Used for the agent listener.
+/// [`serve`] with the lean HTTP/1.1 server of `crate::http1` instead of hyper's, calling `app`
+/// directly (no `Router`): a 1 KiB read buffer per connection, a write buffer reused between
+/// responses and released while a request waits. Used for the agent listener.
 ///
 /// `on_draining` runs once shut-down has told every connection to finish (the gateway wakes its
 /// waiting polls there, so that their answers go out with `Connection: close`).
-pub async fn serve_lean(
+pub(crate) async fn serve_lean<A: crate::http1::App>(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
-    app: Router,
+    app: Arc<A>,
     limits: ListenerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_draining: impl FnOnce() + Send,
 ) -> std::io::Result<()> {
-    let lean = Lean(Arc::new(limits.clone()));
+    let lean = Lean(Arc::new(limits.clone()), std::marker::PhantomData);
     serve_with(listener, tls, app, limits, shutdown, on_draining, lean).await
 }
 
 /// An HTTP server for one accepted (and, with TLS, handshaken) connection. Generic rather than
 /// an enum so that each listener's connection task is only as large as its own server's future.
 trait Protocol: Clone + Send + Sync + 'static {
+    /// What each connection serves (cloned per connection).
+    type App: Clone + Send + Sync + 'static;
+
     fn serve_connection<I>(
         &self,
         io: I,
         peer: SocketAddr,
-        app: Router,
+        app: Self::App,
         phase: &mut watch::Receiver<Phase>,
     ) -> impl Future<Output = ()> + Send
     where
@@ -138,6 +143,8 @@ trait Protocol: Clone + Send + Sync + 'static {
 struct Hyper(Arc<hyper::server::conn::http1::Builder>);
 
 impl Protocol for Hyper {
+    type App = Router;
+
     async fn serve_connection<I>(&self, io: I, peer: SocketAddr, app: Router, phase: &mut watch::Receiver<Phase>)
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -146,16 +153,23 @@ impl Protocol for Hyper {
     }
 }
 
-#[derive(Clone)]
-struct Lean(Arc<ListenerLimits>);
+struct Lean<A>(Arc<ListenerLimits>, std::marker::PhantomData<fn() -> A>);
 
-impl Protocol for Lean {
+impl<A> Clone for Lean<A> {
+    fn clone(&self) -> Self {
+        Lean(self.0.clone(), std::marker::PhantomData)
+    }
+}
+
+impl<A: crate::http1::App> Protocol for Lean<A> {
+    type App = Arc<A>;
+
     // Not an `async fn`: a wrapping future would keep its own copies of the arguments.
     fn serve_connection<I>(
         &self,
         io: I,
         peer: SocketAddr,
-        app: Router,
+        app: Arc<A>,
         phase: &mut watch::Receiver<Phase>,
     ) -> impl Future<Output = ()> + Send
     where
@@ -170,7 +184,7 @@ impl Protocol for Lean {
 async fn serve_with<P: Protocol>(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
-    app: Router,
+    app: P::App,
     limits: ListenerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_draining: impl FnOnce() + Send,

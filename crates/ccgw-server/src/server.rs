@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::Router;
 use ccgw_store::MemoryStore;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -109,11 +108,12 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
     let api_addr = api_listener.local_addr()?;
-    let mut app = Router::new().fallback(api::entry::<MemoryStore>).with_state(gw.clone());
-    if let Some(cors) = cors::Cors::new(&config.server.cors_origins) {
+    let cors = cors::Cors::new(&config.server.cors_origins);
+    if cors.is_some() {
         tracing::info!(origins = ?config.server.cors_origins, "CORS enabled");
-        app = app.layer(axum::middleware::from_fn_with_state(cors, cors::layer));
     }
+    // The agent interface is called straight from the listener's HTTP/1 loop (no router).
+    let app = Arc::new(api::AgentApp { gw: gw.clone(), cors });
     let limits = ListenerLimits::from_config(&config.server);
     tasks.push(tokio::spawn({
         let stop = stopped(stop_rx.clone());

@@ -152,7 +152,8 @@ pub fn access_log(
         log.record(&AccessLine { method: method_name, http_method, agent, retcode, status, latency_us, peer });
     }
     REQUEST_METRICS.with_borrow_mut(|cache| {
-        let (requests, duration) = cache.entry((method_name, retcode)).or_insert_with(|| {
+        let key = (method_name.as_ptr() as usize, method_name.len(), retcode.as_ptr() as usize, retcode.len());
+        let (requests, duration) = cache.entry(key).or_insert_with(|| {
             (
                 metrics::counter!(REQUESTS_TOTAL, "method" => method_name, "retcode" => retcode),
                 metrics::histogram!(REQUEST_DURATION, "method" => method_name),
@@ -173,8 +174,38 @@ pub fn guid_bypass(log: Option<&AccessLog>, agent: u32, peer: Option<std::net::I
     metrics::counter!("ccgw_guid_bypass_total").increment(1);
 }
 
-/// Metric handles of one (interface, retcode) pair.
-type RequestMetrics = std::collections::HashMap<(&'static str, &'static str), (metrics::Counter, metrics::Histogram)>;
+/// Metric handles of one (interface, retcode) pair, keyed by the two static strings' addresses
+/// and lengths (hashing the text cost a SipHash of ~40 bytes per request; one text in two places
+/// is two keys for the same handles, which is harmless).
+type RequestMetrics = std::collections::HashMap<
+    (usize, usize, usize, usize),
+    (metrics::Counter, metrics::Histogram),
+    std::hash::BuildHasherDefault<WordHasher>,
+>;
+
+/// A multiply-rotate hash of a few machine words (the keys are addresses, not attacker input).
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 thread_local! {
     /// Metric handles per (interface, retcode), so a request does not build a registry key and

@@ -1,7 +1,6 @@
 //! `agentevent`: events. The long poll (`getAgentEvent`) is `api::poll`, which the entry takes
 //! before any other handling so that a waiting poll holds little; here are the rest.
 
-use axum::response::Response;
 use ccgw_domain::DomainError;
 use ccgw_store::Store;
 use ccgw_wire::retcode::{INTERNAL, NO_PERMISSION};
@@ -10,6 +9,7 @@ use http::{HeaderValue, StatusCode, header};
 
 use super::{Ctx, Outcome, Reply, fail, finish};
 use crate::gateway::{Gateway, now_ms};
+use crate::http1::Response;
 
 /// The family's interfaces with an agent id, once the GUID has been checked.
 pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
@@ -63,7 +63,7 @@ pub(super) fn jsonp(callback: Option<&str>, outcome: Outcome) -> (&'static str, 
         }
     };
     let (code, mut r) = finish(StatusCode::OK, Ok(Reply { body, ..reply }));
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSONP_CONTENT_TYPE));
+    r.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSONP_CONTENT_TYPE));
     (code, r)
 }
 

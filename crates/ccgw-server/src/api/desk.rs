@@ -2,9 +2,10 @@
 //! serves (`/agentgateway/resource-js`), on the agent listener so that it is the interface's own
 //! origin (no CORS). Not a vendor page; its assets are embedded (`assets/desk.*`), no build step.
 
-use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+
+use crate::http1::Response;
 
 /// Where the page is served.
 pub const PATH: &str = "/agentgateway/desk";
@@ -26,12 +27,10 @@ pub fn is_asset(path: &str) -> bool {
 /// The asset at `path` (an unknown path: 404, as the interface answers it elsewhere).
 pub fn asset(path: &str) -> Response {
     let Some((_, content_type, text)) = ASSETS.iter().find(|(p, ..)| *p == path) else {
-        let mut r = Response::new(Body::empty());
-        *r.status_mut() = StatusCode::NOT_FOUND;
-        return r;
+        return Response::new(StatusCode::NOT_FOUND, Bytes::new());
     };
-    let mut r = Response::new(Body::from(*text));
-    let h = r.headers_mut();
+    let mut r = Response::new(StatusCode::OK, Bytes::from_static(text.as_bytes()));
+    let h = &mut r.headers;
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

@@ -7,9 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request, State};
-use axum::response::Response;
+use bytes::Bytes;
 use ccgw_domain::{
     AgentId, CallId, DomainError, InitialState, SignInOptions, SkillId, TransferMode, TransferTarget, VdnId,
 };
@@ -21,8 +19,9 @@ use ccgw_wire::retcode::{BODY_INVALID, INTERNAL, NOT_SIGNED_IN, OVERLOADED, PARA
 use ccgw_wire::{Method, Retcode, event, jsapi, openapi, retcode};
 use http::{HeaderValue, StatusCode, header};
 
+use crate::cors::Cors;
 use crate::gateway::{Gateway, SignInParams, now_ms};
-use crate::http1::OnWriteFailure;
+use crate::http1::{self, Answer, OnWriteFailure, Request, RequestBody, Response};
 
 mod agentevent;
 mod agentgroup;
@@ -68,10 +67,25 @@ type Outcome = Result<Reply, Retcode>;
 pub const JSON: &str = "application/json;charset=UTF-8";
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    let mut r = Response::new(Body::from(body));
-    *r.status_mut() = status;
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    let mut r = Response::new(status, body);
+    r.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
     r
+}
+
+/// The agent interface as the agent listener's app (`crate::http1`): [`entry`], inside the CORS
+/// layer when origins are configured.
+pub(crate) struct AgentApp<S: Store> {
+    pub gw: Arc<Gateway<S>>,
+    pub cors: Option<Cors>,
+}
+
+impl<S: Store> http1::App for AgentApp<S> {
+    fn call(&self, req: Request<'_>) -> Answer {
+        match &self.cors {
+            None => entry(&self.gw, req),
+            Some(cors) => cors.wrap(req, |req| entry(&self.gw, req)),
+        }
+    }
 }
 
 /// An agent id as the vendor accepts it: digits only, 101 to the configured maximum.
@@ -86,40 +100,35 @@ pub fn parse_agent(s: &str, max: u32) -> Option<AgentId> {
 /// Only a path with this in it can be a long poll (`//` and a trailing `/` are allowed, see routes.rs).
 const AGENT_EVENT_SEGMENT: &str = "/agentevent/";
 
-/// The single entry point of the agent interface (mounted as the router's fallback).
+/// The single entry point of the agent interface, called by the listener's HTTP/1 loop with the
+/// request borrowed from its buffer (`crate::http1`).
 ///
-/// A waiting long poll's connection holds the request's future for seconds, so that future is
-/// kept small: the poll keeps only the agent id and GUID (not the request's headers), and the
-/// larger future of every other request ([`handle`]) is never part of it. Both are boxed here,
-/// so axum's handler future around them holds a pointer.
-pub fn entry<S: Store>(
-    State(gw): State<Arc<Gateway<S>>>,
-    req: Request,
-) -> Pin<Box<dyn Future<Output = Response> + Send>> {
+/// Most interfaces answer at once ([`Answer::Ready`]: no future, nothing copied out of the
+/// request). A waiting long poll's connection holds the request's future for seconds, so that
+/// future is kept small: the poll keeps only the agent id and GUID (not the request's headers),
+/// boxed; sign-ins and password changes (argon2 off the async threads) are the other futures.
+pub(crate) fn entry<S: Store>(gw: &Arc<Gateway<S>>, req: Request<'_>) -> Answer {
     let started = Instant::now();
     // Only poll-shaped requests are routed here; every other request is routed once, in `handle`.
-    let maybe_poll = req.method() == http::Method::GET && req.uri().path().contains(AGENT_EVENT_SEGMENT);
-    let long_poll = match maybe_poll.then(|| route(req.method(), req.uri().path())) {
+    let maybe_poll = req.method == http::Method::GET && req.path.contains(AGENT_EVENT_SEGMENT);
+    let long_poll = match maybe_poll.then(|| route(&req.method, req.path)) {
         Some(Ok(route)) if is_long_poll(route.method) => Some((
             route.method,
             route.agent.and_then(|a| parse_agent(a, gw.config.auth.max_workno())),
-            req.headers().get("guid").and_then(|v| v.to_str().ok()).map(str::to_owned),
+            req.headers.get_str("guid").map(str::to_owned),
             // JSONP: the callback's name (validated before the poll waits).
             (route.method == Method::GetJsonpAgentEvent)
-                .then(|| query_param(req.uri().query().unwrap_or(""), "callback"))
+                .then(|| query_param(req.query.unwrap_or(""), "callback"))
                 .flatten(),
         )),
         _ => None,
     };
     match long_poll {
         Some((method, agent, guid, callback)) => {
-            let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-            let http_method = req.method().clone();
-            drop(req);
             let poll = LongPoll { method, agent, guid, callback };
-            Box::pin(long_poll_request(gw, started, peer, http_method, poll))
+            Answer::Pending(Box::pin(long_poll_request(gw.clone(), started, Some(req.peer), req.method, poll)))
         }
-        None => Box::pin(handle(gw, req, started)),
+        None => handle(gw, req, started),
     }
 }
 
@@ -167,7 +176,7 @@ async fn long_poll_request<S: Store>(
     if let (Some(agent), Some(delivery)) = (agent, delivery) {
         // The event goes back to the mailbox if the answer cannot be written.
         let gw = gw.clone();
-        response.extensions_mut().insert(OnWriteFailure::new(move || {
+        response.on_failure = Some(OnWriteFailure::new(move || {
             let requeued = match gw.store.requeue(agent, delivery) {
                 Requeued::InOrder => "in_order",
                 Requeued::Reordered => "reordered",
@@ -203,36 +212,37 @@ impl Drop for PendingPoll {
 }
 
 /// Every request but the long poll.
-async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -> Response {
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let http_method = req.method().clone();
-    let (parts, body) = req.into_parts();
+fn handle<S: Store>(gw: &Arc<Gateway<S>>, req: Request<'_>, started: Instant) -> Answer {
+    let peer = Some(req.peer);
+    let http_method = &req.method;
+    let path = req.path;
     let max_workno = gw.config.auth.max_workno();
-    let (method, agent, status, outcome) = match route(&http_method, parts.uri.path()) {
-        Err(RouteError::NotFound) if http_method == http::Method::GET && parts.uri.path() == openapi::PATH => {
+    let (method, agent, status, outcome) = match route(http_method, path) {
+        Err(RouteError::NotFound) if *http_method == http::Method::GET && path == openapi::PATH => {
             (Method::OpenApi, None, StatusCode::OK, Ok(Reply::new(OPENAPI.as_bytes().to_vec())))
         }
         Err(RouteError::NotFound)
-            if matches!(http_method, http::Method::GET | http::Method::HEAD) && parts.uri.path() == jsapi::PATH =>
+            if matches!(*http_method, http::Method::GET | http::Method::HEAD) && path == jsapi::PATH =>
         {
-            let mut r = Response::new(Body::from(JS_API.as_bytes()));
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JAVASCRIPT));
-            log(gw.access_log.as_deref(), started, peer, &http_method, Method::ResourceJs, None, StatusCode::OK, "0");
-            return r;
+            let js: &'static str = &JS_API;
+            let mut r = Response::new(StatusCode::OK, Bytes::from_static(js.as_bytes()));
+            r.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JAVASCRIPT));
+            log(gw.access_log.as_deref(), started, peer, http_method, Method::ResourceJs, None, StatusCode::OK, "0");
+            return Answer::Ready(r);
         }
         Err(RouteError::NotFound)
-            if matches!(http_method, http::Method::GET | http::Method::HEAD) && desk::is_asset(parts.uri.path()) =>
+            if matches!(*http_method, http::Method::GET | http::Method::HEAD) && desk::is_asset(path) =>
         {
-            log(gw.access_log.as_deref(), started, peer, &http_method, Method::Desk, None, StatusCode::OK, "0");
-            return desk::asset(parts.uri.path());
+            log(gw.access_log.as_deref(), started, peer, http_method, Method::Desk, None, StatusCode::OK, "0");
+            return Answer::Ready(desk::asset(path));
         }
         Err(RouteError::NotFound) => (Method::NotFound, None, StatusCode::NOT_FOUND, Err(NO_SUCH_INTERFACE)),
         Err(RouteError::MethodNotAllowed { method, allow }) => {
             let mut r = finish(StatusCode::METHOD_NOT_ALLOWED, Err(METHOD_NOT_ALLOWED)).1;
-            r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+            r.headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             let (status, code) = (StatusCode::METHOD_NOT_ALLOWED, METHOD_NOT_ALLOWED.code);
-            log(gw.access_log.as_deref(), started, peer, &http_method, method, None, status, code);
-            return r;
+            log(gw.access_log.as_deref(), started, peer, http_method, method, None, status, code);
+            return Answer::Ready(r);
         }
         Ok(route) if !route.method.interface().is_some_and(|i| i.is_routed()) => {
             (route.method, None, StatusCode::NOT_FOUND, Err(NOT_IMPLEMENTED))
@@ -240,27 +250,33 @@ async fn handle<S: Store>(gw: Arc<Gateway<S>>, req: Request, started: Instant) -
         Ok(route) => {
             // `None`: the interface has no agent id in its path; `Some(None)`: a malformed one.
             let agent = route.agent.map(|a| parse_agent(a, max_workno));
-            let (outcome, status) = match agent {
-                Some(None) => (Err(PARAMETER_INVALID), StatusCode::OK),
-                _ => match axum::body::to_bytes(body, gw.config.server.max_body_bytes).await {
-                    Err(_) => (Err(BODY_INVALID), StatusCode::PAYLOAD_TOO_LARGE),
-                    Ok(bytes) => {
-                        let guid = parts.headers.get("guid").and_then(|v| v.to_str().ok());
-                        let query = parts.uri.query().unwrap_or("");
-                        let agent = agent.flatten();
-                        (
-                            dispatch(&gw, route.method, agent, &route.params, guid, peer, query, bytes).await,
-                            StatusCode::OK,
-                        )
+            let (outcome, status) = match (agent, req.body) {
+                (Some(None), _) => (Err(PARAMETER_INVALID), StatusCode::OK),
+                (_, RequestBody::TooLarge) => (Err(BODY_INVALID), StatusCode::PAYLOAD_TOO_LARGE),
+                (_, RequestBody::Full(bytes)) => {
+                    let guid = req.headers.get_str("guid");
+                    let query = req.query.unwrap_or("");
+                    let agent = agent.flatten();
+                    match dispatch(gw, route.method, agent, &route.params, guid, peer, query, bytes) {
+                        Dispatched::Done(outcome) => (outcome, StatusCode::OK),
+                        Dispatched::Later(later) => {
+                            let (gw, http_method, method) = (gw.clone(), http_method.clone(), route.method);
+                            return Answer::Pending(Box::pin(async move {
+                                let (code, response) = finish(StatusCode::OK, later.await);
+                                let access = gw.access_log.as_deref();
+                                log(access, started, peer, &http_method, method, agent, StatusCode::OK, code);
+                                response
+                            }));
+                        }
                     }
-                },
+                }
             };
             (route.method, agent.flatten(), status, outcome)
         }
     };
     let (code, response) = finish(status, outcome);
-    log(gw.access_log.as_deref(), started, peer, &http_method, method, agent, status, code);
-    response
+    log(gw.access_log.as_deref(), started, peer, http_method, method, agent, status, code);
+    Answer::Ready(response)
 }
 
 /// The browser JS API, generated from the interface table (built once, on the first request).
@@ -282,9 +298,9 @@ fn finish(status: StatusCode, outcome: Outcome) -> (&'static str, Response) {
         Ok(reply) => {
             let mut r = json_response(status, reply.body);
             if let Some(g) = reply.set_guid
-                && let Ok(v) = HeaderValue::from_str(&format!("JSESSIONID={g}"))
+                && let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(format!("JSESSIONID={g}")))
             {
-                r.headers_mut().insert("set-guid", v);
+                r.headers.insert(http::HeaderName::from_static("set-guid"), v);
             }
             (reply.code, r)
         }
@@ -385,8 +401,15 @@ fn ok_empty(method: Method) -> Outcome {
     Ok(Reply::new(response::ok(method.success_message(), response::empty_object())))
 }
 
+/// What [`dispatch`] gives: the outcome, or a future for it (the interfaces that verify a
+/// password with argon2 off the async threads), which owns what it needs.
+enum Dispatched {
+    Done(Outcome),
+    Later(Pin<Box<dyn Future<Output = Outcome> + Send>>),
+}
+
 #[allow(clippy::too_many_arguments)] // the request's parts, each used once
-async fn dispatch<S: Store>(
+fn dispatch<S: Store>(
     gw: &Arc<Gateway<S>>,
     method: Method,
     agent: Option<AgentId>,
@@ -395,39 +418,49 @@ async fn dispatch<S: Store>(
     peer: Option<SocketAddr>,
     query: &str,
     body: Bytes,
-) -> Outcome {
+) -> Dispatched {
     let Some(agent) = agent else {
-        return agentevent::without_agent(gw, method, guid);
+        return Dispatched::Done(agentevent::without_agent(gw, method, guid));
     };
     if matches!(method, Method::GetAgentEvent | Method::GetAgentEventInAsync | Method::GetJsonpAgentEvent) {
         // Only `HEAD` gets here (the entry takes every GET poll as a long poll). Its answer has
         // no body that could carry an event, so it takes none: authenticated, answered at once.
-        let auth = gw.authenticate(agent, guid, peer.map(|p| p.ip())).map_err(|_| NOT_SIGNED_IN)?;
-        return Ok(Reply::with_guid(event::poll_body(None), auth.renew));
+        return Dispatched::Done(match gw.authenticate(agent, guid, peer.map(|p| p.ip())) {
+            Ok(auth) => Ok(Reply::with_guid(event::poll_body(None), auth.renew)),
+            Err(_) => Err(NOT_SIGNED_IN),
+        });
     }
     if matches!(
         method,
         Method::Login | Method::ForceLogin | Method::LoginEx | Method::ForceLoginEx | Method::ForceLoginExWithoutPhone
     ) {
-        return sign_in(gw, method, agent, &body, peer).await;
+        let gw = gw.clone();
+        return Dispatched::Later(Box::pin(async move { sign_in(&gw, method, agent, &body, peer).await }));
     }
-    let auth = gw.authenticate(agent, guid, peer.map(|p| p.ip())).map_err(|_| NOT_SIGNED_IN)?;
-    let outcome = match method {
-        // The old password's check runs argon2 off the async threads: awaited here.
-        Method::ModifyAccountPwd | Method::ModifyAccountPwdEx => {
-            onlineagent::change_password(gw, method, agent, query, &body, peer).await
-        }
-        _ => authenticated(gw, method, auth.vdn, agent, params, query, body),
+    let auth = match gw.authenticate(agent, guid, peer.map(|p| p.ip())) {
+        Ok(auth) => auth,
+        Err(_) => return Dispatched::Done(Err(NOT_SIGNED_IN)),
     };
     // A request made with the previous GUID is told the current one on every answer, errors
     // included: some clients read `Set-GUID` only from some methods' responses (docs/compat.md).
-    match (outcome, auth.renew) {
+    let renewed = move |outcome: Outcome, renew: Option<String>| match (outcome, renew) {
         (Ok(mut reply), Some(current)) => {
             reply.set_guid.get_or_insert(current);
             Ok(reply)
         }
         (Err(rc), Some(current)) => Ok(Reply::failed(rc, current)),
         (outcome, None) => outcome,
+    };
+    match method {
+        // The old password's check runs argon2 off the async threads: awaited there.
+        Method::ModifyAccountPwd | Method::ModifyAccountPwdEx => {
+            let (gw, query) = (gw.clone(), query.to_owned());
+            Dispatched::Later(Box::pin(async move {
+                let outcome = onlineagent::change_password(&gw, method, agent, &query, &body, peer).await;
+                renewed(outcome, auth.renew)
+            }))
+        }
+        _ => Dispatched::Done(renewed(authenticated(gw, method, auth.vdn, agent, params, query, body), auth.renew)),
     }
 }
 
