@@ -136,6 +136,9 @@ pub struct FleetShared {
     pub actions: Mutex<StatsSet>,
     /// Event polls that failed (transport error or retcode not "0").
     pub poll_errors: AtomicU64,
+    /// Event polls answered (with or without an event) and events delivered, over the run.
+    pub polls: AtomicU64,
+    pub events: AtomicU64,
     stop: watch::Sender<bool>,
 }
 
@@ -180,13 +183,16 @@ impl Fleet {
             pool: ClientPool::new(connector.clone()),
             actions: Mutex::new(StatsSet::default()),
             poll_errors: AtomicU64::new(0),
+            polls: AtomicU64::new(0),
+            events: AtomicU64::new(0),
             stop,
         });
+        let clients = connect_gated(connector, agents.len()).await;
         let pollers = agents
             .iter()
-            .map(|agent| {
-                let poller =
-                    Poller { agent: agent.clone(), client: Client::new(connector.clone()), shared: shared.clone() };
+            .zip(clients)
+            .map(|(agent, client)| {
+                let poller = Poller { agent: agent.clone(), client, shared: shared.clone() };
                 tokio::spawn(poller.run())
             })
             .collect();
@@ -215,6 +221,30 @@ impl Fleet {
             tracing::warn!(failures, "some agents could not be signed out");
         }
     }
+}
+
+/// Connections being opened (TCP + TLS handshake) at once for the pollers: thousands of
+/// simultaneous handshakes overflow the listener's backlog and time out.
+const CONNECTS_IN_FLIGHT: usize = 64;
+
+/// `count` clients, connected [`CONNECTS_IN_FLIGHT`] at a time; a client whose connection
+/// failed connects again on its first request.
+async fn connect_gated(connector: &Arc<Connector>, count: usize) -> Vec<Client> {
+    let gate = Arc::new(tokio::sync::Semaphore::new(CONNECTS_IN_FLIGHT));
+    let tasks: Vec<_> = (0..count)
+        .map(|_| {
+            let (gate, connector) = (gate.clone(), connector.clone());
+            tokio::spawn(async move {
+                let _permit = gate.acquire().await.expect("semaphore never closed");
+                Client::connected(connector.clone()).await.unwrap_or_else(|_| Client::new(connector))
+            })
+        })
+        .collect();
+    let mut clients = Vec::with_capacity(count);
+    for task in tasks {
+        clients.push(task.await.expect("connect task panicked"));
+    }
+    clients
 }
 
 /// Signs `ids` in with at most `concurrency` requests in flight; results in input order.
@@ -356,10 +386,15 @@ impl Poller {
             let failure = match result {
                 Ok(response) if response.is_success() => match api::parse_event(&response.body, received_at) {
                     Ok(Some(event)) => {
+                        self.shared.polls.fetch_add(1, Ordering::Relaxed);
+                        self.shared.events.fetch_add(1, Ordering::Relaxed);
                         self.handle(event);
                         continue;
                     }
-                    Ok(None) => continue,
+                    Ok(None) => {
+                        self.shared.polls.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
                     Err(error) => format!("{error:#}"),
                 },
                 Ok(response) => response.describe(),
