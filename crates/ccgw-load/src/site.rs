@@ -66,6 +66,8 @@ pub const STALE_CALL: Duration = Duration::from_secs(5);
 const SMOKE_AGENTS: usize = 40;
 const SMOKE_VDNS: usize = 2;
 const SMOKE_DURATION: Duration = Duration::from_secs(4);
+/// How long the gateway's CPU is read with every agent signed in and nothing else happening.
+const REST_BASELINE: Duration = Duration::from_secs(10);
 
 const ROW_INJECT: &str = "admin POST /admin/calls";
 const ROW_RING: &str = "ring wait (inject->Ringing)";
@@ -367,6 +369,10 @@ pub struct SiteFigures {
     pub requests_per_sec: f64,
     pub server_cpu_secs_per_sec: Option<f64>,
     pub server_cpu_ms_per_call: Option<f64>,
+    /// The gateway's CPU with every agent signed in and polling, before any call.
+    pub server_cpu_at_rest_secs_per_sec: Option<f64>,
+    /// `(cpu/s - cpu/s at rest) / offered calls per second`: what a call adds.
+    pub server_cpu_ms_per_call_over_rest: Option<f64>,
     pub client_cpu_secs_per_sec: Option<f64>,
     pub rss_start_kib: Option<u64>,
     pub rss_signed_in_kib: Option<u64>,
@@ -495,6 +501,15 @@ async fn drive(
     let sign_in_secs = signed_in_at.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_signed_in = sys::process_memory(Some(pid)).ok().map(|m| m.rss_kib);
+    // The signed-in site at rest (every agent holding its poll, no calls, no queries): the part
+    // of the gateway's CPU that does not come from calls.
+    let rest = if opts.smoke { Duration::from_millis(500) } else { REST_BASELINE };
+    let rest_before = sys::process_cpu(Some(pid)).ok();
+    tokio::time::sleep(rest).await;
+    let rest_cpu = match (rest_before, sys::process_cpu(Some(pid)).ok()) {
+        (Some(a), Some(b)) => Some((b - a).as_secs_f64() / rest.as_secs_f64()),
+        _ => None,
+    };
 
     let shared = Arc::new(Shared {
         measuring: AtomicBool::new(false),
@@ -573,9 +588,7 @@ async fn drive(
     let events = fleet.shared.events.load(Ordering::Relaxed) - events_before;
     let polls = fleet.shared.polls.load(Ordering::Relaxed) - polls_before;
 
-    // Stop the customers, then let the queue drain briefly before looking for stale calls.
-    stop_tx.send_replace(true);
-    let _ = customers.await;
+    // The queue and the idle agents as the window ends, then stop customers and desks.
     let end = Instant::now();
     let (unanswered, stale) = {
         let pending = shared.pending.lock().expect("pending lock poisoned");
@@ -584,6 +597,8 @@ async fn drive(
         (waiting.len() as u64, waiting.iter().filter(|at| end.duration_since(**at) > STALE_CALL).count() as u64)
     };
     let idle_at_end = shared.states.iter().filter(|s| s.load(Ordering::Relaxed) == DeskState::Idle as u8).count();
+    stop_tx.send_replace(true);
+    let _ = customers.await;
     let mut stats = StatsSet::default();
     for desk in desks {
         stats.merge(&desk.await.context("a desk task panicked")?);
@@ -635,6 +650,11 @@ async fn drive(
         requests_per_sec: (requests + polls) as f64 / secs,
         server_cpu_secs_per_sec: cpu.map(|cpu| cpu / secs),
         server_cpu_ms_per_call: cpu.filter(|_| offered > 0).map(|cpu| cpu * 1000.0 / offered as f64),
+        server_cpu_at_rest_secs_per_sec: rest_cpu,
+        server_cpu_ms_per_call_over_rest: match (cpu, rest_cpu) {
+            (Some(cpu), Some(rest)) if offered > 0 => Some((cpu - rest * secs) * 1000.0 / offered as f64),
+            _ => None,
+        },
         client_cpu_secs_per_sec: client_cpu,
         rss_start_kib: rss_start,
         rss_signed_in_kib: rss_signed_in,
@@ -671,11 +691,16 @@ async fn drive(
          unmatched Ringing {}",
         figures.events_per_sec, figures.requests_per_sec, figures.lost_events, figures.unmatched_rings
     ));
+    let num = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"));
     notes.push(format!(
-        "gateway CPU (utime+stime of pid {pid}): {} s/s, {} ms per offered call; load generator {} s/s",
-        figures.server_cpu_secs_per_sec.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}")),
-        figures.server_cpu_ms_per_call.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}")),
-        figures.client_cpu_secs_per_sec.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}")),
+        "gateway CPU (utime+stime of pid {pid}): {} s/s, {} ms per offered call; at rest (signed in, polling, \
+         {:.1} s before the calls) {} s/s, so a call adds {} ms; load generator {} s/s",
+        num(figures.server_cpu_secs_per_sec),
+        num(figures.server_cpu_ms_per_call),
+        rest.as_secs_f64(),
+        num(figures.server_cpu_at_rest_secs_per_sec),
+        num(figures.server_cpu_ms_per_call_over_rest),
+        num(figures.client_cpu_secs_per_sec),
     ));
     notes.push(format!(
         "gateway VmRSS: {} at start, {} after the sign-ins, {} peak",
