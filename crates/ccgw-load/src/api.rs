@@ -54,6 +54,10 @@ pub mod paths {
     pub fn hold(agent: u32) -> String {
         format!("{BASE}/voicecall/{agent}/hold")
     }
+    /// `gethold` (unhold) of the held call `call_id`.
+    pub fn get_hold(agent: u32, call_id: &str) -> String {
+        format!("{BASE}/voicecall/{agent}/gethold?callid={call_id}")
+    }
     pub fn inner_help(agent: u32) -> String {
         format!("{BASE}/voicecall/{agent}/innerhelp")
     }

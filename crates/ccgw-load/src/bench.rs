@@ -72,8 +72,12 @@ pub struct BenchOpts {
     /// Bearer token of the operator API.
     #[arg(long, env = "CCGW_ADMIN__TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
-    /// Agents signed in for the whole run (taken from the start of --agent-range).
-    #[arg(long, default_value_t = 200)]
+    /// Agents signed in for the whole run (taken from the start of --agent-range); default 200.
+    /// For `--scenario site`: the site's agents (default: as many as the open-files limit allows).
+    #[arg(long = "agents", value_name = "AGENTS")]
+    pub agents_arg: Option<usize>,
+    /// `--agents` or its default (set by `effective`).
+    #[arg(skip = 200usize)]
     pub agents: usize,
     /// Customer calls put in progress during setup.
     #[arg(long, default_value_t = 100)]
@@ -137,9 +141,20 @@ pub struct BenchOpts {
     /// Access log setting of a spawned gateway (CCGW_LOG__ACCESS_LOG).
     #[arg(long, default_value = "off")]
     pub access_log: String,
+    /// VDNs the site scenario's agents are split into (two skills each).
+    #[arg(long, default_value_t = 4)]
+    pub site_vdns: usize,
+    /// Customer calls per agent per hour in the site scenario (30: a 50 000-agent site's ~420/s).
+    #[arg(long, default_value_t = 30.0)]
+    pub calls_per_agent_hour: f64,
+    /// Mean talk time (exponential, seconds) in the site scenario; short so that a run of a minute
+    /// or two reaches its steady state (the request rate depends on the arrival rate, not on it).
+    #[arg(long, default_value_t = 30.0)]
+    pub site_handle_time: f64,
     /// Tiny sizes for CI: 10 agents, 4 calls, 2 connections, 1 s per
     /// scenario, storm of 20, 50 long polls (polls included in `all`), and a
-    /// generated provisioning so that path runs too.
+    /// generated provisioning so that path runs too; then the site scenario with 40 agents in
+    /// 2 VDNs, 10 calls/s, for 4 s.
     #[arg(long)]
     pub smoke: bool,
 }
@@ -152,6 +167,8 @@ pub enum Scenario {
     SigninStorm,
     EventLatency,
     Polls,
+    /// The whole site (issue 10 §5): its own provisioned gateway; in `all` only with `--smoke`.
+    Site,
     All,
 }
 
@@ -189,8 +206,11 @@ impl FromStr for AgentRange {
 }
 
 impl BenchOpts {
-    /// Applies `--smoke`.
-    fn effective(mut self) -> Self {
+    /// Applies `--agents` and `--smoke`.
+    pub(crate) fn effective(mut self) -> Self {
+        if let Some(agents) = self.agents_arg {
+            self.agents = agents;
+        }
         if self.smoke {
             self.agents = 10;
             self.calls = 4;
@@ -208,6 +228,7 @@ impl BenchOpts {
         let all = self.scenario.contains(&Scenario::All);
         match scenario {
             Scenario::Polls => self.scenario.contains(&Scenario::Polls) || (all && self.polls.is_some()),
+            Scenario::Site => self.scenario.contains(&Scenario::Site) || (all && self.smoke),
             _ => all || self.scenario.contains(&scenario),
         }
     }
@@ -227,7 +248,14 @@ impl BenchOpts {
         self.agents + self.storm_count() + self.poll_agents()
     }
 
-    fn duration(&self) -> Duration {
+    /// Whether any scenario but `site` runs (they share the first gateway and its fleet).
+    fn runs_fleet_scenarios(&self) -> bool {
+        [Scenario::Allcallinfo, Scenario::SigninStorm, Scenario::EventLatency, Scenario::Polls, Scenario::Mix]
+            .into_iter()
+            .any(|s| self.runs(s))
+    }
+
+    pub(crate) fn duration(&self) -> Duration {
         Duration::from_secs_f64(self.duration)
     }
 
@@ -295,6 +323,9 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
         bail!("--provision needs a spawned gateway (no --target): provision a running gateway yourself");
     }
     let connections = opts.connections.max(1);
+    if !opts.runs_fleet_scenarios() && opts.runs(Scenario::Site) {
+        return site_only(&opts).await;
+    }
     let mut setup_notes = Vec::new();
 
     // Open files: every long poll is a socket here and, when spawned, one in the gateway too;
@@ -435,10 +466,16 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
     if !setup_notes.is_empty() {
         scenarios.insert(0, ScenarioReport::new("setup", Vec::new(), setup_notes));
     }
+    let spawned_gateway = spawned.is_some();
+    drop(spawned);
+    if opts.runs(Scenario::Site) {
+        eprintln!("scenario site ...");
+        scenarios.push(crate::site::run(&opts).await?);
+    }
 
     let report = BenchReport {
         target: public_target.to_string(),
-        spawned_gateway: spawned.is_some(),
+        spawned_gateway,
         provisioned_agents: provisioning.as_ref().map(Provisioning::total),
         agents: opts.agents,
         agents_in_call,
@@ -447,6 +484,29 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
         duration_secs: opts.duration,
         event_poll_errors,
         scenarios,
+    };
+    if let Some(path) = &opts.json {
+        let json = serde_json::to_vec_pretty(&report)?;
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(report)
+}
+
+/// `--scenario site` alone: no shared gateway or fleet, only the site's own.
+async fn site_only(opts: &BenchOpts) -> anyhow::Result<BenchReport> {
+    let site = crate::site::run(opts).await?;
+    let figures = site.site.clone().unwrap_or_default();
+    let report = BenchReport {
+        target: "site gateway".into(),
+        spawned_gateway: true,
+        provisioned_agents: Some(figures.agents),
+        agents: figures.agents,
+        agents_in_call: 0,
+        consultations: 0,
+        connections: crate::site::ACTION_CONNECTIONS,
+        duration_secs: opts.duration,
+        event_poll_errors: figures.event_poll_errors,
+        scenarios: vec![site],
     };
     if let Some(path) = &opts.json {
         let json = serde_json::to_vec_pretty(&report)?;

@@ -136,6 +136,11 @@ pub struct FleetShared {
     pub actions: Mutex<StatsSet>,
     /// Event polls that failed (transport error or retcode not "0").
     pub poll_errors: AtomicU64,
+    /// The first failed poll's error and its count by kind (transport, retcode, ...).
+    pub first_poll_error: Mutex<Option<String>>,
+    /// Event polls answered (with or without an event) and events delivered, over the run.
+    pub polls: AtomicU64,
+    pub events: AtomicU64,
     stop: watch::Sender<bool>,
 }
 
@@ -155,6 +160,19 @@ impl Fleet {
         ids: &[u32],
         concurrency: usize,
         options: &SignInOptions,
+    ) -> anyhow::Result<Self> {
+        Self::sign_in_spread(connector, ids, concurrency, options, Duration::ZERO).await
+    }
+
+    /// Like [`Fleet::sign_in`], each poller sending its first poll after a random delay below
+    /// `spread`: agents that all signed in within seconds would otherwise poll in lockstep (every
+    /// empty poll is answered after the same wait), a wave no real site has.
+    pub async fn sign_in_spread(
+        connector: &Arc<Connector>,
+        ids: &[u32],
+        concurrency: usize,
+        options: &SignInOptions,
+        spread: Duration,
     ) -> anyhow::Result<Self> {
         let results = sign_in_all(connector, ids, concurrency, options).await;
         let mut agents = Vec::with_capacity(ids.len());
@@ -180,13 +198,23 @@ impl Fleet {
             pool: ClientPool::new(connector.clone()),
             actions: Mutex::new(StatsSet::default()),
             poll_errors: AtomicU64::new(0),
+            first_poll_error: Mutex::new(None),
+            polls: AtomicU64::new(0),
+            events: AtomicU64::new(0),
             stop,
         });
+        let gate = Arc::new(tokio::sync::Semaphore::new(CONNECTS_IN_FLIGHT));
         let pollers = agents
             .iter()
             .map(|agent| {
-                let poller =
-                    Poller { agent: agent.clone(), client: Client::new(connector.clone()), shared: shared.clone() };
+                let delay = if spread.is_zero() { Duration::ZERO } else { spread.mul_f64(rand::rng().random()) };
+                let poller = Poller {
+                    agent: agent.clone(),
+                    client: Client::new(connector.clone()),
+                    shared: shared.clone(),
+                    delay,
+                    gate: gate.clone(),
+                };
                 tokio::spawn(poller.run())
             })
             .collect();
@@ -216,6 +244,12 @@ impl Fleet {
         }
     }
 }
+
+/// Connections being opened (TCP + TLS handshake) at once by the pollers: thousands of
+/// simultaneous handshakes overflow the listener's backlog and time out. Each poller connects
+/// right before its first poll: a connection opened early and left without a request is cut by
+/// the gateway's `server.head_timeout_ms` (10 s).
+const CONNECTS_IN_FLIGHT: usize = 64;
 
 /// Signs `ids` in with at most `concurrency` requests in flight; results in input order.
 pub async fn sign_in_all(
@@ -339,11 +373,29 @@ struct Poller {
     agent: Arc<Agent>,
     client: Client,
     shared: Arc<FleetShared>,
+    /// Before the first poll.
+    delay: Duration,
+    /// Held while connecting for the first poll ([`CONNECTS_IN_FLIGHT`]).
+    gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl Poller {
     async fn run(mut self) {
         let mut stop = self.shared.stop.subscribe();
+        if !self.delay.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(self.delay) => {}
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            }
+        }
+        {
+            let _permit = self.gate.acquire().await.expect("semaphore never closed");
+            let connector = self.client.connector().clone();
+            // On failure the first poll connects again by itself.
+            if let Ok(client) = Client::connected(connector).await {
+                self.client = client;
+            }
+        }
         let path = paths::events(self.agent.id());
         let mut warned = false;
         loop {
@@ -356,16 +408,26 @@ impl Poller {
             let failure = match result {
                 Ok(response) if response.is_success() => match api::parse_event(&response.body, received_at) {
                     Ok(Some(event)) => {
+                        self.shared.polls.fetch_add(1, Ordering::Relaxed);
+                        self.shared.events.fetch_add(1, Ordering::Relaxed);
                         self.handle(event);
                         continue;
                     }
-                    Ok(None) => continue,
+                    Ok(None) => {
+                        self.shared.polls.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
                     Err(error) => format!("{error:#}"),
                 },
                 Ok(response) => response.describe(),
                 Err(error) => format!("{error:#}"),
             };
             self.shared.poll_errors.fetch_add(1, Ordering::Relaxed);
+            self.shared
+                .first_poll_error
+                .lock()
+                .expect("error lock poisoned")
+                .get_or_insert_with(|| format!("agent {}: {failure}", self.agent.id()));
             if !warned {
                 tracing::warn!(agent = self.agent.id(), "event poll failed: {failure}");
                 warned = true;

@@ -135,7 +135,7 @@ fn toml_string(value: &str) -> String {
 }
 
 /// Runs `exe hash-password [args]` with `password` on stdin and returns the PHC string.
-fn hash_password(exe: &Path, password: &str, args: &[&str]) -> anyhow::Result<String> {
+pub(crate) fn hash_password(exe: &Path, password: &str, args: &[&str]) -> anyhow::Result<String> {
     let mut child = Command::new(exe)
         .arg("hash-password")
         .args(args)

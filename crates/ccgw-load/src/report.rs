@@ -35,11 +35,24 @@ pub struct ScenarioReport {
     /// The gateway's memory with all long polls waiting (`polls` scenario).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<PollsMemory>,
+    /// The whole-site figures (`site` scenario).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<crate::site::SiteFigures>,
+    /// Checks the scenario failed (a broken run, not a slow one); any makes `ccgw bench` fail.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
 }
 
 impl ScenarioReport {
     pub fn new(name: &str, rows: Vec<InterfaceRow>, notes: Vec<String>) -> Self {
-        Self { name: name.to_owned(), rows, notes, memory: None }
+        Self { name: name.to_owned(), rows, notes, memory: None, site: None, failures: Vec::new() }
+    }
+}
+
+impl BenchReport {
+    /// Every scenario's failed checks, as `scenario: failure`.
+    pub fn failures(&self) -> Vec<String> {
+        self.scenarios.iter().flat_map(|s| s.failures.iter().map(move |f| format!("{}: {f}", s.name))).collect()
     }
 }
 
@@ -171,6 +184,9 @@ pub fn format_report(report: &BenchReport) -> String {
         }
         for note in &scenario.notes {
             details.push(format!("note    {}: {note}", scenario.name));
+        }
+        for failure in &scenario.failures {
+            details.push(format!("FAILED  {}: {failure}", scenario.name));
         }
     }
     if report.event_poll_errors > 0 {

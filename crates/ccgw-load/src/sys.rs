@@ -84,6 +84,28 @@ fn parse_status(text: &str) -> Option<Memory> {
     Some(Memory { rss_kib: field("VmRSS:")?, hwm_kib: field("VmHWM:")? })
 }
 
+/// CPU time a process has used, user + system, from `/proc/<pid>/stat` (`None`: this process).
+/// The fields count clock ticks of `USER_HZ`, which Linux fixes at 100 per second.
+pub fn process_cpu(pid: Option<u32>) -> anyhow::Result<std::time::Duration> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/stat"),
+        None => "/proc/self/stat".to_owned(),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?;
+    parse_stat_cpu(&text).ok_or_else(|| anyhow::anyhow!("{path} has no utime/stime"))
+}
+
+/// utime (field 14) + stime (field 15); the command name (field 2) may contain spaces and
+/// parentheses, so fields are counted from the last `)`.
+fn parse_stat_cpu(text: &str) -> Option<std::time::Duration> {
+    const USER_HZ: u64 = 100;
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(std::time::Duration::from_millis((utime + stime) * 1000 / USER_HZ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +115,25 @@ mod tests {
         let text = "Name:\tccgw\nVmPeak:\t  900 kB\nVmHWM:\t  812345 kB\nVmRSS:\t  800000 kB\nThreads:\t4\n";
         assert_eq!(parse_status(text), Some(Memory { rss_kib: 800_000, hwm_kib: 812_345 }));
         assert_eq!(parse_status("Name: x\n"), None);
+    }
+
+    #[test]
+    fn parses_proc_stat_cpu() {
+        let text = "4242 (ccgw (x) y) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 75 0 0 20 0 9 0 100 1000 10";
+        assert_eq!(parse_stat_cpu(text), Some(std::time::Duration::from_millis(3250)));
+        assert_eq!(parse_stat_cpu("1 (x) S 1 2"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn reads_own_cpu() {
+        let before = process_cpu(None).unwrap();
+        let mut x = 0u64;
+        for i in 0..50_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        std::hint::black_box(x);
+        assert!(process_cpu(None).unwrap() > before);
     }
 
     #[cfg(target_os = "linux")]

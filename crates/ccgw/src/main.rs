@@ -83,6 +83,8 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(opts) => runtime(None)?.block_on(async {
             let report = ccgw_load::run_bench(opts).await?;
             ccgw_load::print_report(&report);
+            let failures = report.failures();
+            anyhow::ensure!(failures.is_empty(), "the bench failed its checks:\n  {}", failures.join("\n  "));
             Ok(())
         }),
     }
