@@ -9,7 +9,8 @@ use std::sync::Arc;
 use ccgw_domain::call::PartyState;
 use ccgw_domain::{
     AgentId, AgentProfile, CallId, Command, Directory, Endpoint, Event, HelpMode, HelpTarget, InitialState, Outcome,
-    Policy, QcMode, SignInOptions, Skill, SkillId, Supervision, TelephonyCommand, TransferMode, TransferTarget, VdnId, VdnState, cmd,
+    Policy, QcMode, SignInOptions, Skill, SkillId, Supervision, TelephonyCommand, TransferMode, TransferTarget, VdnId,
+    VdnState, cmd,
 };
 use ccgw_store::log::{Entry, MemoryLog, Replica};
 use ccgw_store::{MemoryStore, Store};
@@ -229,8 +230,12 @@ fn propose(st: &VdnState, it: &Intent, now: u64) -> Command {
             let supervisor = if flag { AgentId(104) } else { any(a) };
             let target = talk(b);
             match n % 4 {
-                0 => cmd::Supervise { supervisor, target, mode: [QcMode::Listen, QcMode::Whisper, QcMode::Insert][b % 3] }
-                    .into(),
+                0 => cmd::Supervise {
+                    supervisor,
+                    target,
+                    mode: [QcMode::Listen, QcMode::Whisper, QcMode::Insert][b % 3],
+                }
+                .into(),
                 1 => cmd::SwitchSupervise { supervisor, target, mode: None }.into(),
                 2 => cmd::StopSupervise { supervisor, target, only: None }.into(),
                 _ => cmd::Intercept { supervisor, target, call: None }.into(),

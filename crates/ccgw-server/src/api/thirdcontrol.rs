@@ -25,7 +25,16 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
         Method::ThirdControlCallout => {
             let req = CalloutRequest::parse(&body)?;
             let id = gw
-                .run(vdn, cmd::ThirdCallOut { supervisor: agent, target, called: req.called, caller: req.caller, data: req.data })
+                .run(
+                    vdn,
+                    cmd::ThirdCallOut {
+                        supervisor: agent,
+                        target,
+                        called: req.called,
+                        caller: req.caller,
+                        data: req.data,
+                    },
+                )
                 .map_err(e)?;
             // As the agent's own `callout`: the new call's id.
             Ok(Reply::new(response::ok("success", id.to_string())))
