@@ -2,8 +2,8 @@
 //! playwright-core (tests/js/browser.js) against the real gateway (TLS on the agent listener).
 //! Screenshots: `target/ci-artifacts/wallboard.png` and `desk.png`.
 //!
-//! Without a chromium (`CCGW_CHROMIUM`, else `/usr/bin/chromium`) the test says so and passes,
-//! unless `CCGW_REQUIRE_BROWSER=1` (set by `.ci/run`), where a missing browser fails it.
+//! Without a chromium (`CHROMIUM_PATH`, else `/usr/bin/chromium`) the test says so and passes,
+//! unless `REQUIRE_BROWSER_TEST=1` (set by `.ci/run`), where a missing browser fails it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,7 +17,7 @@ fn js_dir() -> PathBuf {
 }
 
 fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("CCGW_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    let path = std::env::var_os("CHROMIUM_PATH").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
     path.exists().then_some(path)
 }
 
@@ -38,12 +38,12 @@ fn ensure_node_modules() {
 #[tokio::test]
 async fn the_wallboard_and_the_desk_page_work_in_a_real_browser() {
     let Some(browser) = chromium() else {
-        let required = std::env::var("CCGW_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+        let required = std::env::var("REQUIRE_BROWSER_TEST").is_ok_and(|v| v == "1");
         assert!(
             !required,
-            "CCGW_REQUIRE_BROWSER=1 but no chromium (apt-get install -y chromium, or set CCGW_CHROMIUM)"
+            "REQUIRE_BROWSER_TEST=1 but no chromium (apt-get install -y chromium, or set CHROMIUM_PATH)"
         );
-        eprintln!("SKIPPED: no chromium at /usr/bin/chromium (apt-get install -y chromium, or set CCGW_CHROMIUM)");
+        eprintln!("SKIPPED: no chromium at /usr/bin/chromium (apt-get install -y chromium, or set CHROMIUM_PATH)");
         return;
     };
     tokio::task::spawn_blocking(ensure_node_modules).await.unwrap();
@@ -68,7 +68,7 @@ async fn the_wallboard_and_the_desk_page_work_in_a_real_browser() {
         .env("CCGW_TOKEN", TOKEN)
         .env("CCGW_WALLBOARD_TOKEN", WALLBOARD_TOKEN)
         .env("CCGW_CA", &cert)
-        .env("CCGW_CHROMIUM", &browser)
+        .env("CHROMIUM_PATH", &browser)
         .env("CCGW_ARTIFACTS", &artifacts);
     let out = tokio::task::spawn_blocking(move || cmd.output().expect("node")).await.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -5,7 +5,7 @@
 //
 // Environment: CCGW_BASE (https://127.0.0.1:port, the agent interface), CCGW_ADMIN
 // (http://127.0.0.1:port), CCGW_TOKEN (operator API), CCGW_WALLBOARD_TOKEN, CCGW_CA (the gateway's
-// certificate, for this script's own requests), CCGW_CHROMIUM (the browser), CCGW_ARTIFACTS.
+// certificate, for this script's own requests), CHROMIUM_PATH (the browser), CCGW_ARTIFACTS.
 // The gateway is configured by the Rust test (tests/it/browser.rs): callers 1390000xxxx hang up
 // 1.5 s after they call (abandoned calls).
 'use strict';
@@ -24,7 +24,7 @@ const token = process.env.CCGW_TOKEN;
 const wallboardToken = process.env.CCGW_WALLBOARD_TOKEN;
 const ca = fs.readFileSync(process.env.CCGW_CA);
 const artifacts = process.env.CCGW_ARTIFACTS;
-const executablePath = process.env.CCGW_CHROMIUM || '/usr/bin/chromium';
+const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 function request(method, url, headers, body) {
   return new Promise((resolve, reject) => {
