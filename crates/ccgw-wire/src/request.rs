@@ -514,17 +514,22 @@ impl AcdStatRequest {
         if items.is_empty() || items.len() > MAX_ACD_SKILLS {
             return Err(PARAMETER_INVALID);
         }
-        let skills = items
-            .iter()
-            .map(|v| match v {
-                Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-                Value::String(s) if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) => s.parse().ok(),
-                _ => None,
-            })
-            .collect::<Option<Vec<u32>>>()
-            .ok_or(PARAMETER_INVALID)?;
+        let skills = skill_ids(items).ok_or(PARAMETER_INVALID)?;
         Ok(AcdStatRequest { skills })
     }
+}
+
+/// A list of skill ids: numbers, or strings of digits (the JS API sends either); `None` if any
+/// item is neither or does not fit a `u32`.
+fn skill_ids(items: &[Value]) -> Option<Vec<u32>> {
+    items
+        .iter()
+        .map(|v| match v {
+            Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+            Value::String(s) if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) => s.parse().ok(),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Largest `skills` list of qualitycontrol `adjustskill` (vendor page 2409: at most 1000).
@@ -546,15 +551,7 @@ impl AdjustSkillRequest {
         let workno = b.number("workNo").map_err(|_| bad)?.ok_or(bad)?;
         let skills = match b.get("skills") {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) if items.len() <= MAX_ADJUST_SKILLS => items
-                .iter()
-                .map(|v| match v {
-                    Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-                    Value::String(s) if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) => s.parse().ok(),
-                    _ => None,
-                })
-                .collect::<Option<Vec<u32>>>()
-                .ok_or(bad)?,
+            Some(Value::Array(items)) if items.len() <= MAX_ADJUST_SKILLS => skill_ids(items).ok_or(bad)?,
             Some(_) => return Err(bad),
         };
         Ok(AdjustSkillRequest { workno, skills })
