@@ -76,6 +76,7 @@ pub struct Config {
     pub stats: StatsConfig,
     pub push: PushConfig,
     pub store: StoreConfig,
+    pub cluster: ClusterConfig,
     /// `[[vdn]]` tables.
     #[serde(rename = "vdn")]
     pub vdns: Vec<VdnConfig>,
@@ -518,6 +519,24 @@ pub enum StoreBackend {
     Redis,
 }
 
+/// `[cluster]`: node coordination in cluster mode (`[store] backend = "redis"` only; `cluster.rs`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// A VDN's lease (`ccgw:{<vdn>}:lease`) expires this long after its last renewal.
+    pub lease_ms: u64,
+    /// The holder renews its leases (and a node without one tries to take it) this often.
+    pub renew_ms: u64,
+    /// Each node publishes the heartbeats it heard (`ccgw:{<vdn>}:seen`) this often.
+    pub seen_publish_ms: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self { lease_ms: 3_000, renew_ms: 1_000, seen_publish_ms: 1_000 }
+    }
+}
+
 // --- recordplay ---
 
 /// `[recording]`: recording and playback (recordplay).
@@ -887,6 +906,7 @@ impl Config {
         self.validate_stats().context("[stats]")?;
         self.validate_push().context("[push]")?;
         self.validate_store().context("[store]")?;
+        self.validate_cluster().context("[cluster]")?;
         self.validate_provisioning().context(
             "provisioning ([[vdn]], [[skill]], [[ivr]], [[agent]], [[group]], [[rest_reason]], [[supervisor]])",
         )?;
@@ -1024,6 +1044,23 @@ impl Config {
             "backend = \"redis\" is not built yet (cluster mode, issue 9): use backend = \"memory\""
         );
         ensure!(st.url.is_none(), "url is only for backend = \"redis\"");
+        Ok(())
+    }
+
+    /// The lease's invariant (`cluster.rs`): a holder counts itself holding for `lease_ms - renew_ms`
+    /// after it sent its last successful renewal, so it stops before the lease can expire in Redis,
+    /// and one renewal may fail without losing the lease: hence `2 * renew_ms <= lease_ms`.
+    fn validate_cluster(&self) -> anyhow::Result<()> {
+        let c = &self.cluster;
+        ensure!(c.renew_ms >= 10, "renew_ms must be >= 10");
+        ensure!(c.renew_ms.saturating_mul(2) <= c.lease_ms, "lease_ms must be at least 2 * renew_ms");
+        ensure!(c.lease_ms <= 600_000, "lease_ms must be <= 600000");
+        ensure!(c.seen_publish_ms >= 10, "seen_publish_ms must be >= 10");
+        ensure!(
+            c.seen_publish_ms < self.auth.heartbeat_timeout_ms,
+            "seen_publish_ms must be below auth.heartbeat_timeout_ms (else a node's heartbeats reach the lease holder \
+             after their agents expired)"
+        );
         Ok(())
     }
 
@@ -1658,6 +1695,24 @@ mod tests {
         }
         assert!(Config::from_toml_str("[push]\nmax_batchs = 1\n").is_err());
         assert_eq!(Config::default().push, PushConfig::default());
+    }
+
+    #[test]
+    fn cluster_section_defaults_and_validation() {
+        let c = Config::from_toml_str("").unwrap();
+        assert_eq!(c.cluster, ClusterConfig { lease_ms: 3000, renew_ms: 1000, seen_publish_ms: 1000 });
+        c.validate().unwrap();
+        let c = Config::from_toml_str("[cluster]\nlease_ms = 600\nrenew_ms = 200\nseen_publish_ms = 250\n").unwrap();
+        assert_eq!(c.cluster, ClusterConfig { lease_ms: 600, renew_ms: 200, seen_publish_ms: 250 });
+        c.validate().unwrap();
+        let err = |toml: &str| format!("{:#}", Config::from_toml_str(toml).unwrap().validate().unwrap_err());
+        let e = err("[cluster]\nlease_ms = 1500\nrenew_ms = 1000\n");
+        assert!(e.contains("[cluster]") && e.contains("at least 2 * renew_ms"), "{e}");
+        assert!(err("[cluster]\nrenew_ms = 5\n").contains("renew_ms must be >= 10"));
+        assert!(err("[cluster]\nseen_publish_ms = 0\n").contains("seen_publish_ms must be >= 10"));
+        let e = err("[auth]\nheartbeat_timeout_ms = 1000\n[cluster]\nseen_publish_ms = 1000\n");
+        assert!(e.contains("below auth.heartbeat_timeout_ms"), "{e}");
+        assert!(Config::from_toml_str("[cluster]\nnodes = 3\n").is_err(), "unknown keys are errors");
     }
 
     #[test]

@@ -90,6 +90,9 @@ pub struct Gateway<S: Store = MemoryStore> {
     pub access_log: Option<Arc<crate::telemetry::AccessLog>>,
     /// Push mode's tasks and the `allagentevent` consumers (`push.rs`).
     pub push: crate::push::Pusher,
+    /// Cluster mode's leases and shared heartbeats (`cluster.rs`); `None` (memory backend):
+    /// this node holds every VDN.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// Marks an agent id's sign-in as in flight until dropped.
@@ -270,6 +273,32 @@ impl<S: Store> Gateway<S> {
             telephony,
             limiter,
             access_log: None,
+            cluster: None,
+        }
+    }
+
+    /// Cluster mode: coordinate with the other nodes through `cluster` (leases, heartbeat stamps)
+    /// and count the per-agent overload limit in Redis on `cluster`'s connection.
+    pub fn with_cluster(mut self, cluster: Arc<crate::cluster::Cluster>, redis: redis::aio::ConnectionManager) -> Self {
+        self.limiter = std::mem::replace(&mut self.limiter, CalldataLimiter::new([], 0, 0, 1)).with_redis(redis);
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// Whether this node does the VDN's once-only duties (its `Tick`, its telephony): always in
+    /// memory mode, while it holds the VDN's lease in cluster mode (one atomic load).
+    pub fn holds(&self, vdn: VdnId) -> bool {
+        self.cluster.as_ref().is_none_or(|c| c.holds(vdn))
+    }
+
+    /// Cluster mode: the telephony commands of an applied entry (`seq`, in the VDN's log order,
+    /// on every node, for every node's entries), executed only by the VDN's lease holder; a new
+    /// holder re-issues those after the last ones executed (`cluster.rs`). Memory mode never
+    /// calls it (`run` executes the committed commands itself).
+    pub fn execute_applied(&self, vdn: VdnId, seq: u64, cmds: &[ccgw_domain::TelephonyCommand]) {
+        match &self.cluster {
+            Some(c) => c.execute_applied(vdn, seq, cmds, |cmd| self.telephony.execute(vdn, cmd)),
+            None => cmds.iter().cloned().for_each(|cmd| self.telephony.execute(vdn, cmd)),
         }
     }
 
@@ -322,6 +351,9 @@ impl<S: Store> Gateway<S> {
             telemetry::guid_bypass(self.access_log.as_deref(), agent.0, peer);
         }
         self.store.touch(agent, now);
+        if let Some(c) = &self.cluster {
+            c.touched(agent, now);
+        }
         Ok(Auth { vdn, renew, epoch })
     }
 
@@ -455,7 +487,11 @@ impl<S: Store> Gateway<S> {
         let now = now_ms();
         self.credentials.trim(now);
         let timeout = self.config.auth.heartbeat_timeout_ms;
-        let last_seen = |a: AgentId| self.store.last_seen(a).unwrap_or(0);
+        // Cluster mode: the latest of this node's stamp and those the other nodes published.
+        let last_seen = |a: AgentId| {
+            let local = self.store.last_seen(a).unwrap_or(0);
+            self.cluster.as_ref().map_or(local, |c| local.max(c.published_seen(a)))
+        };
         let due = self.heartbeats.lock().due(now, timeout, last_seen);
         let mut stale: HashMap<VdnId, Vec<(AgentId, u64)>> = HashMap::new();
         for (agent, generation) in due {
@@ -468,6 +504,17 @@ impl<S: Store> Gateway<S> {
         }
         for vdn in self.store.vdns() {
             let candidates = stale.remove(&vdn).unwrap_or_default();
+            if !self.holds(vdn) {
+                // Another node's duty: keep the timers for when this node takes the lease over.
+                let mut timers = self.heartbeats.lock();
+                for (agent, generation) in candidates {
+                    timers.defer(agent, generation, now.saturating_add(timeout));
+                }
+                continue;
+            }
+            if let Some(c) = &self.cluster {
+                c.reissue(vdn, |cmd| self.telephony.execute(vdn, cmd));
+            }
             // The heartbeat timers are this node's: their verdicts go into the command, each
             // naming the session it expires, so a session that replaced it meanwhile survives.
             let mut expire = Vec::new();

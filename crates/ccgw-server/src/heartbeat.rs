@@ -97,6 +97,14 @@ impl HeartbeatTimers {
         verdict
     }
 
+    /// Cluster mode, on a node that does not hold the agent's VDN: put a candidate's timer back,
+    /// due at `at` (the holder decides meanwhile; this node decides if it takes the lease over).
+    pub fn defer(&mut self, agent: AgentId, generation: u64, at: u64) {
+        if self.current.get(&agent) == Some(&generation) {
+            self.heap.push(Reverse((at, agent, generation)));
+        }
+    }
+
     /// Timers in the heap, live and stale.
     pub fn pending(&self) -> usize {
         self.heap.len()

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod cluster;
 pub mod config;
 mod cors;
 pub mod credentials;

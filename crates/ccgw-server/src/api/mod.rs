@@ -22,6 +22,7 @@ use http::{HeaderValue, StatusCode, header};
 use crate::cors::Cors;
 use crate::gateway::{Gateway, SignInParams, now_ms};
 use crate::http1::{self, Answer, OnWriteFailure, Request, RequestBody, Response};
+use crate::limiter::Admit;
 
 mod agentevent;
 mod agentgroup;
@@ -460,14 +461,38 @@ fn dispatch<S: Store>(
                 renewed(outcome, auth.renew)
             }))
         }
-        _ => Dispatched::Done(renewed(authenticated(gw, method, auth.vdn, agent, params, query, body), auth.renew)),
+        _ => {
+            // The overload control: ready at once unless cluster mode counts in Redis.
+            let admit = match method.overload() {
+                Overload::None => Admit::Ready(true),
+                _ => gw.limiter.admit(agent, auth.vdn, now_ms()),
+            };
+            match admit {
+                Admit::Ready(admitted) => Dispatched::Done(renewed(
+                    authenticated(gw, admitted, method, auth.vdn, agent, params, query, body),
+                    auth.renew,
+                )),
+                pending => {
+                    let (gw, query) = (gw.clone(), query.to_owned());
+                    let params: Vec<String> = params.iter().map(|p| (*p).to_owned()).collect();
+                    Dispatched::Later(Box::pin(async move {
+                        let admitted = pending.await;
+                        let params: Vec<&str> = params.iter().map(String::as_str).collect();
+                        let outcome = authenticated(&gw, admitted, method, auth.vdn, agent, &params, &query, body);
+                        renewed(outcome, auth.renew)
+                    }))
+                }
+            }
+        }
     }
 }
 
 /// Every interface but sign-in and the poll, once the GUID has been checked: the overload
-/// control, then the interface's family module.
+/// control's answer (`admitted`), then the interface's family module.
+#[allow(clippy::too_many_arguments)] // the request's parts, each used once
 fn authenticated<S: Store>(
     gw: &Arc<Gateway<S>>,
+    admitted: bool,
     method: Method,
     vdn: VdnId,
     agent: AgentId,
@@ -475,7 +500,7 @@ fn authenticated<S: Store>(
     query: &str,
     body: Bytes,
 ) -> Outcome {
-    if method.overload() != Overload::None && !gw.limiter.admit(agent, now_ms()) {
+    if !admitted {
         return Err(OVERLOADED);
     }
     let ctx = Ctx { gw, vdn, agent, params, query, body };
