@@ -151,6 +151,21 @@ pub struct BenchOpts {
     /// or two reaches its steady state (the request rate depends on the arrival rate, not on it).
     #[arg(long, default_value_t = 30.0)]
     pub site_handle_time: f64,
+    /// Cluster scenario: the nodes' store (`memory`: each node alone, for developing the scenario).
+    #[arg(long, value_enum, default_value = "redis")]
+    pub backend: crate::cluster::ClusterBackend,
+    /// Cluster scenario: gateway nodes behind HAProxy (at least 2).
+    #[arg(long, default_value_t = 3)]
+    pub cluster_nodes: usize,
+    /// Cluster scenario: saybusy/sayfree per second through HAProxy.
+    #[arg(long, default_value_t = 2000.0)]
+    pub write_rate: f64,
+    /// Cluster scenario: agents signed in when every node restarts.
+    #[arg(long, default_value_t = 5000)]
+    pub restart_agents: usize,
+    /// Cluster scenario: calls in progress when every node restarts.
+    #[arg(long, default_value_t = 1000)]
+    pub restart_calls: usize,
     /// Tiny sizes for CI: 10 agents, 4 calls, 2 connections, 1 s per
     /// scenario, storm of 20, 50 long polls (polls included in `all`), and a
     /// generated provisioning so that path runs too; then the site scenario with 40 agents in
@@ -169,6 +184,8 @@ pub enum Scenario {
     Polls,
     /// The whole site (issue 10 §5): its own provisioned gateway; in `all` only with `--smoke`.
     Site,
+    /// Cluster mode (issue 9): its own redis-server, nodes and HAProxy; never in `all`.
+    Cluster,
     All,
 }
 
@@ -229,6 +246,7 @@ impl BenchOpts {
         match scenario {
             Scenario::Polls => self.scenario.contains(&Scenario::Polls) || (all && self.polls.is_some()),
             Scenario::Site => self.scenario.contains(&Scenario::Site) || (all && self.smoke),
+            Scenario::Cluster => self.scenario.contains(&Scenario::Cluster),
             _ => all || self.scenario.contains(&scenario),
         }
     }
@@ -323,6 +341,9 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
         bail!("--provision needs a spawned gateway (no --target): provision a running gateway yourself");
     }
     let connections = opts.connections.max(1);
+    if !opts.runs_fleet_scenarios() && opts.runs(Scenario::Cluster) && !opts.runs(Scenario::Site) {
+        return cluster_only(&opts).await;
+    }
     if !opts.runs_fleet_scenarios() && opts.runs(Scenario::Site) {
         return site_only(&opts).await;
     }
@@ -472,6 +493,10 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
         eprintln!("scenario site ...");
         scenarios.push(crate::site::run(&opts).await?);
     }
+    if opts.runs(Scenario::Cluster) {
+        eprintln!("scenario cluster ...");
+        scenarios.extend(crate::cluster::run(&opts).await?);
+    }
 
     let report = BenchReport {
         target: public_target.to_string(),
@@ -507,6 +532,28 @@ async fn site_only(opts: &BenchOpts) -> anyhow::Result<BenchReport> {
         duration_secs: opts.duration,
         event_poll_errors: figures.event_poll_errors,
         scenarios: vec![site],
+    };
+    if let Some(path) = &opts.json {
+        let json = serde_json::to_vec_pretty(&report)?;
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(report)
+}
+
+/// `--scenario cluster` alone: its own redis-server, nodes and HAProxy.
+async fn cluster_only(opts: &BenchOpts) -> anyhow::Result<BenchReport> {
+    let scenarios = crate::cluster::run(opts).await?;
+    let report = BenchReport {
+        target: "cluster (HAProxy over the bench's nodes)".into(),
+        spawned_gateway: true,
+        provisioned_agents: Some(opts.restart_agents.max(opts.agents) + crate::provision::VDN2_AGENTS),
+        agents: opts.agents,
+        agents_in_call: 0,
+        consultations: 0,
+        connections: opts.connections,
+        duration_secs: opts.duration,
+        event_poll_errors: 0,
+        scenarios,
     };
     if let Some(path) = &opts.json {
         let json = serde_json::to_vec_pretty(&report)?;
@@ -630,7 +677,7 @@ async fn consult(client: &mut Client, agent: &Agent, helper: u32) -> anyhow::Res
 }
 
 /// Polls `condition` every 50 ms until it holds (true) or `timeout` passes (false).
-async fn wait_until(timeout: Duration, condition: impl Fn() -> bool) -> bool {
+pub(crate) async fn wait_until(timeout: Duration, condition: impl Fn() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
         if condition() {
@@ -960,7 +1007,7 @@ const TOGGLES: [Toggle; 2] = [
 
 /// One agent alternates `saybusy` / `sayfree` until `deadline`, measuring
 /// request latency and request-to-event latency.
-async fn toggle_state(agent: Arc<Agent>, mut client: Client, deadline: Instant) -> StatsSet {
+pub(crate) async fn toggle_state(agent: Arc<Agent>, mut client: Client, deadline: Instant) -> StatsSet {
     let mut stats = StatsSet::default();
     let mut events = agent.listen().await;
     'outer: while Instant::now() < deadline {

@@ -13,6 +13,7 @@ pub mod api;
 mod bare;
 mod bench;
 pub mod client;
+pub mod cluster;
 mod dist;
 mod fleet;
 mod gateway;

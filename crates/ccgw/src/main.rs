@@ -31,7 +31,7 @@ enum Command {
     /// Sign in agents and play customer traffic against a gateway: the system, alive.
     Simulate(ccgw_load::SimulateOpts),
     /// Measure a gateway: throughput and latency per interface, next to a baseline.
-    Bench(ccgw_load::BenchOpts),
+    Bench(Box<ccgw_load::BenchOpts>),
     /// Print the OpenAPI 3.1 document of the agent interface (as served at
     /// /agentgateway/openapi.json and committed as docs/openapi.json).
     Openapi,
@@ -81,7 +81,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Simulate(opts) => runtime(None)?.block_on(ccgw_load::run_simulate(opts)),
         Command::Bench(opts) => runtime(None)?.block_on(async {
-            let report = ccgw_load::run_bench(opts).await?;
+            let report = ccgw_load::run_bench(*opts).await?;
             ccgw_load::print_report(&report);
             let failures = report.failures();
             anyhow::ensure!(failures.is_empty(), "the bench failed its checks:\n  {}", failures.join("\n  "));
