@@ -9,7 +9,8 @@
 //! 3. cross-node event delivery: the write sent to node A, the event polled on node B;
 //! 4. failover: `kill -9` of the first node under traffic; for each agent whose poll connection
 //!    was on it, the time to its first successful request through HAProxy; events lost and
-//!    duplicated (every acknowledged `saybusy` carries its own reason, counted at the desk) and
+//!    duplicated (every `saybusy` carries the next busy reason, 200–250 in turn, and the desk
+//!    matches the events it polls against its writes in order) and
 //!    calls lost (each talking agent's `allcallinfoEx` before and after);
 //! 5. restart of every node with `--restart-agents` signed in and `--restart-calls` calls: time
 //!    until every node answers `/health`, and until every sampled agent is served again (same
@@ -356,7 +357,7 @@ async fn call_ids(client: &mut Client, session: &AgentSession) -> anyhow::Result
     let body: serde_json::Value = response.json()?;
     Ok(body["result"]
         .as_array()
-        .map(|calls| calls.iter().filter_map(|c| c["callid"].as_str().map(str::to_owned)).collect())
+        .map(|calls| calls.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
         .unwrap_or_default())
 }
 
@@ -452,12 +453,16 @@ impl Failover {
     }
 }
 
-/// One desk: a poll connection and an action connection through HAProxy, `saybusy` with a new
-/// reason every 100 ms; every reason polled is counted.
+/// Busy reasons the interface accepts (besides 0): the desks' writes cycle through them, so
+/// the event of write `n` carries reason `200 + n % 51`.
+const REASONS: std::ops::RangeInclusive<u16> = 200..=250;
+
+/// One desk: a poll connection and an action connection through HAProxy, `saybusy` with the
+/// next reason every 100 ms; every reason polled is counted.
 struct Desk {
     session: AgentSession,
-    acked: Mutex<Vec<u16>>,
-    unacked: Mutex<Vec<u16>>,
+    /// Every write in order: its reason and whether it was acknowledged (retcode 0).
+    writes: Mutex<Vec<(u16, bool)>>,
     seen: Mutex<Vec<u16>>,
     /// When the poll connection first failed after the kill, and when it was served again.
     broke: Mutex<Option<Instant>>,
@@ -488,8 +493,7 @@ async fn failover(
         .map(|s| {
             Arc::new(Desk {
                 session: s.session,
-                acked: Mutex::new(Vec::new()),
-                unacked: Mutex::new(Vec::new()),
+                writes: Mutex::new(Vec::new()),
                 seen: Mutex::new(Vec::new()),
                 broke: Mutex::new(None),
                 recovered: Mutex::new(None),
@@ -557,14 +561,14 @@ async fn failover(
         let (desk, lb_, writing) = (each.clone(), lb.clone(), writing.clone());
         tasks.push(tokio::spawn(async move {
             let mut client = Client::new(lb_).with_timeout(Duration::from_secs(5));
-            let mut reason: u16 = 1;
-            while writing.load(Ordering::Relaxed) {
-                let path = format!("{}?reason={reason}&prolong=true", paths::say_busy(desk.session.agent_id()));
-                match desk.session.send(&mut client, Method::POST, &path, None).await {
-                    Ok(r) if r.is_success() => desk.acked.lock().expect("lock").push(reason),
-                    _ => desk.unacked.lock().expect("lock").push(reason),
+            for reason in REASONS.cycle() {
+                if !writing.load(Ordering::Relaxed) {
+                    break;
                 }
-                reason = reason.wrapping_add(1).max(1);
+                let path = format!("{}?reason={reason}&prolong=true", paths::say_busy(desk.session.agent_id()));
+                let acked =
+                    matches!(desk.session.send(&mut client, Method::POST, &path, None).await, Ok(r) if r.is_success());
+                desk.writes.lock().expect("lock").push((reason, acked));
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }));
@@ -608,16 +612,12 @@ async fn failover(
         if out.first_error.is_none() {
             out.first_error = desk.first_error.lock().expect("lock").clone();
         }
-        let acked = desk.acked.lock().expect("lock");
-        let unacked = desk.unacked.lock().expect("lock");
-        let mut counts: HashMap<u16, usize> = HashMap::new();
-        for r in desk.seen.lock().expect("lock").iter() {
-            *counts.entry(*r).or_default() += 1;
-        }
-        out.acknowledged += acked.len();
-        out.lost += acked.iter().filter(|r| !counts.contains_key(r)).count();
-        out.duplicated += counts.values().map(|n| n.saturating_sub(1)).sum::<usize>();
-        out.unacknowledged_delivered += unacked.iter().filter(|r| counts.contains_key(r)).count();
+        let writes = desk.writes.lock().expect("lock");
+        let tally = tally(&writes, &desk.seen.lock().expect("lock"));
+        out.acknowledged += writes.iter().filter(|w| w.1).count();
+        out.lost += tally.lost;
+        out.duplicated += tally.duplicated;
+        out.unacknowledged_delivered += tally.unacknowledged_delivered;
     }
     // Sign the desks out (through HAProxy; errors are the memory backend's lost sessions).
     let mut client = Client::new(lb.clone());
@@ -625,6 +625,38 @@ async fn failover(
         let _ = api::force_logout(&mut client, &desk.session).await;
     }
     Ok(out)
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tally {
+    lost: usize,
+    duplicated: usize,
+    unacknowledged_delivered: usize,
+}
+
+/// Matches the events a desk polled (reasons, in order) against its writes (in order): events
+/// come in write order, so each event is the next write with its reason within one cycle of
+/// reasons; acknowledged writes skipped over are lost; an event that matches no write ahead
+/// repeats one already delivered.
+fn tally(writes: &[(u16, bool)], seen: &[u16]) -> Tally {
+    let cycle = REASONS.len() - 1;
+    let mut out = Tally::default();
+    let mut next = 0;
+    for reason in seen {
+        let window = next..writes.len().min(next + cycle);
+        match window.clone().find(|&j| writes[j].0 == *reason) {
+            Some(j) => {
+                out.lost += writes[next..j].iter().filter(|w| w.1).count();
+                if !writes[j].1 {
+                    out.unacknowledged_delivered += 1;
+                }
+                next = j + 1;
+            }
+            None => out.duplicated += 1,
+        }
+    }
+    out.lost += writes[next.min(writes.len())..].iter().filter(|w| w.1).count();
+    out
 }
 
 /// Signs in the extra agents (auto-answer, no poller), fills the calls up to `--restart-calls`,
@@ -746,4 +778,27 @@ async fn snapshot(
     })
     .await;
     results.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tally_counts_lost_duplicated_and_unacknowledged_events_in_order() {
+        let w = |r: u16, acked: bool| (r, acked);
+        let writes = [w(200, true), w(201, true), w(202, false), w(203, true), w(204, true)];
+        assert_eq!(
+            tally(&writes, &[200, 201, 202, 203, 204]),
+            Tally { unacknowledged_delivered: 1, ..Tally::default() }
+        );
+        assert_eq!(tally(&writes, &[200, 201, 203, 204]), Tally::default(), "an unacknowledged write may be missing");
+        assert_eq!(tally(&writes, &[200, 203, 204]), Tally { lost: 1, ..Tally::default() });
+        assert_eq!(tally(&writes, &[200, 201, 201, 203]), Tally { lost: 1, duplicated: 1, ..Tally::default() });
+        // Past one cycle of reasons: write 51 carries reason 200 again.
+        let long: Vec<(u16, bool)> = REASONS.cycle().take(60).map(|r| (r, true)).collect();
+        let seen: Vec<u16> = long.iter().map(|w| w.0).collect();
+        assert_eq!(tally(&long, &seen), Tally::default());
+        assert_eq!(tally(&long, &seen[..59]).lost, 1);
+    }
 }
