@@ -57,4 +57,8 @@ pub enum DomainError {
     TargetNotSignedIn,
     #[error("internal error")]
     Internal,
+    /// The store could not order/apply the command within `[store] timeout_ms`: it may or may
+    /// not have been applied (like a network timeout).
+    #[error("the state store is unavailable")]
+    StoreUnavailable,
 }

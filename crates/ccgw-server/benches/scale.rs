@@ -109,7 +109,7 @@ fn heartbeat(n: u32, scan: bool) -> f64 {
     let mut now = T0;
     for &id in &ids {
         let sign_in = cmd::SignIn { agent: id, options: options(), guid: format!("g{}", id.0), force: false };
-        store.submit(VDN, now, sign_in).unwrap();
+        ready_now(store.submit(VDN, now, sign_in)).unwrap();
     }
     // Sign-ins spread over a time-out, as on a real site.
     for (i, &id) in ids.iter().enumerate() {
@@ -164,4 +164,9 @@ fn main() {
             println!("{n:>7}  {what:<34} {old:>12.3} {new:>12.3} {:>8.1}", old / new);
         }
     }
+}
+
+/// The store's writes are futures; the memory store's are ready at the first poll.
+fn ready_now<T>(future: impl std::future::Future<Output = T>) -> T {
+    ccgw_store::poll_now(future).expect("a memory store write is ready at once")
 }

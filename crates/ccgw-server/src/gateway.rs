@@ -309,8 +309,16 @@ impl<S: Store> Gateway<S> {
 
     /// Run a write on a VDN: the command (`ccgw_domain::cmd`, every input chosen here, the time
     /// now) goes through the VDN's command log; its telephony commands go to the telephony.
-    pub fn run<C: Op>(&self, vdn: VdnId, command: C) -> Result<C::Output, DomainError> {
-        let committed = self.store.submit(vdn, now_ms(), command)?;
+    ///
+    /// Not built yet (issue 9): waiting for a store whose write is not ready at the first poll.
+    /// Such a write answers `StoreUnavailable` (outcome unknown, as the contract allows); every
+    /// `MemoryStore` write is ready at once.
+    pub fn run<C: Op + Send + 'static>(&self, vdn: VdnId, command: C) -> Result<C::Output, DomainError>
+    where
+        C::Output: Send,
+    {
+        let committed =
+            ccgw_store::poll_now(self.store.submit(vdn, now_ms(), command)).ok_or(DomainError::StoreUnavailable)??;
         for cmd in committed.telephony {
             self.telephony.execute(vdn, cmd);
         }

@@ -269,7 +269,7 @@ impl<S: Store> Task<S> {
                 Look::Ended => ended = true,
                 _ => {}
             }
-            let dropped = self.gw.store.trim_events(self.agent, self.epoch, cfg.max_queued_events);
+            let dropped = self.gw.store.trim_events(self.agent, self.epoch, cfg.max_queued_events).await;
             if dropped > 0 {
                 tracing::warn!(agent = self.agent.0, dropped, "push receiver down: oldest events dropped");
                 metrics::counter!("ccgw_push_events_dropped_total").increment(dropped as u64);
@@ -294,7 +294,7 @@ impl<S: Store> Task<S> {
     }
 
     fn requeue(&self, d: Delivery) {
-        let _ = self.gw.store.requeue(self.agent, d);
+        let _ = ccgw_store::poll_now(self.gw.store.requeue(self.agent, d));
     }
 
     /// No event came: why, and what next.

@@ -17,6 +17,16 @@ use ccgw_domain::{AgentId, DomainError, Event, Op, TelephonyCommand, VdnId, VdnS
 
 pub use memory::MemoryStore;
 
+/// Poll a future once (no waker): its output if it is ready at once, as every [`MemoryStore`]
+/// write is; `None` if it would wait.
+pub fn poll_now<F: Future>(future: F) -> Option<F::Output> {
+    let future = std::pin::pin!(future);
+    match future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
+}
+
 /// The result of a committed command: its output, what it asks of the telephony, and where it
 /// stands in the VDN's command log.
 #[derive(Debug)]
@@ -32,7 +42,18 @@ pub trait Store: Send + Sync + 'static {
     /// in order, before any later command of the VDN applies. On `Err` the command has changed
     /// nothing (the domain guarantees it) and its outputs are dropped; it still took its place
     /// in the log (every replica fails it alike).
-    fn submit<C: Op>(&self, vdn: VdnId, now_ms: u64, command: C) -> Result<Committed<C::Output>, DomainError>;
+    ///
+    /// The answer is a future: a backend that orders commands elsewhere (Redis) waits for its
+    /// replica without blocking a worker; [`MemoryStore`]'s is ready at the first poll.
+    /// `Err(DomainError::StoreUnavailable)`: not ordered/applied in time, outcome unknown.
+    fn submit<C: Op + Send + 'static>(
+        &self,
+        vdn: VdnId,
+        now_ms: u64,
+        command: C,
+    ) -> impl Future<Output = Result<Committed<C::Output>, DomainError>> + Send
+    where
+        C::Output: Send;
 
     /// Read a VDN's state. Concurrent readers do not block each other.
     fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError>;
@@ -70,7 +91,7 @@ pub trait Store: Send + Sync + 'static {
     /// unless its session has ended. It is older than every event still queued; if a newer
     /// one was already taken (two polls answered back to back, the first one's write failed)
     /// it now comes after that one: late rather than lost.
-    fn requeue(&self, agent: AgentId, delivery: Delivery) -> Requeued;
+    fn requeue(&self, agent: AgentId, delivery: Delivery) -> impl Future<Output = Requeued> + Send;
 
     /// Wake every waiting poll and make new polls return at once.
     fn shut_down(&self);
@@ -81,13 +102,13 @@ pub trait Store: Send + Sync + 'static {
     /// session: a poll waiting now returns empty, an event taken before is not requeued
     /// (`Requeued::SessionGone`), and events from the next operation on are delivered as usual.
     /// Call it under [`Store::read`] of the agent's VDN to tie it to what was read.
-    fn clear_events(&self, agent: AgentId);
+    fn clear_events(&self, agent: AgentId) -> impl Future<Output = ()> + Send;
 
     // --- push mode and allagentevent ---
 
     /// Drop the oldest events of the agent's mailbox beyond `keep` (push mode's limit while the
     /// receiver is down), if it still belongs to session `epoch`. Returns how many were dropped.
-    fn trim_events(&self, agent: AgentId, epoch: u64, keep: usize) -> usize;
+    fn trim_events(&self, agent: AgentId, epoch: u64, keep: usize) -> impl Future<Output = usize> + Send;
 
     /// `allagentevent`: the VDN's events from position `from` on, at most `max` of them. The
     /// first call for a VDN turns its feed on (events are recorded from then on, in commit

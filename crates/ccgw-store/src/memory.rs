@@ -4,6 +4,7 @@
 //! lock and touch neither the log nor the codec. Volatile: a restart starts from the directory.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -180,8 +181,10 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
-    fn submit<C: Op>(&self, vdn: VdnId, now_ms: u64, command: C) -> Result<Committed<C::Output>, DomainError> {
+impl MemoryStore {
+    // The writes, done at once; the `Store` impl answers them as ready futures.
+
+    fn submit_now<C: Op>(&self, vdn: VdnId, now_ms: u64, command: C) -> Result<Committed<C::Output>, DomainError> {
         let lock = self.vdns.get(&vdn).ok_or(DomainError::UnknownAgent)?;
         // Propose: the entry is data, encoded before the lock is taken.
         let bytes = Entry { now_ms, command: command.into() }.encode();
@@ -199,6 +202,60 @@ impl Store for MemoryStore {
         // Answer the proposer (here: at once; in a cluster, when its own replica has applied it).
         let value = C::output(applied.outcome?).ok_or(DomainError::Internal)?;
         Ok(Committed { value, telephony, seq })
+    }
+
+    fn requeue_now(&self, agent: AgentId, delivery: Delivery) -> Requeued {
+        let Some(mb) = self.mailboxes.get(&agent) else { return Requeued::SessionGone };
+        let outcome = {
+            let mut q = mb.events.lock();
+            if mb.epoch.load(Ordering::Acquire) != delivery.epoch {
+                return Requeued::SessionGone;
+            }
+            q.events.push_front(delivery.event);
+            if q.taken == delivery.seq {
+                // Its take is undone: the next take gets the same number.
+                q.taken -= 1;
+                Requeued::InOrder
+            } else {
+                Requeued::Reordered
+            }
+        };
+        mb.notify.notify_waiters();
+        outcome
+    }
+
+    fn clear_events_now(&self, agent: AgentId) {
+        let Some(mb) = self.mailboxes.get(&agent) else { return };
+        let mut q = mb.events.lock();
+        q.events.clear();
+        mb.epoch.fetch_add(1, Ordering::AcqRel);
+        drop(q);
+        mb.notify.notify_waiters();
+    }
+
+    fn trim_events_now(&self, agent: AgentId, epoch: u64, keep: usize) -> usize {
+        let Some(mb) = self.mailboxes.get(&agent) else { return 0 };
+        let mut q = mb.events.lock();
+        if mb.epoch.load(Ordering::Acquire) != epoch {
+            return 0;
+        }
+        let excess = q.events.len().saturating_sub(keep);
+        q.events.drain(..excess);
+        excess
+    }
+}
+
+impl Store for MemoryStore {
+    fn submit<C: Op + Send + 'static>(
+        &self,
+        vdn: VdnId,
+        now_ms: u64,
+        command: C,
+    ) -> impl Future<Output = Result<Committed<C::Output>, DomainError>> + Send
+    where
+        C::Output: Send,
+    {
+        std::future::ready(self.submit_now(vdn, now_ms, command))
     }
 
     fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError> {
@@ -269,24 +326,8 @@ impl Store for MemoryStore {
         }
     }
 
-    fn requeue(&self, agent: AgentId, delivery: Delivery) -> Requeued {
-        let Some(mb) = self.mailboxes.get(&agent) else { return Requeued::SessionGone };
-        let outcome = {
-            let mut q = mb.events.lock();
-            if mb.epoch.load(Ordering::Acquire) != delivery.epoch {
-                return Requeued::SessionGone;
-            }
-            q.events.push_front(delivery.event);
-            if q.taken == delivery.seq {
-                // Its take is undone: the next take gets the same number.
-                q.taken -= 1;
-                Requeued::InOrder
-            } else {
-                Requeued::Reordered
-            }
-        };
-        mb.notify.notify_waiters();
-        outcome
+    fn requeue(&self, agent: AgentId, delivery: Delivery) -> impl Future<Output = Requeued> + Send {
+        std::future::ready(self.requeue_now(agent, delivery))
     }
 
     fn shut_down(&self) {
@@ -296,24 +337,13 @@ impl Store for MemoryStore {
         }
     }
 
-    fn clear_events(&self, agent: AgentId) {
-        let Some(mb) = self.mailboxes.get(&agent) else { return };
-        let mut q = mb.events.lock();
-        q.events.clear();
-        mb.epoch.fetch_add(1, Ordering::AcqRel);
-        drop(q);
-        mb.notify.notify_waiters();
+    fn clear_events(&self, agent: AgentId) -> impl Future<Output = ()> + Send {
+        self.clear_events_now(agent);
+        std::future::ready(())
     }
 
-    fn trim_events(&self, agent: AgentId, epoch: u64, keep: usize) -> usize {
-        let Some(mb) = self.mailboxes.get(&agent) else { return 0 };
-        let mut q = mb.events.lock();
-        if mb.epoch.load(Ordering::Acquire) != epoch {
-            return 0;
-        }
-        let excess = q.events.len().saturating_sub(keep);
-        q.events.drain(..excess);
-        excess
+    fn trim_events(&self, agent: AgentId, epoch: u64, keep: usize) -> impl Future<Output = usize> + Send {
+        std::future::ready(self.trim_events_now(agent, epoch, keep))
     }
 
     fn vdn_events(&self, vdn: VdnId, from: Option<u64>, max: usize) -> Option<FeedPage> {

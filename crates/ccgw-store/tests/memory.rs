@@ -55,12 +55,12 @@ fn opts() -> SignInOptions {
 
 fn sign_in(s: &MemoryStore, agent: u32, now: u64, force: bool) {
     let sign_in = cmd::SignIn { agent: AgentId(agent), options: opts(), guid: format!("g{now}"), force };
-    s.submit(VDN, now, sign_in).unwrap();
+    ready_now(s.submit(VDN, now, sign_in)).unwrap();
 }
 
 /// One event for `agent`: a busy/free toggle (SetNotReadySuccess or CancelNotReadySuccess+Ready).
 fn toggle(s: &MemoryStore, agent: u32, now: u64, reason: u16) {
-    s.submit(VDN, now, cmd::SayBusy { agent: AgentId(agent), reason, prolong: true }).unwrap();
+    ready_now(s.submit(VDN, now, cmd::SayBusy { agent: AgentId(agent), reason, prolong: true })).unwrap();
 }
 
 async fn drain(s: &MemoryStore, agent: u32) -> Vec<EventKind> {
@@ -77,7 +77,7 @@ async fn update_commits_and_delivers_in_order() {
     sign_in(&s, 101, 1_000, false);
     sign_in(&s, 102, 1_000, false);
     let customer = cmd::CustomerCall { caller: "139".into(), called: "5000".into(), skill: SKILL, data: String::new() };
-    let c = s.submit(VDN, 2_000, customer).unwrap();
+    let c = ready_now(s.submit(VDN, 2_000, customer)).unwrap();
     assert_eq!(c.telephony.len(), 1);
     let call = c.value;
     assert_eq!(s.read(VDN, |st| st.call_ids_of(AgentId(101))).unwrap(), vec![call]);
@@ -91,7 +91,7 @@ async fn update_commits_and_delivers_in_order() {
     assert_eq!(ev.len(), 6);
     assert_eq!(drain(&s, 102).await, vec![EventKind::InService, EventKind::Ready]);
     // Events carry the commit time.
-    s.submit(VDN, 3_000, cmd::Answer { agent: AgentId(101), call: None }).unwrap();
+    ready_now(s.submit(VDN, 3_000, cmd::Answer { agent: AgentId(101), call: None })).unwrap();
     let e = s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap();
     assert_eq!(e.at_ms, 3_000);
     assert_eq!(e.agent, AgentId(101));
@@ -99,7 +99,7 @@ async fn update_commits_and_delivers_in_order() {
     assert_eq!(s.vdns(), vec![VdnId(1), VdnId(2)]);
     assert_eq!(s.vdn_of(AgentId(201)), Some(VdnId(2)));
     assert_eq!(s.vdn_of(AgentId(999)), None);
-    assert_eq!(s.submit(VdnId(9), 0, cmd::Tick { expire: vec![] }).unwrap_err(), DomainError::UnknownAgent);
+    assert_eq!(ready_now(s.submit(VdnId(9), 0, cmd::Tick { expire: vec![] })).unwrap_err(), DomainError::UnknownAgent);
     assert!(s.read(VdnId(9), |_| ()).is_err());
     assert!(s.next_event(AgentId(999), None, Duration::from_secs(5)).await.is_none());
 }
@@ -110,7 +110,7 @@ async fn err_delivers_nothing() {
     sign_in(&s, 101, 1_000, false);
     drain(&s, 101).await;
     let before = s.read(VDN, |st| st.clone()).unwrap();
-    let r = s.submit(VDN, 2_000, cmd::CancelBusy { agent: AgentId(101) });
+    let r = ready_now(s.submit(VDN, 2_000, cmd::CancelBusy { agent: AgentId(101) }));
     assert_eq!(r.unwrap_err(), DomainError::WrongState);
     assert!(s.read(VDN, |st| *st == before).unwrap());
     assert!(s.next_event(AgentId(101), None, Duration::ZERO).await.is_none());
@@ -248,7 +248,7 @@ async fn requeue_puts_an_unwritten_event_back_in_order() {
     toggle(&s, 101, 2_000, 201);
     toggle(&s, 101, 2_001, 202);
     let first = s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap();
-    assert_eq!(s.requeue(AgentId(101), first.clone()), Requeued::InOrder);
+    assert_eq!(ready_now(s.requeue(AgentId(101), first.clone())), Requeued::InOrder);
     let again = s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap();
     assert_eq!(again, first, "the same event, with the same take number");
     assert_eq!(
@@ -260,7 +260,7 @@ async fn requeue_puts_an_unwritten_event_back_in_order() {
     toggle(&s, 101, 2_004, 205);
     let a = s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap();
     let b = s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap();
-    assert_eq!(s.requeue(AgentId(101), a.clone()), Requeued::Reordered, "b was taken after a");
+    assert_eq!(ready_now(s.requeue(AgentId(101), a.clone())), Requeued::Reordered, "b was taken after a");
     let order: Vec<u64> = [
         s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap(),
         s.next_event(AgentId(101), None, Duration::ZERO).await.unwrap(),
@@ -272,7 +272,7 @@ async fn requeue_puts_an_unwritten_event_back_in_order() {
     // Not into a new session.
     sign_in(&s, 101, 3_000, true);
     drain(&s, 101).await;
-    assert_eq!(s.requeue(AgentId(101), b), Requeued::SessionGone);
+    assert_eq!(ready_now(s.requeue(AgentId(101), b)), Requeued::SessionGone);
     assert!(s.next_event(AgentId(101), None, Duration::ZERO).await.is_none());
 }
 
@@ -315,8 +315,9 @@ async fn force_sign_in_keeps_events_of_other_agents() {
     let s = store();
     sign_in(&s, 101, 1_000, false);
     sign_in(&s, 102, 1_000, false);
-    s.submit(VDN, 1_500, cmd::CallInner { agent: AgentId(101), target: AgentId(102), data: String::new() }).unwrap();
-    s.submit(VDN, 1_600, cmd::Answer { agent: AgentId(102), call: None }).unwrap();
+    ready_now(s.submit(VDN, 1_500, cmd::CallInner { agent: AgentId(101), target: AgentId(102), data: String::new() }))
+        .unwrap();
+    ready_now(s.submit(VDN, 1_600, cmd::Answer { agent: AgentId(102), call: None })).unwrap();
     drain(&s, 102).await;
     sign_in(&s, 101, 2_000, true);
     let ev = drain(&s, 102).await;
@@ -361,7 +362,7 @@ fn call_ids_never_repeat_nor_go_back() {
         // Times before the start and around it, as a clock stepped back would give.
         let now_ms = (start - 5 + i % 10) * 1000;
         let customer = cmd::CustomerCall { caller: "139".into(), called: "5000".into(), skill, data: String::new() };
-        let id: CallId = s.submit(vdn, now_ms, customer).unwrap().value;
+        let id: CallId = ready_now(s.submit(vdn, now_ms, customer)).unwrap().value;
         assert!(id.secs > start, "{id}");
         assert!(seen.insert(id), "{id} twice");
     }
@@ -416,7 +417,7 @@ proptest! {
                     }
                     Step::Fail { agent } => {
                         // Not resting: the command fails, and delivers nothing.
-                        let r = s.submit(VDN, now, cmd::CancelRest { agent: AgentId(agents[agent]) });
+                        let r = ready_now(s.submit(VDN, now, cmd::CancelRest { agent: AgentId(agents[agent]) }));
                         prop_assert!(r.is_err());
                     }
                 }
@@ -511,7 +512,7 @@ proptest! {
                             if h.is_finished() {
                                 // Answered before the client left: the answer's write fails.
                                 if let Some(d) = h.await.unwrap() {
-                                    reordered |= s.requeue(AgentId(101), d) == Requeued::Reordered;
+                                    reordered |= ready_now(s.requeue(AgentId(101), d)) == Requeued::Reordered;
                                 }
                             } else {
                                 h.abort();
@@ -528,7 +529,7 @@ proptest! {
                         for h in done {
                             if let Some(d) = h.await.unwrap() {
                                 if fail {
-                                    reordered |= s.requeue(AgentId(101), d) == Requeued::Reordered;
+                                    reordered |= ready_now(s.requeue(AgentId(101), d)) == Requeued::Reordered;
                                 } else {
                                     delivered.push(d);
                                 }
@@ -573,11 +574,11 @@ async fn clear_events_empties_the_mailbox_and_retires_what_was_taken() {
     toggle(&s, 101, 2_001, 202);
     let epoch = s.mailbox_epoch(AgentId(101));
     let taken = s.next_event(AgentId(101), Some(epoch), Duration::ZERO).await.unwrap();
-    s.read(VDN, |_| s.clear_events(AgentId(101))).unwrap();
+    s.read(VDN, |_| ready_now(s.clear_events(AgentId(101)))).unwrap();
     assert_ne!(s.mailbox_epoch(AgentId(101)), epoch);
     // The queued event is gone, and the one taken before is not put back.
     assert!(s.next_event(AgentId(101), None, Duration::ZERO).await.is_none());
-    assert_eq!(s.requeue(AgentId(101), taken), Requeued::SessionGone);
+    assert_eq!(ready_now(s.requeue(AgentId(101), taken)), Requeued::SessionGone);
     assert!(s.next_event(AgentId(101), None, Duration::ZERO).await.is_none());
     // A poll of the session waiting when the mailbox is cleared gives up at once.
     let epoch = s.mailbox_epoch(AgentId(101));
@@ -587,7 +588,7 @@ async fn clear_events_empties_the_mailbox_and_retires_what_was_taken() {
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
     let started = std::time::Instant::now();
-    s.read(VDN, |_| s.clear_events(AgentId(101))).unwrap();
+    s.read(VDN, |_| ready_now(s.clear_events(AgentId(101)))).unwrap();
     assert_eq!(waiting.await.unwrap(), None);
     assert!(started.elapsed() < Duration::from_secs(2));
     // The session goes on: later events arrive for the new epoch.
@@ -608,15 +609,15 @@ async fn trim_events_drops_the_oldest() {
         toggle(&s, 101, 10 + i as u64, reason);
     }
     let epoch = s.mailbox_epoch(AgentId(101));
-    assert_eq!(s.trim_events(AgentId(101), epoch + 1, 0), 0, "another session's mailbox is left alone");
-    assert_eq!(s.trim_events(AgentId(101), epoch, 2), 2);
-    assert_eq!(s.trim_events(AgentId(101), epoch, 2), 0);
+    assert_eq!(ready_now(s.trim_events(AgentId(101), epoch + 1, 0)), 0, "another session's mailbox is left alone");
+    assert_eq!(ready_now(s.trim_events(AgentId(101), epoch, 2)), 2);
+    assert_eq!(ready_now(s.trim_events(AgentId(101), epoch, 2)), 0);
     let left = drain(&s, 101).await;
     assert_eq!(
         left,
         vec![EventKind::SetNotReadySuccess { reason: 203 }, EventKind::SetNotReadySuccess { reason: 204 }]
     );
-    assert_eq!(s.trim_events(AgentId(999), 0, 0), 0);
+    assert_eq!(ready_now(s.trim_events(AgentId(999), 0, 0)), 0);
 }
 
 #[tokio::test]
@@ -652,4 +653,9 @@ async fn the_vdn_feed_is_off_until_asked_then_bounded_and_in_order() {
     // Another VDN's feed is its own.
     assert_eq!(s.vdn_events(VdnId(2), None, 10).unwrap().events, vec![]);
     assert_eq!(s.vdn_events(VdnId(9), None, 10), None);
+}
+
+/// The store's writes are futures; the memory store's are ready at the first poll.
+fn ready_now<T>(future: impl std::future::Future<Output = T>) -> T {
+    ccgw_store::poll_now(future).expect("a memory store write is ready at once")
 }

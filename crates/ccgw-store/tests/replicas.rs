@@ -411,15 +411,15 @@ fn the_memory_store_is_its_log() {
         guid: format!("g{a}"),
         force: false,
     };
-    s.submit(VDN, T0, sign_in(101)).unwrap();
+    ready_now(s.submit(VDN, T0, sign_in(101))).unwrap();
     let snap = s.snapshot(VDN).unwrap();
     assert_eq!(snap.seq, 1);
-    s.submit(VDN, T0 + 1, sign_in(102)).unwrap();
+    ready_now(s.submit(VDN, T0 + 1, sign_in(102))).unwrap();
     let customer = cmd::CustomerCall { caller: "139".into(), called: "5000".into(), skill: SKILL, data: "x".into() };
-    let call = s.submit(VDN, T0 + 2, customer).unwrap();
+    let call = ready_now(s.submit(VDN, T0 + 2, customer)).unwrap();
     assert_eq!(call.seq, 3);
     // A command that fails still takes its place.
-    assert!(s.submit(VDN, T0 + 3, cmd::CancelRest { agent: AgentId(101) }).is_err());
+    assert!(ready_now(s.submit(VDN, T0 + 3, cmd::CancelRest { agent: AgentId(101) })).is_err());
     let mut r = snap.load().unwrap();
     for (seq, bytes) in s.log_since(VDN, snap.seq).unwrap() {
         r.apply(seq, &bytes);
@@ -553,4 +553,9 @@ fn a_snapshot_round_trips() {
     assert!(snap.state.len() < format!("{:?}", r.state).len() / 2);
     assert_eq!(snap.load().unwrap(), r);
     assert!(ccgw_store::log::Snapshot { seq: 1, state: vec![1, 2, 3] }.load().is_err());
+}
+
+/// The store's writes are futures; the memory store's are ready at the first poll.
+fn ready_now<T>(future: impl std::future::Future<Output = T>) -> T {
+    ccgw_store::poll_now(future).expect("a memory store write is ready at once")
 }

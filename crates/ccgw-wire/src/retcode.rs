@@ -22,6 +22,9 @@ pub const WRONG_EVENT_METHOD: Retcode = rc("000-001", "wrong method of obtaining
 pub const PARAMETER_INVALID: Retcode = rc("000-002", "parameter or address in the URL is invalid");
 pub const NO_PERMISSION: Retcode = rc("000-003", "no permission to call the interface");
 pub const BODY_INVALID: Retcode = rc("000-006", "message body parameter error");
+/// The store could not order/apply a write in time (cluster mode): the vendor's "agent is being
+/// switched over", which its clients retry (docs/compat.md).
+pub const STORE_UNAVAILABLE: Retcode = rc("000-004", "agent is being switched over, try again later");
 pub const OVERLOADED: Retcode = rc("000-007", "interface invoked too frequently, try again later");
 pub const SIGN_IN_PARAMETER: Retcode = rc("100-001", "sign-in parameter empty or invalid");
 pub const NOT_SIGNED_IN: Retcode = rc("100-006", "agent not signed in or authentication failed");
@@ -69,6 +72,7 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
     match (err, method) {
         (E::NotSignedIn, _) => NOT_SIGNED_IN,
         (E::Overloaded, _) => OVERLOADED,
+        (E::StoreUnavailable, _) => STORE_UNAVAILABLE,
         (E::Internal, _) => INTERNAL,
         (E::AlreadySignedIn, _) => rc("100-002", "agent already signed in"),
         (E::ForceLoginNotAllowed, _) => rc("100-015", "agent already signed in and cannot be forcibly signed out"),

@@ -209,7 +209,7 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             let result = gw
                 .read(vdn, |s| {
                     let result = sync_info(s, agent, now_ms())?;
-                    gw.store.clear_events(agent);
+                    ccgw_store::poll_now(gw.store.clear_events(agent));
                     Ok(result)
                 })
                 .map_err(e)?
