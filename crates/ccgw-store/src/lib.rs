@@ -9,6 +9,8 @@
 
 pub mod log;
 mod memory;
+mod node;
+mod redis;
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use std::time::Duration;
 use ccgw_domain::{AgentId, DomainError, Event, Op, TelephonyCommand, VdnId, VdnState};
 
 pub use memory::MemoryStore;
+pub use redis::{RedisConfig, RedisStore, TelephonySink};
 
 /// The result of a committed command: its output, what it asks of the telephony, and where it
 /// stands in the VDN's command log.
