@@ -57,8 +57,8 @@ pub enum DomainError {
     TargetNotSignedIn,
     #[error("internal error")]
     Internal,
-    /// The store could not order/apply the command within `[store] timeout_ms`: it may or may
-    /// not have been applied (like a network timeout).
-    #[error("the state store is unavailable")]
+    /// The store could not order and apply the command within its time-out (Redis unreachable,
+    /// or this node's replica did not apply it in time). It may or may not have been applied.
+    #[error("the store is unavailable")]
     StoreUnavailable,
 }

@@ -9,6 +9,8 @@
 
 pub mod log;
 mod memory;
+mod node;
+mod redis;
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use std::time::Duration;
 use ccgw_domain::{AgentId, DomainError, Event, Op, TelephonyCommand, VdnId, VdnState};
 
 pub use memory::MemoryStore;
+pub use redis::{RedisConfig, RedisStore, TelephonySink};
 
 /// Poll a future once (no waker): its output if it is ready at once, as every [`MemoryStore`]
 /// write is; `None` if it would wait.

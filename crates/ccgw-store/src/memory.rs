@@ -1,247 +1,76 @@
-//! The in-memory store: one `RwLock` per VDN over its replica and its in-process command log,
-//! and one mailbox per agent. The maps themselves are fixed at start-up (provisioning is
-//! static), so finding a VDN or a mailbox takes no lock at all; reads of a VDN share its read
-//! lock and touch neither the log nor the codec. Volatile: a restart starts from the directory.
+//! The in-memory store: the shared [`Node`] (replicas, mailboxes, feeds) with an in-process
+//! command log per VDN, under the VDN's write lock (the log's order is the lock's). Reads of a
+//! VDN share its read lock and touch neither the log nor the codec. Volatile: a restart starts
+//! from the directory.
 
-use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ccgw_domain::{AgentId, Ctx, Directory, DomainError, Event, Op, Policy, VdnId, VdnState};
-use parking_lot::{Mutex, RwLock};
-use tokio::sync::Notify;
+use ccgw_domain::{AgentId, Directory, DomainError, Op, Policy, VdnId, VdnState};
 
 use crate::log::{Entry, MemoryLog, Replica, Snapshot};
+use crate::node::{Node, Vdn};
 use crate::{Committed, Delivery, FeedPage, Requeued, Store};
 
 /// How many entries of each VDN's log the memory store keeps (for replays from a snapshot).
 pub const LOG_TAIL: usize = 1024;
 
-/// One VDN: its replica and its log, under one lock (the log's order is the lock's).
-struct Vdn {
-    replica: Replica,
-    log: MemoryLog,
-}
-
-#[derive(Default)]
-struct Queue {
-    events: VecDeque<Event>,
-    /// Numbers the polls of this mailbox: only the newest may take an event.
-    polls: u64,
-    /// Events taken so far (see `Delivery::seq`).
-    taken: u64,
-}
-
-struct Mailbox {
-    events: Mutex<Queue>,
-    /// Bumped (under the `events` lock) when a new session starts; see `Store::mailbox_epoch`.
-    /// An atomic so that the GUID check on every request can read it without the lock.
-    epoch: AtomicU64,
-    notify: Notify,
-    last_seen_ms: AtomicU64,
-}
-
-/// A VDN's event feed for `allagentevent`: off until first asked for; then every event of the
-/// VDN, in commit order, in a ring. `first` is the position of the ring's oldest event.
-#[derive(Default)]
-struct Feed {
-    on: AtomicBool,
-    ring: Mutex<(VecDeque<Event>, u64)>,
-}
-
 pub struct MemoryStore {
-    vdns: HashMap<VdnId, RwLock<Vdn>>,
-    feeds: HashMap<VdnId, Feed>,
-    feed_capacity: usize,
-    agent_vdn: HashMap<AgentId, VdnId>,
-    mailboxes: HashMap<AgentId, Mailbox>,
-    max_events: usize,
-    closing: AtomicBool,
-    /// Events dropped because a mailbox was full (a client that stopped polling).
-    dropped: AtomicU64,
-    /// Waiting polls answered early because a newer poll of the same mailbox started.
-    displaced: AtomicU64,
+    node: Node<MemoryLog>,
 }
 
 impl MemoryStore {
     pub fn new(directory: &Directory, policy: Policy, max_events: usize) -> Self {
         let start_secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let vdns = directory
-            .vdns
-            .keys()
-            .map(|v| {
-                let mut state = VdnState::new(*v, directory, policy.clone());
-                // Ids of this process never meet those of an earlier one (see `CallIdCounter`).
-                state.set_call_id_floor(start_secs + 1);
-                (*v, RwLock::new(Vdn { replica: Replica::new(state), log: MemoryLog::new(LOG_TAIL) }))
-            })
-            .collect();
-        let agent_vdn = directory.agents.values().map(|a| (a.id, a.vdn)).collect();
-        let mailboxes = directory
-            .agents
-            .keys()
-            .map(|a| {
-                (
-                    *a,
-                    Mailbox {
-                        events: Mutex::new(Queue::default()),
-                        epoch: AtomicU64::new(0),
-                        notify: Notify::new(),
-                        last_seen_ms: AtomicU64::new(0),
-                    },
-                )
-            })
-            .collect();
-        let feeds = directory.vdns.keys().map(|v| (*v, Feed::default())).collect();
-        MemoryStore {
-            vdns,
-            feeds,
-            feed_capacity: 0,
-            agent_vdn,
-            mailboxes,
-            max_events: max_events.max(1),
-            closing: AtomicBool::new(false),
-            dropped: AtomicU64::new(0),
-            displaced: AtomicU64::new(0),
-        }
+        let node = Node::new(directory, max_events, |v| {
+            let mut state = VdnState::new(v, directory, policy.clone());
+            // Ids of this process never meet those of an earlier one (see `CallIdCounter`).
+            state.set_call_id_floor(start_secs + 1);
+            Vdn { replica: Replica::new(state), log: MemoryLog::new(LOG_TAIL) }
+        });
+        MemoryStore { node }
     }
 
     /// The ring size of each VDN's `allagentevent` feed (0, the default: off).
     pub fn with_feed_capacity(mut self, capacity: usize) -> Self {
-        self.feed_capacity = capacity;
+        self.node.feed_capacity = capacity;
         self
     }
 
     pub fn dropped_events(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.node.dropped_events()
     }
 
     pub fn displaced_polls(&self) -> u64 {
-        self.displaced.load(Ordering::Relaxed)
+        self.node.displaced_polls()
     }
 
     /// A snapshot of the VDN's replica and the log's entries after it (tests, and the joining
     /// node of a cluster).
     pub fn snapshot(&self, vdn: VdnId) -> Option<Snapshot> {
-        self.vdns.get(&vdn).map(|l| l.read().replica.snapshot())
+        self.node.vdns.get(&vdn).map(|l| l.read().replica.snapshot())
     }
 
     /// The VDN's log entries after `seq`, `None` once some were trimmed (beyond [`LOG_TAIL`]).
     pub fn log_since(&self, vdn: VdnId, seq: u64) -> Option<Vec<(u64, Vec<u8>)>> {
-        self.vdns.get(&vdn)?.read().log.since(seq)
+        self.node.vdns.get(&vdn)?.read().log.since(seq)
     }
-
-    fn deliver(&self, vdn: VdnId, ctx: Ctx) {
-        let feed = self.feeds.get(&vdn).filter(|f| f.on.load(Ordering::Acquire));
-        let mut fresh: HashMap<AgentId, usize> = HashMap::new();
-        for (agent, from) in &ctx.new_sessions {
-            fresh.insert(*agent, *from);
-            if let Some(mb) = self.mailboxes.get(agent) {
-                let mut q = mb.events.lock();
-                q.events.clear();
-                mb.epoch.fetch_add(1, Ordering::AcqRel);
-                drop(q);
-                // A poll still waiting for the old session must see the change and give up.
-                mb.notify.notify_waiters();
-            }
-        }
-        let mut woken: Vec<AgentId> = Vec::new();
-        for (i, ev) in ctx.events.into_iter().enumerate() {
-            if fresh.get(&ev.agent).is_some_and(|from| i < *from) {
-                continue; // belonged to the session that this operation replaced
-            }
-            let Some(mb) = self.mailboxes.get(&ev.agent) else { continue };
-            let agent = ev.agent;
-            if let Some(feed) = feed {
-                let mut ring = feed.ring.lock();
-                if ring.0.len() >= self.feed_capacity {
-                    ring.0.pop_front();
-                    ring.1 += 1;
-                }
-                ring.0.push_back(ev.clone());
-            }
-            {
-                let mut q = mb.events.lock();
-                while q.events.len() >= self.max_events {
-                    q.events.pop_front();
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                }
-                q.events.push_back(ev);
-            }
-            if !woken.contains(&agent) {
-                woken.push(agent);
-            }
-        }
-        for a in woken {
-            if let Some(mb) = self.mailboxes.get(&a) {
-                mb.notify.notify_waiters();
-            }
-        }
-    }
-}
-
-impl MemoryStore {
-    // The writes, done at once; the `Store` impl answers them as ready futures.
 
     fn submit_now<C: Op>(&self, vdn: VdnId, now_ms: u64, command: C) -> Result<Committed<C::Output>, DomainError> {
-        let lock = self.vdns.get(&vdn).ok_or(DomainError::UnknownAgent)?;
+        let lock = self.node.vdns.get(&vdn).ok_or(DomainError::UnknownAgent)?;
         // Propose: the entry is data, encoded before the lock is taken.
         let bytes = Entry { now_ms, command: command.into() }.encode();
         let mut guard = lock.write();
         let Vdn { replica, log } = &mut *guard;
         // Order: the entry's place in the log.
         let seq = log.append(bytes);
-        // Apply: the replica decodes what the log holds, as every replica of a cluster will.
-        let applied = replica.apply(seq, log.get(seq).unwrap_or_default());
-        let mut ctx = applied.ctx;
-        let telephony = std::mem::take(&mut ctx.telephony);
-        // Deliver while still holding the VDN lock, so mailboxes see events in log order.
-        self.deliver(vdn, ctx);
+        // Apply and deliver (still under the VDN lock, so mailboxes see events in log order):
+        // the replica decodes what the log holds, as every replica of a cluster does.
+        let done = self.node.apply(vdn, replica, seq, log.get(seq).unwrap_or_default());
         drop(guard);
         // Answer the proposer (here: at once; in a cluster, when its own replica has applied it).
-        let value = C::output(applied.outcome?).ok_or(DomainError::Internal)?;
-        Ok(Committed { value, telephony, seq })
-    }
-
-    fn requeue_now(&self, agent: AgentId, delivery: Delivery) -> Requeued {
-        let Some(mb) = self.mailboxes.get(&agent) else { return Requeued::SessionGone };
-        let outcome = {
-            let mut q = mb.events.lock();
-            if mb.epoch.load(Ordering::Acquire) != delivery.epoch {
-                return Requeued::SessionGone;
-            }
-            q.events.push_front(delivery.event);
-            if q.taken == delivery.seq {
-                // Its take is undone: the next take gets the same number.
-                q.taken -= 1;
-                Requeued::InOrder
-            } else {
-                Requeued::Reordered
-            }
-        };
-        mb.notify.notify_waiters();
-        outcome
-    }
-
-    fn clear_events_now(&self, agent: AgentId) {
-        let Some(mb) = self.mailboxes.get(&agent) else { return };
-        let mut q = mb.events.lock();
-        q.events.clear();
-        mb.epoch.fetch_add(1, Ordering::AcqRel);
-        drop(q);
-        mb.notify.notify_waiters();
-    }
-
-    fn trim_events_now(&self, agent: AgentId, epoch: u64, keep: usize) -> usize {
-        let Some(mb) = self.mailboxes.get(&agent) else { return 0 };
-        let mut q = mb.events.lock();
-        if mb.epoch.load(Ordering::Acquire) != epoch {
-            return 0;
-        }
-        let excess = q.events.len().saturating_sub(keep);
-        q.events.drain(..excess);
-        excess
+        let value = C::output(done.outcome?).ok_or(DomainError::Internal)?;
+        Ok(Committed { value, telephony: done.telephony, seq })
     }
 }
 
@@ -259,106 +88,56 @@ impl Store for MemoryStore {
     }
 
     fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError> {
-        let lock = self.vdns.get(&vdn).ok_or(DomainError::UnknownAgent)?;
-        Ok(f(&lock.read().replica.state))
+        self.node.read(vdn, f)
     }
 
     fn vdn_of(&self, agent: AgentId) -> Option<VdnId> {
-        self.agent_vdn.get(&agent).copied()
+        self.node.vdn_of(agent)
     }
 
     fn vdns(&self) -> Vec<VdnId> {
-        let mut v: Vec<_> = self.vdns.keys().copied().collect();
-        v.sort();
-        v
+        self.node.vdns()
     }
 
     fn touch(&self, agent: AgentId, now_ms: u64) {
-        if let Some(mb) = self.mailboxes.get(&agent) {
-            mb.last_seen_ms.fetch_max(now_ms, Ordering::Relaxed);
-        }
+        self.node.touch(agent, now_ms)
     }
 
     fn last_seen(&self, agent: AgentId) -> Option<u64> {
-        self.mailboxes.get(&agent).map(|mb| mb.last_seen_ms.load(Ordering::Relaxed))
+        self.node.last_seen(agent)
     }
 
     fn mailbox_epoch(&self, agent: AgentId) -> u64 {
-        self.mailboxes.get(&agent).map_or(0, |mb| mb.epoch.load(Ordering::Acquire))
+        self.node.mailbox_epoch(agent)
     }
 
-    async fn next_event(&self, agent: AgentId, epoch: Option<u64>, wait: Duration) -> Option<Delivery> {
-        let mb = self.mailboxes.get(&agent)?;
-        let deadline = tokio::time::Instant::now() + wait;
-        let ticket = {
-            let mut q = mb.events.lock();
-            q.polls += 1;
-            q.polls
-        };
-        // An older poll still waiting must see that it was displaced and give up.
-        mb.notify.notify_waiters();
-        loop {
-            // Register for wake-ups before looking, so an event pushed in between is not missed.
-            let notified = mb.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let mut q = mb.events.lock();
-                if q.polls != ticket {
-                    self.displaced.fetch_add(1, Ordering::Relaxed);
-                    return None;
-                }
-                let current = mb.epoch.load(Ordering::Acquire);
-                if epoch.is_some_and(|e| e != current) {
-                    return None;
-                }
-                if let Some(event) = q.events.pop_front() {
-                    q.taken += 1;
-                    return Some(Delivery { event, epoch: current, seq: q.taken });
-                }
-            }
-            if self.closing.load(Ordering::Acquire) {
-                return None;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return None;
-            }
-        }
+    fn next_event(
+        &self,
+        agent: AgentId,
+        epoch: Option<u64>,
+        wait: Duration,
+    ) -> impl Future<Output = Option<Delivery>> + Send {
+        self.node.next_event(agent, epoch, wait)
     }
 
     fn requeue(&self, agent: AgentId, delivery: Delivery) -> impl Future<Output = Requeued> + Send {
-        std::future::ready(self.requeue_now(agent, delivery))
+        std::future::ready(self.node.requeue(agent, delivery))
     }
 
     fn shut_down(&self) {
-        self.closing.store(true, Ordering::Release);
-        for mb in self.mailboxes.values() {
-            mb.notify.notify_waiters();
-        }
+        self.node.shut_down()
     }
 
     fn clear_events(&self, agent: AgentId) -> impl Future<Output = ()> + Send {
-        self.clear_events_now(agent);
+        self.node.clear_events(agent);
         std::future::ready(())
     }
 
     fn trim_events(&self, agent: AgentId, epoch: u64, keep: usize) -> impl Future<Output = usize> + Send {
-        std::future::ready(self.trim_events_now(agent, epoch, keep))
+        std::future::ready(self.node.trim_events(agent, epoch, keep))
     }
 
     fn vdn_events(&self, vdn: VdnId, from: Option<u64>, max: usize) -> Option<FeedPage> {
-        let feed = self.feeds.get(&vdn).filter(|_| self.feed_capacity > 0)?;
-        if !feed.on.load(Ordering::Acquire) {
-            // Turned on under the VDN's write lock, so that no commit is half recorded.
-            let _state = self.vdns.get(&vdn)?.write();
-            feed.on.store(true, Ordering::Release);
-        }
-        let ring = feed.ring.lock();
-        let (events, first) = (&ring.0, ring.1);
-        let end = first + events.len() as u64;
-        let from = from.unwrap_or(end).min(end);
-        let start = from.max(first);
-        let taken: Vec<Event> = events.iter().skip((start - first) as usize).take(max).cloned().collect();
-        Some(FeedPage { next: start + taken.len() as u64, skipped: start - from, events: taken })
+        self.node.vdn_events(vdn, from, max)
     }
 }

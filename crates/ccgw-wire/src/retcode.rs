@@ -74,6 +74,7 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::Overloaded, _) => OVERLOADED,
         (E::StoreUnavailable, _) => STORE_UNAVAILABLE,
         (E::Internal, _) => INTERNAL,
+        // Placeholder until helper A1's vendor retcode for it lands (issue 9 contract).
         (E::AlreadySignedIn, _) => rc("100-002", "agent already signed in"),
         (E::ForceLoginNotAllowed, _) => rc("100-015", "agent already signed in and cannot be forcibly signed out"),
         (E::SigningIn, _) => rc("100-021", "agent is signing in, do not repeat"),
