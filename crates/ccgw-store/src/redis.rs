@@ -27,7 +27,7 @@ use tokio::sync::oneshot;
 
 use crate::log::{Entry, Replica, Snapshot};
 use crate::node::{Done, Node, Vdn};
-use crate::{Committed, Delivery, FeedPage, Requeued};
+use crate::{Committed, Delivery, FeedPage, Requeued, Store};
 
 /// Where the applier hands the telephony commands of every applied entry (of every node):
 /// `(vdn, entry seq, commands)`. In Redis mode the proposer does not execute them itself
@@ -363,10 +363,10 @@ impl Inner {
     }
 }
 
-/// The store's operations. `impl Store for RedisStore` waits for the asynchronous write path
-/// (issue 9, helper A1: `Store::submit` returning a future); these are its bodies.
-impl RedisStore {
-    pub fn submit<C: Op + Send + 'static>(
+/// The store's operations. Mailboxes are still per node (consumption is not yet a log entry), so
+/// the server does not use this backend yet (`backend = "redis"` is refused).
+impl Store for RedisStore {
+    fn submit<C: Op + Send + 'static>(
         &self,
         vdn: VdnId,
         now_ms: u64,
@@ -407,31 +407,31 @@ impl RedisStore {
         }
     }
 
-    pub fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError> {
+    fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError> {
         self.inner.node.read(vdn, f)
     }
 
-    pub fn vdn_of(&self, agent: AgentId) -> Option<VdnId> {
+    fn vdn_of(&self, agent: AgentId) -> Option<VdnId> {
         self.inner.node.vdn_of(agent)
     }
 
-    pub fn vdns(&self) -> Vec<VdnId> {
+    fn vdns(&self) -> Vec<VdnId> {
         self.inner.node.vdns()
     }
 
-    pub fn touch(&self, agent: AgentId, now_ms: u64) {
+    fn touch(&self, agent: AgentId, now_ms: u64) {
         self.inner.node.touch(agent, now_ms)
     }
 
-    pub fn last_seen(&self, agent: AgentId) -> Option<u64> {
+    fn last_seen(&self, agent: AgentId) -> Option<u64> {
         self.inner.node.last_seen(agent)
     }
 
-    pub fn mailbox_epoch(&self, agent: AgentId) -> u64 {
+    fn mailbox_epoch(&self, agent: AgentId) -> u64 {
         self.inner.node.mailbox_epoch(agent)
     }
 
-    pub fn next_event(
+    fn next_event(
         &self,
         agent: AgentId,
         epoch: Option<u64>,
@@ -440,24 +440,24 @@ impl RedisStore {
         self.inner.node.next_event(agent, epoch, wait)
     }
 
-    pub fn requeue(&self, agent: AgentId, delivery: Delivery) -> impl Future<Output = Requeued> + Send {
+    fn requeue(&self, agent: AgentId, delivery: Delivery) -> impl Future<Output = Requeued> + Send {
         ready(self.inner.node.requeue(agent, delivery))
     }
 
-    pub fn shut_down(&self) {
+    fn shut_down(&self) {
         self.inner.node.shut_down()
     }
 
-    pub fn clear_events(&self, agent: AgentId) -> impl Future<Output = ()> + Send {
+    fn clear_events(&self, agent: AgentId) -> impl Future<Output = ()> + Send {
         self.inner.node.clear_events(agent);
         ready(())
     }
 
-    pub fn trim_events(&self, agent: AgentId, epoch: u64, keep: usize) -> impl Future<Output = usize> + Send {
+    fn trim_events(&self, agent: AgentId, epoch: u64, keep: usize) -> impl Future<Output = usize> + Send {
         ready(self.inner.node.trim_events(agent, epoch, keep))
     }
 
-    pub fn vdn_events(&self, vdn: VdnId, from: Option<u64>, max: usize) -> Option<FeedPage> {
+    fn vdn_events(&self, vdn: VdnId, from: Option<u64>, max: usize) -> Option<FeedPage> {
         self.inner.node.vdn_events(vdn, from, max)
     }
 }

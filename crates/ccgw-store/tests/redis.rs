@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ccgw_domain::{AgentId, AgentProfile, Directory, DomainError, InitialState, Policy, SignInOptions, VdnId, cmd};
-use ccgw_store::{RedisConfig, RedisStore};
+use ccgw_store::{RedisConfig, RedisStore, Store};
 
 const VDN: VdnId = VdnId(1);
 
