@@ -547,7 +547,7 @@ impl SipSide {
             None => return,
         };
         if kind == LegKind::Outbound && !answered {
-            // The outcome of an unanswered outbound INVITE is reported by `follow_invite`.
+            // The outcome of an unanswered outbound INVITE is reported by `invite_out`'s task.
             return;
         }
         let reason = match reason {
@@ -594,19 +594,26 @@ impl SipSide {
         };
         match (kind, answered) {
             (LegKind::Outbound, false) => {
-                // `follow_invite` ends the leg once the INVITE is over (487, or 200 + BYE).
-                if let Err(e) = dialog.cancel().await {
-                    debug!(?leg, error = %e, "CANCEL failed");
-                }
+                // The INVITE's outcome (487, or 200 then ACK + BYE) ends the leg, in
+                // `invite_out`'s task. The CANCEL's own transaction runs in the background.
+                tokio::spawn(async move {
+                    if let Err(e) = dialog.cancel().await {
+                        debug!(?leg, error = %e, "CANCEL failed");
+                    }
+                });
             }
             (LegKind::Inbound, false) => {
                 dialog.reject(Some(StatusCode::TemporarilyUnavailable), None).ok();
                 self.end_leg(leg, reason).await;
             }
             (_, true) => {
-                if let Err(e) = dialog.bye().await {
-                    debug!(?leg, error = %e, "BYE failed");
-                }
+                // The leg is over for ccgw at once; the BYE transaction (retransmissions,
+                // timer F if the far end vanished) runs in the background.
+                tokio::spawn(async move {
+                    if let Err(e) = dialog.bye().await {
+                        debug!(?leg, error = %e, "BYE failed");
+                    }
+                });
                 self.end_leg(leg, reason).await;
             }
         }
