@@ -61,13 +61,16 @@ pub fn spawn_sipp(scenario_file: &str, remote: SocketAddr, port: u16, extra: &[&
         .arg(scenario(scenario_file))
         .args(["-i", "127.0.0.1", "-p", &port.to_string()])
         .args(["-m", "1", "-nostdin", "-timeout", "20s", "-timeout_error"])
-        .args(["-trace_err", "-trace_msg"])
         .args(extra)
         .current_dir(std::env::temp_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::inherit())
         .kill_on_drop(true);
+    if std::env::var("SIPP_TRACE").as_deref() == Ok("1") {
+        // Message and error logs next to the scenario's name in the temp dir.
+        cmd.args(["-trace_err", "-trace_msg"]);
+    }
     let child = cmd.spawn().expect("sipp runs");
     Sipp { child, port }
 }
