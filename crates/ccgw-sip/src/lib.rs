@@ -26,8 +26,11 @@
 //!   [`SipEvent::Answered`], `4xx`–`6xx` or no answer at all (timer B) → [`SipEvent::Failed`].
 //! * **Bridging**: a leg rung for a customer leg offers the customer's SDP; the phone's answer
 //!   answers the customer leg (`200` with the phone's SDP). SDP is passed through, media flows
-//!   endpoint to endpoint. When one of two bridged legs ends, the other is released (BYE, or
-//!   CANCEL / 480 while unanswered) and both report [`SipEvent::LegEnded`].
+//!   endpoint to endpoint. When the customer leg ends, or an answered agent leg ends, the other
+//!   leg is released too (BYE, or CANCEL while unanswered) and both report
+//!   [`SipEvent::LegEnded`] (the released one with [`EndReason::PeerEnded`]). An agent leg that
+//!   ends unanswered (rejected, cancelled on ring time-out, lost a CANCEL/200 race) leaves the
+//!   customer leg queued.
 //! * **Call control**: [`SipSide::hangup`], [`SipSide::cancel`], [`SipSide::reject`],
 //!   [`SipSide::hold`] / [`SipSide::unhold`] (re-INVITE with the SDP ccgw last sent on that leg,
 //!   direction rewritten to `a=sendonly` / `a=sendrecv`, origin version incremented).

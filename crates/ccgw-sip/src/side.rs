@@ -45,8 +45,9 @@ struct Leg {
     answered: bool,
     /// Ringing was reported (outbound legs report it once).
     ringing: bool,
-    /// ccgw asked to end this leg (hangup / cancel): its outcome is not a failure.
-    ending: bool,
+    /// ccgw asked to end this leg (hangup / cancel / peer gone), and why: its outcome is not
+    /// a failure.
+    ending: Option<EndReason>,
     /// The SDP the far end of this leg sent (offer for inbound, answer for outbound).
     remote_sdp: Option<Vec<u8>>,
     /// The SDP ccgw sent to this leg (the bridged leg's SDP), rewritten on hold/unhold.
@@ -460,7 +461,7 @@ impl SipSide {
                 dialog: dialog.clone(),
                 answered: false,
                 ringing: true,
-                ending: false,
+                ending: None,
                 remote_sdp: sdp.clone(),
                 local_sdp: None,
                 peer: None,
@@ -551,7 +552,7 @@ impl SipSide {
             return;
         }
         let reason = match reason {
-            _ if ending => EndReason::LocalHangup,
+            _ if ending.is_some() => ending.unwrap_or(EndReason::LocalHangup),
             TerminatedReason::UacCancel => EndReason::RemoteCancel,
             TerminatedReason::UacBye | TerminatedReason::UasBye => EndReason::RemoteBye,
             TerminatedReason::Timeout => EndReason::Timeout,
@@ -560,12 +561,15 @@ impl SipSide {
         self.end_leg(leg, reason).await;
     }
 
-    /// Removes the leg, reports it ended, and releases the leg bridged with it.
+    /// Removes the leg, reports it ended, and releases the leg bridged with it — unless this
+    /// was an outbound leg that never got answered (ring time-out, CANCEL/200 race): then the
+    /// customer stays queued for the next agent.
     async fn end_leg(&self, leg: LegId, reason: EndReason) {
         let removed = self.inner.legs.lock().remove(&leg);
         let Some(removed) = removed else { return };
         self.inner.dialogs.remove_dialog(&removed.dialog.id());
         self.emit(SipEvent::LegEnded { leg, reason });
+        let release_peer = removed.kind == LegKind::Inbound || removed.answered;
         if let Some(peer) = removed.peer {
             let still_peered = {
                 let mut legs = self.inner.legs.lock();
@@ -577,7 +581,7 @@ impl SipSide {
                     _ => false,
                 }
             };
-            if still_peered {
+            if still_peered && release_peer {
                 Box::pin(self.release(peer, EndReason::PeerEnded)).await;
             }
         }
@@ -589,7 +593,7 @@ impl SipSide {
         let (kind, answered, dialog) = {
             let mut legs = self.inner.legs.lock();
             let Some(l) = legs.get_mut(&leg) else { return };
-            l.ending = true;
+            l.ending = Some(reason);
             (l.kind, l.answered, l.dialog.clone())
         };
         match (kind, answered) {
@@ -701,7 +705,7 @@ impl SipSide {
                     dialog: dialog.clone(),
                     answered: false,
                     ringing: false,
-                    ending: false,
+                    ending: None,
                     remote_sdp: None,
                     local_sdp: offer,
                     peer,
@@ -745,8 +749,8 @@ impl SipSide {
             Some(l) => l.ending,
             None => return,
         };
-        if ending {
-            self.end_leg(leg, EndReason::LocalHangup).await;
+        if let Some(reason) = ending {
+            self.end_leg(leg, reason).await;
             return;
         }
         let removed = self.inner.legs.lock().remove(&leg);
@@ -769,25 +773,29 @@ impl SipSide {
             let Some(l) = legs.get_mut(&leg) else {
                 return;
             };
-            if l.ending || dialog.inner_terminated() {
-                None
+            if l.ending.is_some() || dialog.inner_terminated() {
+                Err(l.ending.unwrap_or(EndReason::LocalHangup))
             } else {
                 l.answered = true;
                 l.remote_sdp = answer.clone();
-                Some(l.peer)
+                Ok(l.peer)
             }
         };
-        let Some(peer) = accept_peer else {
-            // Answered after ccgw gave up on it: the stack ACKs and BYEs such a 2xx.
-            self.end_leg(leg, EndReason::LocalHangup).await;
-            return;
+        let peer = match accept_peer {
+            Ok(peer) => peer,
+            Err(reason) => {
+                // Answered after ccgw gave up on it (CANCEL/200 race): the stack ACKs and
+                // BYEs such a 2xx.
+                self.end_leg(leg, reason).await;
+                return;
+            }
         };
         self.emit(SipEvent::Answered { leg });
         let Some(peer) = peer else { return };
         let to_accept = {
             let mut legs = self.inner.legs.lock();
             match legs.get_mut(&peer) {
-                Some(p) if p.kind == LegKind::Inbound && !p.answered && !p.ending => {
+                Some(p) if p.kind == LegKind::Inbound && !p.answered && p.ending.is_none() => {
                     p.answered = true;
                     p.local_sdp = answer.clone();
                     Some(p.dialog.clone())
@@ -835,7 +843,7 @@ impl SipSide {
             if l.kind != LegKind::Inbound || l.answered || !(400..700).contains(&status) {
                 return Err(SipError::InvalidState(leg, "not an unanswered inbound leg"));
             }
-            l.ending = true;
+            l.ending = Some(EndReason::LocalHangup);
             l.dialog.clone()
         };
         dialog.reject(Some(StatusCode::from(status)), None).ok();

@@ -2,69 +2,10 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use ccgw_sip::{EndReason, LegId, SipEvent};
+use ccgw_sip::{EndReason, SipEvent};
 use common::*;
-
-const CUSTOMER_SDP: &str = "v=0\r\no=cust 1000 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
-const PHONE_SDP: &str = "v=0\r\no=phone 2000 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 42000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
-
-fn invite(peer: &Peer, side: SocketAddr, called: &str, call_id: &str, sdp: &str) -> String {
-    format!(
-        "INVITE sip:{called}@{side} SIP/2.0\r\nVia: SIP/2.0/UDP {a};branch=z9hG4bK-{call_id}-1;rport\r\nFrom: \"Customer\" <sip:5551234@{a}>;tag=cust-{call_id}\r\nTo: <sip:{called}@{side}>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:5551234@{a}>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {len}\r\n\r\n{sdp}",
-        a = peer.addr,
-        len = sdp.len()
-    )
-}
-
-/// A request inside the customer's dialog (ACK, BYE, CANCEL), `to` being the To of ccgw's
-/// response (with its tag) or, for CANCEL, the INVITE's.
-fn in_dialog(peer: &Peer, side: SocketAddr, method: &str, cseq: u32, branch: &str, call_id: &str, to: &str) -> String {
-    format!(
-        "{method} sip:8000@{side} SIP/2.0\r\nVia: SIP/2.0/UDP {a};branch={branch};rport\r\nFrom: \"Customer\" <sip:5551234@{a}>;tag=cust-{call_id}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-        a = peer.addr
-    )
-}
-
-/// The response a phone sends to a request ccgw sent it.
-fn respond(req: &Msg, status: &str, to_tag: &str, contact: SocketAddr, sdp: Option<&str>) -> String {
-    let mut r = format!("SIP/2.0 {status}\r\n");
-    for name in ["Via", "From", "Call-ID", "CSeq"] {
-        for (k, v) in &req.headers {
-            if k.eq_ignore_ascii_case(name) {
-                r.push_str(&format!("{k}: {v}\r\n"));
-            }
-        }
-    }
-    let to = req.hh("To");
-    if to.contains(";tag=") {
-        r.push_str(&format!("To: {to}\r\n"));
-    } else {
-        r.push_str(&format!("To: {to};tag={to_tag}\r\n"));
-    }
-    r.push_str(&format!("Contact: <sip:7101@{contact}>\r\n"));
-    match sdp {
-        Some(sdp) => {
-            r.push_str(&format!("Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}", sdp.len()))
-        }
-        None => r.push_str("Content-Length: 0\r\n\r\n"),
-    }
-    r
-}
-
-async fn inbound(events: &mut tokio::sync::mpsc::UnboundedReceiver<SipEvent>) -> LegId {
-    match next_event(events, |e| matches!(e, SipEvent::Inbound { .. })).await {
-        SipEvent::Inbound { leg, from, to, sdp } => {
-            assert_eq!(from, "5551234");
-            assert_eq!(to, "8000");
-            assert_eq!(sdp.as_deref(), Some(CUSTOMER_SDP.as_bytes()));
-            leg
-        }
-        _ => unreachable!(),
-    }
-}
 
 #[tokio::test]
 async fn inbound_invite_rings_and_caller_cancel_ends_it() {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use ccgw_sip::{SipConfig, SipEvent, SipSide};
+use ccgw_sip::{LegId, SipConfig, SipEvent, SipSide};
 use md5::{Digest, Md5};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -151,6 +151,13 @@ impl Peer {
         }
     }
 
+    /// The next message within `d`, if any.
+    pub async fn try_recv(&self, d: Duration) -> Option<Msg> {
+        let mut buf = vec![0u8; 65535];
+        let (n, _) = tokio::time::timeout(d, self.sock.recv_from(&mut buf)).await.ok()?.ok()?;
+        Some(Msg::parse(&String::from_utf8_lossy(&buf[..n])))
+    }
+
     /// Whether nothing arrives within `d`.
     pub async fn quiet(&self, d: Duration) -> bool {
         let mut buf = vec![0u8; 65535];
@@ -242,4 +249,72 @@ pub async fn register_peer(peer: &Peer, side: SocketAddr, number: &str) {
     peer.send(side, &register(2, Some(auth))).await;
     let (ok, _) = peer.recv().await;
     assert!(ok.start.starts_with("SIP/2.0 200"), "{}", ok.raw);
+}
+
+// ------------------------------------------------------------------ hand-made calls
+
+pub const CUSTOMER_SDP: &str = "v=0\r\no=cust 1000 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
+pub const PHONE_SDP: &str = "v=0\r\no=phone 2000 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 42000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
+
+pub fn invite(peer: &Peer, side: SocketAddr, called: &str, call_id: &str, sdp: &str) -> String {
+    format!(
+        "INVITE sip:{called}@{side} SIP/2.0\r\nVia: SIP/2.0/UDP {a};branch=z9hG4bK-{call_id}-1;rport\r\nFrom: \"Customer\" <sip:5551234@{a}>;tag=cust-{call_id}\r\nTo: <sip:{called}@{side}>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:5551234@{a}>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {len}\r\n\r\n{sdp}",
+        a = peer.addr,
+        len = sdp.len()
+    )
+}
+
+/// A request inside the customer's dialog (ACK, BYE, CANCEL), `to` being the To of ccgw's
+/// response (with its tag) or, for CANCEL, the INVITE's.
+pub fn in_dialog(
+    peer: &Peer,
+    side: SocketAddr,
+    method: &str,
+    cseq: u32,
+    branch: &str,
+    call_id: &str,
+    to: &str,
+) -> String {
+    format!(
+        "{method} sip:8000@{side} SIP/2.0\r\nVia: SIP/2.0/UDP {a};branch={branch};rport\r\nFrom: \"Customer\" <sip:5551234@{a}>;tag=cust-{call_id}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        a = peer.addr
+    )
+}
+
+/// The response a phone sends to a request ccgw sent it.
+pub fn respond(req: &Msg, status: &str, to_tag: &str, contact: SocketAddr, sdp: Option<&str>) -> String {
+    let mut r = format!("SIP/2.0 {status}\r\n");
+    for name in ["Via", "From", "Call-ID", "CSeq"] {
+        for (k, v) in &req.headers {
+            if k.eq_ignore_ascii_case(name) {
+                r.push_str(&format!("{k}: {v}\r\n"));
+            }
+        }
+    }
+    let to = req.hh("To");
+    if to.contains(";tag=") {
+        r.push_str(&format!("To: {to}\r\n"));
+    } else {
+        r.push_str(&format!("To: {to};tag={to_tag}\r\n"));
+    }
+    r.push_str(&format!("Contact: <sip:7101@{contact}>\r\n"));
+    match sdp {
+        Some(sdp) => {
+            r.push_str(&format!("Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}", sdp.len()))
+        }
+        None => r.push_str("Content-Length: 0\r\n\r\n"),
+    }
+    r
+}
+
+pub async fn inbound(events: &mut tokio::sync::mpsc::UnboundedReceiver<SipEvent>) -> LegId {
+    match next_event(events, |e| matches!(e, SipEvent::Inbound { .. })).await {
+        SipEvent::Inbound { leg, from, to, sdp } => {
+            assert_eq!(from, "5551234");
+            assert_eq!(to, "8000");
+            assert_eq!(sdp.as_deref(), Some(CUSTOMER_SDP.as_bytes()));
+            leg
+        }
+        _ => unreachable!(),
+    }
 }
