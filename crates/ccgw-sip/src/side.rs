@@ -511,8 +511,9 @@ impl SipSide {
                     // A re-INVITE / UPDATE from the far end: answer with what this leg has
                     // (relaying it to the bridged leg is not built yet).
                     let local = self.inner.legs.lock().get(&leg).and_then(|l| l.local_sdp.clone());
-                    let result = match (req.body.is_empty(), local) {
-                        (false, Some(sdp)) if req.method == Method::Invite => {
+                    // (An offerless re-INVITE gets the same SDP as its offer.)
+                    let result = match local {
+                        Some(sdp) if req.method == Method::Invite => {
                             handle.respond(StatusCode::OK, Some(vec![content_type_sdp()]), Some(sdp)).await
                         }
                         _ => handle.reply(StatusCode::OK).await,
@@ -876,6 +877,14 @@ impl SipSide {
                 .ok_or(SipError::InvalidState(leg, "no SDP to re-offer"))?;
             (l.dialog.clone(), sdp)
         };
+        // Right after answering, the customer's ACK may still be on its way (the dialog is in
+        // WaitAck): a re-INVITE waits for it, a little.
+        for _ in 0..40 {
+            if !matches!(dialog.state(), DialogState::WaitAck(_, _)) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let resp = dialog.reinvite(Some(vec![content_type_sdp()]), Some(sdp.clone())).await.map_err(stack_err)?;
         match resp {
             Some(r) if r.status_code.kind() == StatusCodeKind::Successful => {

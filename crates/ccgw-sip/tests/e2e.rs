@@ -12,15 +12,35 @@ async fn sipp_customer_is_bridged_to_sipp_agent_phone() {
     if !have_sipp("sipp_customer_is_bridged_to_sipp_agent_phone") {
         return;
     }
+    bridged_call(false).await;
+}
+
+#[tokio::test]
+async fn sipp_customer_is_bridged_to_sipp_agent_phone_over_tcp() {
+    if !have_sipp("sipp_customer_is_bridged_to_sipp_agent_phone_over_tcp") {
+        return;
+    }
+    bridged_call(true).await;
+}
+
+/// The customer calls over UDP; the phone registers and is rung over UDP or TCP.
+async fn bridged_call(phone_over_tcp: bool) {
     let (side, mut events) = start().await;
     let s = side.udp_addr();
+    let phone_side = if phone_over_tcp { side.tcp_addr() } else { s };
+    let phone_transport: &[&str] = if phone_over_tcp { &["-t", "t1"] } else { &["-t", "u1"] };
 
     // The phone registers, then waits for calls on the same port.
     let phone_port = free_port();
-    let reg = ["-s", "7101", "-au", "7101", "-ap", PASSWORD, "-key", "expires", "600"];
-    assert!(spawn_sipp("register.xml", s, phone_port, &reg).success().await, "phone registers");
-    assert!(side.is_registered("7101"));
-    let phone = spawn_sipp("agent_phone.xml", s, phone_port, &["-s", "7101"]);
+    let mut reg = vec!["-s", "7101", "-au", "7101", "-ap", PASSWORD, "-key", "expires", "600"];
+    reg.extend_from_slice(phone_transport);
+    assert!(spawn_sipp("register.xml", phone_side, phone_port, &reg).success().await, "phone registers");
+    let contact = side.contact("7101").expect("registered");
+    let expected = if phone_over_tcp { ccgw_sip::SipTransport::Tcp } else { ccgw_sip::SipTransport::Udp };
+    assert_eq!(contact.transport, expected);
+    let mut uas = vec!["-s", "7101"];
+    uas.extend_from_slice(phone_transport);
+    let phone = spawn_sipp("agent_phone.xml", phone_side, phone_port, &uas);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let customer = spawn_sipp("customer.xml", s, free_port(), &["-s", "8000"]);

@@ -221,3 +221,58 @@ async fn without_trunk_dial_is_refused_and_reject_sends_the_status() {
     assert_eq!(side.leg_count(), 0);
     side.shutdown();
 }
+
+#[tokio::test]
+async fn customer_leg_is_held_with_the_phones_sdp() {
+    let (mut c, to) = answered_call("hc-1").await;
+    let hold = {
+        let side = c.side.clone();
+        let leg = c.customer_leg;
+        tokio::spawn(async move { side.hold(leg).await })
+    };
+    let (reinv, _) = c.customer.recv().await;
+    assert_eq!(reinv.start, format!("INVITE sip:5551234@{} SIP/2.0", c.customer.addr));
+    assert_eq!(reinv.hh("From"), to, "ccgw's side of the customer dialog");
+    assert_eq!(reinv.hh("Call-ID"), "hc-1");
+    assert_eq!(reinv.hh("Content-Type"), "application/sdp");
+    assert_eq!(reinv.body, PHONE_SDP.replace("o=phone 2000 1 ", "o=phone 2000 2 ").replace("a=sendrecv", "a=sendonly"));
+    c.customer.send(c.s, &respond(&reinv, "200 OK", "unused", c.customer.addr, Some(CUSTOMER_SDP))).await;
+    let (ack, _) = c.customer.recv().await;
+    assert!(ack.start.starts_with("ACK "), "{}", ack.start);
+    hold.await.expect("join").expect("hold");
+    // A refused unhold is an error and leaves the leg up.
+    let unhold = {
+        let side = c.side.clone();
+        let leg = c.customer_leg;
+        tokio::spawn(async move { side.unhold(leg).await })
+    };
+    let (reinv, _) = c.customer.recv().await;
+    c.customer.send(c.s, &respond(&reinv, "488 Not Acceptable Here", "unused", c.customer.addr, None)).await;
+    let result = unhold.await.expect("join");
+    assert!(matches!(result, Err(ccgw_sip::SipError::Rejected(_, 488))), "{result:?}");
+    assert!(c.side.is_answered(c.customer_leg));
+    assert_eq!(no_event(&mut c.events, Duration::from_millis(200)).await, None);
+    c.side.shutdown();
+}
+
+#[tokio::test]
+async fn phone_reinvite_is_answered_with_the_customers_sdp() {
+    let (mut c, _to) = answered_call("ri-1").await;
+    let a = c.phone.addr;
+    let reinvite = format!(
+        "INVITE sip:ccgw@{s} SIP/2.0\r\nVia: SIP/2.0/UDP {a};branch=z9hG4bK-ri-2\r\nFrom: {to};tag=ph\r\nTo: {from}\r\nCall-ID: {cid}\r\nCSeq: 2 INVITE\r\nContact: <sip:7101@{a}>\r\nContent-Type: application/sdp\r\nContent-Length: {len}\r\n\r\n{PHONE_SDP}",
+        s = c.s,
+        to = c.invite.hh("To"),
+        from = c.invite.hh("From"),
+        cid = c.invite.hh("Call-ID"),
+        len = PHONE_SDP.len(),
+    );
+    c.phone.send(c.s, &reinvite).await;
+    let (ok, _) = c.phone.recv_skipping(&["SIP/2.0 100 Trying"]).await;
+    assert_eq!(ok.start, "SIP/2.0 200 OK");
+    assert_eq!(ok.hh("CSeq"), "2 INVITE");
+    assert_eq!(ok.body, CUSTOMER_SDP);
+    assert_eq!(no_event(&mut c.events, Duration::from_millis(200)).await, None);
+    assert_eq!(c.side.leg_count(), 2);
+    c.side.shutdown();
+}
