@@ -74,8 +74,9 @@ pub use registrar::{Contact, SipTransport};
 pub use sdp::{Direction, direction as sdp_direction, with_direction as sdp_with_direction};
 pub use side::SipSide;
 
-/// The SIP side's configuration (`[telephony.sip]`).
-#[derive(Clone, Debug)]
+/// The SIP side's configuration (`[telephony.sip]`). Its `Debug` shows the phone numbers, not
+/// their passwords.
+#[derive(Clone)]
 pub struct SipConfig {
     /// Where UDP and TCP listen (port 0: any free port).
     pub listen: SocketAddr,
@@ -91,6 +92,22 @@ pub struct SipConfig {
     pub min_expires: u32,
     /// The longest registration granted (longer requests are clamped).
     pub max_expires: u32,
+}
+
+impl std::fmt::Debug for SipConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut numbers: Vec<&String> = self.phones.keys().collect();
+        numbers.sort();
+        f.debug_struct("SipConfig")
+            .field("listen", &self.listen)
+            .field("realm", &self.realm)
+            .field("phones", &numbers)
+            .field("access_codes", &self.access_codes)
+            .field("trunk", &self.trunk)
+            .field("min_expires", &self.min_expires)
+            .field("max_expires", &self.max_expires)
+            .finish()
+    }
 }
 
 impl SipConfig {
@@ -175,4 +192,18 @@ pub enum SipError {
     InvalidNumber(String),
     #[error("SIP stack: {0}")]
     Stack(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_debug_hides_passwords() {
+        let mut c = SipConfig::new("127.0.0.1:0".parse().expect("addr"));
+        c.phones.insert("7101".into(), "s3cret-pw".into());
+        let shown = format!("{c:?}");
+        assert!(shown.contains("7101"), "{shown}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+    }
 }

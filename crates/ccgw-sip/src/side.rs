@@ -224,6 +224,11 @@ impl SipSide {
         self.inner.legs.lock().len()
     }
 
+    /// The dialogs the stack still tracks (diagnostics: 0 once every call is over).
+    pub fn dialog_count(&self) -> usize {
+        self.inner.dialogs.len()
+    }
+
     /// Whether `leg` is alive and answered.
     pub fn is_answered(&self, leg: LegId) -> bool {
         self.inner.legs.lock().get(&leg).is_some_and(|l| l.answered)

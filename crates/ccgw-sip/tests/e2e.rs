@@ -71,6 +71,6 @@ async fn bridged_call(phone_over_tcp: bool) {
     assert_eq!(ended, vec![(customer_leg, EndReason::RemoteBye), (agent_leg, EndReason::PeerEnded)]);
     assert!(customer.success().await, "SIPp customer scenario");
     assert!(phone.success().await, "SIPp phone scenario");
-    assert_eq!(side.leg_count(), 0);
+    assert_clean(&side).await;
     side.shutdown();
 }

@@ -84,7 +84,7 @@ async fn customer_cancel_while_agent_rings_cancels_the_phone() {
         vec![(c.customer_leg, EndReason::RemoteCancel), (c.agent_leg, EndReason::PeerEnded)]
     );
     assert_eq!(no_event(&mut c.events, Duration::from_millis(200)).await, None, "no Failed after the cancel");
-    assert_eq!(c.side.leg_count(), 0);
+    assert_clean(&c.side).await;
     c.side.shutdown();
 }
 
@@ -121,7 +121,7 @@ async fn cancel_crossing_the_phones_200_is_acked_and_byed() {
     let (m, _) = c.customer.recv_skipping(&["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing"]).await;
     assert_eq!(m.start, "SIP/2.0 480 Temporarily Unavailable");
     assert_eq!(ended(&mut c.events, 1).await, vec![(c.customer_leg, EndReason::LocalHangup)]);
-    assert_eq!(c.side.leg_count(), 0);
+    assert_clean(&c.side).await;
     c.side.shutdown();
 }
 
@@ -148,7 +148,7 @@ async fn phone_bye_releases_the_customer() {
         ended(&mut c.events, 2).await,
         vec![(c.customer_leg, EndReason::PeerEnded), (c.agent_leg, EndReason::RemoteBye)]
     );
-    assert_eq!(c.side.leg_count(), 0);
+    assert_clean(&c.side).await;
     c.side.shutdown();
 }
 
@@ -164,7 +164,7 @@ async fn phone_vanishing_mid_call_still_ends_the_call() {
         ended(&mut c.events, 2).await,
         vec![(c.customer_leg, EndReason::LocalHangup), (c.agent_leg, EndReason::PeerEnded)]
     );
-    assert_eq!(c.side.leg_count(), 0);
+    assert_clean(&c.side).await;
     assert!(c.side.hangup(c.agent_leg).await.is_err(), "gone legs are unknown");
     c.side.shutdown();
 }
@@ -201,7 +201,7 @@ async fn callout_goes_to_the_trunk() {
     let ev = next_event(&mut events, |e| matches!(e, SipEvent::Failed { .. } | SipEvent::LegEnded { .. })).await;
     assert_eq!(ev, SipEvent::Failed { leg, status: 503 });
     assert!(trunk.recv().await.0.start.starts_with("ACK "));
-    assert_eq!(side.leg_count(), 0);
+    assert_clean(&side).await;
     side.shutdown();
 }
 
@@ -218,7 +218,7 @@ async fn without_trunk_dial_is_refused_and_reject_sends_the_status() {
     let (m, _) = customer.recv_skipping(&["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing"]).await;
     assert_eq!(m.start, "SIP/2.0 486 Busy Here");
     assert_eq!(ended(&mut events, 1).await, vec![(leg, EndReason::LocalHangup)]);
-    assert_eq!(side.leg_count(), 0);
+    assert_clean(&side).await;
     side.shutdown();
 }
 

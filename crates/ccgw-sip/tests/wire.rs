@@ -45,7 +45,7 @@ async fn inbound_invite_rings_and_caller_cancel_ends_it() {
     );
     let ev = next_event(&mut events, |e| matches!(e, SipEvent::LegEnded { .. })).await;
     assert_eq!(ev, SipEvent::LegEnded { leg, reason: EndReason::RemoteCancel });
-    assert_eq!(side.leg_count(), 0);
+    assert_clean(&side).await;
     side.shutdown();
 }
 
@@ -68,7 +68,7 @@ async fn invite_to_unknown_number_is_404_and_garbage_is_ignored() {
     let (m, _) = peer.recv_skipping(&["SIP/2.0 100 Trying"]).await;
     assert_eq!(m.start, "SIP/2.0 404 Not Found");
     assert_eq!(m.hh("Call-ID"), "unknown-1");
-    assert_eq!(side.leg_count(), 0);
+    assert_clean(&side).await;
     // Still serving.
     register_peer(&peer, s, "7101").await;
     side.shutdown();
@@ -176,7 +176,7 @@ async fn bridged_call_on_the_wire() {
     }
     ended.sort_by_key(|(l, _)| *l);
     assert_eq!(ended, vec![(customer_leg, EndReason::RemoteBye), (agent_leg, EndReason::PeerEnded)]);
-    assert_eq!(side.leg_count(), 0);
+    assert_clean(&side).await;
     side.shutdown();
 }
 
@@ -216,7 +216,7 @@ async fn unanswered_ring_is_cancelled_and_refusal_fails() {
     let ev = next_event(&mut events, |e| matches!(e, SipEvent::LegEnded { .. } | SipEvent::Failed { .. })).await;
     assert_eq!(ev, SipEvent::Failed { leg, status: 486 });
     assert!(phone.recv().await.0.start.starts_with("ACK "));
-    assert_eq!(side.leg_count(), 0);
+    assert_clean(&side).await;
 
     // Not registered: an error, no leg.
     assert!(side.ring("7102", None, false).await.is_err());

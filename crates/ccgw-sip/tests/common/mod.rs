@@ -98,6 +98,18 @@ pub async fn run_sipp(scenario_file: &str, remote: SocketAddr, extra: &[&str]) -
     spawn_sipp(scenario_file, remote, free_port(), extra).success().await
 }
 
+/// No leg left, and (within 2 s, as BYE/CANCEL transactions finish) no dialog either.
+pub async fn assert_clean(side: &SipSide) {
+    assert_eq!(side.leg_count(), 0, "legs left");
+    for _ in 0..40 {
+        if side.dialog_count() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(side.dialog_count(), 0, "dialogs left in the stack");
+}
+
 /// Waits for an event matching `pred`, failing after 10 s.
 pub async fn next_event(events: &mut UnboundedReceiver<SipEvent>, pred: impl Fn(&SipEvent) -> bool) -> SipEvent {
     let wait = async {
