@@ -15,6 +15,7 @@ use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::ToTypedHeader;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{self as rsip, Header, Method, Param, StatusCode, StatusCodeKind};
+use rsipstack::transaction::endpoint::EndpointOption;
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipAddr, SipConnection, TcpListenerConnection, TransportLayer};
@@ -147,7 +148,12 @@ impl SipSide {
         transport_layer.add_transport(udp.into());
         transport_layer.add_transport(SipConnection::TcpListener(tcp));
 
+        // Call-IDs `<uuid>@<our IP>` (the stack's default suffix is its vendor's domain).
+        let callid_host =
+            if config.listen.ip().is_unspecified() { LOCAL_USER.to_string() } else { config.listen.ip().to_string() };
+        let option = EndpointOption { callid_suffix: Some(callid_host), ..EndpointOption::default() };
         let endpoint = EndpointBuilder::new()
+            .with_option(option)
             .with_user_agent(concat!("ccgw/", env!("CARGO_PKG_VERSION")))
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport_layer)

@@ -96,6 +96,7 @@ async fn bridged_call_on_the_wire() {
     assert_eq!(inv.hh("To"), format!("<sip:7101@{}>", phone.addr));
     assert!(!inv.hh("Call-ID").is_empty());
     assert_ne!(inv.hh("Call-ID"), "bridge-1", "a B2BUA leg has its own Call-ID");
+    assert!(inv.hh("Call-ID").ends_with("@127.0.0.1"), "{}", inv.hh("Call-ID"));
     let cseq: u32 = inv.hh("CSeq").strip_suffix(" INVITE").and_then(|n| n.parse().ok()).expect("CSeq n INVITE");
     assert_eq!(inv.hh("Contact"), format!("<sip:ccgw@{s}>"));
     assert_eq!(inv.hh("Call-Info"), format!("<sip:{s}>;answer-after=0"));
