@@ -69,6 +69,9 @@ pub(crate) struct Inner {
     trunk: Option<SocketAddr>,
     udp_addr: SocketAddr,
     tcp_addr: SocketAddr,
+    /// The IP put in Contact, From and Call-Info: the listen IP, or when that is unspecified
+    /// (0.0.0.0), the interface address the stack picked.
+    advertised_ip: IpAddr,
     cancel: CancellationToken,
 }
 
@@ -138,6 +141,10 @@ impl SipSide {
             .map_err(|e| SipError::Bind(format!("UDP {}: {e}", config.listen)))?;
         let udp_port = udp.get_addr().addr.port.as_ref().map(|p| p.value()).unwrap_or(config.listen.port());
         let udp_addr = SocketAddr::new(config.listen.ip(), udp_port);
+        let advertised_ip = match udp.get_addr().addr.host {
+            rsip::Host::IpAddr(ip) if config.listen.ip().is_unspecified() => ip,
+            _ => config.listen.ip(),
+        };
         // rsipstack binds its TCP listener when it starts serving, so a port is chosen here:
         // the UDP port when it is free for TCP too, else any free port.
         let tcp_addr = pick_tcp_addr(SocketAddr::new(config.listen.ip(), udp_port))
@@ -149,9 +156,7 @@ impl SipSide {
         transport_layer.add_transport(SipConnection::TcpListener(tcp));
 
         // Call-IDs `<uuid>@<our IP>` (the stack's default suffix is its vendor's domain).
-        let callid_host =
-            if config.listen.ip().is_unspecified() { LOCAL_USER.to_string() } else { config.listen.ip().to_string() };
-        let option = EndpointOption { callid_suffix: Some(callid_host), ..EndpointOption::default() };
+        let option = EndpointOption { callid_suffix: Some(advertised_ip.to_string()), ..EndpointOption::default() };
         let endpoint = EndpointBuilder::new()
             .with_option(option)
             .with_user_agent(concat!("ccgw/", env!("CARGO_PKG_VERSION")))
@@ -180,6 +185,7 @@ impl SipSide {
             trunk: config.trunk,
             udp_addr,
             tcp_addr,
+            advertised_ip,
             cancel: cancel.clone(),
         });
         let side = SipSide { inner };
@@ -200,12 +206,13 @@ impl SipSide {
         Ok((side, events_rx))
     }
 
-    /// The bound UDP address.
+    /// The bound UDP address (as configured, with the port chosen when it was 0).
     pub fn udp_addr(&self) -> SocketAddr {
         self.inner.udp_addr
     }
 
-    /// The bound TCP address.
+    /// The TCP listening address (the UDP port when it was free for TCP too). The listener
+    /// itself is bound by the stack as it starts serving, a moment after [`SipSide::start`].
     pub fn tcp_addr(&self) -> SocketAddr {
         self.inner.tcp_addr
     }
@@ -255,11 +262,20 @@ impl SipSide {
         LegId(self.inner.next_leg.fetch_add(1, Ordering::Relaxed))
     }
 
+    /// ccgw's address as peers should use it, for this transport.
+    fn advertised(&self, transport: SipTransport) -> SocketAddr {
+        let port = match transport {
+            SipTransport::Udp => self.inner.udp_addr.port(),
+            SipTransport::Tcp => self.inner.tcp_addr.port(),
+        };
+        SocketAddr::new(self.inner.advertised_ip, port)
+    }
+
     fn local_contact(&self, transport: SipTransport) -> String {
         match transport {
-            SipTransport::Udp => format!("sip:{LOCAL_USER}@{}", self.inner.udp_addr),
+            SipTransport::Udp => format!("sip:{LOCAL_USER}@{}", self.advertised(transport)),
             SipTransport::Tcp => {
-                format!("sip:{LOCAL_USER}@{};transport=tcp", self.inner.tcp_addr)
+                format!("sip:{LOCAL_USER}@{};transport=tcp", self.advertised(transport))
             }
         }
     }
@@ -652,10 +668,7 @@ impl SipSide {
         };
         let mut headers = Vec::new();
         if auto_answer {
-            let host = match contact.transport {
-                SipTransport::Udp => self.inner.udp_addr,
-                SipTransport::Tcp => self.inner.tcp_addr,
-            };
+            let host = self.advertised(contact.transport);
             headers.push(Header::CallInfo(rsip::CallInfo::new(format!("<sip:{host}>;answer-after=0"))));
         }
         self.invite_out(target, destination, contact.transport, customer_leg, headers).await
@@ -689,10 +702,7 @@ impl SipSide {
             }
             None => (None, LOCAL_USER.to_string()),
         };
-        let host = match transport {
-            SipTransport::Udp => self.inner.udp_addr,
-            SipTransport::Tcp => self.inner.tcp_addr,
-        };
+        let host = self.advertised(transport);
         let caller_user = if caller.is_empty() { LOCAL_USER.to_string() } else { caller.clone() };
         let opt = InviteOption {
             caller: parse_uri(&format!("sip:{caller_user}@{host}"))?,
