@@ -34,17 +34,22 @@
 //! * **Call control**: [`SipSide::hangup`], [`SipSide::cancel`], [`SipSide::reject`],
 //!   [`SipSide::hold`] / [`SipSide::unhold`] (re-INVITE with the SDP ccgw last sent on that leg,
 //!   direction rewritten to `a=sendonly` / `a=sendrecv`, origin version incremented).
-//! * **Robustness**: unparsable datagrams are dropped by the stack; every handler answers or
-//!   drops, none panics on network input. Retransmissions, CANCEL/200 races (a 2xx to a
-//!   cancelled INVITE is ACKed and BYEd) and timers are the stack's.
+//! * **Robustness**: unparsable datagrams and TCP garbage are dropped by the stack; every
+//!   handler answers or drops, none panics on network input. Retransmissions, CANCEL/200 races
+//!   (a 2xx to a cancelled INVITE is ACKed and BYEd) and timers are the stack's. BYE and
+//!   CANCEL transactions run in the background: a released leg is over for ccgw at once, even
+//!   when the far end vanished (its BYE times out later, unseen). A phone that never answers
+//!   an INVITE at all fails with 408 after timer B (32 s); ringing without answer is for the
+//!   engine's ring time-out to [`SipSide::cancel`] (the stack's own timer C is 3 minutes).
 //!
 //! ## Not built yet
 //!
 //! * Wiring behind `Telephony` in `ccgw-server`, the `[telephony] kind = "sip"` configuration.
 //! * Consult and transfer (re-INVITEs connecting the customer leg to another leg); re-INVITEs
 //!   from the far end are answered locally (with the SDP ccgw last sent), not relayed.
-//! * Detecting a phone that disappears mid-call (no session timers / OPTIONS pings yet; its
-//!   leg ends on the BYE's failure or when the peer hangs up).
+//! * Noticing by itself that a phone disappeared mid-call (no session timers / OPTIONS pings
+//!   yet): the call lasts until the customer or the engine releases it.
+//! * Relaying DTMF / INFO, PRACK (100rel), UPDATE-based session changes.
 //! * Outbound trunk authentication, TLS, several bindings per number, NAT handling beyond
 //!   using the REGISTER's source address when the Contact is not an IP literal.
 //!
@@ -62,6 +67,19 @@
 //!   the peer released, so events are never doubled and legs do not leak.
 //!
 //! Events are sent on an unbounded channel: the engine consumes them in its own loop.
+//!
+//! rsipstack fitted a B2BUA without patching: server dialogs for inbound legs
+//! (`get_or_create_server_invite`, `ringing`, `accept`, `reject`), client dialogs for outbound
+//! legs (`do_invite_async`, `cancel`, `bye`, `reinvite`); ccgw has no transaction code of its
+//! own. Its default features (TLS, WebSocket, DNS SRV) are off.
+//!
+//! ## Tests
+//!
+//! `cargo test -p ccgw-sip`: unit tests (digest incl. RFC 2617's worked example, SDP
+//! rewriting), `tests/wire.rs` (exact messages against hand-made UDP peers), `tests/faults.rs`
+//! (races and faults), `tests/registrar.rs` and `tests/e2e.rs` (SIPp scenarios in
+//! `tests/sipp/`), `tests/baresip.rs` (a real phone). Tests needing `sipp` or `baresip` skip
+//! when the binary is missing, unless `REQUIRE_SIP=1`; `SIPP_TRACE=1` keeps SIPp's message logs.
 
 mod registrar;
 mod sdp;

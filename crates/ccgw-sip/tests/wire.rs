@@ -224,3 +224,32 @@ async fn unanswered_ring_is_cancelled_and_refusal_fails() {
     assert!(phone.quiet(Duration::from_millis(200)).await);
     side.shutdown();
 }
+
+#[tokio::test]
+async fn garbage_over_tcp_is_survived() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (side, _events) = start().await;
+    tokio::time::sleep(Duration::from_millis(100)).await; // the TCP listener binds as the stack serves
+    for garbage in [
+        &b"\x00\x01garbage\r\n\r\n"[..],
+        b"INVITE sip:8000@x SIP/2.0\r\nContent-Length: 5\r\n\r\nab",
+        &[0xffu8; 5000][..],
+    ] {
+        let mut c = tokio::net::TcpStream::connect(side.tcp_addr()).await.expect("connect");
+        c.write_all(garbage).await.expect("write");
+        drop(c);
+    }
+    // Still answering on TCP: a REGISTER gets its challenge.
+    let mut c = tokio::net::TcpStream::connect(side.tcp_addr()).await.expect("connect");
+    let a = c.local_addr().expect("addr");
+    let s = side.tcp_addr();
+    let register = format!(
+        "REGISTER sip:{s} SIP/2.0\r\nVia: SIP/2.0/TCP {a};branch=z9hG4bK-tcp1\r\nFrom: <sip:7101@{s}>;tag=t\r\nTo: <sip:7101@{s}>\r\nCall-ID: tcp-1\r\nCSeq: 1 REGISTER\r\nContact: <sip:7101@{a};transport=tcp>\r\nContent-Length: 0\r\n\r\n"
+    );
+    c.write_all(register.as_bytes()).await.expect("write");
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf)).await.expect("in time").expect("read");
+    let m = Msg::parse(&String::from_utf8_lossy(&buf[..n]));
+    assert_eq!(m.start, "SIP/2.0 401 Unauthorized");
+    side.shutdown();
+}
