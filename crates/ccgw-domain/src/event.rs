@@ -5,6 +5,7 @@ use crate::call::{CallFeature, Leg};
 use crate::ids::{AgentId, CallId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Event {
     pub agent: AgentId,
     pub at_ms: u64,
@@ -13,6 +14,7 @@ pub struct Event {
 
 /// A call being offered to (or auto-answered by) an agent.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Offer {
     pub call: CallId,
     pub caller: String,
@@ -26,6 +28,7 @@ pub struct Offer {
 
 /// The call the platform rings an agent's phone for (a call offered to the agent).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PhoneCall {
     pub call: CallId,
     pub caller: String,
@@ -34,6 +37,7 @@ pub struct PhoneCall {
 
 /// Who put an agent's phone back on the hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum HungUpBy {
     /// The agent's own request took it out of its last call (release, reject, drop, transfer).
     Agent,
@@ -43,6 +47,7 @@ pub enum HungUpBy {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum EventKind {
     /// Sign-in started.
     InService,
@@ -159,6 +164,7 @@ pub enum EventKind {
 
 /// What a monitored agent did, as the supervisor's `QC_AgentState_Notify` says it (`subtype`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum QcSubtype {
     Login,
     Logout,

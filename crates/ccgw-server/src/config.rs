@@ -501,12 +501,25 @@ impl PushConfig {
 }
 
 /// `[store]`: where the state lives (issue 9).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     pub backend: StoreBackend,
-    /// The Redis URL (`backend = "redis"` only).
+    /// The Redis URL (`backend = "redis"` only): `redis://host:port/db`, `rediss://` for TLS,
+    /// with `user:password@` when Redis asks for them.
     pub url: Option<String>,
+    /// How long a write may take to be ordered by Redis and applied by this node before it
+    /// answers `000-004` (`backend = "redis"`).
+    pub timeout_ms: u64,
+    /// Entries of a VDN's log between two snapshots (`backend = "redis"`): the stream is trimmed
+    /// to the newest snapshot, so this bounds what a starting node replays.
+    pub snapshot_every: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { backend: StoreBackend::Memory, url: None, timeout_ms: 2_000, snapshot_every: 1_000 }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -515,7 +528,7 @@ pub enum StoreBackend {
     /// In this process's memory (volatile), through the in-process command log.
     #[default]
     Memory,
-    /// Redis (cluster mode): not built yet; refused at start.
+    /// Redis (cluster mode): every node applies one log per VDN, kept in Redis (`ccgw-store`).
     Redis,
 }
 
@@ -1039,11 +1052,19 @@ impl Config {
 
     fn validate_store(&self) -> anyhow::Result<()> {
         let st = &self.store;
-        ensure!(
-            st.backend != StoreBackend::Redis,
-            "backend = \"redis\" is not built yet (cluster mode, issue 9): use backend = \"memory\""
-        );
-        ensure!(st.url.is_none(), "url is only for backend = \"redis\"");
+        match st.backend {
+            StoreBackend::Memory => ensure!(st.url.is_none(), "url is only for backend = \"redis\""),
+            StoreBackend::Redis => {
+                let url = st.url.as_deref().unwrap_or("");
+                ensure!(!url.is_empty(), "backend = \"redis\" needs url (e.g. url = \"redis://127.0.0.1:6379\")");
+                ensure!(
+                    url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://"),
+                    "url must start with redis://, rediss:// or redis+unix://"
+                );
+            }
+        }
+        ensure!((10..=60_000).contains(&st.timeout_ms), "timeout_ms must be within 10..=60000");
+        ensure!(st.snapshot_every >= 1, "snapshot_every must be >= 1");
         Ok(())
     }
 
@@ -1712,25 +1733,40 @@ mod tests {
         assert!(err("[cluster]\nrenew_ms = 5\n").contains("renew_ms must be >= 10"));
         assert!(err("[cluster]\nseen_publish_ms = 0\n").contains("seen_publish_ms must be >= 10"));
         // The memory backend publishes no heartbeats: a heartbeat shorter than the publication
-        // period is fine there (checked with backend = "redis" once that backend is served).
+        // period is fine there, not with backend = "redis".
         let short = "[auth]\nheartbeat_timeout_ms = 1000\npoll_wait_ms = 500\n[cluster]\nseen_publish_ms = 1000\n";
         Config::from_toml_str(short).unwrap().validate().unwrap();
+        let redis = format!("{short}[store]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1\"\n");
+        assert!(err(&redis).contains("seen_publish_ms must be below auth.heartbeat_timeout_ms"));
         assert!(Config::from_toml_str("[cluster]\nnodes = 3\n").is_err(), "unknown keys are errors");
     }
 
     #[test]
-    fn store_backend_memory_only_for_now() {
+    fn store_backends_and_their_settings() {
         let c = Config::from_toml_str("[store]\nbackend = \"memory\"\n").unwrap();
         assert_eq!(c.store.backend, StoreBackend::Memory);
         c.validate().unwrap();
-        assert_eq!(Config::default().store.backend, StoreBackend::Memory);
-        let c = Config::from_toml_str("[store]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\n").unwrap();
-        let err = format!("{:#}", c.validate().unwrap_err());
-        assert!(err.contains("[store]") && err.contains("not built yet"), "{err}");
-        let c = Config::load_from(None, env(&[("CCGW_STORE__BACKEND", "redis")])).unwrap();
-        assert!(format!("{:#}", c.validate().unwrap_err()).contains("not built yet"));
-        let c = Config::from_toml_str("[store]\nurl = \"redis://x\"\n").unwrap();
-        assert!(format!("{:#}", c.validate().unwrap_err()).contains("only for backend"));
+        assert_eq!(Config::default().store, StoreConfig::default());
+        assert_eq!((StoreConfig::default().timeout_ms, StoreConfig::default().snapshot_every), (2_000, 1_000));
+        let c = Config::from_toml_str(
+            "[store]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\ntimeout_ms = 500\nsnapshot_every = 50\n",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!((c.store.timeout_ms, c.store.snapshot_every), (500, 50));
+        let env_config = Config::load_from(
+            None,
+            env(&[("CCGW_STORE__BACKEND", "redis"), ("CCGW_STORE__URL", "redis://10.0.0.5:6380/2")]),
+        )
+        .unwrap();
+        env_config.validate().unwrap();
+        assert_eq!(env_config.store.url.as_deref(), Some("redis://10.0.0.5:6380/2"));
+        let err = |toml: &str| format!("{:#}", Config::from_toml_str(toml).unwrap().validate().unwrap_err());
+        assert!(err("[store]\nbackend = \"redis\"\n").contains("needs url"));
+        assert!(err("[store]\nbackend = \"redis\"\nurl = \"http://x\"\n").contains("must start with redis://"));
+        assert!(err("[store]\nurl = \"redis://x\"\n").contains("only for backend"));
+        assert!(err("[store]\ntimeout_ms = 0\n").contains("timeout_ms"));
+        assert!(err("[store]\nsnapshot_every = 0\n").contains("snapshot_every"));
         assert!(Config::from_toml_str("[store]\nbackend = \"sql\"\n").is_err());
         assert!(Config::from_toml_str("[store]\nshards = 2\n").is_err());
     }

@@ -12,7 +12,7 @@ use ccgw_domain::{
     AgentId, AgentProfile, AgentRights, Directory, DomainError, Group, Ivr, Op, Policy, RestReason, SignInOptions,
     Skill, SkillId, Supervision, VdnId, VdnState, cmd,
 };
-use ccgw_store::{Delivery, MemoryStore, Store};
+use ccgw_store::{Delivery, MemoryStore, RedisStore, Store};
 use parking_lot::Mutex;
 use tokio::sync::Semaphore;
 
@@ -83,6 +83,9 @@ pub struct Gateway<S: Store = MemoryStore> {
     signing_in: Mutex<HashSet<AgentId>>,
     /// One heartbeat-expiry timer per signed-in agent (the tick's cost is the timers due).
     heartbeats: Mutex<HeartbeatTimers>,
+    /// Cluster mode: the VDNs this node held at its last tick (a new one arms timers for the
+    /// sessions other nodes started).
+    held: Mutex<HashSet<VdnId>>,
     telephony: Box<dyn Telephony>,
     verify_permits: Semaphore,
     pub limiter: CalldataLimiter,
@@ -196,17 +199,23 @@ pub fn provision(config: &Config) -> anyhow::Result<(Directory, HashMap<AgentId,
     Ok((dir, credentials))
 }
 
-impl Gateway<MemoryStore> {
-    /// The embedded default: the in-memory store.
-    pub fn in_memory(config: Arc<Config>, telephony: Box<dyn Telephony>) -> anyhow::Result<Self> {
-        let (directory, credentials) = provision(&config).context("provisioning")?;
-        let policy = Policy {
-            ring_timeout_ms: config.engine.ring_timeout_ms,
-            allow_force_login: config.auth.allow_force_login,
-            traffic: config.stats.policy(),
-        };
-        let store = MemoryStore::new(&directory, policy, config.engine.max_events_per_agent)
-            .with_feed_capacity(config.push.all_agent_event_ring);
+fn policy(config: &Config) -> Policy {
+    Policy {
+        ring_timeout_ms: config.engine.ring_timeout_ms,
+        allow_force_login: config.auth.allow_force_login,
+        traffic: config.stats.policy(),
+    }
+}
+
+impl<S: Store> Gateway<S> {
+    /// The gateway on a store built from the provisioning (what both backends share).
+    fn provisioned(
+        config: Arc<Config>,
+        telephony: Box<dyn Telephony>,
+        directory: Directory,
+        credentials: HashMap<AgentId, Credential>,
+        store: S,
+    ) -> anyhow::Result<Self> {
         let credentials = Credentials::new(credentials).context("provisioning")?;
         warn_about_open_doors(&config);
         let gw = Gateway::new(config, store, directory, credentials, telephony);
@@ -215,6 +224,58 @@ impl Gateway<MemoryStore> {
             gw.push.tls_config().context("[push]")?;
         }
         Ok(gw)
+    }
+}
+
+impl Gateway<MemoryStore> {
+    /// The embedded default: the in-memory store.
+    pub fn in_memory(config: Arc<Config>, telephony: Box<dyn Telephony>) -> anyhow::Result<Self> {
+        let (directory, credentials) = provision(&config).context("provisioning")?;
+        let store = MemoryStore::new(&directory, policy(&config), config.engine.max_events_per_agent)
+            .with_feed_capacity(config.push.all_agent_event_ring);
+        Self::provisioned(config, telephony, directory, credentials, store)
+    }
+}
+
+/// Where a Redis gateway's applier finds the gateway, once it exists (the store is built first).
+pub type GatewayCell = Arc<std::sync::OnceLock<std::sync::Weak<Gateway<RedisStore>>>>;
+
+impl Gateway<RedisStore> {
+    /// Cluster mode (`[store] backend = "redis"`): connect, load every VDN's replica (snapshot
+    /// and tail) and follow the logs; coordinate through `[cluster]`. Every node's applier hands
+    /// each applied entry's telephony commands to [`Gateway::execute_applied`] (the VDN's lease
+    /// holder executes them), through the returned cell: set it once the gateway is in its `Arc`.
+    pub async fn on_redis(config: Arc<Config>, telephony: Box<dyn Telephony>) -> anyhow::Result<(Self, GatewayCell)> {
+        let url = config.store.url.clone().context("[store] url")?;
+        let (directory, credentials) = provision(&config).context("provisioning")?;
+        let cell: GatewayCell = Arc::default();
+        let sink: ccgw_store::TelephonySink = {
+            let cell = cell.clone();
+            Arc::new(move |vdn, seq, cmds| {
+                if let Some(gw) = cell.get().and_then(std::sync::Weak::upgrade) {
+                    gw.execute_applied(vdn, seq, cmds);
+                }
+            })
+        };
+        let timeout = Duration::from_millis(config.store.timeout_ms);
+        let redis_config = ccgw_store::RedisConfig {
+            url: url.clone(),
+            node_name: config.server.node_name.clone(),
+            timeout,
+            snapshot_every: config.store.snapshot_every,
+            feed_capacity: config.push.all_agent_event_ring,
+        };
+        let store =
+            RedisStore::connect(&directory, policy(&config), config.engine.max_events_per_agent, redis_config, sink)
+                .await
+                .map_err(|e| anyhow::anyhow!("[store] connecting to Redis: {e}"))?;
+        let node = config.server.node_name.clone();
+        let cluster =
+            crate::cluster::Cluster::new(&node, &url, config.cluster.clone(), &directory).context("[cluster]")?;
+        let limiter_conn = crate::cluster::connect(&url, timeout).context("[store] url")?;
+        let gw =
+            Self::provisioned(config, telephony, directory, credentials, store)?.with_cluster(cluster, limiter_conn);
+        Ok((gw, cell))
     }
 }
 
@@ -266,6 +327,7 @@ impl<S: Store> Gateway<S> {
             lockout: Mutex::new(Lockout::new(Limits::from_config(&config.auth))),
             signing_in: Mutex::new(HashSet::new()),
             heartbeats: Mutex::new(HeartbeatTimers::default()),
+            held: Mutex::new(HashSet::new()),
             config,
             store,
             directory: Arc::new(directory),
@@ -308,21 +370,28 @@ impl<S: Store> Gateway<S> {
     }
 
     /// Run a write on a VDN: the command (`ccgw_domain::cmd`, every input chosen here, the time
-    /// now) goes through the VDN's command log; its telephony commands go to the telephony.
+    /// now) goes through the VDN's command log; its telephony commands go to the telephony
+    /// (memory mode; in cluster mode the VDN's lease holder executes them as it applies the
+    /// entry: `execute_applied`).
     ///
-    /// Not built yet (issue 9): waiting for a store whose write is not ready at the first poll.
-    /// Such a write answers `StoreUnavailable` (outcome unknown, as the contract allows); every
-    /// `MemoryStore` write is ready at once.
+    /// Synchronous for the handlers: a memory-store write is ready at once; a Redis write is
+    /// waited for on this worker (`ccgw_store::settle`), at most the store's time-out, after
+    /// which it answers `StoreUnavailable` (outcome unknown, as the contract allows).
     pub fn run<C: Op + Send + 'static>(&self, vdn: VdnId, command: C) -> Result<C::Output, DomainError>
     where
         C::Output: Send,
     {
         let committed =
-            ccgw_store::poll_now(self.store.submit(vdn, now_ms(), command)).ok_or(DomainError::StoreUnavailable)??;
+            ccgw_store::settle(self.store.submit(vdn, now_ms(), command)).ok_or(DomainError::StoreUnavailable)??;
         for cmd in committed.telephony {
             self.telephony.execute(vdn, cmd);
         }
         Ok(committed.value)
+    }
+
+    /// Put a taken event back (its answer could not be written): see `Store::requeue`.
+    pub fn requeue(&self, agent: AgentId, delivery: Delivery) -> ccgw_store::Requeued {
+        ccgw_store::settle(self.store.requeue(agent, delivery)).unwrap_or(ccgw_store::Requeued::SessionGone)
     }
 
     pub fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError> {
@@ -513,6 +582,7 @@ impl<S: Store> Gateway<S> {
         for vdn in self.store.vdns() {
             let candidates = stale.remove(&vdn).unwrap_or_default();
             if !self.holds(vdn) {
+                self.held.lock().remove(&vdn);
                 // Another node's duty: keep the timers for when this node takes the lease over.
                 let mut timers = self.heartbeats.lock();
                 for (agent, generation) in candidates {
@@ -522,6 +592,19 @@ impl<S: Store> Gateway<S> {
             }
             if let Some(c) = &self.cluster {
                 c.reissue(vdn, |cmd| self.telephony.execute(vdn, cmd));
+                if self.held.lock().insert(vdn) {
+                    // The lease just came here: the sessions other nodes started need timers.
+                    let agents: Vec<AgentId> = self
+                        .store
+                        .read(vdn, |s| {
+                            s.agents.iter().filter(|(_, a)| a.session.is_some()).map(|(id, _)| *id).collect()
+                        })
+                        .unwrap_or_default();
+                    let mut timers = self.heartbeats.lock();
+                    for agent in agents {
+                        timers.ensure(agent, now, timeout);
+                    }
+                }
             }
             // The heartbeat timers are this node's: their verdicts go into the command, each
             // naming the session it expires, so a session that replaced it meanwhile survives.

@@ -42,6 +42,14 @@ impl HeartbeatTimers {
         generation
     }
 
+    /// A timer for a session this node did not start (cluster mode: the VDN's lease moved here),
+    /// unless the agent has one: due a whole timeout from now, when the stamps decide.
+    pub fn ensure(&mut self, agent: AgentId, now_ms: u64, timeout_ms: u64) {
+        if !self.current.contains_key(&agent) {
+            self.arm(agent, now_ms, timeout_ms);
+        }
+    }
+
     /// The timers due at `now_ms`: those of agents seen since are re-armed; the others are
     /// returned as candidates `(agent, generation)` for [`Self::settle`].
     pub fn due(&mut self, now_ms: u64, timeout_ms: u64, last_seen: impl Fn(AgentId) -> u64) -> Vec<(AgentId, u64)> {

@@ -23,4 +23,4 @@ pub mod tls;
 
 pub use ccgw_wire as wire;
 pub use config::Config;
-pub use server::{Server, start};
+pub use server::{Server, start, start_redis};

@@ -294,7 +294,7 @@ impl<S: Store> Task<S> {
     }
 
     fn requeue(&self, d: Delivery) {
-        let _ = ccgw_store::poll_now(self.gw.store.requeue(self.agent, d));
+        let _ = self.gw.requeue(self.agent, d);
     }
 
     /// No event came: why, and what next.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use ccgw_store::MemoryStore;
+use ccgw_store::{MemoryStore, RedisStore, Store};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -18,13 +18,13 @@ use crate::{admin, api, cors, fdlimit, telemetry, tls};
 /// Connection cap of the admin listener (before fitting to the open-files limit).
 const ADMIN_MAX_CONNECTIONS: usize = 256;
 
-/// A running gateway.
-pub struct Server {
+/// A running gateway (on the memory store unless said otherwise).
+pub struct Server<S: Store = MemoryStore> {
     pub api_addr: SocketAddr,
     pub admin_addr: Option<SocketAddr>,
     /// SHA-256 fingerprint of the TLS certificate (None in plain-HTTP mode).
     pub fingerprint: Option<String>,
-    pub gateway: Arc<Gateway<MemoryStore>>,
+    pub gateway: Arc<Gateway<S>>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     /// Writes the access log's last lines when the server shuts down.
@@ -39,13 +39,46 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     config.validate()?;
     let admin_max_connections = fit_to_open_files_limit(&mut config);
     let config = Arc::new(config);
-    let metrics = telemetry::init_metrics();
-    let (reports_tx, mut reports_rx) = mpsc::unbounded_channel();
+    let (reports_tx, reports_rx) = mpsc::unbounded_channel();
     let telephony = Box::new(SimulatedTelephony::new(config.telephony.clone(), reports_tx));
-    let mut gw = Gateway::in_memory(config.clone(), telephony)?;
+    let gw = Gateway::in_memory(config.clone(), telephony)?;
+    launch(config, gw, reports_rx, admin_max_connections, |_| {}).await
+}
+
+/// Start the gateway described by `config` as a node of a cluster on Redis
+/// (`[store] backend = "redis"`): fails if Redis cannot be reached at start.
+pub async fn start_redis(mut config: Config) -> anyhow::Result<Server<RedisStore>> {
+    config.validate()?;
+    let admin_max_connections = fit_to_open_files_limit(&mut config);
+    let config = Arc::new(config);
+    let (reports_tx, reports_rx) = mpsc::unbounded_channel();
+    let telephony = Box::new(SimulatedTelephony::new(config.telephony.clone(), reports_tx));
+    let (gw, cell) = Gateway::on_redis(config.clone(), telephony).await?;
+    let server = launch(config, gw, reports_rx, admin_max_connections, |gw| {
+        let _ = cell.set(Arc::downgrade(gw));
+    })
+    .await?;
+    if let Some(c) = &server.gateway.cluster {
+        c.start();
+    }
+    tracing::info!(node = %server.gateway.config.server.node_name, "cluster node on Redis");
+    Ok(server)
+}
+
+/// The listeners and background tasks of a gateway built on any store; `bind` sees the
+/// gateway in its `Arc` before anything is served.
+async fn launch<S: Store>(
+    config: Arc<Config>,
+    mut gw: Gateway<S>,
+    mut reports_rx: mpsc::UnboundedReceiver<crate::telephony::TelephonyReport>,
+    admin_max_connections: usize,
+    bind: impl FnOnce(&Arc<Gateway<S>>),
+) -> anyhow::Result<Server<S>> {
+    let metrics = telemetry::init_metrics();
     let (access_log, access_writer) = telemetry::AccessLog::open(&config.log.access_log)?.unzip();
     gw.access_log = access_log;
     let gw = Arc::new(gw);
+    bind(&gw);
     if config.is_demo() {
         tracing::warn!(
             "DEMO PROVISIONING: no agents configured, so VDN 1 (agents 101-600) and VDN 2 (agents 601-700) exist with the \
@@ -188,7 +221,7 @@ fn fit_to_open_files_limit(config: &mut Config) -> usize {
     admin_fitted
 }
 
-impl Server {
+impl<S: Store> Server<S> {
     /// Stop accepting, tell every connection to close after its current request, wake every
     /// waiting poll (in that order, so that their answers say `Connection: close`), drain
     /// connections and stop background tasks.
@@ -199,6 +232,10 @@ impl Server {
         }
         // Done by the agent listener as it starts draining; again in case it had stopped.
         self.gateway.shut_down();
+        // Cluster mode: hand the leases over now rather than after they expire.
+        if let Some(c) = &self.gateway.cluster {
+            c.release().await;
+        }
         if let Some(writer) = self.access_log {
             // Joins a thread that only writes what is buffered (bounded), off the async threads.
             let _ = tokio::task::spawn_blocking(move || writer.finish()).await;

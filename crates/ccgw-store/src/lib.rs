@@ -8,6 +8,7 @@
 //! backend will order the same entries with a stream per VDN and apply them on every node.
 
 pub mod log;
+pub mod mailbox;
 mod memory;
 mod node;
 mod redis;
@@ -28,6 +29,24 @@ pub fn poll_now<F: Future>(future: F) -> Option<F::Output> {
         std::task::Poll::Ready(output) => Some(output),
         std::task::Poll::Pending => None,
     }
+}
+
+/// Wait for a store future from synchronous code (a handler): its output at once if it is
+/// ready at the first poll, as every [`MemoryStore`] future is; otherwise this worker thread
+/// waits for it while the runtime hands the worker's other tasks to another thread
+/// (`block_in_place`; the Redis backend bounds the wait by its time-out). `None` on a runtime
+/// that cannot do that (current-thread) when the future is not ready at once.
+pub fn settle<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+        return Some(output);
+    }
+    let handle = tokio::runtime::Handle::try_current().ok()?;
+    if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return None;
+    }
+    Some(tokio::task::block_in_place(|| handle.block_on(future)))
 }
 
 /// The result of a committed command: its output, what it asks of the telephony, and where it
@@ -60,6 +79,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Read a VDN's state. Concurrent readers do not block each other.
     fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError>;
+
+    /// [`Store::read`], with the position in the VDN's log of what was read (the last entry
+    /// applied): what [`Store::clear_events`] takes to tie a clearing to a read.
+    fn read_at<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState, u64) -> R) -> Result<R, DomainError>;
 
     /// The VDN an agent is provisioned in.
     fn vdn_of(&self, agent: AgentId) -> Option<VdnId>;
@@ -101,11 +124,12 @@ pub trait Store: Send + Sync + 'static {
 
     // --- onlineagent: syncagentinfo ---
 
-    /// Empty the agent's mailbox and bump its epoch, as a new session does but keeping the
-    /// session: a poll waiting now returns empty, an event taken before is not requeued
-    /// (`Requeued::SessionGone`), and events from the next operation on are delivered as usual.
-    /// Call it under [`Store::read`] of the agent's VDN to tie it to what was read.
-    fn clear_events(&self, agent: AgentId) -> impl Future<Output = ()> + Send;
+    /// Empty the agent's mailbox of the events emitted up to log position `through` (from
+    /// [`Store::read_at`]: what the caller read covers them) and bump its epoch, as a new
+    /// session does but keeping the session: a poll waiting now returns empty, an event taken
+    /// before is not requeued (`Requeued::SessionGone`), and events emitted after `through`
+    /// are still delivered.
+    fn clear_events(&self, agent: AgentId, through: u64) -> impl Future<Output = ()> + Send;
 
     // --- push mode and allagentevent ---
 

@@ -11,8 +11,10 @@
 
 use std::collections::VecDeque;
 
-use ccgw_domain::{Command, Ctx, DomainError, Outcome, VdnState};
+use ccgw_domain::{AgentId, Command, Ctx, DomainError, Event, Outcome, VdnState};
 use serde::{Deserialize, Serialize};
+
+use crate::mailbox::{Delivered, MailDone, MailOp, Mailboxes};
 
 /// One entry of a VDN's command log: a command and the time its proposer chose.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,14 +23,44 @@ pub struct Entry {
     pub command: Command,
 }
 
+/// What the log holds: a command, or a mailbox entry (a poll's take, a requeue, a clearing).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub enum Record {
+    Command(Entry),
+    Mail(MailOp),
+}
+
+/// [`Record`] borrowed, for encoding without a copy (same variants, same order).
+#[derive(Serialize)]
+enum RecordRef<'a> {
+    Command(&'a Entry),
+    Mail(&'a MailOp),
+}
+
 impl Entry {
     pub fn encode(&self) -> Vec<u8> {
         // Serializing plain data into a Vec cannot fail.
-        postcard::to_allocvec(self).unwrap_or_default()
+        postcard::to_allocvec(&RecordRef::Command(self)).unwrap_or_default()
     }
 
+    /// A command entry (a mailbox entry is not one).
     pub fn decode(bytes: &[u8]) -> Result<Entry, DomainError> {
+        match Record::decode(bytes)? {
+            Record::Command(e) => Ok(e),
+            Record::Mail(_) => Err(DomainError::Internal),
+        }
+    }
+}
+
+impl Record {
+    pub fn decode(bytes: &[u8]) -> Result<Record, DomainError> {
         postcard::from_bytes(bytes).map_err(|_| DomainError::Internal)
+    }
+}
+
+impl MailOp {
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(&RecordRef::Mail(self)).unwrap_or_default()
     }
 }
 
@@ -39,62 +71,123 @@ pub struct Snapshot {
     pub state: Vec<u8>,
 }
 
+#[derive(Serialize)]
+struct SnapshotRef<'a> {
+    state: &'a VdnState,
+    mailboxes: &'a Mailboxes,
+}
+
+#[derive(Deserialize)]
+struct SnapshotBody {
+    state: VdnState,
+    mailboxes: Mailboxes,
+}
+
 impl Snapshot {
-    pub fn of(seq: u64, state: &VdnState) -> Snapshot {
-        Snapshot { seq, state: postcard::to_allocvec(state).unwrap_or_default() }
+    pub fn of(seq: u64, state: &VdnState, mailboxes: &Mailboxes) -> Snapshot {
+        Snapshot { seq, state: postcard::to_allocvec(&SnapshotRef { state, mailboxes }).unwrap_or_default() }
     }
 
-    /// The replica the snapshot describes, caches rebuilt.
+    /// The replica the snapshot describes, caches rebuilt (its mailboxes at the default limit:
+    /// see [`Replica::with_mailbox_limit`]).
     pub fn load(&self) -> Result<Replica, DomainError> {
-        let mut state: VdnState = postcard::from_bytes(&self.state).map_err(|_| DomainError::Internal)?;
+        let body: SnapshotBody = postcard::from_bytes(&self.state).map_err(|_| DomainError::Internal)?;
+        let mut state = body.state;
         state.restore_caches();
-        Ok(Replica { state, applied: self.seq })
+        Ok(Replica { state, mailboxes: body.mailboxes, applied: self.seq })
     }
 }
 
-/// What applying one entry did: the outcome the proposer waits for, and the outputs (events,
-/// new sessions, telephony commands) for the mailboxes and the telephony. On `Err` the state is
-/// unchanged and the outputs are empty.
+/// What applying one entry did. A command: the outcome the proposer waits for, its events
+/// (already in the replica's mailboxes: `delivered`), new sessions and telephony commands in
+/// `ctx`; on `Err` the state and the mailboxes are unchanged and the outputs are empty. A
+/// mailbox entry: `mail` (and `outcome` is `Err(Internal)`: no command ran).
 pub struct Applied {
     pub seq: u64,
     pub outcome: Result<Outcome, DomainError>,
     pub ctx: Ctx<'static>,
+    pub mail: Option<MailDone>,
+    pub delivered: Delivered,
+    /// With `apply_with(.., feed: true)`: the events delivered, in order (`allagentevent`).
+    pub feed: Vec<Event>,
 }
 
-/// One VDN's state as the log made it.
+/// One VDN's state as the log made it: the engine's state and the agents' mailboxes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Replica {
     pub state: VdnState,
+    pub mailboxes: Mailboxes,
     /// The sequence number of the last entry applied (0: none).
     pub applied: u64,
 }
 
 impl Replica {
     pub fn new(state: VdnState) -> Replica {
-        Replica { state, applied: 0 }
+        Replica { state, mailboxes: Mailboxes::default(), applied: 0 }
+    }
+
+    /// Events a mailbox keeps before dropping its oldest (configuration: not in snapshots).
+    pub fn with_mailbox_limit(mut self, limit: usize) -> Replica {
+        self.mailboxes.set_limit(limit);
+        self
     }
 
     /// Apply the log's entry `seq` (the next one: entries apply in order, each once). An entry
     /// that does not decode is applied by no replica: every replica fails it alike.
     pub fn apply(&mut self, seq: u64, bytes: &[u8]) -> Applied {
+        self.apply_with(seq, bytes, false)
+    }
+
+    /// [`Replica::apply`], copying the delivered events out when `feed`.
+    pub fn apply_with(&mut self, seq: u64, bytes: &[u8], feed: bool) -> Applied {
         debug_assert_eq!(seq, self.applied + 1, "entries apply in order");
         self.applied = seq;
-        let (outcome, ctx) = match Entry::decode(bytes) {
-            Ok(entry) => {
+        let mut applied = Applied {
+            seq,
+            outcome: Err(DomainError::Internal),
+            ctx: Ctx::at(0),
+            mail: None,
+            delivered: Delivered::default(),
+            feed: Vec::new(),
+        };
+        match Record::decode(bytes) {
+            Ok(Record::Command(entry)) => {
                 let mut ctx = Ctx::at(entry.now_ms);
-                let outcome = self.state.apply(entry.command, &mut ctx);
-                if outcome.is_err() {
+                applied.outcome = self.state.apply(entry.command, &mut ctx);
+                if applied.outcome.is_err() {
                     ctx = Ctx::at(entry.now_ms);
                 }
-                (outcome, ctx)
+                let copy = feed.then_some(&mut applied.feed);
+                applied.delivered = self.mailboxes.deliver(seq, &mut ctx, copy);
+                applied.ctx = ctx;
             }
-            Err(e) => (Err(e), Ctx::at(0)),
-        };
-        Applied { seq, outcome, ctx }
+            Ok(Record::Mail(op)) => {
+                let agent = op.agent();
+                let done = self.mailboxes.apply(op);
+                if !matches!(done, MailDone::Stale | MailDone::Taken(_)) {
+                    applied.delivered.woken.push(agent);
+                }
+                applied.mail = Some(done);
+            }
+            Err(e) => applied.outcome = Err(e),
+        }
+        applied
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot::of(self.applied, &self.state)
+        Snapshot::of(self.applied, &self.state, &self.mailboxes)
+    }
+
+    /// The next take of the agent's mailbox (its head: `(epoch, seq)` of a [`MailOp::Take`]),
+    /// if session `epoch` (or, `None`, any) is current: `Err(())` once the mailbox belongs to
+    /// another session.
+    #[allow(clippy::result_unit_err)]
+    pub fn next_take(&self, agent: AgentId, epoch: Option<u64>) -> Result<Option<(u64, u64)>, ()> {
+        let current = self.mailboxes.epoch(agent);
+        if epoch.is_some_and(|e| e != current) {
+            return Err(());
+        }
+        Ok(self.mailboxes.get(agent).filter(|m| !m.events.is_empty()).map(|m| (current, m.taken + 1)))
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ccgw_domain::{AgentId, Directory, DomainError, Op, Policy, VdnId, VdnState};
 
 use crate::log::{Entry, MemoryLog, Replica, Snapshot};
+use crate::mailbox::{MailDone, MailOp};
 use crate::node::{Node, Vdn};
 use crate::{Committed, Delivery, FeedPage, Requeued, Store};
 
@@ -72,6 +73,17 @@ impl MemoryStore {
         let value = C::output(done.outcome?).ok_or(DomainError::Internal)?;
         Ok(Committed { value, telephony: done.telephony, seq })
     }
+
+    /// A mailbox entry through the same log (`None`: no such agent).
+    fn mail_now(&self, op: MailOp) -> Option<MailDone> {
+        let vdn = self.node.vdn_of(op.agent())?;
+        let lock = self.node.vdns.get(&vdn)?;
+        let bytes = op.encode();
+        let mut guard = lock.write();
+        let Vdn { replica, log } = &mut *guard;
+        let seq = log.append(bytes);
+        self.node.apply(vdn, replica, seq, log.get(seq).unwrap_or_default()).mail
+    }
 }
 
 impl Store for MemoryStore {
@@ -89,6 +101,10 @@ impl Store for MemoryStore {
 
     fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError> {
         self.node.read(vdn, f)
+    }
+
+    fn read_at<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState, u64) -> R) -> Result<R, DomainError> {
+        self.node.read_at(vdn, f)
     }
 
     fn vdn_of(&self, agent: AgentId) -> Option<VdnId> {
@@ -117,24 +133,33 @@ impl Store for MemoryStore {
         epoch: Option<u64>,
         wait: Duration,
     ) -> impl Future<Output = Option<Delivery>> + Send {
-        self.node.next_event(agent, epoch, wait)
+        self.node.next_event(agent, epoch, wait, |_, op| std::future::ready(self.mail_now(op)))
     }
 
     fn requeue(&self, agent: AgentId, delivery: Delivery) -> impl Future<Output = Requeued> + Send {
-        std::future::ready(self.node.requeue(agent, delivery))
+        let Delivery { event, epoch, seq } = delivery;
+        let done = self.mail_now(MailOp::Requeue { agent, epoch, seq, event });
+        std::future::ready(match done {
+            Some(MailDone::Requeued(r)) => r,
+            _ => Requeued::SessionGone,
+        })
     }
 
     fn shut_down(&self) {
         self.node.shut_down()
     }
 
-    fn clear_events(&self, agent: AgentId) -> impl Future<Output = ()> + Send {
-        self.node.clear_events(agent);
+    fn clear_events(&self, agent: AgentId, through: u64) -> impl Future<Output = ()> + Send {
+        self.mail_now(MailOp::Clear { agent, through });
         std::future::ready(())
     }
 
     fn trim_events(&self, agent: AgentId, epoch: u64, keep: usize) -> impl Future<Output = usize> + Send {
-        std::future::ready(self.node.trim_events(agent, epoch, keep))
+        let done = self.mail_now(MailOp::Trim { agent, epoch, keep });
+        std::future::ready(match done {
+            Some(MailDone::Trimmed(n)) => n,
+            _ => 0,
+        })
     }
 
     fn vdn_events(&self, vdn: VdnId, from: Option<u64>, max: usize) -> Option<FeedPage> {

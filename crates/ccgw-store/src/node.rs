@@ -6,15 +6,17 @@
 //! a VDN or a mailbox takes no lock at all.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use ccgw_domain::{AgentId, Ctx, Directory, DomainError, Event, Outcome, TelephonyCommand, VdnId, VdnState};
+use ccgw_domain::{AgentId, Directory, DomainError, Event, Outcome, TelephonyCommand, VdnId, VdnState};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
 
 use crate::log::Replica;
-use crate::{Delivery, FeedPage, Requeued};
+use crate::mailbox::{MailDone, MailOp};
+use crate::{Delivery, FeedPage};
 
 /// One VDN: its replica and what the backend keeps beside it under the same lock (the memory
 /// log; nothing for Redis, whose order is the stream's).
@@ -23,20 +25,13 @@ pub(crate) struct Vdn<L> {
     pub log: L,
 }
 
-#[derive(Default)]
-struct Queue {
-    events: VecDeque<Event>,
-    /// Numbers the polls of this mailbox: only the newest may take an event.
-    polls: u64,
-    /// Events taken so far (see `Delivery::seq`).
-    taken: u64,
-}
-
-struct Mailbox {
-    events: Mutex<Queue>,
-    /// Bumped (under the `events` lock) when a new session starts; see `Store::mailbox_epoch`.
-    /// An atomic so that the GUID check on every request can read it without the lock.
+/// What a node keeps per agent beside the replica's mailbox: the polls waiting on it.
+struct Waiter {
+    /// The mailbox's epoch, mirrored from the replica under the VDN's write lock, so that the
+    /// GUID check on every request reads it without a lock.
     epoch: AtomicU64,
+    /// Numbers this node's polls of the mailbox: only the newest may take an event.
+    polls: AtomicU64,
     notify: Notify,
     last_seen_ms: AtomicU64,
 }
@@ -55,8 +50,7 @@ pub(crate) struct Node<L> {
     feeds: HashMap<VdnId, Feed>,
     pub feed_capacity: usize,
     agent_vdn: HashMap<AgentId, VdnId>,
-    mailboxes: HashMap<AgentId, Mailbox>,
-    max_events: usize,
+    waiters: HashMap<AgentId, Waiter>,
     closing: AtomicBool,
     /// Events dropped because a mailbox was full (a client that stopped polling).
     dropped: AtomicU64,
@@ -64,43 +58,65 @@ pub(crate) struct Node<L> {
     displaced: AtomicU64,
 }
 
-/// What applying one entry gave the proposer: the outcome, and the telephony commands.
+/// What applying one entry gave the proposer: the outcome (a command's, or a mailbox entry's),
+/// and the telephony commands.
 pub(crate) struct Done {
     pub outcome: Result<Outcome, DomainError>,
+    pub mail: Option<MailDone>,
     pub telephony: Vec<TelephonyCommand>,
 }
 
 impl<L> Node<L> {
-    /// The node for a directory; `genesis` makes each VDN's starting point.
+    /// The node for a directory; `genesis` makes each VDN's starting point (its mailboxes
+    /// limited to `max_events` each).
     pub fn new(directory: &Directory, max_events: usize, mut genesis: impl FnMut(VdnId) -> Vdn<L>) -> Self {
-        let vdns = directory.vdns.keys().map(|v| (*v, RwLock::new(genesis(*v)))).collect();
+        let vdns: HashMap<VdnId, RwLock<Vdn<L>>> = directory
+            .vdns
+            .keys()
+            .map(|v| {
+                let mut vdn = genesis(*v);
+                vdn.replica.mailboxes.set_limit(max_events);
+                (*v, RwLock::new(vdn))
+            })
+            .collect();
         let agent_vdn = directory.agents.values().map(|a| (a.id, a.vdn)).collect();
-        let mailboxes = directory
+        let waiters = directory
             .agents
             .keys()
             .map(|a| {
-                (
-                    *a,
-                    Mailbox {
-                        events: Mutex::new(Queue::default()),
-                        epoch: AtomicU64::new(0),
-                        notify: Notify::new(),
-                        last_seen_ms: AtomicU64::new(0),
-                    },
-                )
+                let w = Waiter {
+                    epoch: AtomicU64::new(0),
+                    polls: AtomicU64::new(0),
+                    notify: Notify::new(),
+                    last_seen_ms: AtomicU64::new(0),
+                };
+                (*a, w)
             })
             .collect();
         let feeds = directory.vdns.keys().map(|v| (*v, Feed::default())).collect();
-        Node {
+        let node = Node {
             vdns,
             feeds,
             feed_capacity: 0,
             agent_vdn,
-            mailboxes,
-            max_events: max_events.max(1),
+            waiters,
             closing: AtomicBool::new(false),
             dropped: AtomicU64::new(0),
             displaced: AtomicU64::new(0),
+        };
+        for lock in node.vdns.values() {
+            node.mirror(&lock.read().replica);
+        }
+        node
+    }
+
+    /// Mirror a replica's mailbox epochs (after it was loaded) and wake its polls.
+    pub fn mirror(&self, replica: &Replica) {
+        for (agent, epoch) in replica.mailboxes.epochs() {
+            if let Some(w) = self.waiters.get(&agent) {
+                w.epoch.store(epoch, Ordering::Release);
+                w.notify.notify_waiters();
+            }
         }
     }
 
@@ -117,66 +133,41 @@ impl<L> Node<L> {
     }
 
     /// Apply the log's entry `seq` of `vdn` to its replica (the caller holds the VDN's write
-    /// lock) and deliver its events to the mailboxes, in log order.
+    /// lock): the replica delivers the events to its mailboxes; this node records the feed and
+    /// wakes the polls of the mailboxes that changed.
     pub fn apply(&self, vdn: VdnId, replica: &mut Replica, seq: u64, bytes: &[u8]) -> Done {
-        let applied = replica.apply(seq, bytes);
-        let mut ctx = applied.ctx;
-        let telephony = std::mem::take(&mut ctx.telephony);
-        self.deliver(vdn, ctx);
-        Done { outcome: applied.outcome, telephony }
-    }
-
-    fn deliver(&self, vdn: VdnId, ctx: Ctx) {
         let feed = self.feeds.get(&vdn).filter(|f| f.on.load(Ordering::Acquire));
-        let mut fresh: HashMap<AgentId, usize> = HashMap::new();
-        for (agent, from) in &ctx.new_sessions {
-            fresh.insert(*agent, *from);
-            if let Some(mb) = self.mailboxes.get(agent) {
-                let mut q = mb.events.lock();
-                q.events.clear();
-                mb.epoch.fetch_add(1, Ordering::AcqRel);
-                drop(q);
-                // A poll still waiting for the old session must see the change and give up.
-                mb.notify.notify_waiters();
-            }
-        }
-        let mut woken: Vec<AgentId> = Vec::new();
-        for (i, ev) in ctx.events.into_iter().enumerate() {
-            if fresh.get(&ev.agent).is_some_and(|from| i < *from) {
-                continue; // belonged to the session that this operation replaced
-            }
-            let Some(mb) = self.mailboxes.get(&ev.agent) else { continue };
-            let agent = ev.agent;
-            if let Some(feed) = feed {
-                let mut ring = feed.ring.lock();
+        let mut applied = replica.apply_with(seq, bytes, feed.is_some());
+        if let Some(feed) = feed {
+            let mut ring = feed.ring.lock();
+            for ev in applied.feed.drain(..) {
                 if ring.0.len() >= self.feed_capacity {
                     ring.0.pop_front();
                     ring.1 += 1;
                 }
-                ring.0.push_back(ev.clone());
-            }
-            {
-                let mut q = mb.events.lock();
-                while q.events.len() >= self.max_events {
-                    q.events.pop_front();
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                }
-                q.events.push_back(ev);
-            }
-            if !woken.contains(&agent) {
-                woken.push(agent);
+                ring.0.push_back(ev);
             }
         }
-        for a in woken {
-            if let Some(mb) = self.mailboxes.get(&a) {
-                mb.notify.notify_waiters();
+        self.dropped.fetch_add(applied.delivered.dropped, Ordering::Relaxed);
+        for agent in &applied.delivered.woken {
+            if let Some(w) = self.waiters.get(agent) {
+                w.epoch.store(replica.mailboxes.epoch(*agent), Ordering::Release);
+                w.notify.notify_waiters();
             }
         }
+        let telephony = std::mem::take(&mut applied.ctx.telephony);
+        Done { outcome: applied.outcome, mail: applied.mail, telephony }
     }
 
     pub fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError> {
         let lock = self.vdns.get(&vdn).ok_or(DomainError::UnknownAgent)?;
         Ok(f(&lock.read().replica.state))
+    }
+
+    pub fn read_at<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState, u64) -> R) -> Result<R, DomainError> {
+        let lock = self.vdns.get(&vdn).ok_or(DomainError::UnknownAgent)?;
+        let guard = lock.read();
+        Ok(f(&guard.replica.state, guard.replica.applied))
     }
 
     pub fn vdn_of(&self, agent: AgentId) -> Option<VdnId> {
@@ -190,48 +181,59 @@ impl<L> Node<L> {
     }
 
     pub fn touch(&self, agent: AgentId, now_ms: u64) {
-        if let Some(mb) = self.mailboxes.get(&agent) {
-            mb.last_seen_ms.fetch_max(now_ms, Ordering::Relaxed);
+        if let Some(w) = self.waiters.get(&agent) {
+            w.last_seen_ms.fetch_max(now_ms, Ordering::Relaxed);
         }
     }
 
     pub fn last_seen(&self, agent: AgentId) -> Option<u64> {
-        self.mailboxes.get(&agent).map(|mb| mb.last_seen_ms.load(Ordering::Relaxed))
+        self.waiters.get(&agent).map(|w| w.last_seen_ms.load(Ordering::Relaxed))
     }
 
     pub fn mailbox_epoch(&self, agent: AgentId) -> u64 {
-        self.mailboxes.get(&agent).map_or(0, |mb| mb.epoch.load(Ordering::Acquire))
+        self.waiters.get(&agent).map_or(0, |w| w.epoch.load(Ordering::Acquire))
     }
 
-    pub async fn next_event(&self, agent: AgentId, epoch: Option<u64>, wait: Duration) -> Option<Delivery> {
-        let mb = self.mailboxes.get(&agent)?;
+    /// Take the agent's next event (see `Store::next_event`). `take` proposes a mailbox entry
+    /// to the VDN's log and answers what it did once this node's replica applied it: the
+    /// event is this poll's only if its take is the first in the log (`MailDone::Taken`).
+    pub async fn next_event<F, Fut>(
+        &self,
+        agent: AgentId,
+        epoch: Option<u64>,
+        wait: Duration,
+        take: F,
+    ) -> Option<Delivery>
+    where
+        F: Fn(VdnId, MailOp) -> Fut,
+        Fut: Future<Output = Option<MailDone>>,
+    {
+        let w = self.waiters.get(&agent)?;
+        let vdn = self.vdn_of(agent)?;
+        let lock = self.vdns.get(&vdn)?;
         let deadline = tokio::time::Instant::now() + wait;
-        let ticket = {
-            let mut q = mb.events.lock();
-            q.polls += 1;
-            q.polls
-        };
+        let ticket = w.polls.fetch_add(1, Ordering::AcqRel) + 1;
         // An older poll still waiting must see that it was displaced and give up.
-        mb.notify.notify_waiters();
+        w.notify.notify_waiters();
         loop {
             // Register for wake-ups before looking, so an event pushed in between is not missed.
-            let notified = mb.notify.notified();
+            let notified = w.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            {
-                let mut q = mb.events.lock();
-                if q.polls != ticket {
-                    self.displaced.fetch_add(1, Ordering::Relaxed);
-                    return None;
-                }
-                let current = mb.epoch.load(Ordering::Acquire);
-                if epoch.is_some_and(|e| e != current) {
-                    return None;
-                }
-                if let Some(event) = q.events.pop_front() {
-                    q.taken += 1;
-                    return Some(Delivery { event, epoch: current, seq: q.taken });
-                }
+            if w.polls.load(Ordering::Acquire) != ticket {
+                self.displaced.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            let next = lock.read().replica.next_take(agent, epoch);
+            match next {
+                Err(()) => return None,
+                Ok(Some((epoch, seq))) => match take(vdn, MailOp::Take { agent, epoch, seq }).await {
+                    Some(MailDone::Taken(event)) => return Some(Delivery { event, epoch, seq }),
+                    // Taken by another poll first (or the session changed): look again.
+                    Some(_) => continue,
+                    None => return None,
+                },
+                Ok(None) => {}
             }
             if self.closing.load(Ordering::Acquire) {
                 return None;
@@ -242,51 +244,11 @@ impl<L> Node<L> {
         }
     }
 
-    pub fn requeue(&self, agent: AgentId, delivery: Delivery) -> Requeued {
-        let Some(mb) = self.mailboxes.get(&agent) else { return Requeued::SessionGone };
-        let outcome = {
-            let mut q = mb.events.lock();
-            if mb.epoch.load(Ordering::Acquire) != delivery.epoch {
-                return Requeued::SessionGone;
-            }
-            q.events.push_front(delivery.event);
-            if q.taken == delivery.seq {
-                // Its take is undone: the next take gets the same number.
-                q.taken -= 1;
-                Requeued::InOrder
-            } else {
-                Requeued::Reordered
-            }
-        };
-        mb.notify.notify_waiters();
-        outcome
-    }
-
     pub fn shut_down(&self) {
         self.closing.store(true, Ordering::Release);
-        for mb in self.mailboxes.values() {
-            mb.notify.notify_waiters();
+        for w in self.waiters.values() {
+            w.notify.notify_waiters();
         }
-    }
-
-    pub fn clear_events(&self, agent: AgentId) {
-        let Some(mb) = self.mailboxes.get(&agent) else { return };
-        let mut q = mb.events.lock();
-        q.events.clear();
-        mb.epoch.fetch_add(1, Ordering::AcqRel);
-        drop(q);
-        mb.notify.notify_waiters();
-    }
-
-    pub fn trim_events(&self, agent: AgentId, epoch: u64, keep: usize) -> usize {
-        let Some(mb) = self.mailboxes.get(&agent) else { return 0 };
-        let mut q = mb.events.lock();
-        if mb.epoch.load(Ordering::Acquire) != epoch {
-            return 0;
-        }
-        let excess = q.events.len().saturating_sub(keep);
-        q.events.drain(..excess);
-        excess
     }
 
     pub fn vdn_events(&self, vdn: VdnId, from: Option<u64>, max: usize) -> Option<FeedPage> {

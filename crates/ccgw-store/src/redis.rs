@@ -13,7 +13,7 @@
 //! away reloads the snapshot.
 
 use std::collections::HashMap;
-use std::future::{Future, ready};
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -25,7 +25,8 @@ use redis::streams::{StreamId, StreamReadReply};
 use redis::{AsyncConnectionConfig, Client, Script};
 use tokio::sync::oneshot;
 
-use crate::log::{Entry, Replica, Snapshot};
+use crate::log::{Entry, Record, Replica, Snapshot};
+use crate::mailbox::{MailDone, MailOp};
 use crate::node::{Done, Node, Vdn};
 use crate::{Committed, Delivery, FeedPage, Requeued, Store};
 
@@ -80,6 +81,8 @@ struct Inner {
     client: Client,
     me: String,
     next_proposal: AtomicU64,
+    /// The first proposal number of this life of the node.
+    first_proposal: u64,
     pending: Mutex<HashMap<u64, oneshot::Sender<(u64, Done)>>>,
     timeout: Duration,
     snapshot_every: u64,
@@ -138,7 +141,7 @@ impl RedisStore {
             let mut state = VdnState::new(*vdn, directory, policy.clone());
             // The first node's start: every replica shares the genesis (and its floor).
             state.set_call_id_floor(start_secs + 1);
-            let genesis = Snapshot::of(0, &state);
+            let genesis = Snapshot::of(0, &state, &Default::default());
             let _: i64 = snap_script
                 .key(snap_key(*vdn))
                 .key(log_key(*vdn))
@@ -147,7 +150,8 @@ impl RedisStore {
                 .invoke_async(&mut conn)
                 .await?;
             let snap = fetch_snapshot(&mut conn, *vdn).await?.ok_or("the genesis snapshot is missing")?;
-            replicas.insert(*vdn, snap.load().map_err(|_| "a snapshot in Redis does not decode")?);
+            let replica = snap.load().map_err(|_| "a snapshot in Redis does not decode")?;
+            replicas.insert(*vdn, replica.with_mailbox_limit(max_events));
         }
         let node = Node::new(directory, max_events, |v| Vdn {
             replica: replicas.remove(&v).unwrap_or_else(|| Replica::new(VdnState::new(v, directory, policy.clone()))),
@@ -166,6 +170,7 @@ impl RedisStore {
             me: config.node_name,
             // Unique across this node's lives, so an old entry never completes a new proposal.
             next_proposal: AtomicU64::new(seed),
+            first_proposal: seed,
             pending: Mutex::new(HashMap::new()),
             timeout: config.timeout,
             snapshot_every: config.snapshot_every.max(1),
@@ -236,7 +241,57 @@ async fn follow(inner: Arc<Inner>) {
     }
 }
 
+/// A poll's take, ordered by a task of its own: if the poll is gone (its client left) by the
+/// time the take is applied, the event it took goes back to the head of the mailbox.
+fn take_detached(inner: Arc<Inner>, op: MailOp) -> impl Future<Output = Option<MailDone>> + Send {
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(async move {
+        let done = inner.mail(op.clone()).await;
+        if let Err(Some(MailDone::Taken(event))) = tx.send(done)
+            && let MailOp::Take { agent, epoch, seq } = op
+        {
+            inner.mail(MailOp::Requeue { agent, epoch, seq, event }).await;
+        }
+    });
+    async move { rx.await.ok().flatten() }
+}
+
 impl Inner {
+    /// Propose an entry to the VDN's stream and wait until this node's replica has applied it.
+    /// `StoreUnavailable` if that takes longer than the store's time-out (outcome unknown).
+    async fn propose(&self, vdn: VdnId, bytes: Vec<u8>) -> Result<(u64, Done), DomainError> {
+        if !self.node.vdns.contains_key(&vdn) {
+            return Err(DomainError::UnknownAgent);
+        }
+        let n = self.next_proposal.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().insert(n, tx);
+        let _slot = PendingSlot(self, n);
+        let mut conn = self.conn.clone();
+        let proposal = format!("{}:{n}", self.me);
+        let ordered = tokio::time::timeout(self.timeout, async {
+            let _: String = redis::cmd("XADD")
+                .arg(log_key(vdn))
+                .arg("0-*")
+                .arg("p")
+                .arg(proposal)
+                .arg("e")
+                .arg(bytes)
+                .query_async(&mut conn)
+                .await
+                .map_err(|_| DomainError::StoreUnavailable)?;
+            rx.await.map_err(|_| DomainError::StoreUnavailable)
+        })
+        .await;
+        ordered.map_err(|_| DomainError::StoreUnavailable)?
+    }
+
+    /// A mailbox entry (`None`: no such agent, or not applied in time).
+    async fn mail(&self, op: MailOp) -> Option<MailDone> {
+        let vdn = self.node.vdn_of(op.agent())?;
+        self.propose(vdn, op.encode()).await.ok().and_then(|(_, done)| done.mail)
+    }
+
     /// Read what follows each replica's position (waiting up to `block` ms for something) and
     /// apply it. Returns how many entries came.
     async fn pull(
@@ -298,10 +353,11 @@ impl Inner {
                 let mine = field("p").and_then(|p| {
                     let p = String::from_utf8(p).ok()?;
                     let (node, n) = p.rsplit_once(':')?;
-                    (node == self.me).then(|| n.parse::<u64>().ok()).flatten()
+                    // Only this life's proposals (a restarted node replays its old ones).
+                    (node == self.me).then(|| n.parse::<u64>().ok()).flatten().filter(|n| *n >= self.first_proposal)
                 });
                 if let Some(n) = mine {
-                    answers.push((n, seq, done));
+                    answers.push((n, seq, done, bytes));
                 }
                 if seq % self.snapshot_every == 0 {
                     snapshot = Some(guard.replica.snapshot());
@@ -311,9 +367,22 @@ impl Inner {
         for (seq, cmds) in telephony {
             (self.sink)(vdn, seq, &cmds);
         }
-        for (n, seq, done) in answers {
-            if let Some(tx) = self.pending.lock().remove(&n) {
-                let _ = tx.send((seq, done));
+        for (n, seq, done, bytes) in answers {
+            let waiting = self.pending.lock().remove(&n);
+            match waiting {
+                Some(tx) => {
+                    let _ = tx.send((seq, done));
+                }
+                // This node's take whose proposer stopped waiting (it timed out): nobody will
+                // deliver the event it took, so it goes back.
+                None => {
+                    if let (Some(MailDone::Taken(event)), Ok(Record::Mail(MailOp::Take { agent, epoch, seq }))) =
+                        (done.mail, Record::decode(&bytes))
+                    {
+                        let inner = self.clone();
+                        tokio::spawn(async move { inner.mail(MailOp::Requeue { agent, epoch, seq, event }).await });
+                    }
+                }
             }
         }
         if let Some(snap) = snapshot {
@@ -363,8 +432,8 @@ impl Inner {
     }
 }
 
-/// The store's operations. Mailboxes are still per node (consumption is not yet a log entry), so
-/// the server does not use this backend yet (`backend = "redis"` is refused).
+/// The store's operations: writes and mailbox entries are proposed to the VDN's stream and
+/// answered once this node applied them; reads answer from this node's replica.
 impl Store for RedisStore {
     fn submit<C: Op + Send + 'static>(
         &self,
@@ -377,31 +446,8 @@ impl Store for RedisStore {
     {
         let inner = self.inner.clone();
         async move {
-            if !inner.node.vdns.contains_key(&vdn) {
-                return Err(DomainError::UnknownAgent);
-            }
             let bytes = Entry { now_ms, command: command.into() }.encode();
-            let n = inner.next_proposal.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = oneshot::channel();
-            inner.pending.lock().insert(n, tx);
-            let _slot = PendingSlot(&inner, n);
-            let mut conn = inner.conn.clone();
-            let proposal = format!("{}:{n}", inner.me);
-            let ordered = tokio::time::timeout(inner.timeout, async {
-                let _: String = redis::cmd("XADD")
-                    .arg(log_key(vdn))
-                    .arg("0-*")
-                    .arg("p")
-                    .arg(proposal)
-                    .arg("e")
-                    .arg(bytes)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(|_| DomainError::StoreUnavailable)?;
-                rx.await.map_err(|_| DomainError::StoreUnavailable)
-            })
-            .await;
-            let (seq, done) = ordered.map_err(|_| DomainError::StoreUnavailable)??;
+            let (seq, done) = inner.propose(vdn, bytes).await?;
             let value = C::output(done.outcome?).ok_or(DomainError::Internal)?;
             Ok(Committed { value, telephony: Vec::new(), seq })
         }
@@ -409,6 +455,10 @@ impl Store for RedisStore {
 
     fn read<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState) -> R) -> Result<R, DomainError> {
         self.inner.node.read(vdn, f)
+    }
+
+    fn read_at<R>(&self, vdn: VdnId, f: impl FnOnce(&VdnState, u64) -> R) -> Result<R, DomainError> {
+        self.inner.node.read_at(vdn, f)
     }
 
     fn vdn_of(&self, agent: AgentId) -> Option<VdnId> {
@@ -437,24 +487,40 @@ impl Store for RedisStore {
         epoch: Option<u64>,
         wait: Duration,
     ) -> impl Future<Output = Option<Delivery>> + Send {
-        self.inner.node.next_event(agent, epoch, wait)
+        let inner = self.inner.clone();
+        async move { inner.node.next_event(agent, epoch, wait, |_, op| take_detached(inner.clone(), op)).await }
     }
 
     fn requeue(&self, agent: AgentId, delivery: Delivery) -> impl Future<Output = Requeued> + Send {
-        ready(self.inner.node.requeue(agent, delivery))
+        let inner = self.inner.clone();
+        let Delivery { event, epoch, seq } = delivery;
+        async move {
+            match inner.mail(MailOp::Requeue { agent, epoch, seq, event }).await {
+                Some(MailDone::Requeued(r)) => r,
+                _ => Requeued::SessionGone,
+            }
+        }
     }
 
     fn shut_down(&self) {
         self.inner.node.shut_down()
     }
 
-    fn clear_events(&self, agent: AgentId) -> impl Future<Output = ()> + Send {
-        self.inner.node.clear_events(agent);
-        ready(())
+    fn clear_events(&self, agent: AgentId, through: u64) -> impl Future<Output = ()> + Send {
+        let inner = self.inner.clone();
+        async move {
+            inner.mail(MailOp::Clear { agent, through }).await;
+        }
     }
 
     fn trim_events(&self, agent: AgentId, epoch: u64, keep: usize) -> impl Future<Output = usize> + Send {
-        ready(self.inner.node.trim_events(agent, epoch, keep))
+        let inner = self.inner.clone();
+        async move {
+            match inner.mail(MailOp::Trim { agent, epoch, keep }).await {
+                Some(MailDone::Trimmed(n)) => n,
+                _ => 0,
+            }
+        }
     }
 
     fn vdn_events(&self, vdn: VdnId, from: Option<u64>, max: usize) -> Option<FeedPage> {

@@ -574,7 +574,8 @@ async fn clear_events_empties_the_mailbox_and_retires_what_was_taken() {
     toggle(&s, 101, 2_001, 202);
     let epoch = s.mailbox_epoch(AgentId(101));
     let taken = s.next_event(AgentId(101), Some(epoch), Duration::ZERO).await.unwrap();
-    s.read(VDN, |_| ready_now(s.clear_events(AgentId(101)))).unwrap();
+    let through = s.read_at(VDN, |_, seq| seq).unwrap();
+    ready_now(s.clear_events(AgentId(101), through));
     assert_ne!(s.mailbox_epoch(AgentId(101)), epoch);
     // The queued event is gone, and the one taken before is not put back.
     assert!(s.next_event(AgentId(101), None, Duration::ZERO).await.is_none());
@@ -588,7 +589,8 @@ async fn clear_events_empties_the_mailbox_and_retires_what_was_taken() {
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
     let started = std::time::Instant::now();
-    s.read(VDN, |_| ready_now(s.clear_events(AgentId(101)))).unwrap();
+    let through = s.read_at(VDN, |_, seq| seq).unwrap();
+    ready_now(s.clear_events(AgentId(101), through));
     assert_eq!(waiting.await.unwrap(), None);
     assert!(started.elapsed() < Duration::from_secs(2));
     // The session goes on: later events arrive for the new epoch.
@@ -596,6 +598,23 @@ async fn clear_events_empties_the_mailbox_and_retires_what_was_taken() {
     let epoch = s.mailbox_epoch(AgentId(101));
     let next = s.next_event(AgentId(101), Some(epoch), Duration::ZERO).await.unwrap();
     assert_eq!(next.at_ms, 3_000);
+}
+
+/// A clearing covers what was read, not what came after: an event emitted between the read and
+/// the clearing is still delivered (in the new epoch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clear_events_keeps_events_emitted_after_the_read() {
+    let s = store();
+    sign_in(&s, 101, 1_000, false);
+    drain(&s, 101).await;
+    toggle(&s, 101, 2_000, 201);
+    let through = s.read_at(VDN, |_, seq| seq).unwrap();
+    toggle(&s, 101, 2_500, 202);
+    ready_now(s.clear_events(AgentId(101), through));
+    let epoch = s.mailbox_epoch(AgentId(101));
+    let next = s.next_event(AgentId(101), Some(epoch), Duration::ZERO).await.unwrap();
+    assert_eq!(next.at_ms, 2_500);
+    assert!(s.next_event(AgentId(101), Some(epoch), Duration::ZERO).await.is_none());
 }
 
 // --- push mode and allagentevent ---

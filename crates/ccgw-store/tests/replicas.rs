@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use ccgw_domain::call::PartyState;
 use ccgw_domain::{
-    AgentId, AgentProfile, CallId, Command, Directory, Endpoint, Event, HelpMode, HelpTarget, InitialState, Outcome,
-    Policy, QcMode, SignInOptions, Skill, SkillId, Supervision, TelephonyCommand, TransferMode, TransferTarget, VdnId,
+    AgentId, AgentProfile, CallId, Command, Directory, Endpoint, HelpMode, HelpTarget, InitialState, Outcome, Policy,
+    QcMode, SignInOptions, Skill, SkillId, Supervision, TelephonyCommand, TransferMode, TransferTarget, VdnId,
     VdnState, cmd,
 };
 use ccgw_store::log::{Entry, MemoryLog, Replica};
+use ccgw_store::mailbox::{MailDone, MailOp};
 use ccgw_store::{MemoryStore, Store};
 use proptest::prelude::*;
 
@@ -297,14 +298,24 @@ fn propose(st: &VdnState, it: &Intent, now: u64) -> Command {
 #[derive(Debug, PartialEq)]
 struct Out {
     outcome: Result<Outcome, ccgw_domain::DomainError>,
-    events: Vec<Event>,
+    /// Events delivered to the replica's mailboxes (which the replicas' equality compares).
+    delivered: usize,
+    woken: Vec<AgentId>,
     telephony: Vec<TelephonyCommand>,
     new_sessions: Vec<(AgentId, usize)>,
+    mail: Option<MailDone>,
 }
 
 fn apply(r: &mut Replica, seq: u64, bytes: &[u8]) -> Out {
     let a = r.apply(seq, bytes);
-    Out { outcome: a.outcome, events: a.ctx.events, telephony: a.ctx.telephony, new_sessions: a.ctx.new_sessions }
+    Out {
+        outcome: a.outcome,
+        delivered: a.delivered.count,
+        woken: a.delivered.woken,
+        telephony: a.ctx.telephony,
+        new_sessions: a.ctx.new_sessions,
+        mail: a.mail,
+    }
 }
 
 proptest! {
@@ -338,11 +349,34 @@ proptest! {
             prop_assert_eq!(&replicas[0], &replicas[2]);
             if outs[0].outcome.is_err() {
                 prop_assert_eq!(&replicas[0].state, &before);
-                prop_assert!(outs[0].events.is_empty() && outs[0].telephony.is_empty());
+                prop_assert!(outs[0].delivered == 0 && outs[0].telephony.is_empty());
             }
             if let Some(l) = late.as_mut() {
                 prop_assert_eq!(&apply(l, seq, &bytes), &outs[0]);
                 prop_assert_eq!(&*l, &replicas[0]);
+            }
+            // Mailbox entries in the same log: a poll on some node takes an agent's head, and
+            // sometimes a poll on another node proposed the same take (only one gets it).
+            let agent = AgentId(AGENTS[i % AGENTS.len()]);
+            if let Ok(Some((epoch, seq))) = replicas[(i + 1) % 3].next_take(agent, None) {
+                let take = MailOp::Take { agent, epoch, seq };
+                for copy in 0..=(it.dt % 2) {
+                    let at = log.append(take.encode());
+                    let bytes = log.get(at).unwrap().to_vec();
+                    let outs: Vec<Out> = replicas.iter_mut().map(|r| apply(r, at, &bytes)).collect();
+                    prop_assert_eq!(&outs[0], &outs[1]);
+                    prop_assert_eq!(&outs[0], &outs[2]);
+                    prop_assert_eq!(&replicas[0], &replicas[1]);
+                    prop_assert_eq!(&replicas[0], &replicas[2]);
+                    match (copy, &outs[0].mail) {
+                        (0, Some(MailDone::Taken(_))) | (1, Some(MailDone::Stale)) => {}
+                        (_, other) => prop_assert!(false, "take {copy} of one event: {other:?}"),
+                    }
+                    if let Some(l) = late.as_mut() {
+                        prop_assert_eq!(&apply(l, at, &bytes), &outs[0]);
+                        prop_assert_eq!(&*l, &replicas[0]);
+                    }
+                }
             }
         }
         // Replaying the whole log on a fresh replica gives the same state again.
@@ -389,7 +423,7 @@ fn the_generated_logs_do_things() {
         if out.outcome.is_ok() {
             ok.insert(name);
         }
-        events += out.events.len();
+        events += out.delivered;
         telephony += out.telephony.len();
     }
     eprintln!("{} commands succeeded: {ok:?}", ok.len());

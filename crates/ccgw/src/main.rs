@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use ccgw_server::Config;
+use ccgw_server::config::StoreBackend;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -113,10 +114,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _logs = ccgw_server::telemetry::init_logging(&config.log)?;
     let rt = runtime(Some(config.server.effective_worker_threads()))?;
     rt.block_on(async move {
-        let server = ccgw_server::start(config).await?;
-        shutdown_signal().await;
-        tracing::info!("shutting down");
-        server.shut_down().await;
+        match config.store.backend {
+            StoreBackend::Memory => {
+                let server = ccgw_server::start(config).await?;
+                shutdown_signal().await;
+                tracing::info!("shutting down");
+                server.shut_down().await;
+            }
+            StoreBackend::Redis => {
+                let server = ccgw_server::start_redis(config).await?;
+                shutdown_signal().await;
+                tracing::info!("shutting down");
+                server.shut_down().await;
+            }
+        }
         Ok(())
     })
 }

@@ -3,11 +3,10 @@
 //! `ccgw_load::cluster::procs` (the one `ccgw bench --scenario cluster` uses). The client
 //! verifies the nodes' shared certificate, through HAProxy as well (TLS passes through).
 //!
-//! The harness is proven now, with memory-backend nodes behind HAProxy and Redis alone. The
-//! tests of the cluster itself need the Redis backend (`[store] backend = "redis"`), which
-//! `ccgw serve` refuses until branch a2-redis lands: they are ignored until then, and meant to
-//! pass unchanged once it does. Missing redis-server/haproxy skip with a printed reason, unless
-//! `REQUIRE_REDIS=1` (CI), which makes them fail.
+//! The harness is proven with memory-backend nodes behind HAProxy and with Redis alone; the
+//! other tests run the cluster itself (`[store] backend = "redis"`). Missing
+//! redis-server/haproxy skip with a printed reason, unless `REQUIRE_REDIS=1` (CI), which makes
+//! them fail.
 
 #![cfg(unix)]
 
@@ -310,7 +309,6 @@ async fn the_private_redis_keeps_acknowledged_writes_across_a_restart() {
 /// Sign in on A, poll on B, query on C: one GUID everywhere, and the events of the sign-in come
 /// through B in order.
 #[tokio::test]
-#[ignore = "needs the Redis backend (issue 9, branch a2-redis)"]
 async fn sign_in_on_a_poll_on_b_query_on_c_with_one_guid() {
     let Some(cluster) = start("sign_in_on_a_poll_on_b_query_on_c_with_one_guid", 3, true, false).await else { return };
     let http = client(&cluster);
@@ -331,7 +329,6 @@ async fn sign_in_on_a_poll_on_b_query_on_c_with_one_guid() {
 /// Writes on every node, polls moving between nodes (and two polls at once on two nodes):
 /// every event arrives exactly once and in order.
 #[tokio::test]
-#[ignore = "needs the Redis backend (issue 9, branch a2-redis)"]
 async fn events_arrive_once_and_in_order_when_polls_move_between_nodes() {
     let test = "events_arrive_once_and_in_order_when_polls_move_between_nodes";
     let Some(cluster) = start(test, 3, true, false).await else { return };
@@ -366,7 +363,6 @@ async fn events_arrive_once_and_in_order_when_polls_move_between_nodes() {
 /// Stop every node and start them again: the session (same GUID), its state, the call and the
 /// queued call, and the events not yet delivered are all there.
 #[tokio::test]
-#[ignore = "needs the Redis backend (issue 9, branch a2-redis)"]
 async fn a_full_restart_keeps_sessions_states_calls_queues_and_events() {
     let test = "a_full_restart_keeps_sessions_states_calls_queues_and_events";
     let Some(mut cluster) = start(test, 3, true, false).await else { return };
@@ -405,7 +401,6 @@ async fn a_full_restart_keeps_sessions_states_calls_queues_and_events() {
 /// events queued for them come from the other node, and the dead node's timers are taken over
 /// (a ring time-out fires, an agent that stops polling is signed out by heartbeat expiry).
 #[tokio::test]
-#[ignore = "needs the Redis backend (issue 9, branch a2-redis)"]
 async fn kill_9_of_a_node_with_agents_and_calls_on_it_loses_nothing() {
     let test = "kill_9_of_a_node_with_agents_and_calls_on_it_loses_nothing";
     let env = vec![
@@ -476,7 +471,6 @@ async fn kill_9_of_a_node_with_agents_and_calls_on_it_loses_nothing() {
 /// bounded time, never a hang or a 500; reads of the local replica keep working. Redis comes
 /// back: writes work again without restarting any node, and nothing acknowledged is lost.
 #[tokio::test]
-#[ignore = "needs the Redis backend (issue 9, branch a2-redis)"]
 async fn redis_down_gives_a_clear_retcode_in_bounded_time_and_the_nodes_recover() {
     let test = "redis_down_gives_a_clear_retcode_in_bounded_time_and_the_nodes_recover";
     let Some(mut cluster) = start(test, 2, true, false).await else { return };
@@ -518,7 +512,6 @@ async fn redis_down_gives_a_clear_retcode_in_bounded_time_and_the_nodes_recover(
 /// Through HAProxy (a new connection per request, so every request may land on another node):
 /// sign-in, events, state changes and a call all work as on one node.
 #[tokio::test]
-#[ignore = "needs the Redis backend (issue 9, branch a2-redis)"]
 async fn through_haproxy_an_agent_works_whichever_node_answers() {
     let test = "through_haproxy_an_agent_works_whichever_node_answers";
     let Some(cluster) = start(test, 3, true, true).await else { return };

@@ -178,12 +178,11 @@ async fn long_poll_request<S: Store>(
         // The event goes back to the mailbox if the answer cannot be written.
         let gw = gw.clone();
         response.on_failure = Some(OnWriteFailure::new(move || {
-            let requeued =
-                match ccgw_store::poll_now(gw.store.requeue(agent, delivery)).unwrap_or(Requeued::SessionGone) {
-                    Requeued::InOrder => "in_order",
-                    Requeued::Reordered => "reordered",
-                    Requeued::SessionGone => "session_gone",
-                };
+            let requeued = match gw.requeue(agent, delivery) {
+                Requeued::InOrder => "in_order",
+                Requeued::Reordered => "reordered",
+                Requeued::SessionGone => "session_gone",
+            };
             tracing::debug!(agent = agent.0, requeued, "poll answer not written; event requeued");
             metrics::counter!("ccgw_poll_answers_unwritten_total", "requeued" => requeued).increment(1);
         }));

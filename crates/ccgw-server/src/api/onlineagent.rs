@@ -204,16 +204,12 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
             ok_empty(method)
         }
         Method::SyncAgentInfo => {
-            // The snapshot and the clearing of the mailbox under one read of the VDN: every
-            // event before it is in the snapshot, every event after it is delivered.
-            let result = gw
-                .read(vdn, |s| {
-                    let result = sync_info(s, agent, now_ms())?;
-                    ccgw_store::poll_now(gw.store.clear_events(agent));
-                    Ok(result)
-                })
-                .map_err(e)?
-                .map_err(e)?;
+            // The snapshot, then the clearing of the events it covers (those emitted up to
+            // the log position it was read at): every event before it is in the snapshot,
+            // every event after it is delivered.
+            let (result, through) = gw.store.read_at(vdn, |s, seq| (sync_info(s, agent, now_ms()), seq)).map_err(e)?;
+            let result = result.map_err(e)?;
+            ccgw_store::settle(gw.store.clear_events(agent, through)).ok_or(e(DomainError::StoreUnavailable))?;
             Ok(Reply::new(response::ok(method.success_message(), result)))
         }
         _ => Err(e(DomainError::Internal)),
