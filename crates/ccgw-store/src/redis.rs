@@ -9,7 +9,8 @@
 //! node ever to start writes the genesis state (sequence 0) there, so every replica starts from
 //! the same state; a node starting loads it and replays the stream after it. Every
 //! `snapshot_every` entries each node offers its snapshot to a script that only replaces an
-//! older one and trims the stream before it (`XTRIM MINID`); a node whose position was trimmed
+//! older one and trims the stream to `snapshot_every` entries before it (`XTRIM MINID`: a node
+//! lagging by less goes on from the stream); a node whose position was trimmed
 //! away reloads the snapshot.
 
 use std::collections::HashMap;
@@ -40,12 +41,14 @@ const BLOCK_MS: u64 = 1000;
 /// Entries per stream per read.
 const BATCH: usize = 512;
 
-/// Replace the snapshot only with a newer one, then trim the stream before it.
+/// Replace the snapshot only with a newer one, then trim the stream to `ARGV[3]` entries before
+/// it: a node that lags by less than that goes on from the stream, not from a reload.
 const SNAPSHOT_SCRIPT: &str = r"
 local cur = redis.call('HGET', KEYS[1], 'seq')
 if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'state', ARGV[2])
-if tonumber(ARGV[1]) > 0 then redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. ARGV[1]) end
+local keep_from = tonumber(ARGV[1]) - tonumber(ARGV[3])
+if keep_from > 0 then redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. keep_from) end
 return 1
 ";
 
@@ -83,6 +86,8 @@ struct Inner {
     next_proposal: AtomicU64,
     /// The first proposal number of this life of the node.
     first_proposal: u64,
+    /// `[engine] max_events_per_agent` (a reloaded replica's mailbox limit).
+    max_events: usize,
     pending: Mutex<HashMap<u64, oneshot::Sender<(u64, Done)>>>,
     timeout: Duration,
     snapshot_every: u64,
@@ -147,6 +152,7 @@ impl RedisStore {
                 .key(log_key(*vdn))
                 .arg(0)
                 .arg(genesis.state)
+                .arg(0)
                 .invoke_async(&mut conn)
                 .await?;
             let snap = fetch_snapshot(&mut conn, *vdn).await?.ok_or("the genesis snapshot is missing")?;
@@ -171,6 +177,7 @@ impl RedisStore {
             // Unique across this node's lives, so an old entry never completes a new proposal.
             next_proposal: AtomicU64::new(seed),
             first_proposal: seed,
+            max_events,
             pending: Mutex::new(HashMap::new()),
             timeout: config.timeout,
             snapshot_every: config.snapshot_every.max(1),
@@ -395,6 +402,7 @@ impl Inner {
                     .key(log_key(vdn))
                     .arg(snap.seq)
                     .arg(snap.state)
+                    .arg(inner.snapshot_every)
                     .invoke_async(&mut conn)
                     .await;
                 if let Err(e) = written {
@@ -413,8 +421,11 @@ impl Inner {
         let mut guard = lock.write();
         match snap.map(|s| (s.seq, s.load())) {
             Some((seq, Ok(replica))) if seq + 1 >= first && seq > guard.replica.applied => {
+                // This node's proposals in the skipped range get no answer: they end with
+                // StoreUnavailable at their time-out (outcome unknown, as the contract allows).
                 tracing::warn!(vdn = vdn.0, from = guard.replica.applied, to = seq, "redis store: reloaded a snapshot");
-                guard.replica = replica;
+                guard.replica = replica.with_mailbox_limit(self.max_events);
+                self.node.mirror(&guard.replica);
             }
             _ => {
                 // Entries are missing from Redis itself (no snapshot covers them): go on from
