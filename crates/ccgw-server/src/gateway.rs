@@ -204,6 +204,7 @@ impl Gateway<MemoryStore> {
             ring_timeout_ms: config.engine.ring_timeout_ms,
             allow_force_login: config.auth.allow_force_login,
             traffic: config.stats.policy(),
+            phone_legs: config.telephony.kind == crate::config::TelephonyKind::Sip,
         };
         let store = MemoryStore::new(&directory, policy, config.engine.max_events_per_agent)
             .with_feed_capacity(config.push.all_agent_event_ring);
@@ -302,6 +303,11 @@ impl<S: Store> Gateway<S> {
         }
     }
 
+    /// Whether the telephony can ring the phone `phone` (SIP mode: it is registered).
+    pub fn phone_usable(&self, phone: &str) -> bool {
+        self.telephony.phone_usable(phone)
+    }
+
     /// A fresh GUID: a v4 UUID (122 bits from a CSPRNG) plus this node's name, as the vendor's.
     pub fn new_guid(&self) -> String {
         format!("{}.{}", uuid::Uuid::new_v4(), self.config.server.node_name)
@@ -390,6 +396,10 @@ impl<S: Store> Gateway<S> {
         self.lockout.lock().succeeded(agent, source);
         // A right password exists only for a provisioned agent.
         let vdn = self.store.vdn_of(agent).ok_or(DomainError::WrongPassword)?;
+        // SIP mode: the phone to bind must be registered (`100-013`, docs/compat.md).
+        if !self.telephony.phone_usable(&params.options.phone) {
+            return Err(DomainError::InvalidNumber);
+        }
         let guid = self.new_guid();
         let sign_in = cmd::SignIn { agent, options: params.options, guid: guid.clone(), force: params.force };
         let login = self.run(vdn, sign_in)?;

@@ -12,8 +12,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::gateway::Gateway;
 use crate::listener::{self, ListenerLimits};
-use crate::telephony::SimulatedTelephony;
-use crate::{admin, api, cors, fdlimit, telemetry, tls};
+use crate::{admin, api, cors, fdlimit, telemetry, telephony_sip, tls};
 
 /// Connection cap of the admin listener (before fitting to the open-files limit).
 const ADMIN_MAX_CONNECTIONS: usize = 256;
@@ -41,7 +40,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     let config = Arc::new(config);
     let metrics = telemetry::init_metrics();
     let (reports_tx, mut reports_rx) = mpsc::unbounded_channel();
-    let telephony = Box::new(SimulatedTelephony::new(config.telephony.clone(), reports_tx));
+    let (telephony, sip) = telephony_sip::build(&config, reports_tx).await?;
     let mut gw = Gateway::in_memory(config.clone(), telephony)?;
     let (access_log, access_writer) = telemetry::AccessLog::open(&config.log.access_log)?.unzip();
     gw.access_log = access_log;
@@ -59,6 +58,9 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         let _ = rx.wait_for(|s| *s).await;
     };
     let mut tasks = Vec::new();
+    if let Some(sip) = sip {
+        tasks.push(sip.spawn(gw.clone(), stop_rx.clone()));
+    }
 
     let g = gw.clone();
     let mut rx = stop_rx.clone();
