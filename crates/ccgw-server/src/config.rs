@@ -606,14 +606,81 @@ impl TelephonyRule {
     }
 }
 
-/// `[telephony]`: simulated far-end behaviour for outbound calls.
+/// `[telephony]`: which telephony ccgw drives (`kind`), the simulated far-end behaviour for
+/// outbound calls (`default`, `rules`; simulated mode only) and the SIP side (`[telephony.sip]`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Telephony {
+    /// `"simulated"` (the default) or `"sip"` (real phones, `[telephony.sip]`).
+    pub kind: TelephonyKind,
     /// Used when no rule matches (its `pattern` is ignored).
     pub default: TelephonyRule,
     /// Tried in order; first match wins.
     pub rules: Vec<TelephonyRule>,
+    /// `[telephony.sip]`: read only with `kind = "sip"`.
+    pub sip: SipSettings,
+}
+
+/// `[telephony] kind`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TelephonyKind {
+    /// The embedded simulation: agents' phones are implied, remote numbers follow `rules`.
+    #[default]
+    Simulated,
+    /// A signalling B2BUA with a registrar (`crates/ccgw-sip`): agents' phones register,
+    /// customers call access codes from the trunk, callouts go to the trunk.
+    Sip,
+}
+
+/// `[telephony.sip]`: the SIP side (`kind = "sip"`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipSettings {
+    /// Where SIP listens, UDP and TCP on the same port (port 0: any free port).
+    pub listen: SocketAddr,
+    /// The registrar's digest realm.
+    pub realm: String,
+    /// The outbound trunk (UDP) that callouts go to; `"off"` (the default): callouts fail
+    /// (`CallOutFail`).
+    #[serde(with = "opt_addr")]
+    pub trunk: Option<SocketAddr>,
+    /// Ring every agent's phone with `Call-Info: answer-after=0` (phones that honour it pick up
+    /// by themselves), not only those of agents signed in with `autoanswer`.
+    pub auto_answer: bool,
+    /// The shortest registration accepted (seconds; shorter: 423).
+    pub min_expires: u32,
+    /// The longest registration granted (seconds; longer requests are clamped).
+    pub max_expires: u32,
+    /// `[[telephony.sip.phone]]`: the phones that may register (number = digest user name).
+    /// With the demo provisioning (no `[[agent]]`), every demo agent's phone `7<workno>` may
+    /// also register with the demo password.
+    #[serde(rename = "phone")]
+    pub phones: Vec<SipPhone>,
+}
+
+impl Default for SipSettings {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:5060".parse().expect("literal address"),
+            realm: "ccgw".into(),
+            trunk: None,
+            auto_answer: false,
+            min_expires: 60,
+            max_expires: 3600,
+            phones: Vec::new(),
+        }
+    }
+}
+
+/// `[[telephony.sip.phone]]`: a phone allowed to register.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipPhone {
+    /// The phone number (the agent's `phone`, or the `phonenum` it signs in with).
+    pub number: String,
+    /// The digest password, in clear (SIP digest needs it; keep the file private).
+    pub password: Secret,
 }
 
 impl Telephony {
@@ -1087,6 +1154,9 @@ impl Config {
     }
 
     fn validate_telephony(&self) -> anyhow::Result<()> {
+        if self.telephony.kind == TelephonyKind::Sip {
+            self.validate_sip().context("[telephony.sip]")?;
+        }
         for (i, rule) in self.telephony.rules.iter().enumerate() {
             let p = &rule.pattern;
             ensure!(!p.is_empty(), "rules[{i}]: pattern must not be empty");
@@ -1096,6 +1166,36 @@ impl Config {
             };
             ensure!(star_ok, "rules[{i}]: '*' is only allowed at the end of pattern {p:?}");
         }
+        Ok(())
+    }
+
+    fn validate_sip(&self) -> anyhow::Result<()> {
+        let sip = &self.telephony.sip;
+        ensure!(
+            self.store.backend != StoreBackend::Redis,
+            "kind = \"sip\" runs on the memory backend only (one SIP side per gateway; not built for cluster mode)"
+        );
+        ensure!(!sip.realm.is_empty(), "realm must not be empty");
+        ensure!(sip.min_expires > 0, "min_expires must be > 0");
+        ensure!(sip.min_expires <= sip.max_expires, "min_expires must not exceed max_expires");
+        if let Some(trunk) = sip.trunk {
+            ensure!(!trunk.ip().is_unspecified() && trunk.port() != 0, "trunk must be a concrete address, not {trunk}");
+        }
+        let mut seen = HashSet::new();
+        for (i, p) in sip.phones.iter().enumerate() {
+            let n = &p.number;
+            ensure!(
+                !n.is_empty() && n.len() <= 24 && n.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#'),
+                "phone[{i}]: number {n:?} must be 1-24 digits, '*' or '#'"
+            );
+            ensure!(!p.password.is_empty(), "phone[{i}] ({n}): password must not be empty");
+            ensure!(seen.insert(n.as_str()), "phone[{i}]: number {n} is listed twice");
+        }
+        ensure!(
+            self.is_demo() || !sip.phones.is_empty(),
+            "no [[telephony.sip.phone]]: no agent's phone could register (the demo password applies only to the demo \
+             provisioning)"
+        );
         Ok(())
     }
 
@@ -1634,6 +1734,7 @@ mod tests {
                 TelephonyRule { pattern: "555".into(), outcome: Outcome::NoAnswer, ..TelephonyRule::default() },
                 TelephonyRule { pattern: "5*".into(), hangup_after_ms: Some(5), ..TelephonyRule::default() },
             ],
+            ..Telephony::default()
         };
         assert_eq!(t.rule_for("912").outcome, Outcome::Busy);
         assert_eq!(t.rule_for("555").outcome, Outcome::NoAnswer);
@@ -1938,5 +2039,66 @@ mod tests {
         assert_eq!(c.rest_reasons, vec![RestReasonConfig { vdn: 1, code: 1, name: "Lunch".into() }]);
         assert!(c.agents[0].rights.monitor && c.agents[0].rights.callout && !c.agents[1].rights.monitor);
         assert_eq!(c.agents[0].attributes, ["english"]);
+    }
+
+    #[test]
+    fn sip_telephony_loads_and_is_checked() {
+        let text = r#"
+            [telephony]
+            kind = "sip"
+            [telephony.sip]
+            listen = "127.0.0.1:5070"
+            trunk = "192.0.2.10:5060"
+            auto_answer = true
+            [[telephony.sip.phone]]
+            number = "7101"
+            password = "pw-7101"
+        "#;
+        let c = Config::from_toml_str(text).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.telephony.kind, TelephonyKind::Sip);
+        assert_eq!(c.telephony.sip.listen, "127.0.0.1:5070".parse().unwrap());
+        assert_eq!(c.telephony.sip.trunk, Some("192.0.2.10:5060".parse().unwrap()));
+        assert!(c.telephony.sip.auto_answer);
+        assert_eq!(c.telephony.sip.phones[0].number, "7101");
+        assert!(!format!("{c:?}").contains("pw-7101"), "passwords stay out of Debug");
+        // The default stays simulated, and [telephony.sip] is not checked then.
+        let d = Config::default();
+        assert_eq!(d.telephony.kind, TelephonyKind::Simulated);
+        assert_eq!(d.telephony.sip.trunk, None);
+
+        let bad = |extra: &str| {
+            let t = format!("[telephony]\nkind = \"sip\"\n[telephony.sip]\n{extra}");
+            format!("{:#}", Config::from_toml_str(&t).and_then(|c| c.validate()).unwrap_err())
+        };
+        assert!(bad("min_expires = 0").contains("[telephony.sip]"));
+        assert!(bad("min_expires = 100\nmax_expires = 50").contains("must not exceed"));
+        assert!(bad("realm = \"\"").contains("realm"));
+        assert!(bad("trunk = \"0.0.0.0:5060\"").contains("trunk"));
+        assert!(bad("[[telephony.sip.phone]]\nnumber = \"7x\"\npassword = \"p\"").contains("1-24 digits"));
+        assert!(bad("[[telephony.sip.phone]]\nnumber = \"7101\"").contains("password"));
+        let twice = "[[telephony.sip.phone]]\nnumber = \"7101\"\npassword = \"p\"\n";
+        assert!(bad(&format!("{twice}{twice}")).contains("twice"));
+        let redis = "[telephony]\nkind = \"sip\"\n[store]\nbackend = \"redis\"";
+        let r = Config::from_toml_str(redis).and_then(|c| c.validate());
+        assert!(r.is_err_and(|e| format!("{e:#}").contains("memory backend only")), "SIP needs the memory backend");
+        assert!(Config::from_toml_str("[telephony]\nkind = \"pstn\"").is_err());
+        assert!(Config::from_toml_str("[telephony.sip]\nlisten_on = \"1.2.3.4:5\"").is_err());
+        // Outside the demo, a phone must be configured.
+        let t = "[telephony]\nkind = \"sip\"\n[[vdn]]\nid = 1\nname = \"v\"\n[[agent]]\nworkno = 101\nvdn = 1\npassword_optional = true";
+        let r = Config::from_toml_str(t).and_then(|c| c.validate());
+        assert!(r.is_err_and(|e| format!("{e:#}").contains("no [[telephony.sip.phone]]")));
+    }
+
+    /// The configuration in the README's "Real telephony (SIP)" section loads.
+    #[test]
+    fn readme_sip_example_loads() {
+        let readme = include_str!("../../../README.md");
+        let section = &readme[readme.find("## Real telephony (SIP)").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+        let toml = &section[start..start + section[start..].find("```").unwrap()];
+        let c = Config::from_toml_str(toml).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.telephony.kind, TelephonyKind::Sip);
     }
 }

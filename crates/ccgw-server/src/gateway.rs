@@ -204,6 +204,8 @@ fn policy(config: &Config) -> Policy {
         ring_timeout_ms: config.engine.ring_timeout_ms,
         allow_force_login: config.auth.allow_force_login,
         traffic: config.stats.policy(),
+        // SIP mode: the agents' phones are telephony parties the engine rings and releases.
+        phone_legs: config.telephony.kind == crate::config::TelephonyKind::Sip,
     }
 }
 
@@ -364,6 +366,11 @@ impl<S: Store> Gateway<S> {
         }
     }
 
+    /// Whether the telephony can ring the phone `phone` (SIP mode: it is registered).
+    pub fn phone_usable(&self, phone: &str) -> bool {
+        self.telephony.phone_usable(phone)
+    }
+
     /// A fresh GUID: a v4 UUID (122 bits from a CSPRNG) plus this node's name, as the vendor's.
     pub fn new_guid(&self) -> String {
         format!("{}.{}", uuid::Uuid::new_v4(), self.config.server.node_name)
@@ -459,6 +466,10 @@ impl<S: Store> Gateway<S> {
         self.lockout.lock().succeeded(agent, source);
         // A right password exists only for a provisioned agent.
         let vdn = self.store.vdn_of(agent).ok_or(DomainError::WrongPassword)?;
+        // SIP mode: the phone to bind must be registered (`100-013`, docs/compat.md).
+        if !self.telephony.phone_usable(&params.options.phone) {
+            return Err(DomainError::InvalidNumber);
+        }
         let guid = self.new_guid();
         let sign_in = cmd::SignIn { agent, options: params.options, guid: guid.clone(), force: params.force };
         let login = self.run(vdn, sign_in)?;

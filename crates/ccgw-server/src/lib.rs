@@ -19,6 +19,7 @@ pub mod routes;
 pub mod server;
 pub mod telemetry;
 pub mod telephony;
+pub mod telephony_sip;
 pub mod tls;
 
 pub use ccgw_wire as wire;

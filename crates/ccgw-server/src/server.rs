@@ -12,8 +12,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::gateway::Gateway;
 use crate::listener::{self, ListenerLimits};
-use crate::telephony::SimulatedTelephony;
-use crate::{admin, api, cors, fdlimit, telemetry, tls};
+use crate::{admin, api, cors, fdlimit, telemetry, telephony_sip, tls};
 
 /// Connection cap of the admin listener (before fitting to the open-files limit).
 const ADMIN_MAX_CONNECTIONS: usize = 256;
@@ -40,9 +39,9 @@ pub async fn start(mut config: Config) -> anyhow::Result<Server> {
     let admin_max_connections = fit_to_open_files_limit(&mut config);
     let config = Arc::new(config);
     let (reports_tx, reports_rx) = mpsc::unbounded_channel();
-    let telephony = Box::new(SimulatedTelephony::new(config.telephony.clone(), reports_tx));
+    let (telephony, sip) = telephony_sip::build(&config, reports_tx).await?;
     let gw = Gateway::in_memory(config.clone(), telephony)?;
-    launch(config, gw, reports_rx, admin_max_connections, |_| {}).await
+    launch(config, gw, reports_rx, sip, admin_max_connections, |_| {}).await
 }
 
 /// Start the gateway described by `config` as a node of a cluster on Redis
@@ -54,7 +53,8 @@ pub async fn start_redis(mut config: Config) -> anyhow::Result<Server<RedisStore
     let (reports_tx, reports_rx) = mpsc::unbounded_channel();
     let telephony = Box::new(SimulatedTelephony::new(config.telephony.clone(), reports_tx));
     let (gw, cell) = Gateway::on_redis(config.clone(), telephony).await?;
-    let server = launch(config, gw, reports_rx, admin_max_connections, |gw| {
+    // (SIP telephony is refused in cluster mode by the configuration's validation.)
+    let server = launch(config, gw, reports_rx, None, admin_max_connections, |gw| {
         let _ = cell.set(Arc::downgrade(gw));
     })
     .await?;
@@ -71,6 +71,7 @@ async fn launch<S: Store>(
     config: Arc<Config>,
     mut gw: Gateway<S>,
     mut reports_rx: mpsc::UnboundedReceiver<crate::telephony::TelephonyReport>,
+    sip: Option<telephony_sip::SipRunner>,
     admin_max_connections: usize,
     bind: impl FnOnce(&Arc<Gateway<S>>),
 ) -> anyhow::Result<Server<S>> {
@@ -92,6 +93,9 @@ async fn launch<S: Store>(
         let _ = rx.wait_for(|s| *s).await;
     };
     let mut tasks = Vec::new();
+    if let Some(sip) = sip {
+        tasks.push(sip.spawn(gw.clone(), stop_rx.clone()));
+    }
 
     let g = gw.clone();
     let mut rx = stop_rx.clone();

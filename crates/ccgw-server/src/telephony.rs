@@ -3,7 +3,7 @@
 //! The engine emits [`TelephonyCommand`]s; an implementation of [`Telephony`] carries them out
 //! and reports back through a channel of [`TelephonyReport`]s. The embedded default,
 //! [`SimulatedTelephony`], behaves per number pattern as configured (answer after N ms, busy,
-//! no answer, hang up after N ms). A SIP implementation would sit behind the same trait.
+//! no answer, hang up after N ms). The SIP implementation, `telephony_sip::SipTelephony`, sits behind the same trait.
 
 use std::time::Duration;
 
@@ -22,6 +22,12 @@ pub enum TelephonyReport {
 
 pub trait Telephony: Send + Sync + 'static {
     fn execute(&self, vdn: VdnId, command: TelephonyCommand);
+
+    /// Whether the agent's phone `phone` can take calls (a sign-in binding it is refused
+    /// otherwise). The simulated phones always can; a SIP phone must be registered.
+    fn phone_usable(&self, _phone: &str) -> bool {
+        true
+    }
 }
 
 /// How long a busy number takes to report busy.
@@ -88,6 +94,12 @@ impl Telephony for SimulatedTelephony {
             // Quality control: the simulated media mixes nothing; who hears whom is the engine's
             // (`Call::hears`). A SIP telephony would bridge the supervisor's leg in that mode.
             TelephonyCommand::Supervise { .. } => {}
+            // The agents' phones are implied in the simulation (the engine emits these only with
+            // `Policy::phone_legs`, which simulated mode leaves off).
+            TelephonyCommand::RingAgent { .. }
+            | TelephonyCommand::AnswerAgent { .. }
+            | TelephonyCommand::ReleaseAgent { .. }
+            | TelephonyCommand::HoldAgent { .. } => {}
         }
     }
 }

@@ -32,6 +32,10 @@ pub const INTERNAL: Retcode = rc("100-007", "internal error");
 pub const LOGOUT_PARAMETER: Retcode = rc("100-005", "invalid sign-out parameter");
 pub const AGENT_TYPE_INVALID: Retcode = rc("100-012", "invalid agent type at sign-in");
 pub const PHONE_INVALID: Retcode = rc("100-013", "the phone number to bind is invalid");
+/// SIP mode (`[telephony] kind = "sip"`): an interface whose media work the SIP telephony does
+/// not carry out yet (conference, consult, transfer, mute, recording, playback, supervisors'
+/// listen/insert/whisper, internal calls; docs/compat.md).
+pub const NOT_WITH_SIP: Retcode = rc("100-007", "not available with SIP telephony");
 pub const SKILL_PARAMETER: Retcode = rc("100-019", "invalid skill queue parameter");
 pub const WRONG_PASSWORD: Retcode = rc("100-004", "wrong user name or password");
 // --- onlineagent: password changes (the vendor's third-party-user codes) ---
@@ -161,6 +165,10 @@ pub fn retcode(method: Method, err: DomainError) -> Retcode {
         (E::TargetUnavailable | E::NoAgentAvailable, _) => rc("200-019", "no target agent available"),
         (E::InvalidNumber, M::Callout | M::PreviewCallout | M::Transfer) => rc("200-001", "wrong number"),
         (E::InvalidNumber, M::BindAgentPhone) => PHONE_INVALID,
+        // Only SIP mode's check of the phone to bind (not registered) gives it at sign-in.
+        (E::InvalidNumber, M::Login | M::ForceLogin | M::LoginEx | M::ForceLoginEx | M::ForceLoginExWithoutPhone) => {
+            PHONE_INVALID
+        }
         (E::InvalidNumber | E::InvalidParameter, M::ResetSkill) => SKILL_PARAMETER,
         (E::InvalidNumber | E::InvalidParameter, _) => PARAMETER_INVALID,
     }

@@ -105,6 +105,9 @@ impl VdnState {
         if let Some(r) = s.recording.take_if(|r| r.call == call) {
             self.file_recording(ctx, agent, r);
         }
+        if self.policy.phone_legs {
+            ctx.telephony.push(TelephonyCommand::ReleaseAgent { call, agent });
+        }
         let Ok(s) = self.session_mut(agent) else { return };
         if announce {
             ctx.emit(agent, EventKind::CallRelease(call));
@@ -270,6 +273,10 @@ impl VdnState {
         self.join(ctx, agent, call);
         self.take_phone(ctx, agent, Some(ringing_for), leg);
         let auto = self.session(agent).map(|s| s.options.auto_answer).unwrap_or(false);
+        if self.policy.phone_legs {
+            let phone = self.phone_of(agent);
+            ctx.telephony.push(TelephonyCommand::RingAgent { call, agent, phone, auto_answer: auto });
+        }
         if auto {
             ctx.emit(agent, EventKind::AutoAnswer(offer));
             self.take_answer(ctx, agent, call);
@@ -405,6 +412,35 @@ impl VdnState {
     }
 
     // ----- telephony reports --------------------------------------------------------------------
+
+    /// The agent's own phone answered the call it was rung for (`Policy::phone_legs`): the
+    /// agent answers, as with the desktop's `answer`. Stale (not ringing there any more): ignored.
+    pub fn phone_answered(&mut self, ctx: &mut Ctx, agent: AgentId, call: CallId) {
+        if self.ringing_at(call, agent) {
+            self.take_answer(ctx, agent, call);
+        }
+    }
+
+    /// The agent's phone could not be rung or refused the call (busy, unreachable, rejected):
+    /// as a ring time-out (`NoAnswer`, the agent goes busy, the call goes back to its queue).
+    pub fn phone_failed(&mut self, ctx: &mut Ctx, agent: AgentId, call: CallId) {
+        if self.ringing_at(call, agent) {
+            self.ring_timeout(ctx, call, agent);
+        }
+    }
+
+    /// The agent hung up its phone: it leaves the call, as with `release` (a call only ringing
+    /// there goes back to its queue). Stale (not in the call any more): ignored.
+    pub fn phone_hung_up(&mut self, ctx: &mut Ctx, agent: AgentId, call: CallId) {
+        if self.session(agent).is_ok_and(|s| s.calls.contains(&call)) {
+            self.reject_or_leave(ctx, call, agent);
+        }
+    }
+
+    fn ringing_at(&self, call: CallId, agent: AgentId) -> bool {
+        let party = self.calls.get(&call).and_then(|c| c.party_of(agent));
+        party.is_some_and(|p| matches!(p.state, PartyState::Alerting { .. }))
+    }
 
     pub fn remote_answered(&mut self, ctx: &mut Ctx, call: CallId, number: &str) {
         let Some(p) = self

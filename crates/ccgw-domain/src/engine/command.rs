@@ -236,6 +236,22 @@ commands! {
         Ok(())
     };
 
+    /// The agent's own phone answered the call it was rung for (`Policy::phone_legs`).
+    PhoneAnswered { agent: AgentId, call: CallId } -> () = |s, ctx, c| {
+        s.phone_answered(ctx, c.agent, c.call);
+        Ok(())
+    };
+    /// The agent's phone could not be rung for the call, or refused it.
+    PhoneFailed { agent: AgentId, call: CallId } -> () = |s, ctx, c| {
+        s.phone_failed(ctx, c.agent, c.call);
+        Ok(())
+    };
+    /// The agent hung up its phone in the call.
+    PhoneHungUp { agent: AgentId, call: CallId } -> () = |s, ctx, c| {
+        s.phone_hung_up(ctx, c.agent, c.call);
+        Ok(())
+    };
+
     // --- housekeeping ---
     /// The housekeeping tick: first sign out the sessions whose heartbeat expired, as the
     /// proposer's heartbeat timers decided, each named by `(agent, login_ms)` so that a session

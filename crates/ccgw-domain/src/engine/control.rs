@@ -96,6 +96,9 @@ impl VdnState {
         if call.is_some_and(|c| c != ringing) {
             return Err(DomainError::NoCall);
         }
+        if self.policy.phone_legs {
+            ctx.telephony.push(TelephonyCommand::AnswerAgent { call: ringing, agent });
+        }
         self.take_answer(ctx, agent, ringing);
         Ok(ringing)
     }
@@ -180,6 +183,9 @@ impl VdnState {
         if let Some(p) = self.calls.get_mut(&id).and_then(|c| c.party_of_mut(agent)) {
             p.state = PartyState::Held;
         }
+        if self.policy.phone_legs {
+            ctx.telephony.push(TelephonyCommand::HoldAgent { call: id, agent, held: true });
+        }
         ctx.emit(agent, EventKind::Hold(id));
         Ok(id)
     }
@@ -202,6 +208,9 @@ impl VdnState {
         p.state = PartyState::Talking;
         let leg = p.leg;
         let (caller, called, feature) = (c.caller.clone(), c.called.clone(), c.feature);
+        if self.policy.phone_legs {
+            ctx.telephony.push(TelephonyCommand::HoldAgent { call: target, agent, held: false });
+        }
         ctx.emit(agent, EventKind::Talking { call: target, caller, called, leg, feature });
         Ok(target)
     }

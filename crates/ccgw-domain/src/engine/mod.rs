@@ -42,11 +42,23 @@ pub struct Policy {
     pub allow_force_login: bool,
     /// How the wallboard's traffic statistics are cut (service-level threshold, intervals).
     pub traffic: TrafficPolicy,
+    /// The agents' phones are telephony parties (real telephony): the engine also asks the
+    /// telephony to ring, answer, release and hold the agent's phone ([`TelephonyCommand::RingAgent`]
+    /// and the others about agents) and takes the phone's own answer, failure and hang-up as
+    /// commands (`cmd::PhoneAnswered`, `PhoneFailed`, `PhoneHungUp`). Off (the simulated
+    /// telephony): the phone is implied and the desktop's answer is the answer.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub phone_legs: bool,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { ring_timeout_ms: 20_000, allow_force_login: true, traffic: TrafficPolicy::default() }
+        Policy {
+            ring_timeout_ms: 20_000,
+            allow_force_login: true,
+            traffic: TrafficPolicy::default(),
+            phone_legs: false,
+        }
     }
 }
 
@@ -73,6 +85,17 @@ pub enum TelephonyCommand {
     /// Bridge the supervisor's phone into the call in this mode (who hears whom: `Call::hears`),
     /// or change its mode; `None`: take it out again.
     Supervise { call: CallId, supervisor: AgentId, mode: Option<QcMode> },
+    // --- the agents' phones (only with `Policy::phone_legs`) ---
+    /// Ring the agent's phone `phone` for this call (an offer); `auto_answer`: the phone should
+    /// pick up by itself. The telephony reports the phone's answer, failure or hang-up back.
+    RingAgent { call: CallId, agent: AgentId, phone: String, auto_answer: bool },
+    /// The agent answered the call from the desktop: the ringing phone should pick up.
+    AnswerAgent { call: CallId, agent: AgentId },
+    /// The agent left the call (released, rejected, ring time-out, the call ended): stop
+    /// ringing or hang up the agent's phone for it.
+    ReleaseAgent { call: CallId, agent: AgentId },
+    /// The agent held (`held`) or took back the call.
+    HoldAgent { call: CallId, agent: AgentId, held: bool },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -503,6 +503,9 @@ fn authenticated<S: Store>(
     if !admitted {
         return Err(OVERLOADED);
     }
+    if gw.config.telephony.kind == crate::config::TelephonyKind::Sip && crate::telephony_sip::unsupported(method) {
+        return Err(ccgw_wire::retcode::NOT_WITH_SIP);
+    }
     let ctx = Ctx { gw, vdn, agent, params, query, body };
     match method.interface().map(|i| i.family) {
         Some(Family::OnlineAgent) => onlineagent::dispatch(ctx, method),

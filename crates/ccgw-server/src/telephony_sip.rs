@@ -1,0 +1,377 @@
+//! Real telephony over SIP (`[telephony] kind = "sip"`, issue 11): [`SipTelephony`] behind the
+//! [`Telephony`] trait, owning a `ccgw_sip::SipSide` (a signalling B2BUA with a registrar).
+//!
+//! The engine stays the single source of truth; this module only translates, in one task
+//! ([`SipRunner`]) that takes both the engine's telephony commands and the SIP side's events in
+//! turn, so that the leg tables it keeps are never raced:
+//!
+//! * an INVITE to an access code (`SipEvent::Inbound`) → `cmd::CustomerCall` with the access
+//!   code's skill; the new call id is bound to the customer's leg before any command of that
+//!   call is looked at (the caller hears 180 while queued);
+//! * `RingAgent` → `SipSide::ring` of the agent's registered phone, bridged to the customer's
+//!   leg (its SDP offered; the phone's answer answers the customer), with
+//!   `Call-Info: answer-after=0` when the agent signed in with auto-answer or
+//!   `[telephony.sip] auto_answer` is on; the phone's 200 → `cmd::PhoneAnswered`, its
+//!   failure (4xx–6xx, not registered, no answer at all) → `cmd::PhoneFailed` (a ring
+//!   time-out for the engine), its BYE → `cmd::PhoneHungUp`;
+//! * `AnswerAgent` (the desktop answered) → the ringing INVITE is cancelled and the phone rung
+//!   again with `answer-after=0`, so that it picks up by itself;
+//! * `ReleaseAgent` → BYE (answered) or CANCEL (ringing) of the agent's leg; `Hangup` of the
+//!   customer → BYE (or 480 while still unanswered); the SIP side releases a bridged leg's peer
+//!   itself, and the reports that follow are stale for the engine, which ignores them;
+//! * `HoldAgent` → re-INVITEs of both legs, `a=sendonly` / `a=sendrecv`;
+//! * `Dial` (callout) → an INVITE to `[telephony.sip] trunk` without SDP (signalling only: the
+//!   agent's phone is not bridged to it yet); 200 / failure / BYE → the `Remote*` reports.
+//!
+//! What this telephony cannot do (conference, consult, transfer, mute, recording, playback,
+//! supervisors' listen/insert/whisper, internal calls, pick-ups, DTMF) is refused at the
+//! interface with [`ccgw_wire::retcode::NOT_WITH_SIP`] ([`unsupported`]; docs/compat.md).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use ccgw_domain::{AgentId, CallId, SkillId, TelephonyCommand, VdnId, cmd};
+use ccgw_sip::{LegId, SipConfig, SipEvent, SipSide};
+use ccgw_store::Store;
+use ccgw_wire::Method;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use crate::config::{Config, TelephonyKind};
+use crate::gateway::{DEMO_PASSWORD, Gateway};
+use crate::telephony::{SimulatedTelephony, Telephony, TelephonyReport};
+
+/// The telephony for `config`: the simulation, or the SIP side (bound here, so that a port in
+/// use stops the start) with the runner to start once the gateway exists ([`SipRunner::spawn`]).
+pub async fn build(
+    config: &Config,
+    reports: UnboundedSender<TelephonyReport>,
+) -> anyhow::Result<(Box<dyn Telephony>, Option<SipRunner>)> {
+    if config.telephony.kind == TelephonyKind::Simulated {
+        return Ok((Box::new(SimulatedTelephony::new(config.telephony.clone(), reports)), None));
+    }
+    let (side, events) = SipSide::start(sip_config(config)).await.context("[telephony.sip] listen")?;
+    info!(udp = %side.udp_addr(), tcp = %side.tcp_addr(), trunk = ?config.telephony.sip.trunk, "SIP telephony");
+    let (commands_tx, commands) = unbounded_channel();
+    let telephony = SipTelephony { side: side.clone(), commands: commands_tx };
+    let runner =
+        SipRunner { side, events, commands, auto_answer: config.telephony.sip.auto_answer, legs: Legs::default() };
+    Ok((Box::new(telephony), Some(runner)))
+}
+
+/// The SIP side's configuration: the phones that may register (configured, plus the demo
+/// agents' phones with the demo password under the demo provisioning) and the access codes.
+pub fn sip_config(config: &Config) -> SipConfig {
+    let s = &config.telephony.sip;
+    let mut c = SipConfig::new(s.listen);
+    c.realm = s.realm.clone();
+    c.trunk = s.trunk;
+    c.min_expires = s.min_expires;
+    c.max_expires = s.max_expires;
+    let (skills, agents) = if config.is_demo() {
+        let (_, skills, agents) = Config::demo_provisioning(String::new());
+        (skills, agents)
+    } else {
+        (config.skills.clone(), config.agents.clone())
+    };
+    if config.is_demo() {
+        for a in &agents {
+            let number = a.phone.clone().unwrap_or_else(|| format!("7{}", a.workno));
+            c.phones.insert(number, DEMO_PASSWORD.to_string());
+        }
+    }
+    for p in &s.phones {
+        c.phones.insert(p.number.clone(), p.password.expose().to_string());
+    }
+    c.access_codes = skills.iter().flat_map(|k| k.access_codes.iter().cloned()).collect();
+    c.access_codes.sort();
+    c.access_codes.dedup();
+    c
+}
+
+/// Interfaces the SIP telephony cannot carry out (yet): they answer
+/// [`ccgw_wire::retcode::NOT_WITH_SIP`] in SIP mode.
+pub fn unsupported(method: Method) -> bool {
+    use Method as M;
+    matches!(
+        method,
+        // Consult, conference, transfer, connecting held calls, internal calls, pick-ups.
+        M::InnerHelp
+            | M::Transfer
+            | M::CancelTransfer
+            | M::ConfJoin
+            | M::ConnectHold
+            | M::CallInner
+            | M::CallInnerSkill
+            | M::SnatchPickup
+            | M::ThirdPartyConfTransmitNum
+            // Muting and DTMF.
+            | M::BeginMute
+            | M::EndMute
+            | M::SecondDial
+            | M::SecondDialEx
+            // Recording and playback.
+            | M::BeginRecord
+            | M::BeginRecordWithoutFilename
+            | M::PauseRecord
+            | M::ResumeRecord
+            | M::StopRecord
+            | M::BeginPlay
+            | M::PausePlay
+            | M::ResumePlay
+            | M::ForeFastPlay
+            | M::BackFastPlay
+            | M::StopPlay
+            | M::ForceRecord
+            | M::ForceStopRecord
+            // Supervisors bridged into calls.
+            | M::AddSupervise
+            | M::AddInsert
+            | M::SwitchSuperviseOrInsert
+            | M::Intercept
+            | M::InterceptCall
+            | M::RequestWhisperAgent
+            | M::RequestSwitchInsertWhisperAgent
+    )
+}
+
+/// The [`Telephony`] of SIP mode: commands go to the [`SipRunner`]'s task, in order.
+pub struct SipTelephony {
+    side: SipSide,
+    commands: UnboundedSender<(VdnId, TelephonyCommand)>,
+}
+
+impl Telephony for SipTelephony {
+    fn execute(&self, vdn: VdnId, command: TelephonyCommand) {
+        // The runner gone means the gateway is stopping: nothing to carry out any more.
+        let _ = self.commands.send((vdn, command));
+    }
+
+    fn phone_usable(&self, phone: &str) -> bool {
+        self.side.is_registered(phone)
+    }
+}
+
+/// What a leg is to the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Role {
+    /// A customer who called an access code (`number`: the caller).
+    Customer { vdn: VdnId, call: CallId, number: String },
+    /// An agent's phone (`phone`) rung for a call.
+    Agent { vdn: VdnId, call: CallId, agent: AgentId, phone: String },
+    /// A number dialled through the trunk (callout).
+    Dialled { vdn: VdnId, call: CallId, number: String },
+}
+
+/// The legs of live calls, both ways. Only the runner's task touches it.
+#[derive(Default)]
+struct Legs {
+    roles: HashMap<LegId, Role>,
+    customers: HashMap<(VdnId, CallId), LegId>,
+    agents: HashMap<(VdnId, CallId, AgentId), LegId>,
+    dialled: HashMap<(VdnId, CallId, String), LegId>,
+}
+
+impl Legs {
+    fn insert(&mut self, leg: LegId, role: Role) {
+        match &role {
+            Role::Customer { vdn, call, .. } => self.customers.insert((*vdn, *call), leg),
+            Role::Agent { vdn, call, agent, .. } => self.agents.insert((*vdn, *call, *agent), leg),
+            Role::Dialled { vdn, call, number } => self.dialled.insert((*vdn, *call, number.clone()), leg),
+        };
+        self.roles.insert(leg, role);
+    }
+
+    /// Forget a leg (it ended, or ccgw is ending it): its later events are ignored.
+    fn remove(&mut self, leg: LegId) -> Option<Role> {
+        let role = self.roles.remove(&leg)?;
+        match &role {
+            Role::Customer { vdn, call, .. } => self.customers.remove(&(*vdn, *call)),
+            Role::Agent { vdn, call, agent, .. } => self.agents.remove(&(*vdn, *call, *agent)),
+            Role::Dialled { vdn, call, number } => self.dialled.remove(&(*vdn, *call, number.clone())),
+        };
+        Some(role)
+    }
+
+    fn len(&self) -> usize {
+        self.roles.len()
+    }
+}
+
+/// The task that joins the SIP side and the engine (see the module doc).
+pub struct SipRunner {
+    side: SipSide,
+    events: UnboundedReceiver<SipEvent>,
+    commands: UnboundedReceiver<(VdnId, TelephonyCommand)>,
+    auto_answer: bool,
+    legs: Legs,
+}
+
+impl SipRunner {
+    /// Runs until `stop` turns true, then shuts the SIP side down.
+    pub fn spawn<S: Store + 'static>(mut self, gw: Arc<Gateway<S>>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    c = self.commands.recv() => match c {
+                        Some((vdn, command)) => self.command(&gw, vdn, command).await,
+                        None => break,
+                    },
+                    e = self.events.recv() => match e {
+                        Some(event) => self.event(&gw, event).await,
+                        None => break,
+                    },
+                    _ = async { stop.wait_for(|s| *s).await.is_ok() } => break,
+                }
+                debug!(legs = self.legs.len(), "SIP legs");
+            }
+            self.side.shutdown();
+        })
+    }
+
+    async fn command<S: Store>(&mut self, gw: &Gateway<S>, vdn: VdnId, command: TelephonyCommand) {
+        debug!(vdn = vdn.0, ?command, "telephony command");
+        match command {
+            // The customer's leg was bound when the call was created (`inbound`); a call the
+            // operator injected has no leg.
+            TelephonyCommand::Attach { .. } => {}
+            TelephonyCommand::Hangup { call, number } => {
+                let customer = self.legs.customers.get(&(vdn, call)).copied();
+                let dialled = self.legs.dialled.get(&(vdn, call, number)).copied();
+                for leg in customer.into_iter().chain(dialled) {
+                    self.legs.remove(leg);
+                    // Unknown leg: it ended meanwhile (its report is stale for the engine).
+                    let _ = self.side.hangup(leg).await;
+                }
+            }
+            TelephonyCommand::Dial { call, number } => match self.side.dial(&number, None).await {
+                Ok(leg) => self.legs.insert(leg, Role::Dialled { vdn, call, number }),
+                Err(e) => {
+                    warn!(vdn = vdn.0, %call, number, error = %e, "callout failed");
+                    gw.apply_report(TelephonyReport::Failed { vdn, call, number });
+                }
+            },
+            TelephonyCommand::RingAgent { call, agent, phone, auto_answer } => {
+                self.ring_agent(gw, vdn, call, agent, &phone, auto_answer || self.auto_answer).await;
+            }
+            TelephonyCommand::AnswerAgent { call, agent } => {
+                let Some(&leg) = self.legs.agents.get(&(vdn, call, agent)) else { return };
+                if self.side.is_answered(leg) {
+                    return;
+                }
+                // A phone cannot be made to pick up a ringing INVITE: ring it again, asking it to.
+                let Some(Role::Agent { phone, .. }) = self.legs.remove(leg) else { return };
+                let _ = self.side.cancel(leg).await;
+                self.ring_agent(gw, vdn, call, agent, &phone, true).await;
+            }
+            TelephonyCommand::ReleaseAgent { call, agent } => {
+                if let Some(leg) = self.legs.agents.get(&(vdn, call, agent)).copied() {
+                    self.legs.remove(leg);
+                    let _ = self.side.hangup(leg).await;
+                }
+            }
+            TelephonyCommand::HoldAgent { call, agent, held } => {
+                let agent_leg = self.legs.agents.get(&(vdn, call, agent)).copied();
+                let customer = self.legs.customers.get(&(vdn, call)).copied();
+                for leg in agent_leg.into_iter().chain(customer) {
+                    let r = if held { self.side.hold(leg).await } else { self.side.unhold(leg).await };
+                    if let Err(e) = r {
+                        warn!(vdn = vdn.0, %call, ?leg, held, error = %e, "re-INVITE failed");
+                    }
+                }
+            }
+            // Refused at the interface in SIP mode (`unsupported`); what the engine still emits
+            // on its own (a recording stopped by a call's end) has nothing to stop here.
+            TelephonyCommand::Record { .. }
+            | TelephonyCommand::Play { .. }
+            | TelephonyCommand::SendDigits { .. }
+            | TelephonyCommand::RelayDigits { .. }
+            | TelephonyCommand::Supervise { .. } => {}
+        }
+    }
+
+    async fn ring_agent<S: Store>(
+        &mut self,
+        gw: &Gateway<S>,
+        vdn: VdnId,
+        call: CallId,
+        agent: AgentId,
+        phone: &str,
+        auto_answer: bool,
+    ) {
+        let customer = self.legs.customers.get(&(vdn, call)).copied();
+        match self.side.ring(phone, customer, auto_answer).await {
+            Ok(leg) => self.legs.insert(leg, Role::Agent { vdn, call, agent, phone: phone.to_string() }),
+            Err(e) => {
+                warn!(vdn = vdn.0, %call, agent = agent.0, phone, error = %e, "cannot ring the agent's phone");
+                let _ = gw.run(vdn, cmd::PhoneFailed { agent, call });
+            }
+        }
+    }
+
+    async fn event<S: Store>(&mut self, gw: &Gateway<S>, event: SipEvent) {
+        debug!(?event, "SIP event");
+        match event {
+            SipEvent::Registered { number } => info!(number, "phone registered"),
+            SipEvent::Unregistered { number } => info!(number, "phone unregistered"),
+            SipEvent::Inbound { leg, from, to, .. } => self.inbound(gw, leg, from, to).await,
+            SipEvent::Ringing { .. } => {}
+            SipEvent::Answered { leg } => match self.legs.roles.get(&leg).cloned() {
+                Some(Role::Agent { vdn, call, agent, .. }) => {
+                    let _ = gw.run(vdn, cmd::PhoneAnswered { agent, call });
+                }
+                Some(Role::Dialled { vdn, call, number }) => {
+                    gw.apply_report(TelephonyReport::Answered { vdn, call, number });
+                }
+                Some(Role::Customer { .. }) | None => {}
+            },
+            SipEvent::Failed { leg, status } => match self.legs.remove(leg) {
+                Some(Role::Agent { vdn, call, agent, .. }) => {
+                    info!(vdn = vdn.0, %call, agent = agent.0, status, "the agent's phone refused the call");
+                    let _ = gw.run(vdn, cmd::PhoneFailed { agent, call });
+                }
+                Some(Role::Dialled { vdn, call, number }) => {
+                    gw.apply_report(TelephonyReport::Failed { vdn, call, number });
+                }
+                Some(Role::Customer { .. }) | None => {}
+            },
+            SipEvent::LegEnded { leg, reason } => match self.legs.remove(leg) {
+                Some(Role::Agent { vdn, call, agent, .. }) => {
+                    debug!(?reason, agent = agent.0, "the agent's leg ended");
+                    let _ = gw.run(vdn, cmd::PhoneHungUp { agent, call });
+                }
+                Some(Role::Customer { vdn, call, number }) | Some(Role::Dialled { vdn, call, number }) => {
+                    gw.apply_report(TelephonyReport::HungUp { vdn, call, number });
+                }
+                None => {}
+            },
+        }
+    }
+
+    /// A customer called an access code: a call of the code's skill, bound to the leg before
+    /// any telephony command of it is carried out (they wait in this task's queue).
+    async fn inbound<S: Store>(&mut self, gw: &Gateway<S>, leg: LegId, from: String, to: String) {
+        let skill: Option<(SkillId, VdnId)> =
+            gw.directory.access_codes.get(&to).and_then(|k| gw.directory.skills.get(k)).map(|s| (s.id, s.vdn));
+        let Some((skill, vdn)) = skill else {
+            let _ = self.side.reject(leg, 404).await;
+            return;
+        };
+        let created =
+            gw.run(vdn, cmd::CustomerCall { caller: from.clone(), called: to.clone(), skill, data: String::new() });
+        match created {
+            Ok(call) => {
+                info!(vdn = vdn.0, %call, caller = from, called = to, "customer call from SIP");
+                self.legs.insert(leg, Role::Customer { vdn, call, number: from });
+            }
+            Err(e) => {
+                // The engine takes numbers of digits, `*` and `#` only (e.g. not "anonymous").
+                warn!(caller = from, called = to, error = %e, "customer call refused");
+                let _ = self.side.reject(leg, 403).await;
+            }
+        }
+    }
+}
