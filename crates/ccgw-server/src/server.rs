@@ -51,7 +51,7 @@ pub async fn start_redis(mut config: Config) -> anyhow::Result<Server<RedisStore
     let admin_max_connections = fit_to_open_files_limit(&mut config);
     let config = Arc::new(config);
     let (reports_tx, reports_rx) = mpsc::unbounded_channel();
-    let telephony = Box::new(SimulatedTelephony::new(config.telephony.clone(), reports_tx));
+    let telephony = Box::new(crate::telephony::SimulatedTelephony::new(config.telephony.clone(), reports_tx));
     let (gw, cell) = Gateway::on_redis(config.clone(), telephony).await?;
     // (SIP telephony is refused in cluster mode by the configuration's validation.)
     let server = launch(config, gw, reports_rx, None, admin_max_connections, |gw| {
