@@ -14,8 +14,8 @@
 //!   `[telephony.sip] auto_answer` is on; the phone's 200 → `cmd::PhoneAnswered`, its
 //!   failure (4xx–6xx, not registered, no answer at all) → `cmd::PhoneFailed` (a ring
 //!   time-out for the engine), its BYE → `cmd::PhoneHungUp`;
-//! * `AnswerAgent` (the desktop answered) → the ringing INVITE is cancelled and the phone rung
-//!   again with `answer-after=0`, so that it picks up by itself;
+//! * `AnswerAgent` (the desktop answered) → the ringing INVITE is cancelled and, once it has
+//!   ended, the phone is rung again with `answer-after=0`, so that it picks up by itself;
 //! * `ReleaseAgent` → BYE (answered) or CANCEL (ringing) of the agent's leg; `Hangup` of the
 //!   customer → BYE (or 480 while still unanswered); the SIP side releases a bridged leg's peer
 //!   itself, and the reports that follow are stale for the engine, which ignores them;
@@ -173,6 +173,9 @@ struct Legs {
     customers: HashMap<(VdnId, CallId), LegId>,
     agents: HashMap<(VdnId, CallId, AgentId), LegId>,
     dialled: HashMap<(VdnId, CallId, String), LegId>,
+    /// Agent legs cancelled because the desktop answered: once each has ended, its phone is
+    /// rung again with auto-answer (a phone offered two INVITEs at once may take neither).
+    rering: HashMap<LegId, Role>,
 }
 
 impl Legs {
@@ -262,16 +265,22 @@ impl SipRunner {
                 if self.side.is_answered(leg) {
                     return;
                 }
-                // A phone cannot be made to pick up a ringing INVITE: ring it again, asking it to.
-                let Some(Role::Agent { phone, .. }) = self.legs.remove(leg) else { return };
-                let _ = self.side.cancel(leg).await;
-                self.ring_agent(gw, vdn, call, agent, &phone, true).await;
+                // A phone cannot be made to pick up a ringing INVITE: cancel it, and once it has
+                // ended (`rering_after`) ring it again, asking it to.
+                let Some(role) = self.legs.remove(leg) else { return };
+                self.legs.rering.insert(leg, role);
+                if self.side.cancel(leg).await.is_err() {
+                    // Gone meanwhile: its end was already reported.
+                    self.rering_after(gw, leg).await;
+                }
             }
             TelephonyCommand::ReleaseAgent { call, agent } => {
                 if let Some(leg) = self.legs.agents.get(&(vdn, call, agent)).copied() {
                     self.legs.remove(leg);
                     let _ = self.side.hangup(leg).await;
                 }
+                let mine = |r: &Role| matches!(r, Role::Agent { vdn: v, call: c, agent: a, .. } if (*v, *c, *a) == (vdn, call, agent));
+                self.legs.rering.retain(|_, r| !mine(r));
             }
             TelephonyCommand::HoldAgent { call, agent, held } => {
                 let agent_leg = self.legs.agents.get(&(vdn, call, agent)).copied();
@@ -312,8 +321,24 @@ impl SipRunner {
         }
     }
 
+    /// A leg cancelled for the desktop's answer has ended: ring the phone again, with
+    /// auto-answer, if the agent is still in the call.
+    async fn rering_after<S: Store>(&mut self, gw: &Gateway<S>, leg: LegId) {
+        let Some(Role::Agent { vdn, call, agent, phone }) = self.legs.rering.remove(&leg) else { return };
+        let in_call = gw.read(vdn, |s| s.session(agent).is_ok_and(|x| x.calls.contains(&call))).unwrap_or(false);
+        if in_call {
+            self.ring_agent(gw, vdn, call, agent, &phone, true).await;
+        }
+    }
+
     async fn event<S: Store>(&mut self, gw: &Gateway<S>, event: SipEvent) {
         debug!(?event, "SIP event");
+        if let SipEvent::LegEnded { leg, .. } | SipEvent::Failed { leg, .. } = event
+            && self.legs.rering.contains_key(&leg)
+        {
+            self.rering_after(gw, leg).await;
+            return;
+        }
         match event {
             SipEvent::Registered { number } => info!(number, "phone registered"),
             SipEvent::Unregistered { number } => info!(number, "phone unregistered"),

@@ -48,7 +48,8 @@ fn sipp(scenario_file: &str, remote: SocketAddr, port: u16, extra: &[&str]) -> S
         .arg("-sf")
         .arg(scenario(scenario_file))
         .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error"])
+        .args(if extra.contains(&"-m") { &[][..] } else { &["-m", "1"][..] })
+        .args(["-nostdin", "-timeout", "30s", "-timeout_error"])
         .args(extra)
         .current_dir(std::env::temp_dir())
         .stdin(Stdio::null())
@@ -81,11 +82,16 @@ impl Sipp {
 
 /// A gateway in SIP mode on a free port; returns it with the SIP address.
 async fn gateway(ring_timeout_ms: u64) -> (Gateway, SocketAddr) {
+    gateway_with(ring_timeout_ms, |_| {}).await
+}
+
+async fn gateway_with(ring_timeout_ms: u64, tweak: impl FnOnce(&mut ccgw_server::Config)) -> (Gateway, SocketAddr) {
     let sip: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let gw = Gateway::start_with(|c| {
         c.telephony.kind = ccgw_server::config::TelephonyKind::Sip;
         c.telephony.sip.listen = sip;
         c.engine.ring_timeout_ms = ring_timeout_ms;
+        tweak(c);
     })
     .await;
     (gw, sip)
@@ -198,6 +204,116 @@ async fn a_ring_time_out_cancels_the_phone_and_rings_the_next_agent() {
     b.poll_until(&gw, "AgentEvent_Call_Release").await;
     assert!(customer.success().await, "SIPp customer");
     assert!(answers.success().await, "SIPp phone 7102");
+    gw.stop().await;
+}
+
+/// `voicecall/answer` from the desktop while the phone rings: ccgw CANCELs the INVITE and rings
+/// the phone again with `Call-Info: answer-after=0`; the phone's answer connects the customer.
+#[tokio::test]
+async fn the_desktops_answer_rings_the_phone_again_with_auto_answer() {
+    if !have_sipp("the_desktops_answer_rings_the_phone_again_with_auto_answer") {
+        return;
+    }
+    let (gw, sip) = gateway(20_000).await;
+    let phone_port = free_port();
+    register(sip, "7101", phone_port).await;
+    let a = sign_in(&gw, 101).await;
+    let phone = sipp("phone_answer_from_desktop.xml", sip, phone_port, &["-s", "7101", "-m", "2"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let customer = sipp("customer_hangs_up.xml", sip, free_port(), &["-s", ACCESS_CODE, "-d", "1500"]);
+    let call = ringing(&gw, &a).await;
+    let r = a.put(&gw, "voicecall", "answer", None).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    a.poll_until(&gw, "AgentEvent_Talking").await;
+    assert_eq!(all_calls(&gw, &a).await, json!([call]));
+    let evs = a.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert!(types(&evs).contains(&"AgentEvent_Customer_Release"), "{:?}", types(&evs));
+    assert!(phone.success().await, "SIPp phone (cancelled, re-rung with answer-after=0, answered, got BYE)");
+    assert!(customer.success().await, "SIPp customer (got the phone's SDP, hung up)");
+    gw.stop().await;
+}
+
+/// An agent signed in with `autoanswer`: its phone's INVITE carries `answer-after=0` (ccgw-sip's
+/// `agent_phone.xml` checks it and the customer's SDP).
+#[tokio::test]
+async fn an_auto_answer_agents_phone_is_asked_to_pick_up() {
+    if !have_sipp("an_auto_answer_agents_phone_is_asked_to_pick_up") {
+        return;
+    }
+    let (gw, sip) = gateway(20_000).await;
+    let phone_port = free_port();
+    register(sip, "7101", phone_port).await;
+    let body = json!({"password": PASSWORD, "phonenum": "7101", "status": 4, "autoanswer": true});
+    let a = gw.sign_in_with(101, body).await;
+    let phone = sipp("agent_phone.xml", sip, phone_port, &["-s", "7101"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let customer = sipp("customer_hangs_up.xml", sip, free_port(), &["-s", ACCESS_CODE, "-d", "1000"]);
+    let evs = a.poll_until(&gw, "AgentEvent_Talking").await;
+    assert!(types(&evs).contains(&"AgentEvent_Auto_Answer"), "{:?}", types(&evs));
+    a.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert!(phone.success().await, "SIPp phone (asked to auto-answer)");
+    assert!(customer.success().await, "SIPp customer");
+    gw.stop().await;
+}
+
+/// `hold` and `gethold` re-INVITE both legs (`a=sendonly`, then `a=sendrecv`); the desktop's
+/// release then BYEs both.
+#[tokio::test]
+async fn hold_and_unhold_re_invite_both_legs() {
+    if !have_sipp("hold_and_unhold_re_invite_both_legs") {
+        return;
+    }
+    let (gw, sip) = gateway(20_000).await;
+    let phone_port = free_port();
+    register(sip, "7101", phone_port).await;
+    let a = sign_in(&gw, 101).await;
+    let phone = sipp("phone_hold.xml", sip, phone_port, &["-s", "7101"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let customer = sipp("customer_hold.xml", sip, free_port(), &["-s", ACCESS_CODE]);
+    let call = ringing(&gw, &a).await;
+    a.poll_until(&gw, "AgentEvent_Talking").await;
+    let r = a.post(&gw, "voicecall", "hold", None).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    let evs = a.poll_until(&gw, "AgentEvent_Hold").await;
+    assert_eq!(evs.last().unwrap()["content"], call.as_str());
+    let r = a.post(&gw, "voicecall", "gethold", Some(json!({"callid": call}))).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    a.poll_until(&gw, "AgentEvent_Talking").await;
+    // Let both re-INVITE pairs finish before the BYEs.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let r = a.delete(&gw, "voicecall", "release").await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    a.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert!(phone.success().await, "SIPp phone (held, taken back, got BYE)");
+    assert!(customer.success().await, "SIPp customer (held, taken back, got BYE)");
+    gw.stop().await;
+}
+
+/// `callout` INVITEs the outbound trunk; its 200 is `AgentEvent_Talking`, the desktop's release
+/// BYEs it.
+#[tokio::test]
+async fn a_callout_goes_to_the_trunk() {
+    if !have_sipp("a_callout_goes_to_the_trunk") {
+        return;
+    }
+    let trunk_port = free_port();
+    let trunk: SocketAddr = format!("127.0.0.1:{trunk_port}").parse().unwrap();
+    let (gw, sip) = gateway_with(20_000, |c| c.telephony.sip.trunk = Some(trunk)).await;
+    let phone_port = free_port();
+    register(sip, "7101", phone_port).await;
+    let a = sign_in(&gw, 101).await;
+    let far_end = sipp("trunk_answers.xml", sip, trunk_port, &["-s", "5550100"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = a.put(&gw, "voicecall", "callout", Some(json!({"called": "5550100"}))).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    let call = r.body["result"].as_str().expect("call id").to_owned();
+    let evs = a.poll_until(&gw, "AgentEvent_Talking").await;
+    assert!(types(&evs).contains(&"AgentEvent_Customer_Alerting"), "{:?}", types(&evs));
+    assert_eq!(all_calls(&gw, &a).await, json!([call]));
+    let r = a.delete(&gw, "voicecall", "release").await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    a.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert!(far_end.success().await, "SIPp trunk (answered, got BYE)");
     gw.stop().await;
 }
 
