@@ -53,20 +53,32 @@ async fn baresip_phone_registers_and_answers_a_bridged_call() {
     let s = side.udp_addr();
     let dir = std::env::temp_dir().join(format!("ccgw-sip-baresip-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("config dir");
-    baresip_config(&dir, free_port(), s, "7101");
-    let log = std::fs::File::create(dir.join("baresip.log")).expect("log file");
-    let log2 = log.try_clone().expect("log file");
-    let mut baresip = tokio::process::Command::new("baresip")
-        .arg("-f")
-        .arg(&dir)
-        .args(["-t", "30", "-s"])
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log2)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("baresip runs");
-
+    // baresip binds its port for UDP and TCP; another process may take it between our check and
+    // its bind (the suite runs many SIP peers at once): then it says so and exits, and we retry.
+    let mut attempt = 0;
+    let mut baresip = loop {
+        attempt += 1;
+        baresip_config(&dir, free_port(), s, "7101");
+        let log = std::fs::File::create(dir.join("baresip.log")).expect("log file");
+        let log2 = log.try_clone().expect("log file");
+        let mut child = tokio::process::Command::new("baresip")
+            .arg("-f")
+            .arg(&dir)
+            .args(["-t", "30", "-s"])
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("baresip runs");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let failed = std::fs::read_to_string(dir.join("baresip.log")).unwrap_or_default().contains("init failed");
+        if !failed {
+            break child;
+        }
+        let _ = child.kill().await;
+        assert!(attempt < 5, "baresip could not bind a port in 5 attempts");
+    };
     next_event(&mut events, |e| matches!(e, SipEvent::Registered { number } if number == "7101")).await;
     assert!(side.is_registered("7101"));
 

@@ -44,8 +44,16 @@ pub fn scenario(name: &str) -> PathBuf {
 }
 
 /// A free UDP port on loopback (for SIPp's -p).
+/// A port free for both UDP and TCP on loopback now (SIP peers such as baresip bind both).
 pub fn free_port() -> u16 {
-    StdUdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).map(|a| a.port()).expect("free port")
+    for _ in 0..100 {
+        let udp = StdUdpSocket::bind("127.0.0.1:0").expect("a UDP port");
+        let port = udp.local_addr().expect("its address").port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no port free for both UDP and TCP")
 }
 
 /// A SIPp process running one call of `scenario` against `remote`.
