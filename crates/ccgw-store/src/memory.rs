@@ -10,7 +10,7 @@ use ccgw_domain::{AgentId, Directory, DomainError, Op, Policy, VdnId, VdnState};
 
 use crate::log::{Entry, MemoryLog, Replica, Snapshot};
 use crate::mailbox::{MailDone, MailOp};
-use crate::node::{Node, Vdn};
+use crate::node::{Done, Node, Vdn};
 use crate::{Committed, Delivery, FeedPage, Requeued, Store};
 
 /// How many entries of each VDN's log the memory store keeps (for replays from a snapshot).
@@ -57,18 +57,21 @@ impl MemoryStore {
         self.node.vdns.get(&vdn)?.read().log.since(seq)
     }
 
-    fn submit_now<C: Op>(&self, vdn: VdnId, now_ms: u64, command: C) -> Result<Committed<C::Output>, DomainError> {
-        let lock = self.node.vdns.get(&vdn).ok_or(DomainError::UnknownAgent)?;
-        // Propose: the entry is data, encoded before the lock is taken.
-        let bytes = Entry { now_ms, command: command.into() }.encode();
+    /// Order an encoded entry in the VDN's log and apply it (under the VDN's write lock, so
+    /// mailboxes see events in log order): the replica decodes what the log holds, as every
+    /// replica of a cluster does. `None`: no such VDN.
+    fn order_and_apply(&self, vdn: VdnId, bytes: Vec<u8>) -> Option<(u64, Done)> {
+        let lock = self.node.vdns.get(&vdn)?;
         let mut guard = lock.write();
         let Vdn { replica, log } = &mut *guard;
-        // Order: the entry's place in the log.
         let seq = log.append(bytes);
-        // Apply and deliver (still under the VDN lock, so mailboxes see events in log order):
-        // the replica decodes what the log holds, as every replica of a cluster does.
-        let done = self.node.apply(vdn, replica, seq, log.get(seq).unwrap_or_default());
-        drop(guard);
+        Some((seq, self.node.apply(vdn, replica, seq, log.get(seq).unwrap_or_default())))
+    }
+
+    fn submit_now<C: Op>(&self, vdn: VdnId, now_ms: u64, command: C) -> Result<Committed<C::Output>, DomainError> {
+        // Propose: the entry is data, encoded before the lock is taken.
+        let bytes = Entry { now_ms, command: command.into() }.encode();
+        let (seq, done) = self.order_and_apply(vdn, bytes).ok_or(DomainError::UnknownAgent)?;
         // Answer the proposer (here: at once; in a cluster, when its own replica has applied it).
         let value = C::output(done.outcome?).ok_or(DomainError::Internal)?;
         Ok(Committed { value, telephony: done.telephony, seq })
@@ -77,12 +80,7 @@ impl MemoryStore {
     /// A mailbox entry through the same log (`None`: no such agent).
     fn mail_now(&self, op: MailOp) -> Option<MailDone> {
         let vdn = self.node.vdn_of(op.agent())?;
-        let lock = self.node.vdns.get(&vdn)?;
-        let bytes = op.encode();
-        let mut guard = lock.write();
-        let Vdn { replica, log } = &mut *guard;
-        let seq = log.append(bytes);
-        self.node.apply(vdn, replica, seq, log.get(seq).unwrap_or_default()).mail
+        self.order_and_apply(vdn, op.encode())?.1.mail
     }
 }
 
