@@ -99,7 +99,8 @@ impl Telephony for SimulatedTelephony {
             TelephonyCommand::RingAgent { .. }
             | TelephonyCommand::AnswerAgent { .. }
             | TelephonyCommand::ReleaseAgent { .. }
-            | TelephonyCommand::HoldAgent { .. } => {}
+            | TelephonyCommand::HoldAgent { .. }
+            | TelephonyCommand::ConnectAgent { .. } => {}
         }
     }
 }

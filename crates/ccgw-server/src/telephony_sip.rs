@@ -19,19 +19,30 @@
 //! * `ReleaseAgent` → BYE (answered) or CANCEL (ringing) of the agent's leg; `Hangup` of the
 //!   customer → BYE (or 480 while still unanswered); the SIP side releases a bridged leg's peer
 //!   itself, and the reports that follow are stale for the engine, which ignores them;
-//! * `HoldAgent` → re-INVITEs of both legs, `a=sendonly` / `a=sendrecv`;
-//! * `Dial` (callout) → an INVITE to `[telephony.sip] trunk` without SDP (signalling only: the
-//!   agent's phone is not bridged to it yet); 200 / failure / BYE → the `Remote*` reports.
+//! * `HoldAgent` → re-INVITEs of the agent's phone and the other party, `a=sendonly` /
+//!   `a=sendrecv`; taking back after a consultation connects the two again
+//!   (`SipSide::connect`: each given the other's SDP); a phone that hung up meanwhile is rung;
+//! * `ConnectAgent` (the agent placed or took a call: callout, internal call, consultation,
+//!   pick-up) → the agent's phone is rung with auto-answer (a placeholder SDP when nobody else
+//!   is in the call yet), or, already in a call, serves this one too: an agent has one phone
+//!   leg, whatever calls it serves (`Legs::lines`);
+//! * a party joining a call (`RingAgent`, `Dial`) is rung offering the SDP of the call's
+//!   "other leg" (the customer's, else a dialled number's, else another agent's phone): an
+//!   unanswered customer leg is bridged as above; an answered leg is re-INVITEd with the new
+//!   party's SDP once it answers (consultation, transfer, callout); an agent's own phone not
+//!   answered yet is waited for (`Legs::waiting`);
+//! * `Dial` (callout, transfer to a number) → an INVITE to `[telephony.sip] trunk`;
+//!   200 / failure / BYE → the `Remote*` reports.
 //!
-//! What this telephony cannot do (conference, consult, transfer, mute, recording, playback,
-//! supervisors' listen/insert/whisper, internal calls, pick-ups, DTMF) is refused at the
+//! What this telephony cannot do (conferences, three-party consultation, connecting held
+//! calls, mute, recording, playback, supervisors' listen/insert/whisper, DTMF) is refused at the
 //! interface with [`ccgw_wire::retcode::NOT_WITH_SIP`] ([`unsupported`]; docs/compat.md).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use ccgw_domain::{AgentId, CallId, SkillId, TelephonyCommand, VdnId, cmd};
+use ccgw_domain::{AgentId, CallId, PartyState, SkillId, TelephonyCommand, VdnId, cmd};
 use ccgw_sip::{LegId, SipConfig, SipEvent, SipSide};
 use ccgw_store::Store;
 use ccgw_wire::Method;
@@ -98,15 +109,10 @@ pub fn unsupported(method: Method) -> bool {
     use Method as M;
     matches!(
         method,
-        // Consult, conference, transfer, connecting held calls, internal calls, pick-ups.
-        M::InnerHelp
-            | M::Transfer
-            | M::CancelTransfer
-            | M::ConfJoin
+        // Conferences (three-party consultation too: `voicecall::dispatch` refuses mode 2 of
+        // innerhelp) and connecting held calls need a media server or a mixer.
+        M::ConfJoin
             | M::ConnectHold
-            | M::CallInner
-            | M::CallInnerSkill
-            | M::SnatchPickup
             | M::ThirdPartyConfTransmitNum
             // Muting and DTMF.
             | M::BeginMute
@@ -160,9 +166,10 @@ impl Telephony for SipTelephony {
 enum Role {
     /// A customer who called an access code (`number`: the caller).
     Customer { vdn: VdnId, call: CallId, number: String },
-    /// An agent's phone (`phone`) rung for a call.
-    Agent { vdn: VdnId, call: CallId, agent: AgentId, phone: String },
-    /// A number dialled through the trunk (callout).
+    /// An agent's phone (`phone`): rung for `call`, an offer, or with `own` a call the agent
+    /// placed or took itself; it serves every call of `calls` (two during a consultation).
+    Agent { vdn: VdnId, call: CallId, agent: AgentId, phone: String, own: bool, calls: Vec<CallId> },
+    /// A number dialled through the trunk (callout, transfer to a number).
     Dialled { vdn: VdnId, call: CallId, number: String },
 }
 
@@ -171,32 +178,127 @@ enum Role {
 struct Legs {
     roles: HashMap<LegId, Role>,
     customers: HashMap<(VdnId, CallId), LegId>,
-    agents: HashMap<(VdnId, CallId, AgentId), LegId>,
-    dialled: HashMap<(VdnId, CallId, String), LegId>,
+    /// The agents' phone legs serving each call.
+    agents: HashMap<(VdnId, CallId), Vec<(AgentId, LegId)>>,
+    /// Each agent's phone leg, whatever calls it serves.
+    lines: HashMap<(VdnId, AgentId), LegId>,
+    dialled: HashMap<(VdnId, CallId), Vec<(String, LegId)>>,
     /// Agent legs cancelled because the desktop answered: once each has ended, its phone is
     /// rung again with auto-answer (a phone offered two INVITEs at once may take neither).
     rering: HashMap<LegId, Role>,
+    /// Commands waiting for an agent's own phone to answer: the far end (an agent, a number)
+    /// is then rung offering the phone's SDP.
+    waiting: HashMap<LegId, Vec<(VdnId, TelephonyCommand)>>,
 }
 
 impl Legs {
     fn insert(&mut self, leg: LegId, role: Role) {
         match &role {
-            Role::Customer { vdn, call, .. } => self.customers.insert((*vdn, *call), leg),
-            Role::Agent { vdn, call, agent, .. } => self.agents.insert((*vdn, *call, *agent), leg),
-            Role::Dialled { vdn, call, number } => self.dialled.insert((*vdn, *call, number.clone()), leg),
-        };
+            Role::Customer { vdn, call, .. } => {
+                self.customers.insert((*vdn, *call), leg);
+            }
+            Role::Agent { vdn, agent, calls, .. } => {
+                for c in calls {
+                    self.agents.entry((*vdn, *c)).or_default().push((*agent, leg));
+                }
+                self.lines.insert((*vdn, *agent), leg);
+            }
+            Role::Dialled { vdn, call, number } => {
+                self.dialled.entry((*vdn, *call)).or_default().push((number.clone(), leg));
+            }
+        }
         self.roles.insert(leg, role);
     }
 
-    /// Forget a leg (it ended, or ccgw is ending it): its later events are ignored.
+    /// Forget a leg (it ended, or ccgw is ending it): its later events are ignored, and what
+    /// waited for it is dropped.
     fn remove(&mut self, leg: LegId) -> Option<Role> {
         let role = self.roles.remove(&leg)?;
+        self.waiting.remove(&leg);
         match &role {
-            Role::Customer { vdn, call, .. } => self.customers.remove(&(*vdn, *call)),
-            Role::Agent { vdn, call, agent, .. } => self.agents.remove(&(*vdn, *call, *agent)),
-            Role::Dialled { vdn, call, number } => self.dialled.remove(&(*vdn, *call, number.clone())),
-        };
+            Role::Customer { vdn, call, .. } => {
+                self.customers.remove(&(*vdn, *call));
+            }
+            Role::Agent { vdn, agent, calls, .. } => {
+                for c in calls {
+                    self.detach(*vdn, *c, leg);
+                }
+                if self.lines.get(&(*vdn, *agent)) == Some(&leg) {
+                    self.lines.remove(&(*vdn, *agent));
+                }
+            }
+            Role::Dialled { vdn, call, .. } => {
+                if let Some(v) = self.dialled.get_mut(&(*vdn, *call)) {
+                    v.retain(|(_, l)| *l != leg);
+                    if v.is_empty() {
+                        self.dialled.remove(&(*vdn, *call));
+                    }
+                }
+            }
+        }
         Some(role)
+    }
+
+    fn detach(&mut self, vdn: VdnId, call: CallId, leg: LegId) {
+        if let Some(v) = self.agents.get_mut(&(vdn, call)) {
+            v.retain(|(_, l)| *l != leg);
+            if v.is_empty() {
+                self.agents.remove(&(vdn, call));
+            }
+        }
+    }
+
+    /// The agent's phone leg serving `call`.
+    fn agent_leg(&self, vdn: VdnId, call: CallId, agent: AgentId) -> Option<LegId> {
+        self.agents.get(&(vdn, call))?.iter().find(|(a, _)| *a == agent).map(|(_, l)| *l)
+    }
+
+    fn dialled_leg(&self, vdn: VdnId, call: CallId, number: &str) -> Option<LegId> {
+        self.dialled.get(&(vdn, call))?.iter().find(|(n, _)| n == number).map(|(_, l)| *l)
+    }
+
+    /// The agent's phone leg now serves `call` too (its own new call, e.g. a consultation).
+    fn attach(&mut self, vdn: VdnId, call: CallId, agent: AgentId, leg: LegId) {
+        if let Some(Role::Agent { calls, .. }) = self.roles.get_mut(&leg)
+            && !calls.contains(&call)
+        {
+            calls.push(call);
+            self.agents.entry((vdn, call)).or_default().push((agent, leg));
+        }
+    }
+
+    /// The agent left `call`: its phone leg no longer serves it. The leg, when it served
+    /// nothing else (it is to be hung up).
+    fn release_call(&mut self, vdn: VdnId, call: CallId, agent: AgentId) -> Option<LegId> {
+        let leg = self.agent_leg(vdn, call, agent)?;
+        self.detach(vdn, call, leg);
+        let Some(Role::Agent { calls, .. }) = self.roles.get_mut(&leg) else { return None };
+        calls.retain(|c| *c != call);
+        if calls.is_empty() {
+            self.remove(leg);
+            Some(leg)
+        } else {
+            None
+        }
+    }
+
+    /// The leg a party joining `call` is connected to: the customer's, else a dialled
+    /// number's, else another agent's phone (`except` excluded).
+    fn other_leg(&self, vdn: VdnId, call: CallId, except: Option<AgentId>) -> Option<LegId> {
+        if let Some(l) = self.customers.get(&(vdn, call)) {
+            return Some(*l);
+        }
+        if let Some((_, l)) = self.dialled.get(&(vdn, call)).and_then(|v| v.first()) {
+            return Some(*l);
+        }
+        self.agents.get(&(vdn, call))?.iter().find(|(a, _)| Some(*a) != except).map(|(_, l)| *l)
+    }
+
+    /// Drop waiting commands that `done` says are over.
+    fn forget_waiting(&mut self, done: impl Fn(VdnId, &TelephonyCommand) -> bool) {
+        for v in self.waiting.values_mut() {
+            v.retain(|(vdn, c)| !done(*vdn, c));
+        }
     }
 
     fn len(&self) -> usize {
@@ -211,6 +313,13 @@ pub struct SipRunner {
     commands: UnboundedReceiver<(VdnId, TelephonyCommand)>,
     auto_answer: bool,
     legs: Legs,
+}
+
+/// A leg whose outcome a command must wait for: an agent's own phone not answered yet.
+enum Peer {
+    None,
+    Ready(LegId),
+    Wait(LegId),
 }
 
 impl SipRunner {
@@ -235,6 +344,18 @@ impl SipRunner {
         })
     }
 
+    /// The leg a party joining `call` is to be connected to, and whether it must first answer
+    /// (an agent's own phone still ringing: the far end gets its SDP once it has).
+    fn peer_for(&self, vdn: VdnId, call: CallId, except: Option<AgentId>) -> Peer {
+        match self.legs.other_leg(vdn, call, except) {
+            None => Peer::None,
+            Some(l) => match self.legs.roles.get(&l) {
+                Some(Role::Agent { .. }) if !self.side.is_answered(l) => Peer::Wait(l),
+                _ => Peer::Ready(l),
+            },
+        }
+    }
+
     async fn command<S: Store>(&mut self, gw: &Gateway<S>, vdn: VdnId, command: TelephonyCommand) {
         debug!(vdn = vdn.0, ?command, "telephony command");
         match command {
@@ -243,25 +364,60 @@ impl SipRunner {
             TelephonyCommand::Attach { .. } => {}
             TelephonyCommand::Hangup { call, number } => {
                 let customer = self.legs.customers.get(&(vdn, call)).copied();
-                let dialled = self.legs.dialled.get(&(vdn, call, number)).copied();
+                let dialled = self.legs.dialled_leg(vdn, call, &number);
+                self.legs.forget_waiting(|v, c| {
+                    matches!(c, TelephonyCommand::Dial { call: x, number: n } if v == vdn && *x == call && *n == number)
+                });
                 for leg in customer.into_iter().chain(dialled) {
                     self.legs.remove(leg);
                     // Unknown leg: it ended meanwhile (its report is stale for the engine).
                     let _ = self.side.hangup(leg).await;
                 }
             }
-            TelephonyCommand::Dial { call, number } => match self.side.dial(&number, None).await {
-                Ok(leg) => self.legs.insert(leg, Role::Dialled { vdn, call, number }),
-                Err(e) => {
-                    warn!(vdn = vdn.0, %call, number, error = %e, "callout failed");
-                    gw.apply_report(TelephonyReport::Failed { vdn, call, number });
+            TelephonyCommand::Dial { call, number } => {
+                let peer = match self.peer_for(vdn, call, None) {
+                    Peer::Wait(line) => {
+                        self.legs.waiting.entry(line).or_default().push((vdn, TelephonyCommand::Dial { call, number }));
+                        return;
+                    }
+                    Peer::Ready(l) => Some(l),
+                    Peer::None => None,
+                };
+                match self.side.dial(&number, peer).await {
+                    Ok(leg) => self.legs.insert(leg, Role::Dialled { vdn, call, number }),
+                    Err(e) => {
+                        warn!(vdn = vdn.0, %call, number, error = %e, "callout failed");
+                        gw.apply_report(TelephonyReport::Failed { vdn, call, number });
+                    }
                 }
-            },
+            }
             TelephonyCommand::RingAgent { call, agent, phone, auto_answer } => {
                 self.ring_agent(gw, vdn, call, agent, &phone, auto_answer || self.auto_answer).await;
             }
+            TelephonyCommand::ConnectAgent { call, agent, phone } => {
+                if let Some(&line) = self.legs.lines.get(&(vdn, agent)) {
+                    // Already in a call (a consultation from it): the phone serves this one too.
+                    self.legs.attach(vdn, call, agent, line);
+                    return;
+                }
+                // A pick-up connects to the ringing customer; a callout or internal call has
+                // nobody yet: the phone gets a placeholder until the far end answers.
+                let rung = match self.peer_for(vdn, call, Some(agent)) {
+                    Peer::Ready(peer) => self.side.ring(&phone, Some(peer), true).await,
+                    Peer::None | Peer::Wait(_) => self.side.pick_up(&phone).await,
+                };
+                match rung {
+                    Ok(leg) => {
+                        self.legs.insert(leg, Role::Agent { vdn, call, agent, phone, own: true, calls: vec![call] })
+                    }
+                    Err(e) => {
+                        warn!(vdn = vdn.0, %call, agent = agent.0, phone, error = %e, "cannot connect the agent's phone");
+                        let _ = gw.run(vdn, cmd::PhoneHungUp { agent, call });
+                    }
+                }
+            }
             TelephonyCommand::AnswerAgent { call, agent } => {
-                let Some(&leg) = self.legs.agents.get(&(vdn, call, agent)) else { return };
+                let Some(leg) = self.legs.agent_leg(vdn, call, agent) else { return };
                 if self.side.is_answered(leg) {
                     return;
                 }
@@ -275,23 +431,16 @@ impl SipRunner {
                 }
             }
             TelephonyCommand::ReleaseAgent { call, agent } => {
-                if let Some(leg) = self.legs.agents.get(&(vdn, call, agent)).copied() {
-                    self.legs.remove(leg);
+                self.legs.forget_waiting(|v, c| {
+                    matches!(c, TelephonyCommand::RingAgent { call: x, agent: a, .. } if v == vdn && *x == call && *a == agent)
+                });
+                if let Some(leg) = self.legs.release_call(vdn, call, agent) {
                     let _ = self.side.hangup(leg).await;
                 }
                 let mine = |r: &Role| matches!(r, Role::Agent { vdn: v, call: c, agent: a, .. } if (*v, *c, *a) == (vdn, call, agent));
                 self.legs.rering.retain(|_, r| !mine(r));
             }
-            TelephonyCommand::HoldAgent { call, agent, held } => {
-                let agent_leg = self.legs.agents.get(&(vdn, call, agent)).copied();
-                let customer = self.legs.customers.get(&(vdn, call)).copied();
-                for leg in agent_leg.into_iter().chain(customer) {
-                    let r = if held { self.side.hold(leg).await } else { self.side.unhold(leg).await };
-                    if let Err(e) = r {
-                        warn!(vdn = vdn.0, %call, ?leg, held, error = %e, "re-INVITE failed");
-                    }
-                }
-            }
+            TelephonyCommand::HoldAgent { call, agent, held } => self.hold_agent(gw, vdn, call, agent, held).await,
             // Refused at the interface in SIP mode (`unsupported`); what the engine still emits
             // on its own (a recording stopped by a call's end) has nothing to stop here.
             TelephonyCommand::Record { .. }
@@ -299,6 +448,48 @@ impl SipRunner {
             | TelephonyCommand::SendDigits { .. }
             | TelephonyCommand::RelayDigits { .. }
             | TelephonyCommand::Supervise { .. } => {}
+        }
+    }
+
+    /// Hold: re-INVITEs of the agent's phone and of the other party, `a=sendonly`. Taking back:
+    /// `a=sendrecv` when the phone still talks to that party; after a consultation (the phone
+    /// was given the helper's SDP) the two are connected again; a phone hung up meanwhile is
+    /// rung again with auto-answer.
+    async fn hold_agent<S: Store>(&mut self, gw: &Gateway<S>, vdn: VdnId, call: CallId, agent: AgentId, held: bool) {
+        let line = self.legs.agent_leg(vdn, call, agent);
+        let other = self.legs.other_leg(vdn, call, Some(agent));
+        let side = self.side.clone();
+        match (line, other, held) {
+            (None, Some(other), false) => {
+                let phone = gw.read(vdn, |s| s.phone_of(agent)).unwrap_or_default();
+                match side.ring(&phone, Some(other), true).await {
+                    Ok(leg) => {
+                        self.legs.insert(leg, Role::Agent { vdn, call, agent, phone, own: true, calls: vec![call] })
+                    }
+                    Err(e) => {
+                        warn!(vdn = vdn.0, %call, agent = agent.0, error = %e, "cannot ring the agent's phone again");
+                    }
+                }
+            }
+            (Some(line), Some(other), false) if side.media_from(line) != Some(other) => {
+                // In the background: the runner does not wait for far ends.
+                tokio::spawn(async move {
+                    if let Err(e) = side.connect(line, other).await {
+                        warn!(?line, ?other, error = %e, "re-INVITEs to take the call back failed");
+                    }
+                });
+            }
+            (line, other, held) => {
+                let legs: Vec<LegId> = line.into_iter().chain(other).collect();
+                tokio::spawn(async move {
+                    for leg in legs {
+                        let r = if held { side.hold(leg).await } else { side.unhold(leg).await };
+                        if let Err(e) = r {
+                            warn!(vdn = vdn.0, %call, ?leg, held, error = %e, "re-INVITE failed");
+                        }
+                    }
+                });
+            }
         }
     }
 
@@ -311,9 +502,19 @@ impl SipRunner {
         phone: &str,
         auto_answer: bool,
     ) {
-        let customer = self.legs.customers.get(&(vdn, call)).copied();
-        match self.side.ring(phone, customer, auto_answer).await {
-            Ok(leg) => self.legs.insert(leg, Role::Agent { vdn, call, agent, phone: phone.to_string() }),
+        let peer = match self.peer_for(vdn, call, Some(agent)) {
+            Peer::Wait(line) => {
+                let command = TelephonyCommand::RingAgent { call, agent, phone: phone.to_string(), auto_answer };
+                self.legs.waiting.entry(line).or_default().push((vdn, command));
+                return;
+            }
+            Peer::Ready(l) => Some(l),
+            Peer::None => None,
+        };
+        match self.side.ring(phone, peer, auto_answer).await {
+            Ok(leg) => self
+                .legs
+                .insert(leg, Role::Agent { vdn, call, agent, phone: phone.to_string(), own: false, calls: vec![call] }),
             Err(e) => {
                 warn!(vdn = vdn.0, %call, agent = agent.0, phone, error = %e, "cannot ring the agent's phone");
                 let _ = gw.run(vdn, cmd::PhoneFailed { agent, call });
@@ -324,7 +525,7 @@ impl SipRunner {
     /// A leg cancelled for the desktop's answer has ended: ring the phone again, with
     /// auto-answer, if the agent is still in the call.
     async fn rering_after<S: Store>(&mut self, gw: &Gateway<S>, leg: LegId) {
-        let Some(Role::Agent { vdn, call, agent, phone }) = self.legs.rering.remove(&leg) else { return };
+        let Some(Role::Agent { vdn, call, agent, phone, .. }) = self.legs.rering.remove(&leg) else { return };
         let in_call = gw.read(vdn, |s| s.session(agent).is_ok_and(|x| x.calls.contains(&call))).unwrap_or(false);
         if in_call {
             self.ring_agent(gw, vdn, call, agent, &phone, true).await;
@@ -347,6 +548,10 @@ impl SipRunner {
             SipEvent::Answered { leg } => match self.legs.roles.get(&leg).cloned() {
                 Some(Role::Agent { vdn, call, agent, .. }) => {
                     let _ = gw.run(vdn, cmd::PhoneAnswered { agent, call });
+                    // The agent's own phone is up: ring or dial the far ends waiting for it.
+                    for (vdn, command) in self.legs.waiting.remove(&leg).unwrap_or_default() {
+                        Box::pin(self.command(gw, vdn, command)).await;
+                    }
                 }
                 Some(Role::Dialled { vdn, call, number }) => {
                     gw.apply_report(TelephonyReport::Answered { vdn, call, number });
@@ -354,6 +559,10 @@ impl SipRunner {
                 Some(Role::Customer { .. }) | None => {}
             },
             SipEvent::Failed { leg, status } => match self.legs.remove(leg) {
+                Some(Role::Agent { vdn, call, agent, own: true, .. }) => {
+                    info!(vdn = vdn.0, %call, agent = agent.0, status, "the agent's phone refused its own call");
+                    let _ = gw.run(vdn, cmd::PhoneHungUp { agent, call });
+                }
                 Some(Role::Agent { vdn, call, agent, .. }) => {
                     info!(vdn = vdn.0, %call, agent = agent.0, status, "the agent's phone refused the call");
                     let _ = gw.run(vdn, cmd::PhoneFailed { agent, call });
@@ -364,9 +573,27 @@ impl SipRunner {
                 Some(Role::Customer { .. }) | None => {}
             },
             SipEvent::LegEnded { leg, reason } => match self.legs.remove(leg) {
-                Some(Role::Agent { vdn, call, agent, .. }) => {
+                Some(Role::Agent { vdn, agent, calls, .. }) => {
                     debug!(?reason, agent = agent.0, "the agent's leg ended");
-                    let _ = gw.run(vdn, cmd::PhoneHungUp { agent, call });
+                    // The phone hung up: it leaves the calls it talked on; a call it held stays
+                    // held (taking it back rings the phone again).
+                    let talking: Vec<CallId> = gw
+                        .read(vdn, |s| {
+                            calls
+                                .iter()
+                                .copied()
+                                .filter(|c| {
+                                    s.calls
+                                        .get(c)
+                                        .and_then(|x| x.party_of(agent))
+                                        .is_none_or(|p| p.state != PartyState::Held)
+                                })
+                                .collect()
+                        })
+                        .unwrap_or(calls);
+                    for call in talking {
+                        let _ = gw.run(vdn, cmd::PhoneHungUp { agent, call });
+                    }
                 }
                 Some(Role::Customer { vdn, call, number }) | Some(Role::Dialled { vdn, call, number }) => {
                     gw.apply_report(TelephonyReport::HungUp { vdn, call, number });

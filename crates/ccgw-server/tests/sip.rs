@@ -289,8 +289,9 @@ async fn hold_and_unhold_re_invite_both_legs() {
     gw.stop().await;
 }
 
-/// `callout` INVITEs the outbound trunk; its 200 is `AgentEvent_Talking`, the desktop's release
-/// BYEs it.
+/// `callout`: the agent's phone is rung with `answer-after=0` and an inactive placeholder, then
+/// the outbound trunk is INVITEd with the phone's SDP; the trunk's 200 is `AgentEvent_Talking`
+/// and gives the phone the trunk's SDP (re-INVITE); the desktop's release BYEs both.
 #[tokio::test]
 async fn a_callout_goes_to_the_trunk() {
     if !have_sipp("a_callout_goes_to_the_trunk") {
@@ -303,6 +304,7 @@ async fn a_callout_goes_to_the_trunk() {
     register(sip, "7101", phone_port).await;
     let a = sign_in(&gw, 101).await;
     let far_end = sipp("trunk_answers.xml", sip, trunk_port, &["-s", "5550100"]);
+    let phone = sipp("phone_own_call.xml", sip, phone_port, &["-s", "7101"]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let r = a.put(&gw, "voicecall", "callout", Some(json!({"called": "5550100"}))).await;
     assert_eq!(r.retcode(), "0", "{}", r.body);
@@ -313,7 +315,8 @@ async fn a_callout_goes_to_the_trunk() {
     let r = a.delete(&gw, "voicecall", "release").await;
     assert_eq!(r.retcode(), "0", "{}", r.body);
     a.poll_until(&gw, "AgentEvent_Call_Release").await;
-    assert!(far_end.success().await, "SIPp trunk (answered, got BYE)");
+    assert!(far_end.success().await, "SIPp trunk (offered the phone's SDP, answered, got BYE)");
+    assert!(phone.success().await, "SIPp phone (auto-answered, given the trunk's SDP, got BYE)");
     gw.stop().await;
 }
 
@@ -328,5 +331,163 @@ async fn a_sign_in_with_an_unregistered_phone_is_refused() {
     let body = json!({"password": "wrong", "phonenum": "7103", "status": 4});
     let r = gw.request(reqwest::Method::PUT, &format!("{}/onlineagent/103", common::PREFIX), None, Some(body)).await;
     assert_eq!(r.retcode(), "100-004", "{}", r.body);
+    gw.stop().await;
+}
+
+/// Two agents with SIPp phones, 101 signed in first (it gets the customer): (gateway, SIP
+/// address, the agents, the phones' ports).
+async fn two_agents() -> (Gateway, SocketAddr, Agent, Agent, u16, u16) {
+    let (gw, sip) = gateway(20_000).await;
+    let (port1, port2) = (free_port(), free_port());
+    register(sip, "7101", port1).await;
+    register(sip, "7102", port2).await;
+    let a = sign_in(&gw, 101).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let b = sign_in(&gw, 102).await;
+    (gw, sip, a, b, port1, port2)
+}
+
+/// Consultation (`innerhelp`, two-party): the customer is held (re-INVITEs `a=sendonly`), the
+/// helper's phone is rung with the agent's SDP and, answering, is connected to the agent's phone
+/// (re-INVITE with the helper's SDP); the helper hangs up; `gethold` connects the agent's phone
+/// and the customer again (each given the other's SDP). A three-party consultation is a
+/// conference: `100-007`.
+#[tokio::test]
+async fn a_consultation_connects_the_agents_phone_to_the_helper_and_back() {
+    if !have_sipp("a_consultation_connects_the_agents_phone_to_the_helper_and_back") {
+        return;
+    }
+    let (gw, sip, a, b, port1, port2) = two_agents().await;
+    let phone_a = sipp("phone_consults.xml", sip, port1, &["-s", "7101"]);
+    let phone_b = sipp("phone_helps.xml", sip, port2, &["-s", "7102"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let customer = sipp("customer_consulted.xml", sip, free_port(), &["-s", ACCESS_CODE]);
+    let call = ringing(&gw, &a).await;
+    a.poll_until(&gw, "AgentEvent_Talking").await;
+
+    let three = json!({"dstaddress": "102", "devicetype": 2, "mode": 2});
+    let r = a.post(&gw, "voicecall", "innerhelp", Some(three)).await;
+    assert_eq!(r.body, json!({"message": "not available with SIP telephony", "retcode": "100-007"}));
+
+    let r = a.post(&gw, "voicecall", "innerhelp", Some(json!({"dstaddress": "102", "devicetype": 2, "mode": 1}))).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    let consult = r.body["result"].as_str().expect("call id").to_owned();
+    a.poll_until(&gw, "AgentEvent_Hold").await;
+    b.poll_until(&gw, "AgentEvent_Ringing").await;
+    // The helper's phone answers: the helper talks, and so does the agent, on the consultation.
+    b.poll_until(&gw, "AgentEvent_Talking").await;
+    a.poll_until(&gw, "AgentEvent_Talking").await;
+    assert_eq!(all_calls(&gw, &a).await, json!([call, consult]), "mid-consultation");
+    assert_eq!(all_calls(&gw, &b).await, json!([consult]));
+    // Let the re-INVITE that connects the two phones finish.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let r = b.delete(&gw, "voicecall", "release").await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    let evs = a.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert_eq!(evs.last().unwrap()["content"], consult.as_str());
+    assert!(phone_b.success().await, "SIPp helper phone (given 7101's SDP, answered, got BYE)");
+    assert_eq!(all_calls(&gw, &a).await, json!([call]));
+
+    let r = a.post(&gw, "voicecall", "gethold", Some(json!({"callid": call}))).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    a.poll_until(&gw, "AgentEvent_Talking").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let r = a.delete(&gw, "voicecall", "release").await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    a.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert!(phone_a.success().await, "SIPp phone 7101 (held, connected to 7102, back to the customer, BYE)");
+    assert!(customer.success().await, "SIPp customer (held, given 7101's SDP again, BYE)");
+    assert_eq!(all_calls(&gw, &a).await, json!([]));
+    gw.stop().await;
+}
+
+/// Transfer to an agent, "success" mode: the agent's phone and the customer are held, the
+/// target's phone is rung with the customer's SDP; its answer connects the customer to it
+/// (re-INVITE with the target's SDP) and releases the transferring agent's phone (BYE).
+#[tokio::test]
+async fn a_transfer_connects_the_customer_to_the_target_phone() {
+    if !have_sipp("a_transfer_connects_the_customer_to_the_target_phone") {
+        return;
+    }
+    let (gw, sip, a, b, port1, port2) = two_agents().await;
+    let phone_a = sipp("phone_transfers.xml", sip, port1, &["-s", "7101"]);
+    let phone_b = sipp("phone_takes_transfer.xml", sip, port2, &["-s", "7102"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let customer = sipp("customer_transferred.xml", sip, free_port(), &["-s", ACCESS_CODE]);
+    let call = ringing(&gw, &a).await;
+    a.poll_until(&gw, "AgentEvent_Talking").await;
+    let r = a.post(&gw, "voicecall", "transfer", Some(json!({"devicetype": 2, "address": "102", "mode": 2}))).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    a.poll_until(&gw, "AgentEvent_Hold").await;
+    b.poll_until(&gw, "AgentEvent_Talking").await;
+    let evs = a.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert_eq!(evs.last().unwrap()["content"], call.as_str());
+    assert_eq!(all_calls(&gw, &b).await, json!([call]), "the target has the customer's call");
+    assert_eq!(all_calls(&gw, &a).await, json!([]));
+    assert!(phone_a.success().await, "SIPp phone 7101 (held, got BYE)");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = b.delete(&gw, "voicecall", "release").await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    b.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert!(phone_b.success().await, "SIPp phone 7102 (given the customer's SDP, answered, got BYE)");
+    assert!(customer.success().await, "SIPp customer (held, given 7102's SDP, got BYE)");
+    gw.stop().await;
+}
+
+/// Blind transfer to an agent: the agent's phone is released at once; the target's answer
+/// connects the customer to it.
+#[tokio::test]
+async fn a_blind_transfer_releases_the_agents_phone_at_once() {
+    if !have_sipp("a_blind_transfer_releases_the_agents_phone_at_once") {
+        return;
+    }
+    let (gw, sip, a, b, port1, port2) = two_agents().await;
+    let phone_a = sipp("phone_blind_transfers.xml", sip, port1, &["-s", "7101"]);
+    let phone_b = sipp("phone_takes_transfer.xml", sip, port2, &["-s", "7102"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let customer = sipp("customer_blind_transferred.xml", sip, free_port(), &["-s", ACCESS_CODE]);
+    let call = ringing(&gw, &a).await;
+    a.poll_until(&gw, "AgentEvent_Talking").await;
+    let r = a.post(&gw, "voicecall", "transfer", Some(json!({"devicetype": 2, "address": "102", "mode": 0}))).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    a.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert!(phone_a.success().await, "SIPp phone 7101 (got BYE at once)");
+    b.poll_until(&gw, "AgentEvent_Talking").await;
+    assert_eq!(all_calls(&gw, &b).await, json!([call]));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = b.delete(&gw, "voicecall", "release").await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    b.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert!(phone_b.success().await, "SIPp phone 7102");
+    assert!(customer.success().await, "SIPp customer (given 7102's SDP, got BYE)");
+    gw.stop().await;
+}
+
+/// Internal call (`callinner`): the caller's phone is rung with auto-answer and the placeholder,
+/// then the callee's phone with the caller's SDP; the callee's answer connects the caller's phone
+/// to it.
+#[tokio::test]
+async fn an_internal_call_rings_both_phones_and_connects_them() {
+    if !have_sipp("an_internal_call_rings_both_phones_and_connects_them") {
+        return;
+    }
+    let (gw, sip, a, b, port1, port2) = two_agents().await;
+    let phone_a = sipp("phone_own_call.xml", sip, port1, &["-s", "7101"]);
+    let phone_b = sipp("phone_helps.xml", sip, port2, &["-s", "7102"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = a.put(&gw, "voicecall", "callinner", Some(json!({"called": "102"}))).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    let call = r.body["result"].as_str().expect("call id").to_owned();
+    b.poll_until(&gw, "AgentEvent_Talking").await;
+    a.poll_until(&gw, "AgentEvent_Talking").await;
+    assert_eq!(all_calls(&gw, &a).await, json!([call]));
+    assert_eq!(all_calls(&gw, &b).await, json!([call]));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = a.delete(&gw, "voicecall", "release").await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    b.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert!(phone_a.success().await, "SIPp phone 7101 (placeholder, connected to 7102, BYE)");
+    assert!(phone_b.success().await, "SIPp phone 7102 (given 7101's SDP, BYE)");
     gw.stop().await;
 }

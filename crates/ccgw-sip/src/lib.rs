@@ -34,6 +34,14 @@
 //! * **Call control**: [`SipSide::hangup`], [`SipSide::cancel`], [`SipSide::reject`],
 //!   [`SipSide::hold`] / [`SipSide::unhold`] (re-INVITE with the SDP ccgw last sent on that leg,
 //!   direction rewritten to `a=sendonly` / `a=sendrecv`, origin version incremented).
+//! * **Re-connecting answered legs** (consultation, transfer, callout): [`SipSide::ring`] or
+//!   [`SipSide::dial`] with an *answered* peer offers that peer's SDP (`a=sendrecv`) and, when
+//!   the new leg answers, re-INVITEs the peer with the new leg's SDP; [`SipSide::connect`]
+//!   re-INVITEs two answered legs each with the other's SDP. Such legs are not linked (each
+//!   is released by its own command). Every re-INVITE keeps the leg's own `o=` origin with a
+//!   higher version (`sdp::reorigin`) and re-INVITEs of one leg go one at a time.
+//!   [`SipSide::pick_up`] rings an agent's phone for a call it places, with `answer-after=0`
+//!   and an inactive placeholder SDP until a far end is connected.
 //! * **Robustness**: unparsable datagrams and TCP garbage are dropped by the stack; every
 //!   handler answers or drops, none panics on network input. Retransmissions, CANCEL/200 races
 //!   (a 2xx to a cancelled INVITE is ACKed and BYEd) and timers are the stack's. BYE and
@@ -44,9 +52,8 @@
 //!
 //! ## Not built yet
 //!
-//! * Wiring behind `Telephony` in `ccgw-server`, the `[telephony] kind = "sip"` configuration.
-//! * Consult and transfer (re-INVITEs connecting the customer leg to another leg); re-INVITEs
-//!   from the far end are answered locally (with the SDP ccgw last sent), not relayed.
+//! * Re-INVITEs from the far end are answered locally (with the SDP ccgw last sent), not
+//!   relayed. Conferences (no mixer).
 //! * Noticing by itself that a phone disappeared mid-call (no session timers / OPTIONS pings
 //!   yet): the call lasts until the customer or the engine releases it.
 //! * Relaying DTMF / INFO, PRACK (100rel), UPDATE-based session changes.

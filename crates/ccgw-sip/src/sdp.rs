@@ -73,6 +73,46 @@ fn bump_version(origin: &str) -> String {
     fields.join(" ")
 }
 
+/// `sdp` (another party's SDP, e.g. the consulted agent's) as the next offer on a leg that was
+/// last sent `previous`: RFC 3264 §8 keeps one origin per session, so the `o=` line becomes
+/// `previous`'s with its version incremented. Without a usable `previous`, `sdp` is returned
+/// unchanged; `None` when `sdp` is not SDP text.
+pub fn reorigin(sdp: &[u8], previous: Option<&[u8]>) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(sdp).ok()?;
+    if !text.starts_with("v=") {
+        return None;
+    }
+    let prev_origin = previous
+        .and_then(|p| std::str::from_utf8(p).ok())
+        .and_then(|p| p.split('\n').map(|l| l.trim_end_matches('\r')).find_map(|l| l.strip_prefix("o=")))
+        .map(bump_version);
+    let Some(origin) = prev_origin else { return Some(sdp.to_vec()) };
+    let mut out: Vec<String> = Vec::new();
+    for line in text.split('\n').map(|l| l.trim_end_matches('\r')).filter(|l| !l.is_empty()) {
+        if line.starts_with("o=") {
+            out.push(format!("o={origin}"));
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    let mut joined = out.join("\r\n");
+    joined.push_str("\r\n");
+    Some(joined.into_bytes())
+}
+
+/// The SDP ccgw offers an agent's phone rung for a call the agent places itself, before the far
+/// end is there: audio (PCMU, PCMA, telephone-event) at `ip`, port 9 (discard), `a=inactive`.
+/// Once the far end answers, the phone gets its SDP in a re-INVITE.
+pub fn placeholder(ip: std::net::IpAddr, session: u64) -> Vec<u8> {
+    let family = if ip.is_ipv6() { "IP6" } else { "IP4" };
+    format!(
+        "v=0\r\no=ccgw {session} 1 IN {family} {ip}\r\ns=ccgw\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
+         m=audio 9 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=inactive\r\n"
+    )
+    .into_bytes()
+}
+
 /// The direction of the first media section (or the session), `SendRecv` when none is given.
 pub fn direction(sdp: &[u8]) -> Direction {
     let text = String::from_utf8_lossy(sdp);
@@ -108,6 +148,27 @@ mod tests {
         assert!(resumed.contains("o=- 42 9 IN IP4"));
         assert_eq!(resumed.matches("a=sendrecv").count(), 2);
         assert!(!resumed.contains("sendonly"));
+    }
+
+    #[test]
+    fn another_partys_sdp_keeps_the_legs_origin() {
+        let previous = OFFER.as_bytes();
+        let other = "v=0\r\no=bob 9 3 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 7000 RTP/AVP 8\r\na=sendrecv\r\n";
+        let next = reorigin(other.as_bytes(), Some(previous)).expect("sdp");
+        assert_eq!(
+            String::from_utf8(next).expect("utf8"),
+            "v=0\r\no=- 42 8 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 7000 RTP/AVP 8\r\na=sendrecv\r\n"
+        );
+        assert_eq!(reorigin(other.as_bytes(), None).expect("sdp"), other.as_bytes());
+        assert!(reorigin(b"garbage", Some(previous)).is_none());
+    }
+
+    #[test]
+    fn the_placeholder_is_inactive_audio() {
+        let p = String::from_utf8(placeholder("127.0.0.1".parse().expect("ip"), 5)).expect("utf8");
+        assert!(p.starts_with("v=0\r\no=ccgw 5 1 IN IP4 127.0.0.1\r\n"), "{p}");
+        assert!(p.contains("m=audio 9 RTP/AVP 0 8 101\r\n"), "{p}");
+        assert_eq!(direction(p.as_bytes()), Direction::Inactive);
     }
 
     #[test]

@@ -57,6 +57,13 @@ struct Leg {
     peer: Option<LegId>,
     /// The user part of From (the caller) of the INVITE that made the leg.
     caller: String,
+    /// An answered leg this one was rung for (a consultation, a transfer, a callout from the
+    /// agent's phone): when this leg answers, that one is re-INVITEd with this leg's SDP.
+    connect_on_answer: Option<LegId>,
+    /// The leg whose SDP this leg was last given (whom its far end sends media to).
+    media_from: Option<LegId>,
+    /// Re-INVITEs of one leg go one at a time.
+    reinvites: Arc<tokio::sync::Mutex<()>>,
 }
 
 pub(crate) struct Inner {
@@ -493,6 +500,9 @@ impl SipSide {
                 local_sdp: None,
                 peer: None,
                 caller: caller.clone(),
+                connect_on_answer: None,
+                media_from: None,
+                reinvites: Arc::default(),
             },
         );
         let side = self.clone();
@@ -671,7 +681,28 @@ impl SipSide {
             let host = self.advertised(contact.transport);
             headers.push(Header::CallInfo(rsip::CallInfo::new(format!("<sip:{host}>;answer-after=0"))));
         }
-        self.invite_out(target, destination, contact.transport, customer_leg, headers).await
+        self.invite_out(target, destination, contact.transport, customer_leg, headers, None).await
+    }
+
+    /// Rings the agent's phone `number` for a call the agent places itself (callout, internal
+    /// call): auto-answer, offering an inactive placeholder SDP ([`sdp::placeholder`]) until a
+    /// far end answers and its SDP is given to the phone ([`SipSide::ring`] or
+    /// [`SipSide::dial`] with this leg as the peer).
+    pub async fn pick_up(&self, number: &str) -> Result<LegId, SipError> {
+        let contact = self.contact(number).ok_or_else(|| SipError::NotRegistered(number.to_string()))?;
+        let target = parse_uri(&contact.uri)?;
+        let destination = SipAddr {
+            r#type: Some(match contact.transport {
+                SipTransport::Udp => rsip::Transport::Udp,
+                SipTransport::Tcp => rsip::Transport::Tcp,
+            }),
+            addr: contact.target.into(),
+        };
+        let host = self.advertised(contact.transport);
+        let headers = vec![Header::CallInfo(rsip::CallInfo::new(format!("<sip:{host}>;answer-after=0")))];
+        let session = self.inner.next_leg.load(Ordering::Relaxed);
+        let offer = sdp::placeholder(self.inner.advertised_ip, session);
+        self.invite_out(target, destination, contact.transport, None, headers, Some(offer)).await
     }
 
     /// Calls `number` through the outbound trunk. With `peer`, the INVITE offers that leg's SDP
@@ -683,7 +714,7 @@ impl SipSide {
         }
         let target = parse_uri(&format!("sip:{number}@{trunk}"))?;
         let destination = SipAddr { r#type: Some(rsip::Transport::Udp), addr: trunk.into() };
-        self.invite_out(target, destination, SipTransport::Udp, peer, Vec::new()).await
+        self.invite_out(target, destination, SipTransport::Udp, peer, Vec::new(), None).await
     }
 
     async fn invite_out(
@@ -693,14 +724,22 @@ impl SipSide {
         transport: SipTransport,
         peer: Option<LegId>,
         headers: Vec<Header>,
+        offer_without_peer: Option<Vec<u8>>,
     ) -> Result<LegId, SipError> {
-        let (offer, caller) = match peer {
+        // An answered peer (consultation, transfer, callout from the agent's phone) is not
+        // linked: it is re-INVITEd with this leg's SDP once this leg answers.
+        let (offer, caller, answered_peer) = match peer {
             Some(p) => {
                 let legs = self.inner.legs.lock();
                 let l = legs.get(&p).ok_or(SipError::UnknownLeg(p))?;
-                (l.remote_sdp.clone(), l.caller.clone())
+                let offer = if l.answered {
+                    l.remote_sdp.as_deref().and_then(|s| sdp::with_direction(s, Direction::SendRecv))
+                } else {
+                    l.remote_sdp.clone()
+                };
+                (offer, l.caller.clone(), l.answered)
             }
-            None => (None, LOCAL_USER.to_string()),
+            None => (offer_without_peer, LOCAL_USER.to_string(), false),
         };
         let host = self.advertised(transport);
         let caller_user = if caller.is_empty() { LOCAL_USER.to_string() } else { caller.clone() };
@@ -730,11 +769,18 @@ impl SipSide {
                     ending: None,
                     remote_sdp: None,
                     local_sdp: offer,
-                    peer,
+                    peer: peer.filter(|_| !answered_peer),
                     caller,
+                    connect_on_answer: peer.filter(|_| answered_peer),
+                    media_from: peer,
+                    reinvites: Arc::default(),
                 },
             );
-            if let Some(p) = peer.and_then(|p| legs.get_mut(&p)) {
+            if answered_peer {
+                if let Some(p) = peer {
+                    unlink(&mut legs, p);
+                }
+            } else if let Some(p) = peer.and_then(|p| legs.get_mut(&p)) {
                 p.peer = Some(leg);
             }
             (dialog, join)
@@ -800,11 +846,24 @@ impl SipSide {
             } else {
                 l.answered = true;
                 l.remote_sdp = answer.clone();
-                Ok(l.peer)
+                Ok((l.peer, l.connect_on_answer.take()))
             }
         };
         let peer = match accept_peer {
-            Ok(peer) => peer,
+            Ok((_, Some(other))) => {
+                // Rung for an answered leg: that leg now gets this one's SDP.
+                self.emit(SipEvent::Answered { leg });
+                if let Some(sdp) = answer {
+                    let side = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = side.reoffer(other, sdp, Some(leg)).await {
+                            debug!(?other, error = %e, "re-INVITE to connect the answered leg failed");
+                        }
+                    });
+                }
+                return;
+            }
+            Ok((peer, None)) => peer,
             Err(reason) => {
                 // Answered after ccgw gave up on it (CANCEL/200 race): the stack ACKs and
                 // BYEs such a 2xx.
@@ -820,6 +879,7 @@ impl SipSide {
                 Some(p) if p.kind == LegKind::Inbound && !p.answered && p.ending.is_none() => {
                     p.answered = true;
                     p.local_sdp = answer.clone();
+                    p.media_from = Some(leg);
                     Some(p.dialog.clone())
                 }
                 _ => None,
@@ -885,6 +945,8 @@ impl SipSide {
     }
 
     async fn redirect(&self, leg: LegId, dir: Direction) -> Result<(), SipError> {
+        let lock = self.reinvite_lock(leg)?;
+        let _one_at_a_time = lock.lock().await;
         let (dialog, sdp) = {
             let legs = self.inner.legs.lock();
             let l = legs.get(&leg).ok_or(SipError::UnknownLeg(leg))?;
@@ -898,6 +960,66 @@ impl SipSide {
                 .ok_or(SipError::InvalidState(leg, "no SDP to re-offer"))?;
             (l.dialog.clone(), sdp)
         };
+        self.send_reinvite(leg, dialog, sdp).await
+    }
+
+    fn reinvite_lock(&self, leg: LegId) -> Result<Arc<tokio::sync::Mutex<()>>, SipError> {
+        self.inner.legs.lock().get(&leg).map(|l| l.reinvites.clone()).ok_or(SipError::UnknownLeg(leg))
+    }
+
+    /// Connects two answered legs: each is re-INVITEd with the SDP the other's far end last
+    /// sent (direction `a=sendrecv`, the leg's own origin kept), so that their media flow to
+    /// each other (taking a customer back after a consultation). Neither is linked to the
+    /// other: each is released on its own.
+    pub async fn connect(&self, a: LegId, b: LegId) -> Result<(), SipError> {
+        let sdp_of = |leg: LegId| -> Result<Vec<u8>, SipError> {
+            let legs = self.inner.legs.lock();
+            let l = legs.get(&leg).ok_or(SipError::UnknownLeg(leg))?;
+            if !l.answered {
+                return Err(SipError::InvalidState(leg, "not answered"));
+            }
+            l.remote_sdp.clone().ok_or(SipError::InvalidState(leg, "no SDP to re-offer"))
+        };
+        let (sdp_a, sdp_b) = (sdp_of(a)?, sdp_of(b)?);
+        {
+            let mut legs = self.inner.legs.lock();
+            unlink(&mut legs, a);
+            unlink(&mut legs, b);
+        }
+        self.reoffer(a, sdp_b, Some(b)).await?;
+        self.reoffer(b, sdp_a, Some(a)).await
+    }
+
+    /// The legs whose SDP `leg` was last given (diagnostics and tests).
+    pub fn media_from(&self, leg: LegId) -> Option<LegId> {
+        self.inner.legs.lock().get(&leg).and_then(|l| l.media_from)
+    }
+
+    /// Re-INVITEs `leg` with `sdp` (another leg's, `from`), as `a=sendrecv` with this leg's
+    /// origin.
+    async fn reoffer(&self, leg: LegId, sdp: Vec<u8>, from: Option<LegId>) -> Result<(), SipError> {
+        let lock = self.reinvite_lock(leg)?;
+        let _one_at_a_time = lock.lock().await;
+        let (dialog, offer) = {
+            let legs = self.inner.legs.lock();
+            let l = legs.get(&leg).ok_or(SipError::UnknownLeg(leg))?;
+            if !l.answered {
+                return Err(SipError::InvalidState(leg, "not answered"));
+            }
+            let offer = sdp::with_direction(&sdp, Direction::SendRecv)
+                .and_then(|s| sdp::reorigin(&s, l.local_sdp.as_deref()))
+                .ok_or(SipError::InvalidState(leg, "no SDP to offer"))?;
+            (l.dialog.clone(), offer)
+        };
+        self.send_reinvite(leg, dialog, offer).await?;
+        if let Some(l) = self.inner.legs.lock().get_mut(&leg) {
+            l.media_from = from;
+        }
+        Ok(())
+    }
+
+    /// Sends a re-INVITE with `sdp` on `leg`'s dialog and records what was exchanged.
+    async fn send_reinvite(&self, leg: LegId, dialog: InviteDialog, sdp: Vec<u8>) -> Result<(), SipError> {
         // Right after answering, the customer's ACK may still be on its way (the dialog is in
         // WaitAck): a re-INVITE waits for it, a little.
         for _ in 0..40 {
@@ -920,6 +1042,16 @@ impl SipSide {
             Some(r) => Err(SipError::Rejected(leg, r.status_code.code())),
             None => Err(SipError::InvalidState(leg, "dialog not confirmed")),
         }
+    }
+}
+
+/// Ends `leg`'s link (release-together) with its peer, both ways.
+fn unlink(legs: &mut HashMap<LegId, Leg>, leg: LegId) {
+    let Some(peer) = legs.get_mut(&leg).and_then(|l| l.peer.take()) else { return };
+    if let Some(p) = legs.get_mut(&peer)
+        && p.peer == Some(leg)
+    {
+        p.peer = None;
     }
 }
 

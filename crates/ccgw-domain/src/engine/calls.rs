@@ -37,6 +37,22 @@ impl VdnState {
         ctx.emit(agent, EventKind::PhoneOffhook { leg });
     }
 
+    /// With `Policy::phone_legs`: the agent's own phone joins `call`, which the agent placed or
+    /// took ([`TelephonyCommand::ConnectAgent`]).
+    pub(super) fn connect_phone(&mut self, ctx: &mut Ctx, agent: AgentId, call: CallId) {
+        if self.policy.phone_legs {
+            let phone = self.phone_of(agent);
+            ctx.telephony.push(TelephonyCommand::ConnectAgent { call, agent, phone });
+        }
+    }
+
+    /// With `Policy::phone_legs`: the agent's phone holds (`held`) or takes back `call`.
+    pub(super) fn hold_phone(&mut self, ctx: &mut Ctx, agent: AgentId, call: CallId, held: bool) {
+        if self.policy.phone_legs {
+            ctx.telephony.push(TelephonyCommand::HoldAgent { call, agent, held });
+        }
+    }
+
     /// The agent's last call is over: its phone goes back on the hook (`PhoneRelease`), unless the
     /// agent is always-off-hook (`releasephone` false).
     pub(super) fn hang_up_phone(&mut self, ctx: &mut Ctx, agent: AgentId, by: HungUpBy) {

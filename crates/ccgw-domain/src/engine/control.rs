@@ -41,6 +41,7 @@ impl VdnState {
             ),
         );
         self.join(ctx, agent, id);
+        self.connect_phone(ctx, agent, id);
         if let Ok(s) = self.session_mut(agent) {
             s.stats.callouts += 1;
         }
@@ -83,6 +84,7 @@ impl VdnState {
             ),
         );
         self.join(ctx, agent, id);
+        self.connect_phone(ctx, agent, id);
         let phone = self.phone_of(target);
         ctx.emit(agent, EventKind::CustomerAlerting { call: id, other_phone: phone, other_agent: Some(target) });
         self.offer(ctx, id, target, Leg::Main);
@@ -183,9 +185,7 @@ impl VdnState {
         if let Some(p) = self.calls.get_mut(&id).and_then(|c| c.party_of_mut(agent)) {
             p.state = PartyState::Held;
         }
-        if self.policy.phone_legs {
-            ctx.telephony.push(TelephonyCommand::HoldAgent { call: id, agent, held: true });
-        }
+        self.hold_phone(ctx, agent, id, true);
         ctx.emit(agent, EventKind::Hold(id));
         Ok(id)
     }
@@ -208,9 +208,7 @@ impl VdnState {
         p.state = PartyState::Talking;
         let leg = p.leg;
         let (caller, called, feature) = (c.caller.clone(), c.called.clone(), c.feature);
-        if self.policy.phone_legs {
-            ctx.telephony.push(TelephonyCommand::HoldAgent { call: target, agent, held: false });
-        }
+        self.hold_phone(ctx, agent, target, false);
         ctx.emit(agent, EventKind::Talking { call: target, caller, called, leg, feature });
         Ok(target)
     }
@@ -264,6 +262,7 @@ impl VdnState {
                     if let Some(p) = self.calls.get_mut(&current).and_then(|c| c.party_of_mut(agent)) {
                         p.state = PartyState::Held;
                     }
+                    self.hold_phone(ctx, agent, current, true);
                     ctx.emit(agent, EventKind::Hold(current));
                 }
                 let id = ctx.call_id();
@@ -280,6 +279,7 @@ impl VdnState {
                     ),
                 );
                 self.join(ctx, agent, id);
+                self.connect_phone(ctx, agent, id);
                 let phone = self.phone_of(helper);
                 ctx.emit(
                     agent,
@@ -345,6 +345,7 @@ impl VdnState {
                     p.state = PartyState::Held;
                 }
             }
+            self.hold_phone(ctx, agent, call, true);
             ctx.emit(agent, EventKind::Hold(call));
         } else if let Some(c) = self.calls.get_mut(&call) {
             c.transferred_from = Some(agent);
@@ -504,6 +505,7 @@ impl VdnState {
         }
         self.join(ctx, agent, call);
         self.take_phone(ctx, agent, None, leg);
+        self.connect_phone(ctx, agent, call);
         if let Ok(s) = self.session_mut(agent) {
             s.stats.answered += 1;
         }
@@ -549,6 +551,7 @@ impl VdnState {
         p.state = PartyState::Talking;
         let leg = p.leg;
         let (caller, called, feature) = (c.caller.clone(), c.called.clone(), c.feature);
+        self.hold_phone(ctx, agent, call, false);
         ctx.emit(agent, EventKind::Talking { call, caller, called, leg, feature });
         self.distribute(ctx);
         Ok(call)

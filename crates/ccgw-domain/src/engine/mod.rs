@@ -96,6 +96,10 @@ pub enum TelephonyCommand {
     ReleaseAgent { call: CallId, agent: AgentId },
     /// The agent held (`held`) or took back the call.
     HoldAgent { call: CallId, agent: AgentId, held: bool },
+    /// The agent's phone joins a call the agent placed or took (callout, internal call,
+    /// consultation, pick-up): a phone not yet in a call is rung with auto-answer; one already
+    /// in a call (the agent consults from it) is used as it is.
+    ConnectAgent { call: CallId, agent: AgentId, phone: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -418,7 +422,8 @@ impl VdnState {
         }
     }
 
-    fn phone_of(&self, agent: AgentId) -> String {
+    /// The phone the agent uses: the one its sign-in named, else the provisioned one.
+    pub fn phone_of(&self, agent: AgentId) -> String {
         self.agents
             .get(&agent)
             .map(|a| match &a.session {

@@ -64,6 +64,10 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
         }
         Method::InnerHelp => {
             let req = InnerHelpRequest::parse(&body)?;
+            // A three-party consultation is a conference: the SIP telephony has no mixer.
+            if req.mode == 2 && gw.config.telephony.kind == crate::config::TelephonyKind::Sip {
+                return Err(ccgw_wire::retcode::NOT_WITH_SIP);
+            }
             let target = match req.device_type {
                 1 => HelpTarget::Skill(skill_in_vdn(gw, vdn, req.dst)?),
                 _ => HelpTarget::Agent(peer_in_vdn(gw, vdn, req.dst).map_err(e)?),
