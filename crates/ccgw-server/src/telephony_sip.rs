@@ -68,8 +68,14 @@ pub async fn build(
     info!(udp = %side.udp_addr(), tcp = %side.tcp_addr(), trunk = ?config.telephony.sip.trunk, "SIP telephony");
     let (commands_tx, commands) = unbounded_channel();
     let telephony = SipTelephony { side: side.clone(), commands: commands_tx };
-    let runner =
-        SipRunner { side, events, commands, auto_answer: config.telephony.sip.auto_answer, legs: Legs::default() };
+    let runner = SipRunner {
+        side,
+        events,
+        commands,
+        auto_answer: config.telephony.sip.auto_answer,
+        legs: Legs::default(),
+        queues: HashMap::new(),
+    };
     Ok((Box::new(telephony), Some(runner)))
 }
 
@@ -306,6 +312,9 @@ impl Legs {
     }
 }
 
+/// Work the runner hands off so as not to wait for a far end (re-INVITEs).
+type Job = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 /// The task that joins the SIP side and the engine (see the module doc).
 pub struct SipRunner {
     side: SipSide,
@@ -313,6 +322,9 @@ pub struct SipRunner {
     commands: UnboundedReceiver<(VdnId, TelephonyCommand)>,
     auto_answer: bool,
     legs: Legs,
+    /// Per call, a task running its re-INVITEs one after the other, in the engine's order (hold
+    /// then take back must not overtake each other).
+    queues: HashMap<(VdnId, CallId), UnboundedSender<Job>>,
 }
 
 /// A leg whose outcome a command must wait for: an agent's own phone not answered yet.
@@ -338,7 +350,7 @@ impl SipRunner {
                     },
                     _ = async { stop.wait_for(|s| *s).await.is_ok() } => break,
                 }
-                debug!(legs = self.legs.len(), "SIP legs");
+                debug!(legs = self.legs.len(), queues = self.queues.len(), "SIP legs");
             }
             self.side.shutdown();
         })
@@ -373,6 +385,7 @@ impl SipRunner {
                     // Unknown leg: it ended meanwhile (its report is stale for the engine).
                     let _ = self.side.hangup(leg).await;
                 }
+                self.prune(vdn, call);
             }
             TelephonyCommand::Dial { call, number } => {
                 let peer = match self.peer_for(vdn, call, None) {
@@ -439,6 +452,7 @@ impl SipRunner {
                 }
                 let mine = |r: &Role| matches!(r, Role::Agent { vdn: v, call: c, agent: a, .. } if (*v, *c, *a) == (vdn, call, agent));
                 self.legs.rering.retain(|_, r| !mine(r));
+                self.prune(vdn, call);
             }
             TelephonyCommand::HoldAgent { call, agent, held } => self.hold_agent(gw, vdn, call, agent, held).await,
             // Refused at the interface in SIP mode (`unsupported`); what the engine still emits
@@ -448,6 +462,31 @@ impl SipRunner {
             | TelephonyCommand::SendDigits { .. }
             | TelephonyCommand::RelayDigits { .. }
             | TelephonyCommand::Supervise { .. } => {}
+        }
+    }
+
+    /// Runs `job` after the call's earlier jobs, in the background.
+    fn queue(&mut self, vdn: VdnId, call: CallId, job: Job) {
+        let tx = self.queues.entry((vdn, call)).or_insert_with(|| {
+            let (tx, mut rx) = unbounded_channel::<Job>();
+            tokio::spawn(async move {
+                while let Some(job) = rx.recv().await {
+                    job.await;
+                }
+            });
+            tx
+        });
+        // The worker ends only when its sender is dropped (`prune`), never before.
+        let _ = tx.send(job);
+    }
+
+    /// A call with no leg left needs no queue: dropping its sender ends its task once drained.
+    fn prune(&mut self, vdn: VdnId, call: CallId) {
+        if !self.legs.customers.contains_key(&(vdn, call))
+            && !self.legs.agents.contains_key(&(vdn, call))
+            && !self.legs.dialled.contains_key(&(vdn, call))
+        {
+            self.queues.remove(&(vdn, call));
         }
     }
 
@@ -472,23 +511,24 @@ impl SipRunner {
                 }
             }
             (Some(line), Some(other), false) if side.media_from(line) != Some(other) => {
-                // In the background: the runner does not wait for far ends.
-                tokio::spawn(async move {
+                let job = async move {
                     if let Err(e) = side.connect(line, other).await {
                         warn!(?line, ?other, error = %e, "re-INVITEs to take the call back failed");
                     }
-                });
+                };
+                self.queue(vdn, call, Box::pin(job));
             }
             (line, other, held) => {
                 let legs: Vec<LegId> = line.into_iter().chain(other).collect();
-                tokio::spawn(async move {
+                let job = async move {
                     for leg in legs {
                         let r = if held { side.hold(leg).await } else { side.unhold(leg).await };
                         if let Err(e) = r {
                             warn!(vdn = vdn.0, %call, ?leg, held, error = %e, "re-INVITE failed");
                         }
                     }
-                });
+                };
+                self.queue(vdn, call, Box::pin(job));
             }
         }
     }
