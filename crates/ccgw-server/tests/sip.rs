@@ -491,3 +491,65 @@ async fn an_internal_call_rings_both_phones_and_connects_them() {
     assert!(phone_b.success().await, "SIPp phone 7102 (given 7101's SDP, BYE)");
     gw.stop().await;
 }
+
+/// `canceltransfer` while the target's phone rings: the target's INVITE is CANCELled (487) and
+/// the agent's phone and the customer are taken off hold (re-INVITEs `a=sendrecv`).
+#[tokio::test]
+async fn cancelling_a_transfer_cancels_the_target_and_takes_the_customer_back() {
+    if !have_sipp("cancelling_a_transfer_cancels_the_target_and_takes_the_customer_back") {
+        return;
+    }
+    let (gw, sip, a, b, port1, port2) = two_agents().await;
+    let phone_a = sipp("phone_hold.xml", sip, port1, &["-s", "7101"]);
+    let phone_b = sipp("phone_no_answer.xml", sip, port2, &["-s", "7102"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let customer = sipp("customer_hold.xml", sip, free_port(), &["-s", ACCESS_CODE]);
+    let call = ringing(&gw, &a).await;
+    a.poll_until(&gw, "AgentEvent_Talking").await;
+    let r = a.post(&gw, "voicecall", "transfer", Some(json!({"devicetype": 2, "address": "102", "mode": 2}))).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    a.poll_until(&gw, "AgentEvent_Hold").await;
+    b.poll_until(&gw, "AgentEvent_Ringing").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = a.post(&gw, "voicecall", "canceltransfer", None).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    let evs = b.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert_eq!(evs.last().unwrap()["content"], call.as_str());
+    a.poll_until(&gw, "AgentEvent_Talking").await;
+    assert!(phone_b.success().await, "SIPp phone 7102 (rang, got CANCEL)");
+    assert_eq!(all_calls(&gw, &a).await, json!([call]));
+    assert_eq!(all_calls(&gw, &b).await, json!([]));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let r = a.delete(&gw, "voicecall", "release").await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    a.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert!(phone_a.success().await, "SIPp phone 7101 (held, taken back, BYE)");
+    assert!(customer.success().await, "SIPp customer (held, taken back, BYE)");
+    gw.stop().await;
+}
+
+/// `snatchpickup`: the call ringing at 101's phone is CANCELled there and 102's phone is rung
+/// with `answer-after=0` and the customer's SDP; its answer answers the customer.
+#[tokio::test]
+async fn a_pick_up_cancels_the_ringing_phone_and_rings_the_pickers() {
+    if !have_sipp("a_pick_up_cancels_the_ringing_phone_and_rings_the_pickers") {
+        return;
+    }
+    let (gw, sip, a, b, port1, port2) = two_agents().await;
+    let ringing_phone = sipp("phone_no_answer.xml", sip, port1, &["-s", "7101"]);
+    let picker = sipp("agent_phone.xml", sip, port2, &["-s", "7102"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let customer = sipp("customer_hangs_up.xml", sip, free_port(), &["-s", ACCESS_CODE, "-d", "1500"]);
+    let call = ringing(&gw, &a).await;
+    let r = b.put(&gw, "voicecall", "snatchpickup?destWorkNo=101", None).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    let evs = a.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert_eq!(evs.last().unwrap()["content"], call.as_str());
+    assert!(ringing_phone.success().await, "SIPp phone 7101 (rang, got CANCEL)");
+    b.poll_until(&gw, "AgentEvent_Talking").await;
+    assert_eq!(all_calls(&gw, &b).await, json!([call]));
+    b.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert!(picker.success().await, "SIPp phone 7102 (asked to auto-answer, given the customer's SDP)");
+    assert!(customer.success().await, "SIPp customer (answered by 7102, hung up)");
+    gw.stop().await;
+}
