@@ -323,10 +323,20 @@ async fn a_callout_goes_to_the_trunk() {
 /// A sign-in binding a phone that is not registered answers `100-013` (no SIPp needed).
 #[tokio::test]
 async fn a_sign_in_with_an_unregistered_phone_is_refused() {
-    let (gw, _sip) = gateway(20_000).await;
+    let (gw, sip) = gateway(20_000).await;
     let body = json!({"password": PASSWORD, "phonenum": "7103", "status": 4});
     let r = gw.request(reqwest::Method::PUT, &format!("{}/onlineagent/103", common::PREFIX), None, Some(body)).await;
     assert_eq!(r.body, json!({"message": "the phone number to bind is invalid", "retcode": "100-013"}));
+    // `bindphone` checks the registration too.
+    if have_sipp("a_sign_in_with_an_unregistered_phone_is_refused") {
+        register(sip, "7101", free_port()).await;
+        let a = sign_in(&gw, 101).await;
+        let r = a.post(&gw, "onlineagent", "bindphone", Some(json!({"phonenum": "7102"}))).await;
+        assert_eq!(r.body, json!({"message": "the phone number to bind is invalid", "retcode": "100-013"}));
+        register(sip, "7102", free_port()).await;
+        let r = a.post(&gw, "onlineagent", "bindphone", Some(json!({"phonenum": "7102"}))).await;
+        assert_eq!(r.retcode(), "0", "{}", r.body);
+    }
     // The password is checked first: a wrong one says so, whatever the phone.
     let body = json!({"password": "wrong", "phonenum": "7103", "status": 4});
     let r = gw.request(reqwest::Method::PUT, &format!("{}/onlineagent/103", common::PREFIX), None, Some(body)).await;

@@ -173,6 +173,10 @@ pub(super) fn dispatch<S: Store>(ctx: Ctx<'_, S>, method: Method) -> Outcome {
         }
         Method::BindAgentPhone => {
             let req = BindPhoneRequest::parse(&body)?;
+            // SIP mode: as at sign-in, the phone must be registered (`100-013`).
+            if !gw.phone_usable(&req.phone) {
+                return Err(e(DomainError::InvalidNumber));
+            }
             gw.run(vdn, cmd::BindPhone { agent, phone: req.phone }).map_err(e)?;
             ok_empty(method)
         }
