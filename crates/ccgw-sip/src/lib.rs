@@ -87,6 +87,7 @@ mod side;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 pub use registrar::{Contact, SipTransport};
 pub use sdp::{Direction, direction as sdp_direction, with_direction as sdp_with_direction};
@@ -110,6 +111,10 @@ pub struct SipConfig {
     pub min_expires: u32,
     /// The longest registration granted (longer requests are clamped).
     pub max_expires: u32,
+    /// How often an answered leg's far end is asked whether the call still exists (an
+    /// in-dialog OPTIONS; no answer within the interval (at most 32 s), 408 or 481: the leg
+    /// ends with [`EndReason::Timeout`]). Zero: never.
+    pub keepalive: Duration,
 }
 
 impl std::fmt::Debug for SipConfig {
@@ -124,13 +129,14 @@ impl std::fmt::Debug for SipConfig {
             .field("trunk", &self.trunk)
             .field("min_expires", &self.min_expires)
             .field("max_expires", &self.max_expires)
+            .field("keepalive", &self.keepalive)
             .finish()
     }
 }
 
 impl SipConfig {
     /// A configuration listening on `listen`, realm `ccgw`, no phones, no access codes, no
-    /// trunk, expiries 60 s to 3600 s.
+    /// trunk, expiries 60 s to 3600 s, a keepalive every 30 s.
     pub fn new(listen: SocketAddr) -> Self {
         SipConfig {
             listen,
@@ -140,6 +146,7 @@ impl SipConfig {
             trunk: None,
             min_expires: 60,
             max_expires: 3600,
+            keepalive: Duration::from_secs(30),
         }
     }
 }
