@@ -71,6 +71,7 @@ pub fn sip_config(config: &Config) -> SipConfig {
     c.trunk = s.trunk;
     c.min_expires = s.min_expires;
     c.max_expires = s.max_expires;
+    c.keepalive = std::time::Duration::from_millis(s.keepalive_ms);
     let (skills, agents) = if config.is_demo() {
         let (_, skills, agents) = Config::demo_provisioning(String::new());
         (skills, agents)
@@ -214,6 +215,11 @@ pub struct SipRunner {
 }
 
 impl SipRunner {
+    /// The SIP side this runner drives (a handle).
+    pub fn side(&self) -> SipSide {
+        self.side.clone()
+    }
+
     /// Runs until `stop` turns true, then shuts the SIP side down.
     pub fn spawn<S: Store + 'static>(mut self, gw: Arc<Gateway<S>>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::spawn(async move {
