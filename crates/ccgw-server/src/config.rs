@@ -1891,6 +1891,7 @@ mod tests {
         assert_eq!(c.skills.len(), 1);
         assert_eq!(c.agents.len(), 1);
         assert!(!c.telephony.rules.is_empty());
+        assert_eq!(c.telephony.sip, SipSettings::default(), "the example shows the defaults");
         assert!(c.agents[0].password_hash.expose().starts_with("$argon2id$"));
         assert_eq!(
             c.ivrs,

@@ -41,14 +41,24 @@
 //!   when the far end vanished (its BYE times out later, unseen). A phone that never answers
 //!   an INVITE at all fails with 408 after timer B (32 s); ringing without answer is for the
 //!   engine's ring time-out to [`SipSide::cancel`] (the stack's own timer C is 3 minutes).
+//! * **Keepalive** (`side/keepalive.rs`): every [`SipConfig::keepalive`] (30 s by default, zero:
+//!   off) each answered leg gets an in-dialog OPTIONS. No answer within the interval (at most
+//!   32 s), `408` or `481`: the far end is gone, and the leg ends with
+//!   [`SipEvent::LegEnded`] / [`EndReason::Timeout`] (BYE in the background, the bridged leg
+//!   released as for a BYE). Any other answer (`200`, `405`, `501`...) says the far end is
+//!   there. A hold/unhold re-INVITE answered `408` / `481`, or not at all (timer B, 32 s),
+//!   ends its leg the same way. OPTIONS rather than a re-INVITE or UPDATE: it changes no
+//!   session state and cannot glare with a hold; phones and trunks answer it in a dialog.
 //!
 //! ## Not built yet
 //!
 //! * Wiring behind `Telephony` in `ccgw-server`, the `[telephony] kind = "sip"` configuration.
 //! * Consult and transfer (re-INVITEs connecting the customer leg to another leg); re-INVITEs
 //!   from the far end are answered locally (with the SDP ccgw last sent), not relayed.
-//! * Noticing by itself that a phone disappeared mid-call (no session timers / OPTIONS pings
-//!   yet): the call lasts until the customer or the engine releases it.
+//! * Session timers (RFC 4028): ccgw neither asks for nor refreshes them (its keepalive is
+//!   OPTIONS); a far end that requires them (`421`) is not served. A keepalive that cannot
+//!   even be sent (e.g. a TCP phone whose connection is gone) is retried at the next
+//!   interval rather than ending the leg.
 //! * Relaying DTMF / INFO, PRACK (100rel), UPDATE-based session changes.
 //! * Outbound trunk authentication, TLS, several bindings per number, NAT handling beyond
 //!   using the REGISTER's source address when the Contact is not an IP literal.
@@ -77,7 +87,7 @@
 //!
 //! `cargo test -p ccgw-sip`: unit tests (digest incl. RFC 2617's worked example, SDP
 //! rewriting), `tests/wire.rs` (exact messages against hand-made UDP peers), `tests/faults.rs`
-//! (races and faults), `tests/registrar.rs` and `tests/e2e.rs` (SIPp scenarios in
+//! (races and faults, keepalives), `tests/registrar.rs` and `tests/e2e.rs` (SIPp scenarios in
 //! `tests/sipp/`), `tests/baresip.rs` (a real phone). Tests needing `sipp` or `baresip` skip
 //! when the binary is missing, unless `REQUIRE_SIP=1`; `SIPP_TRACE=1` keeps SIPp's message logs.
 
