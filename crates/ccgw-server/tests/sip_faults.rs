@@ -22,7 +22,13 @@ async fn a_phone_vanishing_mid_call_releases_the_call() {
     if !have_sipp("a_phone_vanishing_mid_call_releases_the_call") {
         return;
     }
-    let (gw, sip) = gateway_with(20_000, |c| c.telephony.sip.keepalive_ms = 1000).await;
+    // Short polls: without the keepalive the release never comes, and poll_until gives up
+    // after 50 empty polls (50 s) rather than 500.
+    let (gw, sip) = gateway_with(20_000, |c| {
+        c.telephony.sip.keepalive_ms = 1000;
+        c.auth.poll_wait_ms = 1000;
+    })
+    .await;
     let phone_port = free_port();
     register(sip, "7101", phone_port).await;
     let a = sign_in(&gw, 101).await;

@@ -290,10 +290,12 @@ fn keepalive_config(ms: u64) -> SipConfig {
 }
 
 /// The next request of `method` `peer` gets (answering 200 to the OPTIONS it gets meanwhile
-/// when `answer_options`), within 5 s.
+/// when `answer_options`), within 5 s (other messages do not extend the wait).
 async fn next_request(peer: &Peer, s: SocketAddr, method: &str, answer_options: bool) -> Msg {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let (m, _) = peer.recv().await;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let m = peer.try_recv(left).await.unwrap_or_else(|| panic!("no {method} within 5 s"));
         if m.start.starts_with(&format!("{method} ")) {
             return m;
         }
