@@ -56,6 +56,37 @@ async fn a_phone_vanishing_mid_call_releases_the_call() {
     gw.stop().await;
 }
 
+/// (a') The customer vanishes mid-call (SIPp exits after its ACK): the keepalive ends its leg,
+/// the phone gets BYE, the desktop the customer's release.
+#[tokio::test]
+async fn a_customer_vanishing_mid_call_ends_the_call() {
+    if !have_sipp("a_customer_vanishing_mid_call_ends_the_call") {
+        return;
+    }
+    let (gw, sip) = gateway_with(20_000, |c| {
+        c.telephony.sip.keepalive_ms = 1000;
+        c.auth.poll_wait_ms = 1000;
+    })
+    .await;
+    let phone_port = free_port();
+    register(sip, "7101", phone_port).await;
+    let a = sign_in(&gw, 101).await;
+    let phone = sipp("phone_keepalive.xml", sip, phone_port, &["-s", "7101"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let customer = sipp("customer_vanishes.xml", sip, free_port(), &["-s", ACCESS_CODE]);
+    let call = ringing(&gw, &a).await;
+    a.poll_until(&gw, "AgentEvent_Talking").await;
+    assert!(customer.success().await, "SIPp customer (answered, then gone)");
+    let evs = a.poll_until(&gw, "AgentEvent_Call_Release").await;
+    assert!(types(&evs).contains(&"AgentEvent_Customer_Release"), "{:?}", types(&evs));
+    assert_eq!(evs.last().unwrap()["content"], call.as_str());
+    assert!(phone.success().await, "SIPp phone (answered keepalives, got BYE)");
+    assert_eq!(all_calls(&gw, &a).await, json!([]));
+    assert_eq!(engine_calls(&gw).await.len(), 0);
+    assert_no_legs(&gw).await;
+    gw.stop().await;
+}
+
 /// (b) Garbage and malformed SIP at the gateway's SIP port while a call is up: the call goes
 /// on, REST answers, the SIP side still answers, no call is made of it.
 #[tokio::test]
