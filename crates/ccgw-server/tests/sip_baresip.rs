@@ -50,7 +50,7 @@ async fn baresip_answers_a_customer_through_the_rest_interface() {
     assert_eq!(all_calls(&gw, &a).await, json!([call]), "mid-call");
 
     // Keepalives go out every second; baresip and the customer answer them: the call goes on.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     assert_eq!(all_calls(&gw, &a).await, json!([call]), "still up after keepalives");
     assert_eq!(side.leg_count(), 2);
 
@@ -62,16 +62,20 @@ async fn baresip_answers_a_customer_through_the_rest_interface() {
     assert_no_legs(&gw).await;
     assert_eq!(all_calls(&gw, &a).await, json!([]));
     assert_eq!(engine_calls(&gw).await.len(), 0);
-    // baresip saw the call end by ccgw's BYE (not by its own time-out).
+    // baresip (run with -s, its SIP trace in the log) answered ccgw's keepalives and ended the
+    // call on ccgw's BYE, not by its own time-out.
     let mut log = baresip.log();
     for _ in 0..20 {
-        if log.contains("terminated") {
+        if log.contains("terminated (duration") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
         log = baresip.log();
     }
-    assert!(log.contains("terminated"), "baresip's log:\n{log}");
+    assert!(log.contains("\nOPTIONS sip:7101"), "ccgw's keepalive reached baresip:\n{log}");
+    assert!(log.matches("CSeq: 2 OPTIONS").count() >= 2, "the keepalive and baresip's answer:\n{log}");
+    assert!(log.contains("\nBYE sip:7101"), "ccgw's BYE reached baresip:\n{log}");
+    assert!(log.contains("terminated (duration"), "baresip's log:\n{log}");
     baresip.stop().await;
     gw.stop().await;
 }
