@@ -13,7 +13,8 @@
 //!   `Call-Info: answer-after=0` when the agent signed in with auto-answer or
 //!   `[telephony.sip] auto_answer` is on; the phone's 200 → `cmd::PhoneAnswered`, its
 //!   failure (4xx–6xx, not registered, no answer at all) → `cmd::PhoneFailed` (a ring
-//!   time-out for the engine), its BYE → `cmd::PhoneHungUp`;
+//!   time-out for the engine), its BYE → `cmd::PhoneHungUp` (as is its leg ending because the
+//!   phone vanished: the SIP side's keepalive, `[telephony.sip] keepalive_ms`);
 //! * `AnswerAgent` (the desktop answered) → the ringing INVITE is cancelled and, once it has
 //!   ended, the phone is rung again with `answer-after=0`, so that it picks up by itself;
 //! * `ReleaseAgent` → BYE (answered) or CANCEL (ringing) of the agent's leg; `Hangup` of the

@@ -88,8 +88,11 @@
 //! `cargo test -p ccgw-sip`: unit tests (digest incl. RFC 2617's worked example, SDP
 //! rewriting), `tests/wire.rs` (exact messages against hand-made UDP peers), `tests/faults.rs`
 //! (races and faults, keepalives), `tests/registrar.rs` and `tests/e2e.rs` (SIPp scenarios in
-//! `tests/sipp/`), `tests/baresip.rs` (a real phone). Tests needing `sipp` or `baresip` skip
-//! when the binary is missing, unless `REQUIRE_SIP=1`; `SIPP_TRACE=1` keeps SIPp's message logs.
+//! `tests/sipp/`), `tests/baresip.rs` (a real phone; its setup in `tests/common/baresip.rs`, also
+//! used by ccgw-server's `tests/sip_baresip.rs`). SIPp scenarios of calls longer than the
+//! keepalive must answer in-dialog OPTIONS (SIPp aborts a call on an unexpected request).
+//! Tests needing `sipp` or `baresip` skip when the binary is missing, unless `REQUIRE_SIP=1`;
+//! `SIPP_TRACE=1` keeps SIPp's message logs.
 
 mod registrar;
 mod sdp;
