@@ -652,6 +652,10 @@ pub struct SipSettings {
     pub min_expires: u32,
     /// The longest registration granted (seconds; longer requests are clamped).
     pub max_expires: u32,
+    /// How often (ms) an answered leg's far end is asked with an in-dialog OPTIONS whether the
+    /// call still exists; no answer within that time (at most 32 s), 408 or 481 end the leg
+    /// (a vanished phone: the agent's release; a vanished customer: the call's end). 0: never.
+    pub keepalive_ms: u64,
     /// `[[telephony.sip.phone]]`: the phones that may register (number = digest user name).
     /// With the demo provisioning (no `[[agent]]`), every demo agent's phone `7<workno>` may
     /// also register with the demo password.
@@ -668,6 +672,7 @@ impl Default for SipSettings {
             auto_answer: false,
             min_expires: 60,
             max_expires: 3600,
+            keepalive_ms: 30_000,
             phones: Vec::new(),
         }
     }
@@ -1178,6 +1183,10 @@ impl Config {
         ensure!(!sip.realm.is_empty(), "realm must not be empty");
         ensure!(sip.min_expires > 0, "min_expires must be > 0");
         ensure!(sip.min_expires <= sip.max_expires, "min_expires must not exceed max_expires");
+        ensure!(
+            sip.keepalive_ms == 0 || (100..=86_400_000).contains(&sip.keepalive_ms),
+            "keepalive_ms must be 0 (off) or 100 to 86400000"
+        );
         if let Some(trunk) = sip.trunk {
             ensure!(!trunk.ip().is_unspecified() && trunk.port() != 0, "trunk must be a concrete address, not {trunk}");
         }
@@ -1882,6 +1891,7 @@ mod tests {
         assert_eq!(c.skills.len(), 1);
         assert_eq!(c.agents.len(), 1);
         assert!(!c.telephony.rules.is_empty());
+        assert_eq!(c.telephony.sip, SipSettings::default(), "the example shows the defaults");
         assert!(c.agents[0].password_hash.expose().starts_with("$argon2id$"));
         assert_eq!(
             c.ivrs,
@@ -2074,6 +2084,8 @@ mod tests {
         assert!(bad("min_expires = 0").contains("[telephony.sip]"));
         assert!(bad("min_expires = 100\nmax_expires = 50").contains("must not exceed"));
         assert!(bad("realm = \"\"").contains("realm"));
+        assert!(bad("keepalive_ms = 50").contains("keepalive_ms"));
+        assert_eq!(d.telephony.sip.keepalive_ms, 30_000);
         assert!(bad("trunk = \"0.0.0.0:5060\"").contains("trunk"));
         assert!(bad("[[telephony.sip.phone]]\nnumber = \"7x\"\npassword = \"p\"").contains("1-24 digits"));
         assert!(bad("[[telephony.sip.phone]]\nnumber = \"7101\"").contains("password"));
@@ -2100,5 +2112,6 @@ mod tests {
         let c = Config::from_toml_str(toml).unwrap();
         c.validate().unwrap();
         assert_eq!(c.telephony.kind, TelephonyKind::Sip);
+        assert_eq!(c.telephony.sip.keepalive_ms, 30_000);
     }
 }

@@ -24,6 +24,9 @@ pub struct Server<S: Store = MemoryStore> {
     /// SHA-256 fingerprint of the TLS certificate (None in plain-HTTP mode).
     pub fingerprint: Option<String>,
     pub gateway: Arc<Gateway<S>>,
+    /// The SIP side in SIP mode (`[telephony] kind = "sip"`), for diagnostics and tests: its
+    /// legs and dialogs (`leg_count`, `dialog_count`).
+    pub sip_side: Option<ccgw_sip::SipSide>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     /// Writes the access log's last lines when the server shuts down.
@@ -93,6 +96,7 @@ async fn launch<S: Store>(
         let _ = rx.wait_for(|s| *s).await;
     };
     let mut tasks = Vec::new();
+    let sip_side = sip.as_ref().map(|s| s.side());
     if let Some(sip) = sip {
         tasks.push(sip.spawn(gw.clone(), stop_rx.clone()));
     }
@@ -191,7 +195,7 @@ async fn launch<S: Store>(
         }
     };
 
-    Ok(Server { api_addr, admin_addr, fingerprint, gateway: gw, stop, tasks, access_log: access_writer })
+    Ok(Server { api_addr, admin_addr, fingerprint, gateway: gw, sip_side, stop, tasks, access_log: access_writer })
 }
 
 /// Raises the open-files limit and fits the connection caps into it (see [`fdlimit`]); returns

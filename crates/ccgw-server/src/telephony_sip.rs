@@ -13,7 +13,8 @@
 //!   `Call-Info: answer-after=0` when the agent signed in with auto-answer or
 //!   `[telephony.sip] auto_answer` is on; the phone's 200 → `cmd::PhoneAnswered`, its
 //!   failure (4xx–6xx, not registered, no answer at all) → `cmd::PhoneFailed` (a ring
-//!   time-out for the engine), its BYE → `cmd::PhoneHungUp`;
+//!   time-out for the engine), its BYE → `cmd::PhoneHungUp` (as is its leg ending because the
+//!   phone vanished: the SIP side's keepalive, `[telephony.sip] keepalive_ms`);
 //! * `AnswerAgent` (the desktop answered) → the ringing INVITE is cancelled and, once it has
 //!   ended, the phone is rung again with `answer-after=0`, so that it picks up by itself;
 //! * `ReleaseAgent` → BYE (answered) or CANCEL (ringing) of the agent's leg; `Hangup` of the
@@ -88,6 +89,7 @@ pub fn sip_config(config: &Config) -> SipConfig {
     c.trunk = s.trunk;
     c.min_expires = s.min_expires;
     c.max_expires = s.max_expires;
+    c.keepalive = std::time::Duration::from_millis(s.keepalive_ms);
     let (skills, agents) = if config.is_demo() {
         let (_, skills, agents) = Config::demo_provisioning(String::new());
         (skills, agents)
@@ -335,6 +337,11 @@ enum Peer {
 }
 
 impl SipRunner {
+    /// The SIP side this runner drives (a handle).
+    pub fn side(&self) -> SipSide {
+        self.side.clone()
+    }
+
     /// Runs until `stop` turns true, then shuts the SIP side down.
     pub fn spawn<S: Store + 'static>(mut self, gw: Arc<Gateway<S>>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::spawn(async move {

@@ -6,126 +6,14 @@
 #[path = "it/common.rs"]
 mod common;
 
-use std::net::{SocketAddr, UdpSocket};
-use std::path::PathBuf;
-use std::process::Stdio;
+mod sipcommon;
+
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{Agent, Gateway};
-use serde_json::{Value, json};
-
-const PASSWORD: &str = "ccgw-demo";
-/// The demo's access code of skill 1 (VDN 1, agents 101–…).
-const ACCESS_CODE: &str = "10086";
-
-fn have_sipp(test: &str) -> bool {
-    let found =
-        std::process::Command::new("sipp").arg("-v").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
-    if !found {
-        if std::env::var("REQUIRE_SIP").as_deref() == Ok("1") {
-            panic!("{test}: sipp is not installed and REQUIRE_SIP=1");
-        }
-        eprintln!("{test}: skipped, sipp is not installed (apt-get install sip-tester)");
-    }
-    found
-}
-
-fn scenario(name: &str) -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let own = here.join("tests/sipp").join(name);
-    if own.exists() { own } else { here.join("../ccgw-sip/tests/sipp").join(name) }
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).map(|a| a.port()).expect("free port")
-}
-
-struct Sipp(tokio::process::Child);
-
-fn sipp(scenario_file: &str, remote: SocketAddr, port: u16, extra: &[&str]) -> Sipp {
-    let mut cmd = tokio::process::Command::new("sipp");
-    cmd.arg(remote.to_string())
-        .arg("-sf")
-        .arg(scenario(scenario_file))
-        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-        .args(if extra.contains(&"-m") { &[][..] } else { &["-m", "1"][..] })
-        .args(["-nostdin", "-timeout", "30s", "-timeout_error"])
-        .args(extra)
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    if std::env::var("SIPP_TRACE").as_deref() == Ok("1") {
-        cmd.args(["-trace_err", "-trace_msg"]);
-    }
-    Sipp(cmd.spawn().expect("sipp runs"))
-}
-
-impl Sipp {
-    /// Waits for SIPp to finish; true when its call went as the scenario says (exit 0).
-    async fn success(mut self) -> bool {
-        match tokio::time::timeout(Duration::from_secs(40), self.0.wait()).await {
-            Ok(Ok(status)) => {
-                if !status.success() {
-                    eprintln!("sipp exited with {status}");
-                }
-                status.success()
-            }
-            _ => {
-                let _ = self.0.start_kill();
-                false
-            }
-        }
-    }
-}
-
-/// A gateway in SIP mode on a free port; returns it with the SIP address.
-async fn gateway(ring_timeout_ms: u64) -> (Gateway, SocketAddr) {
-    gateway_with(ring_timeout_ms, |_| {}).await
-}
-
-async fn gateway_with(ring_timeout_ms: u64, tweak: impl FnOnce(&mut ccgw_server::Config)) -> (Gateway, SocketAddr) {
-    let sip: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let gw = Gateway::start_with(|c| {
-        c.telephony.kind = ccgw_server::config::TelephonyKind::Sip;
-        c.telephony.sip.listen = sip;
-        c.engine.ring_timeout_ms = ring_timeout_ms;
-        tweak(c);
-    })
-    .await;
-    (gw, sip)
-}
-
-/// The phone `number` registers from `port` (digest auth with the demo password).
-async fn register(sip: SocketAddr, number: &str, port: u16) {
-    let args = ["-s", number, "-au", number, "-ap", PASSWORD, "-key", "expires", "600"];
-    assert!(sipp("register.xml", sip, port, &args).success().await, "phone {number} registers");
-}
-
-async fn sign_in(gw: &Gateway, id: u32) -> Agent {
-    let body = json!({"password": PASSWORD, "phonenum": format!("7{id}"), "status": 4, "autoanswer": false});
-    gw.sign_in_with(id, body).await
-}
-
-fn types(events: &[Value]) -> Vec<&str> {
-    events.iter().map(|e| e["eventType"].as_str().unwrap_or("?")).collect()
-}
-
-/// Polls until `AgentEvent_Ringing`; returns the call id offered.
-async fn ringing(gw: &Gateway, agent: &Agent) -> String {
-    let evs = agent.poll_until(gw, "AgentEvent_Ringing").await;
-    let ev = evs.last().unwrap();
-    assert_eq!(ev["content"]["caller"], "5551234", "{ev}");
-    assert_eq!(ev["content"]["called"], ACCESS_CODE, "{ev}");
-    ev["content"]["callid"].as_str().expect("callid").to_owned()
-}
-
-async fn all_calls(gw: &Gateway, agent: &Agent) -> Value {
-    let r = agent.get(gw, "calldata", &format!("allcallinfoEx/{}", agent.id)).await;
-    assert_eq!(r.retcode(), "0", "{}", r.body);
-    r.body["result"].clone()
-}
+use serde_json::json;
+use sipcommon::*;
 
 /// Agent 101's SIPp phone answers a SIPp customer's call to the access code; the customer hangs
 /// up; then a second call is released from the desktop, with BYE on both legs.
@@ -409,6 +297,8 @@ async fn a_consultation_connects_the_agents_phone_to_the_helper_and_back() {
     assert!(phone_a.success().await, "SIPp phone 7101 (held, connected to 7102, back to the customer, BYE)");
     assert!(customer.success().await, "SIPp customer (held, given 7101's SDP again, BYE)");
     assert_eq!(all_calls(&gw, &a).await, json!([]));
+    assert_no_legs(&gw).await;
+    assert!(engine_calls(&gw).await.is_empty(), "no call left in the engine");
     gw.stop().await;
 }
 
@@ -442,6 +332,8 @@ async fn a_transfer_connects_the_customer_to_the_target_phone() {
     b.poll_until(&gw, "AgentEvent_Call_Release").await;
     assert!(phone_b.success().await, "SIPp phone 7102 (given the customer's SDP, answered, got BYE)");
     assert!(customer.success().await, "SIPp customer (held, given 7102's SDP, got BYE)");
+    assert_no_legs(&gw).await;
+    assert!(engine_calls(&gw).await.is_empty(), "no call left in the engine");
     gw.stop().await;
 }
 
@@ -471,6 +363,8 @@ async fn a_blind_transfer_releases_the_agents_phone_at_once() {
     b.poll_until(&gw, "AgentEvent_Call_Release").await;
     assert!(phone_b.success().await, "SIPp phone 7102");
     assert!(customer.success().await, "SIPp customer (given 7102's SDP, got BYE)");
+    assert_no_legs(&gw).await;
+    assert!(engine_calls(&gw).await.is_empty(), "no call left in the engine");
     gw.stop().await;
 }
 
@@ -499,6 +393,8 @@ async fn an_internal_call_rings_both_phones_and_connects_them() {
     b.poll_until(&gw, "AgentEvent_Call_Release").await;
     assert!(phone_a.success().await, "SIPp phone 7101 (placeholder, connected to 7102, BYE)");
     assert!(phone_b.success().await, "SIPp phone 7102 (given 7101's SDP, BYE)");
+    assert_no_legs(&gw).await;
+    assert!(engine_calls(&gw).await.is_empty(), "no call left in the engine");
     gw.stop().await;
 }
 
@@ -535,6 +431,8 @@ async fn cancelling_a_transfer_cancels_the_target_and_takes_the_customer_back() 
     a.poll_until(&gw, "AgentEvent_Call_Release").await;
     assert!(phone_a.success().await, "SIPp phone 7101 (held, taken back, BYE)");
     assert!(customer.success().await, "SIPp customer (held, taken back, BYE)");
+    assert_no_legs(&gw).await;
+    assert!(engine_calls(&gw).await.is_empty(), "no call left in the engine");
     gw.stop().await;
 }
 
@@ -561,5 +459,7 @@ async fn a_pick_up_cancels_the_ringing_phone_and_rings_the_pickers() {
     b.poll_until(&gw, "AgentEvent_Call_Release").await;
     assert!(picker.success().await, "SIPp phone 7102 (asked to auto-answer, given the customer's SDP)");
     assert!(customer.success().await, "SIPp customer (answered by 7102, hung up)");
+    assert_no_legs(&gw).await;
+    assert!(engine_calls(&gw).await.is_empty(), "no call left in the engine");
     gw.stop().await;
 }

@@ -49,13 +49,23 @@
 //!   when the far end vanished (its BYE times out later, unseen). A phone that never answers
 //!   an INVITE at all fails with 408 after timer B (32 s); ringing without answer is for the
 //!   engine's ring time-out to [`SipSide::cancel`] (the stack's own timer C is 3 minutes).
+//! * **Keepalive** (`side/keepalive.rs`): every [`SipConfig::keepalive`] (30 s by default, zero:
+//!   off) each answered leg gets an in-dialog OPTIONS. No answer within the interval (at most
+//!   32 s), `408` or `481`: the far end is gone, and the leg ends with
+//!   [`SipEvent::LegEnded`] / [`EndReason::Timeout`] (BYE in the background, the bridged leg
+//!   released as for a BYE). Any other answer (`200`, `405`, `501`...) says the far end is
+//!   there. A hold/unhold re-INVITE answered `408` / `481`, or not at all (timer B, 32 s),
+//!   ends its leg the same way. OPTIONS rather than a re-INVITE or UPDATE: it changes no
+//!   session state and cannot glare with a hold; phones and trunks answer it in a dialog.
 //!
 //! ## Not built yet
 //!
 //! * Re-INVITEs from the far end are answered locally (with the SDP ccgw last sent), not
 //!   relayed. Conferences (no mixer).
-//! * Noticing by itself that a phone disappeared mid-call (no session timers / OPTIONS pings
-//!   yet): the call lasts until the customer or the engine releases it.
+//! * Session timers (RFC 4028): ccgw neither asks for nor refreshes them (its keepalive is
+//!   OPTIONS); a far end that requires them (`421`) is not served. A keepalive that cannot
+//!   even be sent (e.g. a TCP phone whose connection is gone) is retried at the next
+//!   interval rather than ending the leg.
 //! * Relaying DTMF / INFO, PRACK (100rel), UPDATE-based session changes.
 //! * Outbound trunk authentication, TLS, several bindings per number, NAT handling beyond
 //!   using the REGISTER's source address when the Contact is not an IP literal.
@@ -84,9 +94,12 @@
 //!
 //! `cargo test -p ccgw-sip`: unit tests (digest incl. RFC 2617's worked example, SDP
 //! rewriting), `tests/wire.rs` (exact messages against hand-made UDP peers), `tests/faults.rs`
-//! (races and faults), `tests/registrar.rs` and `tests/e2e.rs` (SIPp scenarios in
-//! `tests/sipp/`), `tests/baresip.rs` (a real phone). Tests needing `sipp` or `baresip` skip
-//! when the binary is missing, unless `REQUIRE_SIP=1`; `SIPP_TRACE=1` keeps SIPp's message logs.
+//! (races and faults, keepalives), `tests/registrar.rs` and `tests/e2e.rs` (SIPp scenarios in
+//! `tests/sipp/`), `tests/baresip.rs` (a real phone; its setup in `tests/common/baresip.rs`, also
+//! used by ccgw-server's `tests/sip_baresip.rs`). SIPp scenarios of calls longer than the
+//! keepalive must answer in-dialog OPTIONS (SIPp aborts a call on an unexpected request).
+//! Tests needing `sipp` or `baresip` skip when the binary is missing, unless `REQUIRE_SIP=1`;
+//! `SIPP_TRACE=1` keeps SIPp's message logs.
 
 mod registrar;
 mod sdp;
@@ -94,6 +107,7 @@ mod side;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 pub use registrar::{Contact, SipTransport};
 pub use sdp::{Direction, direction as sdp_direction, with_direction as sdp_with_direction};
@@ -117,6 +131,10 @@ pub struct SipConfig {
     pub min_expires: u32,
     /// The longest registration granted (longer requests are clamped).
     pub max_expires: u32,
+    /// How often an answered leg's far end is asked whether the call still exists (an
+    /// in-dialog OPTIONS; no answer within the interval (at most 32 s), 408 or 481: the leg
+    /// ends with [`EndReason::Timeout`]). Zero: never.
+    pub keepalive: Duration,
 }
 
 impl std::fmt::Debug for SipConfig {
@@ -131,13 +149,14 @@ impl std::fmt::Debug for SipConfig {
             .field("trunk", &self.trunk)
             .field("min_expires", &self.min_expires)
             .field("max_expires", &self.max_expires)
+            .field("keepalive", &self.keepalive)
             .finish()
     }
 }
 
 impl SipConfig {
     /// A configuration listening on `listen`, realm `ccgw`, no phones, no access codes, no
-    /// trunk, expiries 60 s to 3600 s.
+    /// trunk, expiries 60 s to 3600 s, a keepalive every 30 s.
     pub fn new(listen: SocketAddr) -> Self {
         SipConfig {
             listen,
@@ -147,6 +166,7 @@ impl SipConfig {
             trunk: None,
             min_expires: 60,
             max_expires: 3600,
+            keepalive: Duration::from_secs(30),
         }
     }
 }

@@ -27,6 +27,8 @@ use crate::registrar::{AuthOutcome, Contact, Registrar, SipTransport};
 use crate::sdp::{self, Direction};
 use crate::{EndReason, LegId, SipConfig, SipError, SipEvent};
 
+mod keepalive;
+
 /// The user part ccgw puts in its own Contact and in From when it has no caller to show.
 const LOCAL_USER: &str = "ccgw";
 /// The expiry granted when a REGISTER asks for none.
@@ -80,6 +82,10 @@ pub(crate) struct Inner {
     /// (0.0.0.0), the interface address the stack picked.
     advertised_ip: IpAddr,
     cancel: CancellationToken,
+    /// `SipConfig::keepalive` (zero: off).
+    keepalive: Duration,
+    /// The legs whose keepalive task runs (one per leg).
+    keepalives: Mutex<HashSet<LegId>>,
 }
 
 /// The SIP side: a running endpoint (UDP + TCP), the registrar, and the calls' legs.
@@ -194,6 +200,8 @@ impl SipSide {
             tcp_addr,
             advertised_ip,
             cancel: cancel.clone(),
+            keepalive: config.keepalive,
+            keepalives: Mutex::new(HashSet::new()),
         });
         let side = SipSide { inner };
 
@@ -572,10 +580,8 @@ impl SipSide {
                     self.inner.dialogs.remove_dialog(&id);
                     self.on_dialog_terminated(leg, reason).await;
                 }
-                DialogState::Calling(_)
-                | DialogState::Trying(_)
-                | DialogState::WaitAck(_, _)
-                | DialogState::Confirmed(_, _) => {}
+                DialogState::Confirmed(_, _) => self.keep_alive(leg),
+                DialogState::Calling(_) | DialogState::Trying(_) | DialogState::WaitAck(_, _) => {}
             }
         }
     }
@@ -1038,6 +1044,10 @@ impl SipSide {
                     }
                 }
                 Ok(())
+            }
+            Some(r) if keepalive::ends_dialog(r.status_code.code()) => {
+                self.far_end_gone(leg, "re-INVITE", r.status_code.code()).await;
+                Err(SipError::Rejected(leg, r.status_code.code()))
             }
             Some(r) => Err(SipError::Rejected(leg, r.status_code.code())),
             None => Err(SipError::InvalidState(leg, "dialog not confirmed")),

@@ -40,7 +40,12 @@ async fn ringing_call(config: SipConfig, call_id: &str) -> Call {
 /// As [`ringing_call`], then answered by the phone and ACKed by the customer. Returns the
 /// customer dialog's To (with ccgw's tag).
 async fn answered_call(call_id: &str) -> (Call, String) {
-    let mut c = ringing_call(config(), call_id).await;
+    answered_call_with(config(), call_id).await
+}
+
+/// [`answered_call`] on a SIP side with `config`.
+async fn answered_call_with(config: SipConfig, call_id: &str) -> (Call, String) {
+    let mut c = ringing_call(config, call_id).await;
     c.phone.send(c.s, &respond(&c.invite, "200 OK", "ph", c.phone.addr, Some(PHONE_SDP))).await;
     next_event(&mut c.events, |e| *e == SipEvent::Answered { leg: c.agent_leg }).await;
     let (ack, _) = c.phone.recv().await;
@@ -273,6 +278,140 @@ async fn phone_reinvite_is_answered_with_the_customers_sdp() {
     assert_eq!(ok.hh("CSeq"), "2 INVITE");
     assert_eq!(ok.body, CUSTOMER_SDP);
     assert_eq!(no_event(&mut c.events, Duration::from_millis(200)).await, None);
+    assert_eq!(c.side.leg_count(), 2);
+    c.side.shutdown();
+}
+
+/// A SIP side whose answered legs are kept alive every `ms` milliseconds.
+fn keepalive_config(ms: u64) -> SipConfig {
+    let mut c = config();
+    c.keepalive = Duration::from_millis(ms);
+    c
+}
+
+/// The next request of `method` `peer` gets (answering 200 to the OPTIONS it gets meanwhile
+/// when `answer_options`), within 5 s (other messages do not extend the wait).
+async fn next_request(peer: &Peer, s: SocketAddr, method: &str, answer_options: bool) -> Msg {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let m = peer.try_recv(left).await.unwrap_or_else(|| panic!("no {method} within 5 s"));
+        if m.start.starts_with(&format!("{method} ")) {
+            return m;
+        }
+        if answer_options && m.start.starts_with("OPTIONS ") {
+            peer.send(s, &respond(&m, "200 OK", "unused", peer.addr, None)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_phone_that_stops_answering_mid_call_is_noticed_and_the_customer_released() {
+    let (mut c, to) = answered_call_with(keepalive_config(500), "ka-1").await;
+    // Both legs are asked, in their dialogs; the customer answers, the phone has vanished.
+    let (opt, _) = c.phone.recv().await;
+    assert_eq!(opt.start, format!("OPTIONS sip:7101@{} SIP/2.0", c.phone.addr));
+    assert_eq!(opt.hh("Call-ID"), c.invite.hh("Call-ID"));
+    assert_eq!(opt.param("To", "tag").as_deref(), Some("ph"));
+    assert_eq!(opt.hh("CSeq"), "2 OPTIONS");
+    let copt = next_request(&c.customer, c.s, "OPTIONS", false).await;
+    assert_eq!(copt.hh("Call-ID"), "ka-1");
+    assert_eq!(copt.hh("From"), to, "ccgw's side of the customer dialog");
+    c.customer.send(c.s, &respond(&copt, "200 OK", "unused", c.customer.addr, None)).await;
+    // No answer within the interval: the phone's leg ends, BYE to both.
+    let bye = next_request(&c.phone, c.s, "BYE", false).await;
+    assert_eq!(bye.hh("Call-ID"), c.invite.hh("Call-ID"));
+    let cbye = next_request(&c.customer, c.s, "BYE", true).await;
+    c.customer.send(c.s, &respond(&cbye, "200 OK", "unused", c.customer.addr, None)).await;
+    assert_eq!(
+        ended(&mut c.events, 2).await,
+        vec![(c.customer_leg, EndReason::PeerEnded), (c.agent_leg, EndReason::Timeout)]
+    );
+    assert_eq!(c.side.leg_count(), 0);
+    // The phone's BYE transaction is still retrying towards nobody; the dialogs are gone.
+    assert_clean(&c.side).await;
+    c.side.shutdown();
+}
+
+#[tokio::test]
+async fn keepalives_answered_keep_the_call_and_a_481_ends_it() {
+    let (mut c, _to) = answered_call_with(keepalive_config(300), "ka-2").await;
+    for round in 0..3 {
+        let opt = next_request(&c.phone, c.s, "OPTIONS", false).await;
+        // 200 or, from a phone without OPTIONS support, 405: both say it is there.
+        let status = if round == 1 { "405 Method Not Allowed" } else { "200 OK" };
+        c.phone.send(c.s, &respond(&opt, status, "ph", c.phone.addr, None)).await;
+        let copt = next_request(&c.customer, c.s, "OPTIONS", false).await;
+        c.customer.send(c.s, &respond(&copt, "200 OK", "unused", c.customer.addr, None)).await;
+    }
+    assert_eq!(no_event(&mut c.events, Duration::from_millis(100)).await, None, "the call goes on");
+    assert_eq!(c.side.leg_count(), 2);
+    // The customer's side lost the dialog (e.g. its proxy restarted): 481.
+    let copt = next_request(&c.customer, c.s, "OPTIONS", false).await;
+    c.customer.send(c.s, &respond(&copt, "481 Call/Transaction Does Not Exist", "unused", c.customer.addr, None)).await;
+    let bye = next_request(&c.phone, c.s, "BYE", true).await;
+    c.phone.send(c.s, &respond(&bye, "200 OK", "ph", c.phone.addr, None)).await;
+    assert_eq!(
+        ended(&mut c.events, 2).await,
+        vec![(c.customer_leg, EndReason::Timeout), (c.agent_leg, EndReason::PeerEnded)]
+    );
+    assert_clean(&c.side).await;
+    c.side.shutdown();
+}
+
+#[tokio::test]
+async fn a_hold_re_invite_answered_481_ends_the_leg() {
+    let (mut c, _to) = answered_call("ka-3").await;
+    let hold = {
+        let side = c.side.clone();
+        let leg = c.agent_leg;
+        tokio::spawn(async move { side.hold(leg).await })
+    };
+    let reinv = next_request(&c.phone, c.s, "INVITE", false).await;
+    assert!(reinv.body.contains("a=sendonly"), "{}", reinv.body);
+    c.phone.send(c.s, &respond(&reinv, "481 Call/Transaction Does Not Exist", "ph", c.phone.addr, None)).await;
+    let result = hold.await.expect("join");
+    assert!(matches!(result, Err(ccgw_sip::SipError::Rejected(_, 481))), "{result:?}");
+    let cbye = next_request(&c.customer, c.s, "BYE", false).await;
+    c.customer.send(c.s, &respond(&cbye, "200 OK", "unused", c.customer.addr, None)).await;
+    assert_eq!(
+        ended(&mut c.events, 2).await,
+        vec![(c.customer_leg, EndReason::PeerEnded), (c.agent_leg, EndReason::Timeout)]
+    );
+    assert_clean(&c.side).await;
+    c.side.shutdown();
+}
+
+#[tokio::test]
+async fn a_hold_re_invite_timing_out_ends_the_leg() {
+    let (mut c, _to) = answered_call("ka-4").await;
+    let hold = {
+        let side = c.side.clone();
+        let leg = c.customer_leg;
+        tokio::spawn(async move { side.hold(leg).await })
+    };
+    let reinv = next_request(&c.customer, c.s, "INVITE", false).await;
+    // A 100 stops the retransmissions; the final answer never comes but a 408 (a proxy's).
+    c.customer.send(c.s, &respond(&reinv, "100 Trying", "unused", c.customer.addr, None)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(c.side.is_answered(c.customer_leg), "still up while the re-INVITE is pending");
+    c.customer.send(c.s, &respond(&reinv, "408 Request Timeout", "unused", c.customer.addr, None)).await;
+    let result = hold.await.expect("join");
+    assert!(matches!(result, Err(ccgw_sip::SipError::Rejected(_, 408))), "{result:?}");
+    let bye = next_request(&c.phone, c.s, "BYE", false).await;
+    c.phone.send(c.s, &respond(&bye, "200 OK", "ph", c.phone.addr, None)).await;
+    assert_eq!(
+        ended(&mut c.events, 2).await,
+        vec![(c.customer_leg, EndReason::Timeout), (c.agent_leg, EndReason::PeerEnded)]
+    );
+    assert_clean(&c.side).await;
+    c.side.shutdown();
+}
+
+#[tokio::test]
+async fn without_keepalive_nothing_is_sent() {
+    let (c, _to) = answered_call_with(keepalive_config(0), "ka-5").await;
+    assert!(c.phone.quiet(Duration::from_millis(600)).await);
     assert_eq!(c.side.leg_count(), 2);
     c.side.shutdown();
 }
