@@ -673,6 +673,28 @@ impl SipSide {
     /// offers that leg's SDP and the two legs are bridged: the phone answering answers the
     /// customer leg with the phone's SDP. `auto_answer` adds `Call-Info: <sip:...>;answer-after=0`.
     pub async fn ring(&self, number: &str, customer_leg: Option<LegId>, auto_answer: bool) -> Result<LegId, SipError> {
+        self.ring_phone(number, customer_leg, auto_answer, None).await
+    }
+
+    /// Rings the agent's phone `number` for a call the agent places itself (callout, internal
+    /// call): auto-answer, offering an inactive placeholder SDP ([`sdp::placeholder`]) until a
+    /// far end answers and its SDP is given to the phone ([`SipSide::ring`] or
+    /// [`SipSide::dial`] with this leg as the peer).
+    pub async fn pick_up(&self, number: &str) -> Result<LegId, SipError> {
+        let session = self.inner.next_leg.load(Ordering::Relaxed);
+        let offer = sdp::placeholder(self.inner.advertised_ip, session);
+        self.ring_phone(number, None, true, Some(offer)).await
+    }
+
+    /// An INVITE to the phone's registered contact (see [`SipSide::ring`]); `offer` is the SDP
+    /// offered when there is no peer.
+    async fn ring_phone(
+        &self,
+        number: &str,
+        peer: Option<LegId>,
+        auto_answer: bool,
+        offer: Option<Vec<u8>>,
+    ) -> Result<LegId, SipError> {
         let contact = self.contact(number).ok_or_else(|| SipError::NotRegistered(number.to_string()))?;
         let target = parse_uri(&contact.uri)?;
         let destination = SipAddr {
@@ -687,28 +709,7 @@ impl SipSide {
             let host = self.advertised(contact.transport);
             headers.push(Header::CallInfo(rsip::CallInfo::new(format!("<sip:{host}>;answer-after=0"))));
         }
-        self.invite_out(target, destination, contact.transport, customer_leg, headers, None).await
-    }
-
-    /// Rings the agent's phone `number` for a call the agent places itself (callout, internal
-    /// call): auto-answer, offering an inactive placeholder SDP ([`sdp::placeholder`]) until a
-    /// far end answers and its SDP is given to the phone ([`SipSide::ring`] or
-    /// [`SipSide::dial`] with this leg as the peer).
-    pub async fn pick_up(&self, number: &str) -> Result<LegId, SipError> {
-        let contact = self.contact(number).ok_or_else(|| SipError::NotRegistered(number.to_string()))?;
-        let target = parse_uri(&contact.uri)?;
-        let destination = SipAddr {
-            r#type: Some(match contact.transport {
-                SipTransport::Udp => rsip::Transport::Udp,
-                SipTransport::Tcp => rsip::Transport::Tcp,
-            }),
-            addr: contact.target.into(),
-        };
-        let host = self.advertised(contact.transport);
-        let headers = vec![Header::CallInfo(rsip::CallInfo::new(format!("<sip:{host}>;answer-after=0")))];
-        let session = self.inner.next_leg.load(Ordering::Relaxed);
-        let offer = sdp::placeholder(self.inner.advertised_ip, session);
-        self.invite_out(target, destination, contact.transport, None, headers, Some(offer)).await
+        self.invite_out(target, destination, contact.transport, peer, headers, offer).await
     }
 
     /// Calls `number` through the outbound trunk. With `peer`, the INVITE offers that leg's SDP
