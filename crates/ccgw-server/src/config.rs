@@ -656,6 +656,10 @@ pub struct SipSettings {
     /// call still exists; no answer within that time (at most 32 s), 408 or 481 end the leg
     /// (a vanished phone: the agent's release; a vanished customer: the call's end). 0: never.
     pub keepalive_ms: u64,
+    /// Cluster mode (`[store] backend = "redis"`): the `[server] node_name` of the node that runs
+    /// the SIP side and carries out every VDN's telephony; the other nodes serve the REST
+    /// interface only. Required in cluster mode, ignored on the memory backend.
+    pub node: String,
     /// `[[telephony.sip.phone]]`: the phones that may register (number = digest user name).
     /// With the demo provisioning (no `[[agent]]`), every demo agent's phone `7<workno>` may
     /// also register with the demo password.
@@ -673,6 +677,7 @@ impl Default for SipSettings {
             min_expires: 60,
             max_expires: 3600,
             keepalive_ms: 30_000,
+            node: String::new(),
             phones: Vec::new(),
         }
     }
@@ -1177,8 +1182,8 @@ impl Config {
     fn validate_sip(&self) -> anyhow::Result<()> {
         let sip = &self.telephony.sip;
         ensure!(
-            self.store.backend != StoreBackend::Redis,
-            "kind = \"sip\" runs on the memory backend only (one SIP side per gateway; not built for cluster mode)"
+            self.store.backend != StoreBackend::Redis || !sip.node.is_empty(),
+            "with [store] backend = \"redis\", node must name the node that runs the SIP side (its [server] node_name)"
         );
         ensure!(!sip.realm.is_empty(), "realm must not be empty");
         ensure!(sip.min_expires > 0, "min_expires must be > 0");
@@ -2093,7 +2098,10 @@ mod tests {
         assert!(bad(&format!("{twice}{twice}")).contains("twice"));
         let redis = "[telephony]\nkind = \"sip\"\n[store]\nbackend = \"redis\"";
         let r = Config::from_toml_str(redis).and_then(|c| c.validate());
-        assert!(r.is_err_and(|e| format!("{e:#}").contains("memory backend only")), "SIP needs the memory backend");
+        assert!(r.is_err_and(|e| format!("{e:#}").contains("node must name")), "cluster SIP names its node");
+        let named = format!("{redis}\nurl = \"redis://127.0.0.1\"\n[telephony.sip]\nnode = \"node-a\"");
+        let c = Config::from_toml_str(&named).and_then(|c| c.validate().map(|_| c)).expect("valid");
+        assert_eq!(c.telephony.sip.node, "node-a");
         assert!(Config::from_toml_str("[telephony]\nkind = \"pstn\"").is_err());
         assert!(Config::from_toml_str("[telephony.sip]\nlisten_on = \"1.2.3.4:5\"").is_err());
         // Outside the demo, a phone must be configured.

@@ -360,6 +360,11 @@ impl<S: Store> Gateway<S> {
     /// holder re-issues those after the last ones executed (`cluster.rs`). Memory mode never
     /// calls it (`run` executes the committed commands itself).
     pub fn execute_applied(&self, vdn: VdnId, seq: u64, cmds: &[ccgw_domain::TelephonyCommand]) {
+        // The SIP node carries out every VDN's telephony (its dialogs live here).
+        if self.telephony.executes_every_vdn() {
+            cmds.iter().cloned().for_each(|cmd| self.telephony.execute(vdn, cmd));
+            return;
+        }
         match &self.cluster {
             Some(c) => c.execute_applied(vdn, seq, cmds, |cmd| self.telephony.execute(vdn, cmd)),
             None => cmds.iter().cloned().for_each(|cmd| self.telephony.execute(vdn, cmd)),

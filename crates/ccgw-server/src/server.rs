@@ -54,10 +54,10 @@ pub async fn start_redis(mut config: Config) -> anyhow::Result<Server<RedisStore
     let admin_max_connections = fit_to_open_files_limit(&mut config);
     let config = Arc::new(config);
     let (reports_tx, reports_rx) = mpsc::unbounded_channel();
-    let telephony = Box::new(crate::telephony::SimulatedTelephony::new(config.telephony.clone(), reports_tx));
+    // SIP: the SIP side on the node `[telephony.sip] node` names, no telephony on the others.
+    let (telephony, sip) = telephony_sip::build(&config, reports_tx).await?;
     let (gw, cell) = Gateway::on_redis(config.clone(), telephony).await?;
-    // (SIP telephony is refused in cluster mode by the configuration's validation.)
-    let server = launch(config, gw, reports_rx, None, admin_max_connections, |gw| {
+    let server = launch(config, gw, reports_rx, sip, admin_max_connections, |gw| {
         let _ = cell.set(Arc::downgrade(gw));
     })
     .await?;

@@ -28,6 +28,23 @@ pub trait Telephony: Send + Sync + 'static {
     fn phone_usable(&self, _phone: &str) -> bool {
         true
     }
+
+    /// Cluster mode: whether this node carries out the telephony of every VDN as it applies
+    /// the log (the SIP side: a call's dialogs all live on its node), rather than only of the
+    /// VDNs whose lease it holds.
+    fn executes_every_vdn(&self) -> bool {
+        false
+    }
+}
+
+/// Cluster mode with SIP, on the nodes that do not run the SIP side: the node named by
+/// `[telephony.sip] node` carries out every VDN's telephony, so these carry out nothing. They
+/// cannot see the SIP node's registrations: a sign-in here is not refused for an unregistered
+/// phone (offers to it then fail as ring time-outs).
+pub struct NoTelephony;
+
+impl Telephony for NoTelephony {
+    fn execute(&self, _vdn: VdnId, _command: TelephonyCommand) {}
 }
 
 /// How long a busy number takes to report busy.

@@ -65,6 +65,11 @@ pub async fn build(
     if config.telephony.kind == TelephonyKind::Simulated {
         return Ok((Box::new(SimulatedTelephony::new(config.telephony.clone(), reports)), None));
     }
+    let cluster = config.store.backend == crate::config::StoreBackend::Redis;
+    if cluster && config.telephony.sip.node != config.server.node_name {
+        info!(sip_node = %config.telephony.sip.node, "SIP telephony runs on another node");
+        return Ok((Box::new(crate::telephony::NoTelephony), None));
+    }
     let (side, events) = SipSide::start(sip_config(config)).await.context("[telephony.sip] listen")?;
     info!(udp = %side.udp_addr(), tcp = %side.tcp_addr(), trunk = ?config.telephony.sip.trunk, "SIP telephony");
     let (commands_tx, commands) = unbounded_channel();
@@ -152,6 +157,33 @@ pub fn unsupported(method: Method) -> bool {
     )
 }
 
+/// At start, the engine may hold calls from before (a restart of the SIP node in cluster mode,
+/// whose state lived on in Redis): their dialogs died with the process that had them, so they
+/// are ended as their parties hanging up (the customers first, then each agent's phone), and
+/// every desktop is told `AgentEvent_Call_Release`.
+fn end_orphans<S: Store>(gw: &Gateway<S>) {
+    for &vdn in gw.directory.vdns.keys() {
+        type Parties = Vec<(CallId, Vec<String>, Vec<AgentId>)>;
+        let calls: Parties = gw
+            .read(vdn, |s| {
+                s.calls
+                    .values()
+                    .map(|c| (c.id, c.remotes().map(str::to_owned).collect(), c.agents().collect()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (call, remotes, agents) in calls {
+            info!(vdn = vdn.0, %call, "a call from before this start has no SIP dialogs: ending it");
+            for number in remotes {
+                gw.apply_report(TelephonyReport::HungUp { vdn, call, number });
+            }
+            for agent in agents {
+                let _ = gw.run(vdn, cmd::PhoneHungUp { agent, call });
+            }
+        }
+    }
+}
+
 /// The [`Telephony`] of SIP mode: commands go to the [`SipRunner`]'s task, in order.
 pub struct SipTelephony {
     side: SipSide,
@@ -166,6 +198,10 @@ impl Telephony for SipTelephony {
 
     fn phone_usable(&self, phone: &str) -> bool {
         self.side.is_registered(phone)
+    }
+
+    fn executes_every_vdn(&self) -> bool {
+        true
     }
 }
 
@@ -345,6 +381,7 @@ impl SipRunner {
     /// Runs until `stop` turns true, then shuts the SIP side down.
     pub fn spawn<S: Store + 'static>(mut self, gw: Arc<Gateway<S>>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::spawn(async move {
+            end_orphans(&gw);
             loop {
                 tokio::select! {
                     c = self.commands.recv() => match c {

@@ -534,3 +534,138 @@ async fn through_haproxy_an_agent_works_whichever_node_answers() {
     desk.poll_until(&lb, "AgentEvent_Call_Release").await;
     assert_eq!(desk.call_ids(&lb[0]).await, Vec::<String>::new());
 }
+
+/// SIPp (Debian's sip-tester) for the SIP cluster test: missing, the test skips, unless
+/// `REQUIRE_SIP=1` (CI).
+fn have_sipp(test: &str) -> bool {
+    let found = std::process::Command::new("sipp")
+        .arg("-v")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        assert!(std::env::var("REQUIRE_SIP").as_deref() != Ok("1"), "{test}: sipp is not installed and REQUIRE_SIP=1");
+        eprintln!("{test}: skipped, sipp is not installed (apt-get install sip-tester)");
+    }
+    found
+}
+
+/// One SIPp scenario of ccgw-server's or ccgw-sip's tests against `remote`, from `port`.
+fn sipp(scenario: &str, remote: std::net::SocketAddr, port: u16, extra: &[&str]) -> tokio::process::Child {
+    let here = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let own = here.join("../ccgw-server/tests/sipp").join(scenario);
+    let file = if own.exists() { own } else { here.join("../ccgw-sip/tests/sipp").join(scenario) };
+    tokio::process::Command::new("sipp")
+        .arg(remote.to_string())
+        .arg("-sf")
+        .arg(file)
+        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error"])
+        .args(extra)
+        .current_dir(std::env::temp_dir())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("sipp runs")
+}
+
+async fn sipp_ok(mut child: tokio::process::Child, what: &str) {
+    let status = tokio::time::timeout(Duration::from_secs(40), child.wait()).await;
+    assert!(matches!(status, Ok(Ok(s)) if s.success()), "{what}: {status:?}");
+}
+
+/// SIP in cluster mode (`[telephony.sip] node`): node A runs the SIP side and carries out every
+/// VDN's telephony; the agent works through node B. A customer's call to the access code rings
+/// the phone registered at A, the desktop on B sees it and releases it (BYE on both legs, sent
+/// by A). Then node A is killed mid-call: the call's state survives (B still shows it); when A
+/// starts again, the call, whose dialogs died with A, is ended and the desktop told.
+#[tokio::test]
+async fn sip_in_cluster_mode_runs_on_the_named_node_and_its_calls_survive_its_death() {
+    let test = "sip_in_cluster_mode_runs_on_the_named_node_and_its_calls_survive_its_death";
+    if !have_sipp(test) {
+        return;
+    }
+    let free = || std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("port").port();
+    let sip: std::net::SocketAddr = format!("127.0.0.1:{}", free()).parse().unwrap();
+    let env = vec![
+        ("CCGW_TELEPHONY__KIND".to_owned(), "sip".to_owned()),
+        ("CCGW_TELEPHONY__SIP__LISTEN".to_owned(), sip.to_string()),
+        ("CCGW_TELEPHONY__SIP__NODE".to_owned(), "node-a".to_owned()),
+    ];
+    let Some(mut cluster) = start_with(test, 2, true, false, env).await else { return };
+    let http = client(&cluster);
+    let bases = urls(&cluster);
+    let b = std::slice::from_ref(&bases[1]);
+    let phone_port = free();
+    let register = sipp(
+        "register.xml",
+        sip,
+        phone_port,
+        &["-s", "7101", "-au", "7101", "-ap", "ccgw-demo", "-key", "expires", "600"],
+    );
+    sipp_ok(register, "phone 7101 registers at node A").await;
+    let desk = Desk::sign_in(&http, &bases[1], 101, false).await;
+    desk.poll_until(b, "AgentState_Ready").await;
+
+    // 1. A call carried out by node A, controlled through node B.
+    let phone = sipp("phone_answers.xml", sip, phone_port, &["-s", "7101"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let customer = sipp("customer_waits.xml", sip, free(), &["-s", "10086"]);
+    desk.poll_until(b, "AgentEvent_Ringing").await;
+    desk.poll_until(b, "AgentEvent_Talking").await;
+    let calls = desk.call_ids(&bases[1]).await;
+    assert_eq!(calls.len(), 1, "mid-call on node B: {calls:?}");
+    let r = desk.call(&bases[1], Method::DELETE, "voicecall", "release", None).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    desk.poll_until(b, "AgentEvent_Call_Release").await;
+    sipp_ok(phone, "SIPp phone (answered, got node A's BYE)").await;
+    sipp_ok(customer, "SIPp customer (got node A's BYE)").await;
+
+    // 2. Node A dies mid-call: the call's state lives on in Redis.
+    desk.poll_until(b, "AgentState_Ready").await;
+    let orphaned_phone = sipp("phone_answers.xml", sip, phone_port, &["-s", "7101"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let orphaned_customer = sipp("customer_waits.xml", sip, free(), &["-s", "10086"]);
+    desk.poll_until(b, "AgentEvent_Talking").await;
+    let call = desk.call_ids(&bases[1]).await;
+    assert_eq!(call.len(), 1, "{call:?}");
+    cluster.node("node-a").kill9();
+    assert_eq!(desk.call_ids(&bases[1]).await, call, "the call's state survives the SIP node");
+    // Their dialogs died with node A (no BYE will come): SIPp gives them up.
+    drop((orphaned_phone, orphaned_customer));
+
+    // Node B takes the leases over (A then starts as a node without leases).
+    let deadline = Instant::now() + TAKE_OVER_WITHIN;
+    while !cluster.logs().contains("took the VDN's lease vdn=1 node=node-b") {
+        assert!(Instant::now() < deadline, "node B never took VDN 1's lease:\n{}", cluster.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // 3. Node A starts again: the call has no dialogs any more; it is ended, the desk told.
+    cluster.node("node-a").restart().await.expect("node A restarts");
+    let evs = desk.poll_until(b, "AgentEvent_Call_Release").await;
+    assert_eq!(evs.last().unwrap()["content"], call[0].as_str(), "{evs:?}");
+    assert!(desk.call_ids(&bases[1]).await.is_empty());
+
+    // 4. Node B holds the leases; A, the SIP node, still carries out the telephony (the phone
+    // registers again: registrations lived in A's memory).
+    desk.poll_until(b, "AgentState_Ready").await;
+    let register = sipp(
+        "register.xml",
+        sip,
+        phone_port,
+        &["-s", "7101", "-au", "7101", "-ap", "ccgw-demo", "-key", "expires", "600"],
+    );
+    sipp_ok(register, "phone 7101 registers at the restarted node A").await;
+    let phone = sipp("phone_answers.xml", sip, phone_port, &["-s", "7101"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let customer = sipp("customer_waits.xml", sip, free(), &["-s", "10086"]);
+    desk.poll_until(b, "AgentEvent_Talking").await;
+    let r = desk.call(&bases[1], Method::DELETE, "voicecall", "release", None).await;
+    assert_eq!(r.retcode(), "0", "{}", r.body);
+    desk.poll_until(b, "AgentEvent_Call_Release").await;
+    sipp_ok(phone, "SIPp phone (got node A's BYE, B holding the lease)").await;
+    sipp_ok(customer, "SIPp customer (got node A's BYE, B holding the lease)").await;
+}
