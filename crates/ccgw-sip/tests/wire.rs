@@ -253,3 +253,74 @@ async fn garbage_over_tcp_is_survived() {
     assert_eq!(m.start, "SIP/2.0 401 Unauthorized");
     side.shutdown();
 }
+
+/// Re-connecting an answered customer to another phone (a transfer), as recorded: 7102 is rung
+/// with the customer's SDP (`a=sendrecv`), and its answer re-INVITEs the customer with 7102's
+/// SDP under the origin ccgw used on that leg (the version one higher). The first phone is no
+/// longer linked to the customer: its BYE leaves the customer's leg up.
+#[tokio::test]
+async fn reconnecting_an_answered_leg_on_the_wire() {
+    const HELPER_SDP: &str = "v=0\r\no=helper 3000 7 IN IP4 127.0.0.1\r\ns=helper\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 44000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+    let (side, mut events) = start().await;
+    let s = side.udp_addr();
+    let (phone, helper, customer) = (Peer::bind().await, Peer::bind().await, Peer::bind().await);
+    register_peer(&phone, s, "7101").await;
+    register_peer(&helper, s, "7102").await;
+    customer.send(s, &invite(&customer, s, "8000", "reconnect-1", CUSTOMER_SDP)).await;
+    let customer_leg = inbound(&mut events).await;
+    let agent_leg = side.ring("7101", Some(customer_leg), false).await.expect("ring");
+    let (inv, _) = phone.recv().await;
+    phone.send(s, &respond(&inv, "200 OK", "ph1", phone.addr, Some(PHONE_SDP))).await;
+    next_event(&mut events, |e| *e == SipEvent::Answered { leg: agent_leg }).await;
+    let _ack = phone.recv().await;
+    let (ok, _) = customer.recv_skipping(&["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing"]).await;
+    let to = ok.hh("To").to_string();
+    customer.send(s, &in_dialog(&customer, s, "ACK", 1, "z9hG4bK-rc-ack", "reconnect-1", &to)).await;
+
+    // The target is offered the customer's SDP, sendrecv (its own session: version bumped).
+    let target_leg = side.ring("7102", Some(customer_leg), false).await.expect("ring the target");
+    let (inv2, _) = helper.recv().await;
+    assert_eq!(inv2.start, format!("INVITE sip:7102@{} SIP/2.0", helper.addr));
+    assert_eq!(inv2.body, CUSTOMER_SDP.replace("o=cust 1000 1 ", "o=cust 1000 2 "));
+    helper.send(s, &respond(&inv2, "200 OK", "hp1", helper.addr, Some(HELPER_SDP))).await;
+    next_event(&mut events, |e| *e == SipEvent::Answered { leg: target_leg }).await;
+    let _ack = helper.recv().await;
+
+    // The customer is re-INVITEd with the target's SDP under its leg's origin (the phone's
+    // answer was the first SDP ccgw sent it), version + 1, a=sendrecv.
+    let (reinv, _) = customer.recv().await;
+    assert_eq!(reinv.start, format!("INVITE sip:5551234@{} SIP/2.0", customer.addr));
+    assert_eq!(reinv.param("From", "tag").as_deref(), ok.param("To", "tag").as_deref(), "in the customer's dialog");
+    assert_eq!(reinv.hh("Content-Type"), "application/sdp");
+    assert_eq!(
+        reinv.body,
+        "v=0\r\no=phone 2000 2 IN IP4 127.0.0.1\r\ns=helper\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 44000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+    );
+    customer.send(s, &respond(&reinv, "200 OK", "", customer.addr, Some(CUSTOMER_SDP))).await;
+    let (ack, _) = customer.recv().await;
+    assert!(ack.start.starts_with("ACK "), "{}", ack.start);
+    for _ in 0..50 {
+        if side.media_from(customer_leg) == Some(target_leg) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(side.media_from(customer_leg), Some(target_leg));
+
+    // The first phone hangs up: only its own leg ends.
+    side.hangup(agent_leg).await.expect("hang up the first phone");
+    let (bye, _) = phone.recv().await;
+    assert!(bye.start.starts_with("BYE "), "{}", bye.start);
+    phone.send(s, &respond(&bye, "200 OK", "ph1", phone.addr, None)).await;
+    next_event(&mut events, |e| *e == SipEvent::LegEnded { leg: agent_leg, reason: EndReason::LocalHangup }).await;
+    assert!(customer.quiet(Duration::from_millis(300)).await, "the customer is left alone");
+    assert_eq!(side.leg_count(), 2);
+    side.hangup(customer_leg).await.expect("hang up");
+    side.hangup(target_leg).await.expect("hang up");
+    for peer in [&customer, &helper] {
+        let (bye, _) = peer.recv().await;
+        peer.send(s, &respond(&bye, "200 OK", "", peer.addr, None)).await;
+    }
+    assert_clean(&side).await;
+    side.shutdown();
+}
