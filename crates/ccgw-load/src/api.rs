@@ -58,6 +58,9 @@ pub mod paths {
     pub fn get_hold(agent: u32, call_id: &str) -> String {
         format!("{BASE}/voicecall/{agent}/gethold?callid={call_id}")
     }
+    pub fn transfer(agent: u32) -> String {
+        format!("{BASE}/voicecall/{agent}/transfer")
+    }
     pub fn inner_help(agent: u32) -> String {
         format!("{BASE}/voicecall/{agent}/innerhelp")
     }

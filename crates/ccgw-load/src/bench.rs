@@ -166,6 +166,30 @@ pub struct BenchOpts {
     /// Cluster scenario: calls in progress when every node restarts.
     #[arg(long, default_value_t = 1000)]
     pub restart_calls: usize,
+    /// Sip scenario: the runs, in this order (`transfer`: pending in SIP mode, see docs/benchmarks.md).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "calls,hold,live")]
+    pub sip_runs: Vec<crate::sip::SipRun>,
+    /// Sip scenario: customer calls per second (SIPp -r) of the calls, hold and transfer runs.
+    #[arg(long, default_value_t = 500.0)]
+    pub sip_rate: f64,
+    /// Sip scenario: calls per rate run (default: --sip-rate x --duration).
+    #[arg(long)]
+    pub sip_calls: Option<usize>,
+    /// Sip scenario: talk time of a call, ms (hold run: hold, gethold and release a third apart).
+    #[arg(long, default_value_t = 1000)]
+    pub sip_talk_ms: u64,
+    /// Sip scenario: calls held at once in the live run (needs as many agents).
+    #[arg(long, default_value_t = 5000)]
+    pub sip_live: usize,
+    /// Sip scenario: live calls during the allcallinfoEx comparison with simulated telephony.
+    #[arg(long, default_value_t = 1000)]
+    pub sip_query_calls: usize,
+    /// Sip scenario: seconds to wait after the runs before reading the gateway's memory again.
+    #[arg(long, default_value_t = 0)]
+    pub sip_settle_secs: u64,
+    /// Sip scenario: the spawned gateways' log level (CCGW_LOG__LEVEL; default: the gateway's).
+    #[arg(long)]
+    pub sip_log_level: Option<String>,
     /// Tiny sizes for CI: 10 agents, 4 calls, 2 connections, 1 s per
     /// scenario, storm of 20, 50 long polls (polls included in `all`), and a
     /// generated provisioning so that path runs too; then the site scenario with 40 agents in
@@ -186,6 +210,9 @@ pub enum Scenario {
     Site,
     /// Cluster mode (issue 9): its own redis-server, nodes and HAProxy; never in `all`.
     Cluster,
+    /// Real telephony over SIP (issue 11): its own gateways, SIPp phones and customers; never in
+    /// `all` (needs `sipp`).
+    Sip,
     All,
 }
 
@@ -247,6 +274,7 @@ impl BenchOpts {
             Scenario::Polls => self.scenario.contains(&Scenario::Polls) || (all && self.polls.is_some()),
             Scenario::Site => self.scenario.contains(&Scenario::Site) || (all && self.smoke),
             Scenario::Cluster => self.scenario.contains(&Scenario::Cluster),
+            Scenario::Sip => self.scenario.contains(&Scenario::Sip),
             _ => all || self.scenario.contains(&scenario),
         }
     }
@@ -341,6 +369,13 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
         bail!("--provision needs a spawned gateway (no --target): provision a running gateway yourself");
     }
     let connections = opts.connections.max(1);
+    if !opts.runs_fleet_scenarios()
+        && !opts.runs(Scenario::Site)
+        && !opts.runs(Scenario::Cluster)
+        && opts.runs(Scenario::Sip)
+    {
+        return sip_only(&opts).await;
+    }
     if !opts.runs_fleet_scenarios() && opts.runs(Scenario::Cluster) && !opts.runs(Scenario::Site) {
         return cluster_only(&opts).await;
     }
@@ -435,7 +470,8 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
             let max_connections =
                 (polls > 0).then(|| (polls + opts.agents + opts.storm_count() + 4 * connections + 1000).max(20_000));
             eprintln!("starting the gateway (ccgw serve) ...");
-            let options = SpawnOptions { access_log: opts.access_log.clone(), config, max_connections };
+            let options =
+                SpawnOptions { access_log: opts.access_log.clone(), config, max_connections, env: Vec::new() };
             Some(SpawnedGateway::start(&options).await?)
         }
     };
@@ -497,6 +533,10 @@ async fn bench(opts: BenchOpts) -> anyhow::Result<BenchReport> {
         eprintln!("scenario cluster ...");
         scenarios.extend(crate::cluster::run(&opts).await?);
     }
+    if opts.runs(Scenario::Sip) {
+        eprintln!("scenario sip ...");
+        scenarios.push(crate::sip::run(&opts).await?);
+    }
 
     let report = BenchReport {
         target: public_target.to_string(),
@@ -532,6 +572,28 @@ async fn site_only(opts: &BenchOpts) -> anyhow::Result<BenchReport> {
         duration_secs: opts.duration,
         event_poll_errors: figures.event_poll_errors,
         scenarios: vec![site],
+    };
+    if let Some(path) = &opts.json {
+        let json = serde_json::to_vec_pretty(&report)?;
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(report)
+}
+
+/// `--scenario sip` alone: its own gateways, SIPp phones and customers.
+async fn sip_only(opts: &BenchOpts) -> anyhow::Result<BenchReport> {
+    let sizes = crate::sip::SipSizes::new(opts);
+    let report = BenchReport {
+        target: "sip gateway".into(),
+        spawned_gateway: true,
+        provisioned_agents: Some(sizes.agents),
+        agents: sizes.agents,
+        agents_in_call: 0,
+        consultations: 0,
+        connections: opts.connections,
+        duration_secs: opts.duration,
+        event_poll_errors: 0,
+        scenarios: vec![crate::sip::run(opts).await?],
     };
     if let Some(path) = &opts.json {
         let json = serde_json::to_vec_pretty(&report)?;

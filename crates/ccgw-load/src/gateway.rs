@@ -27,6 +27,8 @@ pub struct SpawnOptions {
     pub config: Option<PathBuf>,
     /// `CCGW_SERVER__MAX_CONNECTIONS`; `None` = the server default.
     pub max_connections: Option<usize>,
+    /// More environment variables of the child (e.g. `CCGW_LOG__LEVEL`).
+    pub env: Vec<(String, String)>,
 }
 
 /// A `ccgw serve` child process; killed when dropped.
@@ -63,6 +65,7 @@ impl SpawnedGateway {
         if let Some(max) = options.max_connections {
             command.env("CCGW_SERVER__MAX_CONNECTIONS", max.to_string());
         }
+        command.envs(options.env.iter().map(|(k, v)| (k, v)));
         let child = command
             .arg("--listen")
             .arg(format!("127.0.0.1:{public_port}"))

@@ -476,6 +476,7 @@ pub async fn run(opts: &BenchOpts) -> anyhow::Result<ScenarioReport> {
         access_log: opts.access_log.clone(),
         config: Some(config),
         max_connections: Some(agents + ACTION_CONNECTIONS + 1000),
+        ..Default::default()
     })
     .await?;
     let result = drive(opts, &gateway, &layout, times, rate, cph, duration, warmup, notes).await;
