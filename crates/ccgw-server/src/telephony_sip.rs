@@ -360,8 +360,8 @@ pub struct SipRunner {
     commands: UnboundedReceiver<(VdnId, TelephonyCommand)>,
     auto_answer: bool,
     legs: Legs,
-    /// Per call, a task running its re-INVITEs one after the other, in the engine's order (hold
-    /// then take back must not overtake each other).
+    /// Per call, a task running its re-INVITEs and hang-ups one after the other, in the
+    /// engine's order (hold, take back and release must not overtake each other).
     queues: HashMap<(VdnId, CallId), UnboundedSender<Job>>,
 }
 
@@ -426,8 +426,10 @@ impl SipRunner {
                 });
                 for leg in customer.into_iter().chain(dialled) {
                     self.legs.remove(leg);
-                    // Unknown leg: it ended meanwhile (its report is stale for the engine).
-                    let _ = self.side.hangup(leg).await;
+                    // After the call's re-INVITEs; an unknown leg ended meanwhile (its report is
+                    // stale for the engine).
+                    let side = self.side.clone();
+                    self.queue(vdn, call, Box::pin(async move { drop(side.hangup(leg).await) }));
                 }
                 self.prune(vdn, call);
             }
@@ -492,7 +494,11 @@ impl SipRunner {
                     matches!(c, TelephonyCommand::RingAgent { call: x, agent: a, .. } if v == vdn && *x == call && *a == agent)
                 });
                 if let Some(leg) = self.legs.release_call(vdn, call, agent) {
-                    let _ = self.side.hangup(leg).await;
+                    // The agent leaves; the customer may stay (a blind transfer to a queue): the
+                    // engine hangs the customer up itself when the call ends.
+                    self.side.unbridge(leg);
+                    let side = self.side.clone();
+                    self.queue(vdn, call, Box::pin(async move { drop(side.hangup(leg).await) }));
                 }
                 let mine = |r: &Role| matches!(r, Role::Agent { vdn: v, call: c, agent: a, .. } if (*v, *c, *a) == (vdn, call, agent));
                 self.legs.rering.retain(|_, r| !mine(r));
@@ -563,9 +569,16 @@ impl SipRunner {
                 self.queue(vdn, call, Box::pin(job));
             }
             (line, other, held) => {
-                let legs: Vec<LegId> = line.into_iter().chain(other).collect();
+                // Whom each leg talks to now: a leg re-connected meanwhile (a transfer's target
+                // answered before this job ran) is not held any more.
+                let legs: Vec<(LegId, Option<LegId>)> =
+                    line.into_iter().chain(other).map(|l| (l, side.media_from(l))).collect();
                 let job = async move {
-                    for leg in legs {
+                    for (leg, talks_to) in legs {
+                        if side.media_from(leg) != talks_to {
+                            debug!(?leg, "re-connected meanwhile: not re-INVITEd for hold");
+                            continue;
+                        }
                         let r = if held { side.hold(leg).await } else { side.unhold(leg).await };
                         if let Err(e) = r {
                             warn!(vdn = vdn.0, %call, ?leg, held, error = %e, "re-INVITE failed");

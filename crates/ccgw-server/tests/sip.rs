@@ -344,6 +344,20 @@ async fn a_blind_transfer_releases_the_agents_phone_at_once() {
     if !have_sipp("a_blind_transfer_releases_the_agents_phone_at_once") {
         return;
     }
+    blind_transfer(json!({"devicetype": 2, "address": "102", "mode": 0})).await;
+}
+
+/// Blind transfer to the skill: the call waits in the queue and the idle agent's phone is rung
+/// with the customer's SDP, as for a transfer to that agent.
+#[tokio::test]
+async fn a_blind_transfer_to_the_skill_rings_the_next_idle_agents_phone() {
+    if !have_sipp("a_blind_transfer_to_the_skill_rings_the_next_idle_agents_phone") {
+        return;
+    }
+    blind_transfer(json!({"devicetype": 1, "address": "1", "mode": 0})).await;
+}
+
+async fn blind_transfer(body: serde_json::Value) {
     let (gw, sip, a, b, port1, port2) = two_agents().await;
     let phone_a = sipp("phone_blind_transfers.xml", sip, port1, &["-s", "7101"]);
     let phone_b = sipp("phone_takes_transfer.xml", sip, port2, &["-s", "7102"]);
@@ -351,7 +365,7 @@ async fn a_blind_transfer_releases_the_agents_phone_at_once() {
     let customer = sipp("customer_blind_transferred.xml", sip, free_port(), &["-s", ACCESS_CODE]);
     let call = ringing(&gw, &a).await;
     a.poll_until(&gw, "AgentEvent_Talking").await;
-    let r = a.post(&gw, "voicecall", "transfer", Some(json!({"devicetype": 2, "address": "102", "mode": 0}))).await;
+    let r = a.post(&gw, "voicecall", "transfer", Some(body)).await;
     assert_eq!(r.retcode(), "0", "{}", r.body);
     a.poll_until(&gw, "AgentEvent_Call_Release").await;
     assert!(phone_a.success().await, "SIPp phone 7101 (got BYE at once)");

@@ -656,8 +656,14 @@ impl SipSide {
             }
             (_, true) => {
                 // The leg is over for ccgw at once; the BYE transaction (retransmissions,
-                // timer F if the far end vanished) runs in the background.
+                // timer F if the far end vanished) runs in the background, after a re-INVITE
+                // of the leg in progress (one transaction at a time towards the phone).
+                let lock = self.reinvite_lock(leg).ok();
                 tokio::spawn(async move {
+                    let _after_reinvite = match &lock {
+                        Some(l) => Some(l.lock().await),
+                        None => None,
+                    };
                     if let Err(e) = dialog.bye().await {
                         debug!(?leg, error = %e, "BYE failed");
                     }
@@ -995,6 +1001,13 @@ impl SipSide {
         }
         self.reoffer(a, sdp_b, Some(b)).await?;
         self.reoffer(b, sdp_a, Some(a)).await
+    }
+
+    /// Ends `leg`'s link with the leg it was bridged with, so that ending either no longer
+    /// releases the other (an agent leaving a call the customer stays in: a blind transfer to
+    /// a queue).
+    pub fn unbridge(&self, leg: LegId) {
+        unlink(&mut self.inner.legs.lock(), leg);
     }
 
     /// The legs whose SDP `leg` was last given (diagnostics and tests).
