@@ -365,7 +365,8 @@ pub struct SipRunner {
     queues: HashMap<(VdnId, CallId), UnboundedSender<Job>>,
 }
 
-/// A leg whose outcome a command must wait for: an agent's own phone not answered yet.
+/// The leg a joining party is connected to: none yet, one ready, or an agent's own phone that
+/// must answer first (the command waits for it).
 enum Peer {
     None,
     Ready(LegId),

@@ -1010,7 +1010,7 @@ impl SipSide {
         unlink(&mut self.inner.legs.lock(), leg);
     }
 
-    /// The legs whose SDP `leg` was last given (diagnostics and tests).
+    /// The leg whose SDP `leg` was last given (diagnostics and tests).
     pub fn media_from(&self, leg: LegId) -> Option<LegId> {
         self.inner.legs.lock().get(&leg).and_then(|l| l.media_from)
     }
