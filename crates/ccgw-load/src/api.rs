@@ -1,13 +1,14 @@
 //! The pieces of the gateway interface the load generator uses: request
 //! paths, sign-in / sign-out, event parsing and the operator (admin) API.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, anyhow, bail};
 use hyper::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::client::{AgentSession, Client};
+use crate::client::{AgentSession, Client, Connector};
 
 /// Password of the embedded demo provisioning.
 pub const DEMO_PASSWORD: &str = "ccgw-demo";
@@ -274,6 +275,17 @@ pub async fn inject_call(admin: &mut Client, call: &InjectCall) -> anyhow::Resul
         );
     }
     Ok(response.json::<Injected>()?.call_id)
+}
+
+/// Injects `calls` over up to 8 operator-API connections at once; the first error, if any.
+pub async fn inject_calls(admin: &Arc<Connector>, calls: Vec<InjectCall>) -> anyhow::Result<()> {
+    let clients = (0..calls.len().clamp(1, 8)).map(|_| Client::new(admin.clone())).collect();
+    let injected = crate::fleet::for_each_parallel(clients, calls, |mut client, call| async move {
+        let result = inject_call(&mut client, &call).await;
+        (client, result)
+    })
+    .await;
+    injected.into_iter().find_map(Result::err).map_or(Ok(()), Err)
 }
 
 /// Checks that the operator API accepts our token (`GET /admin/calls` answers 200).

@@ -166,7 +166,7 @@ pub struct BenchOpts {
     /// Cluster scenario: calls in progress when every node restarts.
     #[arg(long, default_value_t = 1000)]
     pub restart_calls: usize,
-    /// Sip scenario: the runs, in this order (`transfer`: pending in SIP mode, see docs/benchmarks.md).
+    /// Sip scenario: the runs, in this order (`transfer` is opt-in; see docs/benchmarks.md).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "calls,hold,live")]
     pub sip_runs: Vec<crate::sip::SipRun>,
     /// Sip scenario: customer calls per second (SIPp -r) of the calls, hold and transfer runs.
@@ -181,7 +181,8 @@ pub struct BenchOpts {
     /// Sip scenario: calls held at once in the live run (needs as many agents).
     #[arg(long, default_value_t = 5000)]
     pub sip_live: usize,
-    /// Sip scenario: live calls during the allcallinfoEx comparison with simulated telephony.
+    /// Sip scenario: live calls on each gateway during the allcallinfoEx comparison with simulated
+    /// telephony (rounds alternated between the SIP and the simulated gateway).
     #[arg(long, default_value_t = 1000)]
     pub sip_query_calls: usize,
     /// Sip scenario: seconds to wait after the runs before reading the gateway's memory again.
@@ -674,15 +675,7 @@ async fn setup_calls(ctx: &Bench, admin: Arc<Connector>) -> anyhow::Result<usize
             call_data: format!("bench={i}"),
         })
         .collect();
-    let clients = (0..calls.clamp(1, 8)).map(|_| Client::new(admin.clone())).collect();
-    let injected = fleet::for_each_parallel(clients, requests, |mut client, call| async move {
-        let result = api::inject_call(&mut client, &call).await;
-        (client, result)
-    })
-    .await;
-    if let Some(error) = injected.into_iter().find_map(Result::err) {
-        return Err(error.context("injecting a setup call failed"));
-    }
+    api::inject_calls(&admin, requests).await.context("injecting a setup call failed")?;
 
     let wait = Duration::from_secs(10) + Duration::from_millis(20 * calls as u64);
     // Every agent takes at most one customer call.

@@ -24,12 +24,14 @@
 //!     mode 0) and the agent it lands on releases it. In a gateway whose SIP telephony has no
 //!     transfer yet the interface answers `100-007`: the run says so, and the desktops release the
 //!     calls instead;
-//!   * `live`: customers that stay until released: ramp to `--sip-query-calls` live calls, read
-//!     the gateway's `VmRSS`, run `allcallinfoEx` closed loop over the agents in a call for
-//!     `--duration`; ramp on to `--sip-live` calls, read `VmRSS` again, release every call from the
-//!     desktops. Then a second gateway, **simulated** telephony, same agents, the same number of
-//!     live calls (injected over the operator API, answered from the desktops), the same
-//!     `allcallinfoEx` load: the SIP figure's ratio to it, and memory per call on both.
+//!   * `live`: first a second gateway, **simulated** telephony, same agents, `--sip-query-calls`
+//!     live calls (injected over the operator API, answered from the desktops); then customers
+//!     that stay until released: ramp to `--sip-query-calls` live SIP calls, read the gateway's
+//!     `VmRSS`, run `allcallinfoEx` closed loop over the agents in a call, [`QUERY_ROUNDS`] rounds
+//!     of `--duration` on each gateway, alternated (SIP, simulated, SIP, ...) so that both meet
+//!     the same drift of a shared box; the median round of each, and the SIP figure's ratio to
+//!     the simulated one. Ramp on to `--sip-live` calls, read `VmRSS` again, release every call
+//!     from the desktops. Memory per call on both.
 //!
 //! The gateway's CPU (`/proc/<pid>/stat`) and `VmRSS` are read around every run, and the load
 //! average with it (the box is shared). Failed calls (SIPp's `FailedCall(C)`, customers and
@@ -441,6 +443,9 @@ struct Ctx<'a> {
     sip: SocketAddr,
     fleet: &'a Fleet,
     public: Arc<Connector>,
+    /// For the simulated gateway of the live run.
+    hash: &'a str,
+    env: &'a [(String, String)],
 }
 
 /// Runs the sip scenario on its own spawned gateways.
@@ -450,12 +455,14 @@ pub async fn run(opts: &BenchOpts) -> anyhow::Result<ScenarioReport> {
     }
     let mut sizes = SipSizes::new(opts);
     let mut notes = Vec::new();
-    let limit = sys::raise_nofile_limit(sizes.agents as u64 + FD_HEADROOM);
+    // The live run keeps the simulated gateway's desktops signed in beside the SIP one's.
+    let fleets = if sizes.query_calls > 0 { 2 } else { 1 };
+    let limit = sys::raise_nofile_limit(fleets * sizes.agents as u64 + FD_HEADROOM);
     let soft = limit.as_ref().map_or(1024, |l| l.soft);
-    let fit = soft.saturating_sub(FD_HEADROOM) as usize;
+    let fit = (soft.saturating_sub(FD_HEADROOM) / fleets) as usize;
     if sizes.agents > fit {
         notes.push(format!(
-            "agents capped at {fit} (open-files limit {soft} minus {FD_HEADROOM}), {} wanted",
+            "agents capped at {fit} (open-files limit {soft} minus {FD_HEADROOM}, {fleets} fleet(s)), {} wanted",
             sizes.agents
         ));
         sizes.agents = fit;
@@ -571,7 +578,7 @@ async fn sip_runs(
     // Let the pollers connect before the first call.
     tokio::time::sleep(if opts.smoke { Duration::from_millis(300) } else { spread + Duration::from_secs(1) }).await;
 
-    let ctx = Ctx { opts, sizes, dir, gateway, sip, fleet: &fleet, public: public.clone() };
+    let ctx = Ctx { opts, sizes, dir, gateway, sip, fleet: &fleet, public: public.clone(), hash, env: &env };
     let mut outcome = Ok(());
     for run in [SipRun::Calls, SipRun::Hold, SipRun::Transfer, SipRun::Live] {
         if !sizes.runs.contains(&run) {
@@ -625,28 +632,6 @@ async fn sip_runs(
     }
     outcome?;
 
-    // Simulated telephony, same agents, same live calls: the allcallinfoEx comparison.
-    if sizes.runs.contains(&SipRun::Live) && sizes.query_calls > 0 {
-        eprintln!("sip: the simulated-telephony gateway, {} live calls ...", sizes.query_calls);
-        let simulated = simulated_run(opts, sizes, dir, hash, env).await?;
-        let sip_row = rows.iter().find(|r: &&InterfaceRow| r.interface.starts_with("allcallinfoEx SIP")).cloned();
-        if let (Some(sip_row), Some(sim_row)) = (sip_row, simulated.rows.first()) {
-            notes.push(format!(
-                "allcallinfoEx with {} live calls: SIP {:.0} req/s (p99 {:.3} ms), simulated {:.0} req/s (p99 {:.3} ms): \
-                 rate ratio SIP/simulated {:.3}, p99 ratio {:.3}",
-                sizes.query_calls,
-                sip_row.rate_per_sec,
-                sip_row.p99_ms.unwrap_or(0.0),
-                sim_row.rate_per_sec,
-                sim_row.p99_ms.unwrap_or(0.0),
-                sip_row.rate_per_sec / sim_row.rate_per_sec.max(1e-9),
-                sip_row.p99_ms.unwrap_or(0.0) / sim_row.p99_ms.unwrap_or(1.0).max(1e-9),
-            ));
-        }
-        rows.extend(simulated.rows);
-        notes.extend(simulated.notes);
-        failures.extend(simulated.failures);
-    }
     let mut report = ScenarioReport::new("sip", rows, notes);
     report.failures = failures;
     Ok(report)
@@ -898,6 +883,15 @@ async fn live_run(ctx: &Ctx<'_>) -> anyhow::Result<RunOutcome> {
     let mut out = RunOutcome::default();
     let pid = ctx.gateway.pid;
     let settle = if ctx.opts.smoke { Duration::ZERO } else { TRANSACTION_LINGER };
+    // The simulated gateway, its calls up, before the SIP calls: the query rounds alternate.
+    let simulated = if sizes.query_calls > 0 {
+        eprintln!("sip: the simulated-telephony gateway, {} live calls ...", sizes.query_calls);
+        let side = SimulatedSide::start(ctx.opts, sizes, ctx.dir, ctx.hash, ctx.env.to_vec()).await?;
+        out.notes.push(side.note.clone());
+        Some(side)
+    } else {
+        None
+    };
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss0 = rss_kib(pid);
     let meter = Meter::start(pid);
@@ -941,10 +935,32 @@ async fn live_run(ctx: &Ctx<'_>) -> anyhow::Result<RunOutcome> {
     // once the ramp's transactions are gone, what the live calls themselves hold.
     tokio::time::sleep(settle).await;
     let rss1 = rss_kib(pid);
-    let (row, note) =
-        allcallinfo_live(&ctx.public, fleet, ctx.opts, sizes.query_calls, "allcallinfoEx SIP live").await?;
-    out.rows.push(row);
-    out.notes.push(note);
+    let mut sides = vec![QuerySide { name: "allcallinfoEx SIP live", public: &ctx.public, fleet }];
+    if let Some(sim) = &simulated {
+        sides.push(QuerySide { name: "allcallinfoEx sim live", public: &sim.public, fleet: &sim.fleet });
+    }
+    let measured = allcallinfo_live(&sides, ctx.opts, sizes.query_calls).await?;
+    if let [(sip_row, _), (sim_row, _)] = measured.as_slice() {
+        out.notes.push(format!(
+            "allcallinfoEx with {} live calls: SIP {:.0} req/s (p99 {:.3} ms), simulated {:.0} req/s (p99 {:.3} ms): \
+             rate ratio SIP/simulated {:.3}, p99 ratio {:.3}",
+            sizes.query_calls,
+            sip_row.rate_per_sec,
+            sip_row.p99_ms.unwrap_or(0.0),
+            sim_row.rate_per_sec,
+            sim_row.p99_ms.unwrap_or(0.0),
+            sip_row.rate_per_sec / sim_row.rate_per_sec.max(1e-9),
+            sip_row.p99_ms.unwrap_or(0.0) / sim_row.p99_ms.unwrap_or(1.0).max(1e-9),
+        ));
+    }
+    for (row, note) in measured {
+        out.rows.push(row);
+        out.notes.push(note);
+    }
+    if let Some(sim) = simulated {
+        sim.fleet.shut_down(CONNECTIONS).await;
+        drop(sim.gateway);
+    }
 
     // 2. On to `live` calls.
     let more = sizes.live.saturating_sub(sizes.query_calls);
@@ -1014,97 +1030,126 @@ async fn live_run(ctx: &Ctx<'_>) -> anyhow::Result<RunOutcome> {
     Ok(out)
 }
 
-/// `allcallinfoEx` closed loop over the agents in a call, `--connections` connections, `--duration`.
-async fn allcallinfo_live(
-    public: &Arc<Connector>,
-    fleet: &Fleet,
-    opts: &BenchOpts,
-    live: usize,
-    name: &str,
-) -> anyhow::Result<(InterfaceRow, String)> {
-    let agents: Vec<Arc<Agent>> = fleet.agents.iter().filter(|a| a.call_count() > 0).cloned().collect();
-    let directory = Arc::new(AgentDirectory::new(agents.clone()));
-    let connections = if opts.smoke { 2 } else { opts.connections.max(1) };
-    let duration = if opts.smoke { Duration::from_secs(1) } else { opts.duration() };
-    let load = load_average();
-    let clients = connect_clients(public, connections).await?;
-    let (stats, elapsed) = closed_loop_for(Arc::new(AllCallInfo(directory)), clients, duration).await;
-    let mut row = stats.summarize(elapsed).into_iter().next().context("no allcallinfoEx row")?;
-    row.interface = name.to_owned();
-    let note = format!(
-        "{name}: {live} live calls, queries by and of the {} agents in a call, {connections} connections, {:.1} s, load \
-         average {load} before",
-        agents.len(),
-        elapsed.as_secs_f64()
-    );
-    Ok((row, note))
+/// Closed-loop rounds of `allcallinfoEx` per gateway, alternated between the gateways: the row
+/// reported is each one's median round, so a passing disturbance on the shared cores (a build, a
+/// burst of keepalives) moves one round, and a drift over the run meets both gateways alike.
+const QUERY_ROUNDS: usize = 3;
+
+/// One gateway whose live calls `allcallinfoEx` queries.
+struct QuerySide<'a> {
+    name: &'static str,
+    public: &'a Arc<Connector>,
+    fleet: &'a Fleet,
 }
 
-/// The same agents on a gateway with simulated telephony, `query_calls` calls injected and
-/// answered from the desktops: allcallinfoEx and memory per call.
-async fn simulated_run(
+/// `allcallinfoEx` closed loop over each side's agents in a call, `--connections` connections,
+/// [`QUERY_ROUNDS`] rounds of `--duration` per side (one in smoke mode), the sides taking turns;
+/// per side, its median round by rate and a note.
+async fn allcallinfo_live(
+    sides: &[QuerySide<'_>],
     opts: &BenchOpts,
-    sizes: &SipSizes,
-    dir: &Path,
-    hash: &str,
-    env: Vec<(String, String)>,
-) -> anyhow::Result<RunOutcome> {
-    let layout = SipLayout::new(sizes.agents, &opts.access_code, None)?;
-    let config = dir.join("ccgw-simulated.toml");
-    std::fs::write(&config, layout.render(hash))?;
-    let gateway = SpawnedGateway::start(&SpawnOptions {
-        access_log: opts.access_log.clone(),
-        config: Some(config),
-        max_connections: Some(sizes.agents + 1000),
-        env,
-    })
-    .await?;
-    let public = Connector::new(gateway.public.clone())?;
-    let admin = Connector::with_bearer(gateway.admin.clone(), &gateway.admin_token)?;
-    let ids: Vec<u32> = layout.agents.ids().collect();
-    let options = SignInOptions { password: opts.password.clone(), auto_enter_idle: true };
-    let spread = if opts.smoke { Duration::ZERO } else { Duration::from_secs(5) };
-    let fleet = Fleet::sign_in_spread(&public, &ids, CONNECTIONS, &options, spread).await?;
-    tokio::time::sleep(if opts.smoke { Duration::from_millis(300) } else { spread + Duration::from_secs(2) }).await;
-    let rss0 = rss_kib(gateway.pid);
-    fleet.set_ring_policy(RingPolicy::Answer);
-    let calls: Vec<InjectCall> = (0..sizes.query_calls)
-        .map(|i| InjectCall {
-            caller: format!("55{:06}", i + 1),
-            access_code: opts.access_code.clone(),
-            call_data: String::new(),
+    live: usize,
+) -> anyhow::Result<Vec<(InterfaceRow, String)>> {
+    let connections = if opts.smoke { 2 } else { opts.connections.max(1) };
+    let duration = if opts.smoke { Duration::from_secs(1) } else { opts.duration() };
+    let rounds = if opts.smoke { 1 } else { QUERY_ROUNDS };
+    let load = load_average();
+    let workloads: Vec<(Arc<AllCallInfo>, usize)> = sides
+        .iter()
+        .map(|side| {
+            let agents: Vec<Arc<Agent>> = side.fleet.agents.iter().filter(|a| a.call_count() > 0).cloned().collect();
+            let count = agents.len();
+            (Arc::new(AllCallInfo(Arc::new(AgentDirectory::new(agents)))), count)
         })
         .collect();
-    let clients = (0..8).map(|_| Client::new(admin.clone())).collect();
-    let injected = fleet::for_each_parallel(clients, calls, |mut client, call| async move {
-        let r = api::inject_call(&mut client, &call).await;
-        (client, r)
-    })
-    .await;
-    if let Some(error) = injected.into_iter().find_map(Result::err) {
-        return Err(error.context("injecting a call into the simulated gateway"));
+    let mut results: Vec<Vec<InterfaceRow>> = vec![Vec::with_capacity(rounds); sides.len()];
+    for _ in 0..rounds {
+        for (i, side) in sides.iter().enumerate() {
+            let clients = connect_clients(side.public, connections).await?;
+            let (stats, elapsed) = closed_loop_for(workloads[i].0.clone(), clients, duration).await;
+            results[i].push(stats.summarize(elapsed).into_iter().next().context("no allcallinfoEx row")?);
+        }
     }
-    let wait = Duration::from_secs(30) + Duration::from_millis(10 * sizes.query_calls as u64);
-    if !wait_until(wait, || fleet.agents_in_call() >= sizes.query_calls).await {
-        bail!("simulated: only {} of {} calls talking", fleet.agents_in_call(), sizes.query_calls);
+    let mut out = Vec::with_capacity(sides.len());
+    for ((side, mut rows), (_, agents)) in sides.iter().zip(results).zip(&workloads) {
+        let each: Vec<String> = rows.iter().map(|r| format!("{:.0}", r.rate_per_sec)).collect();
+        rows.sort_by(|a, b| a.rate_per_sec.total_cmp(&b.rate_per_sec));
+        let mut row = rows.swap_remove(rows.len() / 2);
+        row.interface = side.name.to_owned();
+        let note = format!(
+            "{}: {live} live calls, queries by and of the {agents} agents in a call, {connections} connections, \
+             {rounds} round(s) of {:.1} s, alternated with the other gateway's ({} req/s; the median reported), load \
+             average {load} before",
+            side.name,
+            duration.as_secs_f64(),
+            each.join(", ")
+        );
+        out.push((row, note));
     }
-    fleet.set_ring_policy(RingPolicy::Ignore);
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss1 = rss_kib(gateway.pid);
-    let (row, note) = allcallinfo_live(&public, &fleet, opts, sizes.query_calls, "allcallinfoEx sim live").await?;
-    let mut out = RunOutcome::default();
-    out.rows.push(row);
-    out.notes.push(note);
-    out.notes.push(format!(
-        "live (simulated): VmRSS {} with 0 live calls, {} with {} ({:.0} bytes per call)",
-        mib(rss0),
-        mib(rss1),
-        sizes.query_calls,
-        (rss1.saturating_sub(rss0) * 1024) as f64 / sizes.query_calls.max(1) as f64
-    ));
-    fleet.shut_down(CONNECTIONS).await;
-    drop(gateway);
     Ok(out)
+}
+
+/// The live run's baseline: the same agents on a gateway with simulated telephony, `query_calls`
+/// calls injected and answered from the desktops, kept up while the SIP calls are queried.
+struct SimulatedSide {
+    gateway: SpawnedGateway,
+    public: Arc<Connector>,
+    fleet: Fleet,
+    /// Its memory per call.
+    note: String,
+}
+
+impl SimulatedSide {
+    async fn start(
+        opts: &BenchOpts,
+        sizes: &SipSizes,
+        dir: &Path,
+        hash: &str,
+        env: Vec<(String, String)>,
+    ) -> anyhow::Result<Self> {
+        let layout = SipLayout::new(sizes.agents, &opts.access_code, None)?;
+        let config = dir.join("ccgw-simulated.toml");
+        std::fs::write(&config, layout.render(hash))?;
+        let gateway = SpawnedGateway::start(&SpawnOptions {
+            access_log: opts.access_log.clone(),
+            config: Some(config),
+            max_connections: Some(sizes.agents + 1000),
+            env,
+        })
+        .await?;
+        let public = Connector::new(gateway.public.clone())?;
+        let admin = Connector::with_bearer(gateway.admin.clone(), &gateway.admin_token)?;
+        let ids: Vec<u32> = layout.agents.ids().collect();
+        let options = SignInOptions { password: opts.password.clone(), auto_enter_idle: true };
+        let spread = if opts.smoke { Duration::ZERO } else { Duration::from_secs(5) };
+        let fleet = Fleet::sign_in_spread(&public, &ids, CONNECTIONS, &options, spread).await?;
+        tokio::time::sleep(if opts.smoke { Duration::from_millis(300) } else { spread + Duration::from_secs(2) }).await;
+        let rss0 = rss_kib(gateway.pid);
+        fleet.set_ring_policy(RingPolicy::Answer);
+        let calls: Vec<InjectCall> = (0..sizes.query_calls)
+            .map(|i| InjectCall {
+                caller: format!("55{:06}", i + 1),
+                access_code: opts.access_code.clone(),
+                call_data: String::new(),
+            })
+            .collect();
+        api::inject_calls(&admin, calls).await.context("injecting a call into the simulated gateway")?;
+        let wait = Duration::from_secs(30) + Duration::from_millis(10 * sizes.query_calls as u64);
+        if !wait_until(wait, || fleet.agents_in_call() >= sizes.query_calls).await {
+            bail!("simulated: only {} of {} calls talking", fleet.agents_in_call(), sizes.query_calls);
+        }
+        fleet.set_ring_policy(RingPolicy::Ignore);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let rss1 = rss_kib(gateway.pid);
+        let note = format!(
+            "live (simulated): VmRSS {} with 0 live calls, {} with {} ({:.0} bytes per call)",
+            mib(rss0),
+            mib(rss1),
+            sizes.query_calls,
+            (rss1.saturating_sub(rss0) * 1024) as f64 / sizes.query_calls.max(1) as f64
+        );
+        Ok(Self { gateway, public, fleet, note })
+    }
 }
 
 #[cfg(test)]
