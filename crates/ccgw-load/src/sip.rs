@@ -27,7 +27,7 @@
 //!   * `live`: first a second gateway, **simulated** telephony, same agents, `--sip-query-calls`
 //!     live calls (injected over the operator API, answered from the desktops); then customers
 //!     that stay until released: ramp to `--sip-query-calls` live SIP calls, read the gateway's
-//!     `VmRSS`, run `allcallinfoEx` closed loop over the agents in a call, [`QUERY_ROUNDS`] rounds
+//!     `VmRSS`, run `allcallinfoEx` closed loop over the agents in a call, three rounds
 //!     of `--duration` on each gateway, alternated (SIP, simulated, SIP, ...) so that both meet
 //!     the same drift of a shared box; the median round of each, and the SIP figure's ratio to
 //!     the simulated one. Ramp on to `--sip-live` calls, read `VmRSS` again, release every call
